@@ -1,0 +1,135 @@
+//! Validated configuration: the types every other module reads.
+//!
+//! CONTRACT NOTE (skeleton): these validated types are shared by the key,
+//! policy and purge modules. Parsing (`Config::from_json`) turns the
+//! `EDGECACHE` var (a JSON object: wrangler turns `[vars.EDGECACHE]` into one)
+//! into these types, validating every field; it never panics.
+
+use std::collections::BTreeMap;
+
+/// Seconds. Durations in config are written "90s", "15m", "2h", "30d".
+pub type Secs = u64;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Origin base URL, e.g. `http://127.0.0.1:8000` (scheme + host + port, no path).
+    pub origin: url::Url,
+    /// Query parameter names dropped from every key; a trailing `*` is a prefix match.
+    pub tracking_params: Vec<String>,
+    /// Request headers forwarded to the origin on cacheable routes (lower-case names).
+    pub forward_headers: Vec<String>,
+    /// Response headers that carry origin tags (lower-case), e.g. `cache-tag`, `surrogate-key`.
+    pub tag_headers: Vec<String>,
+    /// When true, `Cache-Status` carries `key=`.
+    pub debug: bool,
+    pub limits: Limits,
+    pub purge: PurgeSettings,
+    /// Ordered: first match wins. No match = pass through, never stored.
+    pub routes: Vec<Route>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    pub max_url_bytes: usize,
+    pub max_query_params: usize,
+    pub max_headers: usize,
+    pub max_header_bytes: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PurgeSettings {
+    /// How long an isolate may reuse generation numbers read from KV.
+    pub generation_memo: Secs,
+    /// Timestamp tolerance for signed webhooks (both directions).
+    pub tolerance: Secs,
+    /// Cloudflare zone purge: zone id (token is a secret). None = layer off.
+    pub zone_id: Option<String>,
+    /// Base URL of the zone purge API (configurable so tests can use a fake).
+    pub api_base: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteKind {
+    Api,
+    Media,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TtlMode {
+    /// Origin freshness (`s-maxage` > `max-age` > `Expires`) capped by the route TTL;
+    /// the route TTL applies when the origin says nothing.
+    Respect,
+    /// Route TTL wins whatever the origin says (but `no-store`/`private` still forbid storing).
+    Override,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathSegment {
+    Literal(String),
+    /// `:name` — matches one non-empty segment.
+    Param(String),
+}
+
+/// `/api/courses/:pk/` → segments [Literal("api"), Literal("courses"), Param("pk")],
+/// trailing_slash = true, wildcard = false. `/media/*` → [Literal("media")], wildcard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathPattern {
+    pub source: String,
+    pub segments: Vec<PathSegment>,
+    pub trailing_slash: bool,
+    pub wildcard: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamFilter {
+    /// Only these names are kept.
+    Allow(Vec<String>),
+    /// These names are dropped; everything else kept.
+    Deny(Vec<String>),
+    /// Neither given: every non-tracking name kept.
+    All,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryRules {
+    pub filter: ParamFilter,
+    /// A parameter whose (normalized) value equals its default is dropped.
+    pub defaults: BTreeMap<String, String>,
+    /// Numeric clamps, inclusive [min, max].
+    pub clamp: BTreeMap<String, (i64, i64)>,
+    /// Values of these names are lower-cased.
+    pub lowercase: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// `Authorization` header.
+    Authorization,
+    /// A named cookie, e.g. Django's `sessionid`.
+    Cookie(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    pub name: String,
+    pub path: PathPattern,
+    pub kind: RouteKind,
+    pub ttl: Secs,
+    pub ttl_mode: TtlMode,
+    /// Status code → TTL; naming an error status here makes it storable.
+    pub status_ttl: BTreeMap<u16, Secs>,
+    /// Tag templates such as `course:{pk}`; `{name}` must be a path param.
+    pub tags: Vec<String>,
+    pub query: QueryRules,
+    /// Declared request headers in the key (lower-case names).
+    pub vary: Vec<String>,
+    pub per_user: bool,
+    /// Credentials that identify a user (checked in order).
+    pub credentials: Vec<Credential>,
+    pub stale_while_revalidate: Secs,
+    pub stale_if_error: Secs,
+    /// Origin fetch timeout.
+    pub timeout: Secs,
+    /// When set, replaces `Cache-Control` on responses sent to clients.
+    pub browser_cache_control: Option<String>,
+}
