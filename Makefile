@@ -1,0 +1,20 @@
+# edgecache — the two quick-start commands are `make dev` and `make test`.
+.PHONY: setup dev test build check fmt bench
+
+setup:      ## install everything a fresh machine lacks (idempotent)
+	bash scripts/setup.sh
+
+dev:        ## Django demo origin + the worker (wrangler dev) on loopback
+	bash scripts/dev.sh
+
+test:       ## every test: fmt, clippy, cargo test, wasm build, Django, end-to-end
+	bash scripts/test.sh
+
+build:      ## the worker bundle in build/
+	bash scripts/build-worker.sh
+
+check:      ## validate wrangler.toml with the edgecache CLI
+	cargo run --quiet --bin edgecache -- check --config wrangler.toml
+
+fmt:
+	cargo fmt

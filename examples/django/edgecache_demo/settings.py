@@ -1,0 +1,120 @@
+"""Settings for the edgecache demo origin. Everything tunable comes from the environment."""
+import mimetypes
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def env_list(name, default):
+    value = os.environ.get(name)
+    if value is None:
+        return list(default)
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "edgecache-demo-insecure-secret-key-do-not-use-in-production")
+DEBUG = env_bool("DJANGO_DEBUG", False)
+# The edgecache worker forwards the origin's Host (e.g. 127.0.0.1:8000); set ALLOWED_HOSTS=* for anything else.
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "catalogue",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    # Adds ETag to API responses and answers If-None-Match / If-Modified-Since with 304.
+    "django.middleware.http.ConditionalGetMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "edgecache_demo.urls"
+WSGI_APPLICATION = "edgecache_demo.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": BASE_DIR / "db.sqlite3",
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+FIXTURE_DIRS = [BASE_DIR / "fixtures"]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = BASE_DIR / "media"
+# Some systems' /etc/mime.types map .bin elsewhere; the demo promises application/octet-stream.
+mimetypes.add_type("application/octet-stream", ".bin")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+}
+
+# --- edgecache purge webhooks (origin side) ---
+# Unset/empty URL disables purging. Secret is "whsec_<base64>" (Standard Webhooks).
+EDGECACHE_PURGE_URL = os.environ.get("EDGECACHE_PURGE_URL", "")
+EDGECACHE_PURGE_SECRET = os.environ.get("EDGECACHE_PURGE_SECRET", "")
+# "1": send inside the on_commit hook (the request waits); default: background thread.
+EDGECACHE_PURGE_SYNC = env_bool("EDGECACHE_PURGE_SYNC", False)
+EDGECACHE_PURGE_TIMEOUT = float(os.environ.get("EDGECACHE_PURGE_TIMEOUT", "5"))
+# Delay before each retry; total attempts = 1 + len(delays).
+EDGECACHE_PURGE_RETRY_DELAYS = (0.2, 0.5, 1.0)
+
+TEST_RUNNER = "catalogue.testrunner.SummaryRunner"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "edgecache": {"handlers": ["console"], "level": os.environ.get("EDGECACHE_LOG_LEVEL", "INFO")},
+    },
+}

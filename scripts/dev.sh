@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs the demo stack on loopback: the Django origin on 127.0.0.1:8000 and the
+# worker (wrangler dev, fully local) on 127.0.0.1:8787 in front of it.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$ROOT"
+ORIGIN_PORT="${ORIGIN_PORT:-8000}"
+WORKER_PORT="${WORKER_PORT:-8787}"
+
+bash scripts/setup.sh
+
+# The origin signs purges with the same webhook secret the worker verifies.
+set -a; source .dev.vars; set +a
+export EDGECACHE_PURGE_URL="http://127.0.0.1:${WORKER_PORT}/__edgecache/purge"
+export EDGECACHE_PURGE_SECRET="$EDGECACHE_WEBHOOK_SECRET"
+
+mkdir -p .wrangler
+bash examples/django/run.sh "127.0.0.1:${ORIGIN_PORT}" >.wrangler/origin.log 2>&1 &
+origin_pid=$!
+trap 'kill $origin_pid 2>/dev/null; wait $origin_pid 2>/dev/null' EXIT INT TERM
+for _ in $(seq 1 100); do
+  curl -fsS -o /dev/null "http://127.0.0.1:${ORIGIN_PORT}/api/courses/" && break
+  kill -0 $origin_pid 2>/dev/null || { cat .wrangler/origin.log; echo "origin failed to start" >&2; exit 1; }
+  sleep 0.2
+done
+
+cat <<MSG
+
+  edgecache dev stack
+    origin (Django):  http://127.0.0.1:${ORIGIN_PORT}/api/courses/   (log: .wrangler/origin.log)
+    worker:           http://127.0.0.1:${WORKER_PORT}/api/courses/
+  try:
+    curl -si http://127.0.0.1:${WORKER_PORT}/api/courses/ | grep -i cache-status   # miss
+    curl -si http://127.0.0.1:${WORKER_PORT}/api/courses/ | grep -i cache-status   # hit
+  Ctrl-C stops both.
+
+MSG
+# wrangler runs the [build] command (scripts/build-worker.sh) before it serves.
+wrangler dev --ip 127.0.0.1 --port "$WORKER_PORT" --local --show-interactive-dev-session=false

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs everything a fresh machine lacks; a second run that finds all in place
+# takes seconds. Nothing is fetched from outside the package registries.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$ROOT"
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  step "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+for comp in clippy rustfmt; do
+  if ! rustup component list --installed | grep -q "^$comp"; then
+    step "rustup component add $comp"
+    rustup component add "$comp"
+  fi
+done
+
+if [ "$(worker-build --version 2>/dev/null || true)" != "$WORKER_BUILD_VERSION" ]; then
+  step "cargo install worker-build $WORKER_BUILD_VERSION (a few minutes)"
+  cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked
+fi
+
+wbv="$(wasm_bindgen_version)"
+if [ "$("$WASM_BINDGEN_BIN" --version 2>/dev/null || true)" != "wasm-bindgen $wbv" ]; then
+  step "cargo install wasm-bindgen-cli $wbv (a few minutes)"
+  # The crate index here can lag, so --locked may fail; fall back without it.
+  cargo install wasm-bindgen-cli --version "$wbv" --locked --force ||
+    cargo install wasm-bindgen-cli --version "$wbv" --force
+fi
+
+# npm ci only when the lock file changed since the last install.
+stamp="node_modules/.edgecache-lock.sha"
+want="$(sha256sum package-lock.json | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  step "npm ci"
+  npm ci --no-audit --no-fund
+  echo "$want" >"$stamp"
+fi
+
+step "demo origin (examples/django)"
+bash examples/django/setup.sh
+
+# Local secrets for wrangler dev (never committed; production uses `wrangler secret put`).
+if [ ! -f .dev.vars ]; then
+  cp .dev.vars.example .dev.vars
+fi
+step "setup done"

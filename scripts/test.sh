@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Runs every test: setup, fmt, clippy (native and wasm32), native cargo tests,
+# the wasm build, the Django origin's tests and the end-to-end suite (vitest
+# driving the built worker in workerd via Miniflare, real origins on loopback).
+# Ends with one summary line: "summary: N passed, N failed".
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$ROOT"
+mkdir -p target/test-logs
+LOGS=target/test-logs
+passed=0
+failed=0
+failed_stages=()
+
+stage() { printf '\n\033[1m==> %s\033[0m\n' "$1"; }
+gate() { # gate NAME CMD...: a check that is not a test count; a failure counts once
+  local name=$1; shift
+  stage "$name"
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_stages+=("$name"); fi
+}
+
+stage "setup"
+bash scripts/setup.sh || { echo "setup failed"; echo "summary: 0 passed, 1 failed"; exit 1; }
+
+gate "cargo fmt --check" cargo fmt --check
+gate "cargo clippy (native)" cargo clippy --all-targets -- -D warnings
+gate "cargo clippy (wasm32 glue)" cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
+
+stage "cargo test"
+cargo test 2>&1 | tee "$LOGS/cargo.log"
+cargo_rc=${PIPESTATUS[0]}
+read -r cp cf < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } } END { print p+0, f+0 }' "$LOGS/cargo.log")
+passed=$((passed + cp)); failed=$((failed + cf))
+if [ "$cargo_rc" -ne 0 ] && [ "$cf" -eq 0 ]; then failed=$((failed + 1)); failed_stages+=("cargo test (build)"); fi
+[ "$cf" -gt 0 ] && failed_stages+=("cargo test")
+
+gate "wasm build (worker-build --release)" bash scripts/build-worker.sh
+
+stage "Django origin tests"
+bash examples/django/test.sh 2>&1 | tee "$LOGS/django.log"
+dj_rc=${PIPESTATUS[0]}
+dj_ran=$(awk '/^Ran [0-9]+ tests?/ { n = $2 } END { print n+0 }' "$LOGS/django.log")
+dj_bad=$(awk '/^FAILED \(/ { s = $0; gsub(/[^0-9 ]/, " ", s); split(s, a, " "); for (i in a) t += a[i] } END { print t+0 }' "$LOGS/django.log")
+if [ "$dj_rc" -ne 0 ] && [ "$dj_bad" -eq 0 ]; then dj_bad=1; fi
+passed=$((passed + dj_ran - (dj_bad > dj_ran ? dj_ran : dj_bad))); failed=$((failed + dj_bad))
+[ "$dj_bad" -gt 0 ] && failed_stages+=("django tests")
+
+stage "end-to-end (vitest + Miniflare/workerd)"
+rm -f "$LOGS/vitest.json"
+npx vitest run --reporter=default --reporter=json --outputFile="$LOGS/vitest.json"
+vt_rc=$?
+if [ -f "$LOGS/vitest.json" ]; then
+  read -r vp vf < <(node -e 'const r=require(process.argv[1]); console.log(r.numPassedTests, r.numFailedTests + (r.numRuntimeErrorTestSuites||0))' "$ROOT/$LOGS/vitest.json")
+else
+  vp=0; vf=1
+fi
+if [ "$vt_rc" -ne 0 ] && [ "$vf" -eq 0 ]; then vf=1; fi
+passed=$((passed + vp)); failed=$((failed + vf))
+[ "$vf" -gt 0 ] && failed_stages+=("end-to-end")
+
+echo
+if [ "$failed" -gt 0 ]; then echo "failed: ${failed_stages[*]}"; fi
+echo "summary: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
