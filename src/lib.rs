@@ -6,7 +6,11 @@
 //! and maps the result to a response.
 
 pub mod config;
+pub mod generations;
 pub mod headers;
+pub mod purge;
+pub mod signature;
+pub mod zone_purge;
 
 #[cfg(target_arch = "wasm32")]
 mod glue;

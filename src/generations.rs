@@ -1,0 +1,472 @@
+//! Generation-based invalidation: the arithmetic, not the storage.
+//!
+//! `cache.delete` reaches one data centre. To purge everywhere, every purgeable *name*
+//! (a tag, a URL, a path prefix, or "everything") has a value in Workers KV, and a cached
+//! entry is served only if none of the names that apply to it moved after the entry was
+//! fetched. The glue does the KV reads and writes; this module says which keys, how to
+//! read the values, and what to decide.
+//!
+//! # Scheme: purge timestamps, not counters
+//!
+//! A purge writes, for each name, the **time of the purge** (Unix milliseconds, from the
+//! receiving worker's clock). A stored entry records in its [`Stamp`] the time its origin
+//! fetch **started** (`fetched_at_ms`, taken before the fetch by the serving worker) and
+//! the tags it carries. On a hit, the entry is current only if, for every applicable name,
+//! `purged_at + skew < fetched_at`.
+//!
+//! Why not counters ("generation N", stamped before the fetch)?
+//! - Tags sent by the origin (`Cache-Tag`, `Surrogate-Key`) are known only *after* the
+//!   fetch. With counters their generation can only be read after the fetch, so a purge
+//!   landing during the fetch is recorded as already seen and a stale response survives
+//!   it. With timestamps nothing needs reading before the fetch: the fetch start time
+//!   bounds every name, including ones learned later. This is the sound option.
+//! - Counters need read-modify-write on an eventually consistent store: a purge in a data
+//!   centre whose KV cache still holds `4` (the true value is `5`) writes `5` — no bump at
+//!   all for entries stamped `5`. A timestamp write is blind and cannot be lost that way.
+//!
+//! Hazard — clock skew: the purge time comes from one machine, the fetch start from
+//! another. If the purging machine's clock is behind, a purge that really happened after a
+//! fetch started could carry an earlier time. The `skew_ms` allowance (see
+//! [`DEFAULT_SKEW_MS`]) widens the comparison: anything fetched up to `skew_ms` after a
+//! purge also counts as stale. The price is a few extra misses right after a purge.
+//! (Workers' `Date.now()` only advances across I/O, so the serving side's fetch start can
+//! only be *early*, which is the safe direction.)
+//!
+//! # Names
+//!
+//! `tag:<tag lower-cased>`, `url:<base key URL>` (the key URL without variant dimensions,
+//! supplied by the caller), `prefix:<host><path prefix>`, and `all`. Names are hashed into
+//! KV keys ([`GenName::kv_key`]) because a URL can exceed KV's 512-byte key limit.
+//!
+//! # Prefixes
+//!
+//! A request for `https://h/api/courses/12/?x=1` checks `prefix:h/`, `prefix:h/api`,
+//! `prefix:h/api/courses`, `prefix:h/api/courses/12` — one name per segment boundary, at
+//! most [`MAX_PATH_DEPTH`] + 1 names. Purge prefixes are normalized the same way (no
+//! trailing slash, no empty segments, at most `MAX_PATH_DEPTH` segments; see
+//! [`crate::purge::Prefix`]), so every accepted prefix is one of the names some request
+//! checks. Consequence: prefixes match whole segments — `/api/courses` covers
+//! `/api/courses/…` but not `/api/courses-archive`.
+
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::config::PurgeSettings;
+use crate::purge::{PurgeRequest, MAX_PREFIX_DEPTH};
+
+/// Response header (on stored entries only, never sent to clients) carrying the [`Stamp`].
+pub const STAMP_HEADER: &str = "x-edgecache-gen";
+/// Deepest path for which prefix names are checked (segments). Equal to the deepest prefix
+/// a purge may name.
+pub const MAX_PATH_DEPTH: usize = MAX_PREFIX_DEPTH;
+/// Most tags an entry may carry. Each is a KV read on a (memo-missing) hit; an entry with
+/// more cannot be stamped and must not be stored.
+pub const MAX_STAMP_TAGS: usize = 64;
+/// Default clock-skew allowance between data centres, milliseconds. Cloudflare's machines
+/// are NTP-synchronized far tighter than this; the margin mostly absorbs `Date.now()`
+/// coarseness inside Workers.
+pub const DEFAULT_SKEW_MS: u64 = 2_000;
+/// How long a Workers KV write may take to be visible in other locations: "up to 60
+/// seconds or more" (<https://developers.cloudflare.com/kv/concepts/how-kv-works/>). Not a
+/// hard guarantee; it is the documented typical bound, and what receipts report.
+pub const KV_PROPAGATION_SECS: u64 = 60;
+
+/// Lower-case hex SHA-256 (stable across machines, which key derivation needs).
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut s = String::with_capacity(64);
+    for b in digest.iter() {
+        s.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+        s.push(char::from(b"0123456789abcdef"[usize::from(b & 0xf)]));
+    }
+    s
+}
+
+/// A purgeable name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GenName(String);
+
+impl GenName {
+    /// `tag:<tag>`; tags compare case-insensitively (as Cloudflare's cache tags do).
+    pub fn tag(tag: &str) -> GenName {
+        GenName(format!("tag:{}", tag.to_ascii_lowercase()))
+    }
+    /// `url:<base key URL>`; the caller passes the key URL without variant dimensions.
+    pub fn url(base_url: &str) -> GenName {
+        GenName(format!("url:{base_url}"))
+    }
+    /// `prefix:<host><path>`; `path` is `/` or `/seg/…` without a trailing slash.
+    pub fn prefix(host: &str, path: &str) -> GenName {
+        GenName(format!("prefix:{}{path}", host.to_ascii_lowercase()))
+    }
+    /// `all`: bumped by `everything`, checked by every entry.
+    pub fn all() -> GenName {
+        GenName("all".to_string())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The Workers KV key holding this name's last purge time: `gen:<sha256 hex>`.
+    pub fn kv_key(&self) -> String {
+        format!("gen:{}", sha256_hex(self.0.as_bytes()))
+    }
+}
+
+/// The prefix paths a request path is covered by: `/`, then the path up to each segment
+/// boundary, then the whole path (trailing slash dropped). Empty segments (`//`) end no
+/// candidate. At most [`MAX_PATH_DEPTH`] + 1 entries. `path` excludes the query.
+pub fn prefix_paths(path: &str) -> Vec<String> {
+    let mut out = vec!["/".to_string()];
+    let mut depth = 0;
+    let bytes = path.as_bytes();
+    for i in 1..=bytes.len() {
+        if depth >= MAX_PATH_DEPTH {
+            break;
+        }
+        let boundary = i == bytes.len() || bytes[i] == b'/';
+        if boundary && bytes[i - 1] != b'/' {
+            // `path[..i]` ends just before a '/' or at the end: a whole segment.
+            if let Some(p) = path.get(..i) {
+                out.push(p.to_string());
+                depth += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Every name that applies to a cached entry: `all`, its URL, each prefix of its path on
+/// its host, and its tags (route templates expanded and origin tags — in practice the tags
+/// of its [`Stamp`]). Deduplicated, in that order.
+pub fn request_names(host: &str, path: &str, base_url: &str, tags: &[String]) -> Vec<GenName> {
+    let mut names = vec![GenName::all(), GenName::url(base_url)];
+    names.extend(prefix_paths(path).iter().map(|p| GenName::prefix(host, p)));
+    names.extend(tags.iter().map(|t| GenName::tag(t)));
+    dedup(names)
+}
+
+/// Every name a purge bumps. `key_urls` are the request's `urls` mapped to base key URLs
+/// by the key module; `/path` prefixes apply to `default_host` (the host the webhook was
+/// received on). `everything` bumps only `all`, which every entry checks.
+pub fn purge_names(req: &PurgeRequest, key_urls: &[String], default_host: &str) -> Vec<GenName> {
+    if req.everything {
+        return vec![GenName::all()];
+    }
+    let mut names: Vec<GenName> = req.tags.iter().map(|t| GenName::tag(t)).collect();
+    names.extend(key_urls.iter().map(|u| GenName::url(u)));
+    names.extend(
+        req.prefixes
+            .iter()
+            .map(|p| GenName::prefix(p.host_or(default_host), &p.path)),
+    );
+    dedup(names)
+}
+
+fn dedup(names: Vec<GenName>) -> Vec<GenName> {
+    let mut seen = BTreeSet::new();
+    names
+        .into_iter()
+        .filter(|n| seen.insert(n.clone()))
+        .collect()
+}
+
+/// The KV value written for a purge at `purged_at_ms`.
+pub fn encode_value(purged_at_ms: u64) -> String {
+    purged_at_ms.to_string()
+}
+
+/// Parses a KV value strictly (decimal digits only, canonical, fits `u64`).
+pub fn parse_value(s: &str) -> Option<u64> {
+    parse_canonical_u64(s)
+}
+
+fn parse_canonical_u64(s: &str) -> Option<u64> {
+    if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if s.len() > 1 && s.starts_with('0') {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// The state of one name, as read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gen {
+    /// No KV value: never purged (or expired).
+    Never,
+    /// Last purged at this Unix time (ms).
+    PurgedAt(u64),
+    /// The read failed or the stored value is garbage. Fails safe: the entry is a miss.
+    Unreadable,
+}
+
+impl Gen {
+    /// From a KV read result (`None` = key absent).
+    pub fn from_kv(value: Option<&str>) -> Gen {
+        match value {
+            None => Gen::Never,
+            Some(s) => parse_value(s).map_or(Gen::Unreadable, Gen::PurgedAt),
+        }
+    }
+}
+
+/// Current values of the names a decision needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Generations(BTreeMap<GenName, Gen>);
+
+impl Generations {
+    pub fn new() -> Generations {
+        Generations::default()
+    }
+    pub fn insert(&mut self, name: GenName, g: Gen) {
+        self.0.insert(name, g);
+    }
+    pub fn get(&self, name: &GenName) -> Option<Gen> {
+        self.0.get(name).copied()
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Splits `names` into values the memo still holds and names the glue must read from KV
+/// (`GenName::kv_key`). After reading, the glue inserts each result into both the returned
+/// [`Generations`] and the memo (except [`Gen::Unreadable`], which [`Memo::put`] ignores).
+pub fn plan_reads(names: &[GenName], memo: &Memo, now: u64) -> (Generations, Vec<GenName>) {
+    let mut known = Generations::new();
+    let mut to_read = Vec::new();
+    for n in names {
+        match memo.get(n, now) {
+            Some(g) => known.insert(n.clone(), g),
+            None => to_read.push(n.clone()),
+        }
+    }
+    (known, to_read)
+}
+
+/// What an entry was fetched under: when its origin fetch started, and its tags.
+///
+/// Serialized into one header value: `1;<fetched_at_ms>;<tag>,<tag>…` — tags lower-cased,
+/// sorted, deduplicated, with `%`, `,`, `;`, and bytes outside `!`..=`~` percent-encoded
+/// (upper-case hex). [`Stamp::parse`] accepts only this canonical form, so
+/// `parse(encode(s)) == s` and anything else is `None` (= treat the entry as a miss).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    pub fetched_at_ms: u64,
+    tags: Vec<String>,
+}
+
+/// Why an entry cannot be stamped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StampError {
+    /// More than [`MAX_STAMP_TAGS`] distinct tags: the entry must not be stored.
+    TooManyTags { got: usize },
+    /// An empty tag.
+    EmptyTag,
+}
+
+impl std::fmt::Display for StampError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StampError::TooManyTags { got } => {
+                write!(f, "{got} tags; at most {MAX_STAMP_TAGS} per entry")
+            }
+            StampError::EmptyTag => f.write_str("empty tag"),
+        }
+    }
+}
+
+impl std::error::Error for StampError {}
+
+impl Stamp {
+    /// `fetched_at_ms` must be read **before** the origin fetch starts. `tags` are the route
+    /// tags and origin tags of the response.
+    pub fn new(fetched_at_ms: u64, tags: &[String]) -> Result<Stamp, StampError> {
+        let set: BTreeSet<String> = tags.iter().map(|t| t.to_ascii_lowercase()).collect();
+        if set.contains("") {
+            return Err(StampError::EmptyTag);
+        }
+        if set.len() > MAX_STAMP_TAGS {
+            return Err(StampError::TooManyTags { got: set.len() });
+        }
+        Ok(Stamp {
+            fetched_at_ms,
+            tags: set.into_iter().collect(),
+        })
+    }
+
+    /// Sorted, lower-cased, distinct.
+    pub fn tags(&self) -> &[String] {
+        &self.tags
+    }
+
+    pub fn encode(&self) -> String {
+        let tags: Vec<String> = self.tags.iter().map(|t| pct_encode(t)).collect();
+        format!("1;{};{}", self.fetched_at_ms, tags.join(","))
+    }
+
+    /// Strict: only the canonical form [`Stamp::encode`] produces.
+    pub fn parse(s: &str) -> Option<Stamp> {
+        let mut parts = s.split(';');
+        let (version, at, tags) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() || version != "1" {
+            return None;
+        }
+        let fetched_at_ms = parse_canonical_u64(at)?;
+        let tags: Vec<String> = if tags.is_empty() {
+            Vec::new()
+        } else {
+            tags.split(',')
+                .map(pct_decode)
+                .collect::<Option<Vec<String>>>()?
+        };
+        let stamp = Stamp::new(fetched_at_ms, &tags).ok()?;
+        (stamp.encode() == s).then_some(stamp)
+    }
+}
+
+fn needs_escape(b: u8) -> bool {
+    !(0x21..=0x7e).contains(&b) || matches!(b, b'%' | b',' | b';')
+}
+
+fn pct_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if needs_escape(b) {
+            out.push_str(&format!("%{b:02X}"));
+        } else {
+            out.push(char::from(b));
+        }
+    }
+    out
+}
+
+fn pct_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Whether a stored entry may be served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Currency {
+    Current,
+    /// `name` was purged at or after the entry's fetch started (allowing for skew).
+    Moved {
+        name: String,
+    },
+    /// `name` was not read, or its read failed: treat as a miss.
+    Unknown {
+        name: String,
+    },
+}
+
+/// Decides whether an entry stamped `recorded` is current, given the values of every name
+/// in `names` (from [`request_names`] with the stamp's tags). Fails safe: a name missing
+/// from `current` or [`Gen::Unreadable`] gives `Unknown`. Purges at
+/// `purged_at >= fetched_at - skew_ms` count as after the fetch.
+pub fn is_current(
+    recorded: &Stamp,
+    names: &[GenName],
+    current: &Generations,
+    skew_ms: u64,
+) -> Currency {
+    for name in names {
+        match current.get(name) {
+            Some(Gen::Never) => {}
+            Some(Gen::PurgedAt(t)) => {
+                if t.saturating_add(skew_ms) >= recorded.fetched_at_ms {
+                    return Currency::Moved {
+                        name: name.as_str().to_string(),
+                    };
+                }
+            }
+            Some(Gen::Unreadable) | None => {
+                return Currency::Unknown {
+                    name: name.as_str().to_string(),
+                }
+            }
+        }
+    }
+    Currency::Current
+}
+
+/// Seconds after a purge by which every data centre stops serving purged entries: the
+/// isolate memo lifetime plus KV propagation ([`KV_PROPAGATION_SECS`]).
+pub fn staleness_bound(settings: &PurgeSettings) -> u64 {
+    settings.generation_memo.saturating_add(KV_PROPAGATION_SECS)
+}
+
+/// An isolate-level memo of generation reads. Pure: time is passed in (Unix seconds).
+/// An entry is valid for `ttl` seconds after it was put (`ttl == 0` disables the memo).
+/// When full, the oldest entry is evicted.
+#[derive(Debug, Clone)]
+pub struct Memo {
+    ttl: u64,
+    capacity: usize,
+    seq: u64,
+    entries: HashMap<GenName, (Gen, u64, u64)>,
+    order: BTreeMap<(u64, u64), GenName>,
+}
+
+impl Memo {
+    /// `ttl` is `PurgeSettings::generation_memo`.
+    pub fn new(ttl: u64, capacity: usize) -> Memo {
+        Memo {
+            ttl,
+            capacity,
+            seq: 0,
+            entries: HashMap::new(),
+            order: BTreeMap::new(),
+        }
+    }
+
+    /// The memoized value, if put at most `ttl` seconds ago (and not in the future).
+    pub fn get(&self, name: &GenName, now: u64) -> Option<Gen> {
+        let (g, at, _) = self.entries.get(name)?;
+        (*at <= now && now - *at < self.ttl).then_some(*g)
+    }
+
+    /// Remembers a value read (or written, by a purge in this isolate) at `now`.
+    /// [`Gen::Unreadable`] is never memoized.
+    pub fn put(&mut self, name: GenName, value: Gen, now: u64) {
+        if self.ttl == 0 || self.capacity == 0 || value == Gen::Unreadable {
+            return;
+        }
+        if let Some((_, at, seq)) = self.entries.remove(&name) {
+            self.order.remove(&(at, seq));
+        }
+        while self.entries.len() >= self.capacity {
+            let Some((_, oldest)) = self.order.pop_first() else {
+                break;
+            };
+            self.entries.remove(&oldest);
+        }
+        self.seq += 1;
+        self.order.insert((now, self.seq), name.clone());
+        self.entries.insert(name, (value, now, self.seq));
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}

@@ -1,0 +1,527 @@
+//! The purge webhook: its body, its limits, its receipt and replay handling.
+//!
+//! Body (JSON object, every field optional, at least one non-empty or `true`):
+//! `{"tags": [...], "urls": [...], "prefixes": [...], "everything": false}`.
+//! Unknown fields are refused, and every error names the field (`field `tagz` is unknown`,
+//! `tags[3]: ...`). The body must already have passed [`crate::signature::verify`].
+//!
+//! Limits are constants below; the glue enforces [`MAX_BODY_BYTES`] (413) before any HMAC
+//! work, and [`parse_purge_body`] checks it again.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
+
+use crate::generations::sha256_hex;
+
+/// Largest accepted webhook body (64 KiB). Checked by the glue before verification.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Most tags in one call.
+pub const MAX_TAGS: usize = 500;
+/// Longest tag, in bytes.
+pub const MAX_TAG_BYTES: usize = 1024;
+/// Most URLs in one call.
+pub const MAX_URLS: usize = 500;
+/// Longest URL or URL prefix, in bytes.
+pub const MAX_URL_BYTES: usize = 8192;
+/// Most prefixes in one call.
+pub const MAX_PREFIXES: usize = 100;
+/// Most tags + urls + prefixes together in one call. Each item is one Workers KV write,
+/// and a Worker invocation may make at most 1,000 KV operations
+/// (<https://developers.cloudflare.com/kv/platform/limits/>); 900 leaves room for the
+/// receipt read and write.
+pub const MAX_ITEMS: usize = 900;
+/// Deepest prefix, in path segments. A request checks one prefix generation per segment
+/// boundary of its path, up to this depth (see [`crate::generations`]), so a deeper prefix
+/// could never be reached and is refused.
+pub const MAX_PREFIX_DEPTH: usize = 32;
+
+/// A validated purge request.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PurgeRequest {
+    /// Tags as given (deduplicated, order kept).
+    pub tags: Vec<String>,
+    /// Absolute http(s) URLs as given (deduplicated, order kept). The glue maps them to
+    /// key URLs (the key module's normalization) before use.
+    pub urls: Vec<String>,
+    pub prefixes: Vec<Prefix>,
+    pub everything: bool,
+}
+
+/// A path prefix, optionally bound to a host.
+///
+/// Prefixes match at path-segment boundaries: `/api/courses` covers `/api/courses`,
+/// `/api/courses/`, `/api/courses/12/` and `/api/courses?page=2`, but not
+/// `/api/courses-archive`. A trailing `/` is dropped (`/api/courses/` means the same as
+/// `/api/courses`), so the prefix also covers the collection URL itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prefix {
+    /// As received, for the receipt.
+    pub raw: String,
+    /// Lower-case `host[:port]` when the prefix was a full URL; `None` for a `/path` prefix,
+    /// which applies to the host the webhook was received on.
+    pub host: Option<String>,
+    /// `/` or `/seg/seg` — no trailing slash, no empty, `.` or `..` segments, no query.
+    pub path: String,
+}
+
+impl Prefix {
+    /// The host this prefix applies to.
+    pub fn host_or<'a>(&'a self, default_host: &'a str) -> &'a str {
+        self.host.as_deref().unwrap_or(default_host)
+    }
+}
+
+/// Why a webhook body was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PurgeBodyError {
+    /// Larger than [`MAX_BODY_BYTES`].
+    TooLarge { len: usize },
+    /// Not JSON at all (serde_json's message).
+    NotJson(String),
+    /// JSON, but not an object.
+    NotObject,
+    /// A top-level field we do not know.
+    UnknownField(String),
+    /// A field (`tags`, `tags[3]`, `everything`) has the wrong JSON type.
+    WrongType {
+        field: String,
+        expected: &'static str,
+    },
+    /// More items than a limit allows.
+    TooMany {
+        field: &'static str,
+        got: usize,
+        max: usize,
+    },
+    /// One item is invalid; `field` is e.g. `urls[2]`.
+    Invalid { field: String, reason: String },
+    /// Nothing to purge: every list empty and `everything` not true.
+    Empty,
+}
+
+impl PurgeBodyError {
+    /// The one place a body error becomes an HTTP status.
+    pub fn status(&self) -> u16 {
+        match self {
+            PurgeBodyError::TooLarge { .. } => 413,
+            _ => 400,
+        }
+    }
+}
+
+impl fmt::Display for PurgeBodyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PurgeBodyError::TooLarge { len } => {
+                write!(f, "body is {len} bytes; at most {MAX_BODY_BYTES} allowed")
+            }
+            PurgeBodyError::NotJson(e) => write!(f, "body is not JSON: {e}"),
+            PurgeBodyError::NotObject => f.write_str("body must be a JSON object"),
+            PurgeBodyError::UnknownField(name) => write!(f, "field `{name}` is unknown"),
+            PurgeBodyError::WrongType { field, expected } => {
+                write!(f, "{field}: expected {expected}")
+            }
+            PurgeBodyError::TooMany { field, got, max } => {
+                write!(f, "{field}: {got} items; at most {max} allowed")
+            }
+            PurgeBodyError::Invalid { field, reason } => write!(f, "{field}: {reason}"),
+            PurgeBodyError::Empty => f.write_str(
+                "nothing to purge: give tags, urls or prefixes, or set everything to true",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for PurgeBodyError {}
+
+/// Parses and validates a (verified) webhook body.
+pub fn parse_purge_body(bytes: &[u8]) -> Result<PurgeRequest, PurgeBodyError> {
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(PurgeBodyError::TooLarge { len: bytes.len() });
+    }
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| PurgeBodyError::NotJson(e.to_string()))?;
+    let Value::Object(map) = value else {
+        return Err(PurgeBodyError::NotObject);
+    };
+    let mut req = PurgeRequest::default();
+    let mut total = 0;
+    for (key, val) in &map {
+        match key.as_str() {
+            "tags" => {
+                let items = string_list("tags", val, MAX_TAGS)?;
+                total += items.len();
+                for (i, t) in items.iter().enumerate() {
+                    check_tag(t).map_err(|reason| invalid("tags", i, reason))?;
+                }
+                req.tags = dedup(items);
+            }
+            "urls" => {
+                let items = string_list("urls", val, MAX_URLS)?;
+                total += items.len();
+                for (i, u) in items.iter().enumerate() {
+                    check_url(u).map_err(|reason| invalid("urls", i, reason))?;
+                }
+                req.urls = dedup(items);
+            }
+            "prefixes" => {
+                let items = string_list("prefixes", val, MAX_PREFIXES)?;
+                total += items.len();
+                let mut out: Vec<Prefix> = Vec::with_capacity(items.len());
+                for (i, p) in items.iter().enumerate() {
+                    let prefix =
+                        parse_prefix(p).map_err(|reason| invalid("prefixes", i, reason))?;
+                    if !out
+                        .iter()
+                        .any(|o| o.host == prefix.host && o.path == prefix.path)
+                    {
+                        out.push(prefix);
+                    }
+                }
+                req.prefixes = out;
+            }
+            "everything" => match val {
+                Value::Bool(b) => req.everything = *b,
+                Value::Null => {}
+                _ => {
+                    return Err(PurgeBodyError::WrongType {
+                        field: "everything".into(),
+                        expected: "true or false",
+                    })
+                }
+            },
+            other => return Err(PurgeBodyError::UnknownField(other.to_string())),
+        }
+    }
+    if total > MAX_ITEMS {
+        return Err(PurgeBodyError::TooMany {
+            field: "tags + urls + prefixes",
+            got: total,
+            max: MAX_ITEMS,
+        });
+    }
+    if !req.everything && req.tags.is_empty() && req.urls.is_empty() && req.prefixes.is_empty() {
+        return Err(PurgeBodyError::Empty);
+    }
+    Ok(req)
+}
+
+fn invalid(field: &str, i: usize, reason: String) -> PurgeBodyError {
+    PurgeBodyError::Invalid {
+        field: format!("{field}[{i}]"),
+        reason,
+    }
+}
+
+fn string_list(
+    field: &'static str,
+    val: &Value,
+    max: usize,
+) -> Result<Vec<String>, PurgeBodyError> {
+    let arr = match val {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(a) => a,
+        _ => {
+            return Err(PurgeBodyError::WrongType {
+                field: field.into(),
+                expected: "an array of strings",
+            })
+        }
+    };
+    if arr.len() > max {
+        return Err(PurgeBodyError::TooMany {
+            field,
+            got: arr.len(),
+            max,
+        });
+    }
+    arr.iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Value::String(s) => Ok(s.clone()),
+            _ => Err(PurgeBodyError::WrongType {
+                field: format!("{field}[{i}]"),
+                expected: "a string",
+            }),
+        })
+        .collect()
+}
+
+fn dedup(items: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    items
+        .into_iter()
+        .filter(|s| seen.insert(s.clone()))
+        .collect()
+}
+
+/// Tags: 1..=1024 bytes of printable ASCII `!`..=`~`, no comma. Spaces and commas are the
+/// separators of `Cache-Tag`/`Surrogate-Key` headers (and Cloudflare refuses spaces in
+/// cache tags), so a tag containing one could never have been attached to a response.
+/// Tags compare case-insensitively, as Cloudflare's do.
+pub fn check_tag(t: &str) -> Result<(), String> {
+    if t.is_empty() {
+        return Err("tag is empty".into());
+    }
+    if t.len() > MAX_TAG_BYTES {
+        return Err(format!(
+            "tag is {} bytes; at most {MAX_TAG_BYTES} allowed",
+            t.len()
+        ));
+    }
+    if let Some(c) = t.chars().find(|&c| !('!'..='~').contains(&c) || c == ',') {
+        return Err(format!(
+            "character {c:?} (U+{:04X}) is not allowed in a tag",
+            c as u32
+        ));
+    }
+    Ok(())
+}
+
+fn check_url(u: &str) -> Result<url::Url, String> {
+    if u.len() > MAX_URL_BYTES {
+        return Err(format!(
+            "URL is {} bytes; at most {MAX_URL_BYTES} allowed",
+            u.len()
+        ));
+    }
+    let parsed = url::Url::parse(u).map_err(|e| format!("not an absolute URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("scheme `{}` is not http or https", parsed.scheme()));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err("URL has no host".into());
+    }
+    if parsed.fragment().is_some() {
+        return Err("URL has a fragment".into());
+    }
+    Ok(parsed)
+}
+
+/// A prefix is `/path` (this host) or an absolute http(s) URL (its host and path are
+/// taken; a query or fragment is refused).
+fn parse_prefix(p: &str) -> Result<Prefix, String> {
+    let (host, path) = if p.starts_with('/') {
+        if p.len() > MAX_URL_BYTES {
+            return Err(format!(
+                "prefix is {} bytes; at most {MAX_URL_BYTES} allowed",
+                p.len()
+            ));
+        }
+        if let Some(c) = p.chars().find(|&c| !('!'..='~').contains(&c)) {
+            return Err(format!(
+                "character {c:?} (U+{:04X}) is not allowed in a prefix",
+                c as u32
+            ));
+        }
+        if p.contains(['?', '#']) {
+            return Err("a prefix cannot have a query or fragment".into());
+        }
+        (None, p.to_string())
+    } else if p.starts_with("http://") || p.starts_with("https://") {
+        let url = check_url(p)?;
+        if url.query().is_some() {
+            return Err("a prefix cannot have a query".into());
+        }
+        let host = match (url.host_str(), url.port()) {
+            (Some(h), Some(port)) => format!("{h}:{port}"),
+            (Some(h), None) => h.to_string(),
+            (None, _) => return Err("URL has no host".into()),
+        };
+        (Some(host.to_ascii_lowercase()), url.path().to_string())
+    } else {
+        return Err("a prefix must start with `/` or be an absolute http(s) URL".into());
+    };
+    let trimmed = path.trim_end_matches('/');
+    let mut depth = 0;
+    for seg in trimmed.split('/').skip(1) {
+        match seg {
+            "" => return Err("a prefix cannot contain an empty segment (`//`)".into()),
+            "." | ".." => return Err("a prefix cannot contain `.` or `..` segments".into()),
+            _ => depth += 1,
+        }
+    }
+    if depth > MAX_PREFIX_DEPTH {
+        return Err(format!(
+            "prefix has {depth} segments; at most {MAX_PREFIX_DEPTH} allowed"
+        ));
+    }
+    Ok(Prefix {
+        raw: p.to_string(),
+        host,
+        path: if trimmed.is_empty() {
+            "/".to_string()
+        } else {
+            trimmed.to_string()
+        },
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Receipt
+
+/// Outcome of writing generations (the global layer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GenerationsStatus {
+    /// Not attempted yet (the glue has not filled the layer in).
+    Pending,
+    Ok,
+    Failed,
+}
+
+/// Outcome of the Cloudflare zone purge layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ZonePurgeStatus {
+    /// No zone id / API token configured.
+    Off,
+    /// Calls planned and handed to `wait_until`; their results are logged, not awaited.
+    Queued,
+    Ok,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenerationsLayer {
+    /// Generation keys written.
+    pub bumped: usize,
+    pub status: GenerationsStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZonePurgeLayer {
+    pub status: ZonePurgeStatus,
+    /// API calls planned.
+    pub requests: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalDeleteLayer {
+    /// `cache.delete` calls that found an entry in the receiving data centre.
+    pub deleted: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Layers {
+    pub generations: GenerationsLayer,
+    pub zone_purge: ZonePurgeLayer,
+    pub local_delete: LocalDeleteLayer,
+}
+
+/// What was asked for, echoed back as received (prefixes in their raw form).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invalidated {
+    pub tags: Vec<String>,
+    pub urls: Vec<String>,
+    pub prefixes: Vec<String>,
+    pub everything: bool,
+}
+
+/// The webhook's answer. Built by [`Receipt::new`] with every layer pending/off; the glue
+/// fills each layer in as it runs it, then stores the receipt under [`receipt_key`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// The `webhook-id`.
+    pub id: String,
+    /// Unix seconds at which this worker received the webhook.
+    pub received_at: u64,
+    pub invalidated: Invalidated,
+    pub layers: Layers,
+    /// After this many seconds every data centre serves fresh content
+    /// (see [`crate::generations::staleness_bound`]).
+    pub staleness_bound_seconds: u64,
+    /// True when this is the stored answer to an earlier delivery of the same id.
+    pub replayed: bool,
+}
+
+impl Receipt {
+    pub fn new(id: &str, now: u64, req: &PurgeRequest, staleness_bound_seconds: u64) -> Receipt {
+        Receipt {
+            id: id.to_string(),
+            received_at: now,
+            invalidated: Invalidated {
+                tags: req.tags.clone(),
+                urls: req.urls.clone(),
+                prefixes: req.prefixes.iter().map(|p| p.raw.clone()).collect(),
+                everything: req.everything,
+            },
+            layers: Layers {
+                generations: GenerationsLayer {
+                    bumped: 0,
+                    status: GenerationsStatus::Pending,
+                },
+                zone_purge: ZonePurgeLayer {
+                    status: ZonePurgeStatus::Off,
+                    requests: 0,
+                },
+                local_delete: LocalDeleteLayer { deleted: 0 },
+            },
+            staleness_bound_seconds,
+            replayed: false,
+        }
+    }
+
+    /// HTTP status for the receipt: 200 only when the global layer (generations) is done.
+    /// Otherwise 503, so a Standard Webhooks sender retries.
+    pub fn status(&self) -> u16 {
+        match self.layers.generations.status {
+            GenerationsStatus::Ok => 200,
+            GenerationsStatus::Pending | GenerationsStatus::Failed => 503,
+        }
+    }
+
+    /// Only a successful receipt is stored for replay; a failed one must let the sender's
+    /// retry do the work again.
+    pub fn storable(&self) -> bool {
+        self.status() == 200
+    }
+
+    pub fn to_json(&self) -> String {
+        // Serializing plain structs of strings, numbers and bools cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// The KV key under which the first receipt for `webhook_id` is stored. Hashed so any id
+/// fits Workers KV's 512-byte key limit and cannot collide with generation keys.
+pub fn receipt_key(webhook_id: &str) -> String {
+    format!("receipt:{}", sha256_hex(webhook_id.as_bytes()))
+}
+
+/// How long (seconds) to keep a receipt: a message verifies only while its timestamp is
+/// within `now ± tolerance`, so one signed message can arrive during at most
+/// `2 × tolerance` seconds. Workers KV refuses `expirationTtl` below 60 s.
+///
+/// Replay detection is best effort: KV is eventually consistent, so a redelivery to
+/// another data centre within ~60 s may not see the receipt and does the work again.
+/// That is harmless — every layer of a purge is idempotent.
+pub fn receipt_ttl(tolerance: u64) -> u64 {
+    tolerance.saturating_mul(2).max(60)
+}
+
+/// What to do with a delivery whose id may have been seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Replay {
+    /// No (readable) stored receipt: do the work.
+    Fresh,
+    /// Return this stored receipt (with `replayed: true`) and do nothing.
+    Replayed(Receipt),
+}
+
+/// Decides from the value stored under [`receipt_key`]. A stored value that does not
+/// parse, or belongs to another id, counts as absent: redoing a purge is safe, skipping
+/// one is not.
+pub fn replay_decision(webhook_id: &str, stored: Option<&str>) -> Replay {
+    let Some(s) = stored else {
+        return Replay::Fresh;
+    };
+    match serde_json::from_str::<Receipt>(s) {
+        Ok(mut r) if r.id == webhook_id => {
+            r.replayed = true;
+            Replay::Replayed(r)
+        }
+        _ => Replay::Fresh,
+    }
+}

@@ -1,0 +1,142 @@
+//! Cloudflare zone purge (optional layer): builds the API calls; the glue sends them in
+//! `wait_until` with the API token secret, and retries per [`retry_delay`].
+//!
+//! API: `POST {api_base}/zones/{zone_id}/purge_cache` with one of `{"tags": [...]}`,
+//! `{"files": [...]}`, `{"prefixes": [...]}` or `{"purge_everything": true}`
+//! (<https://developers.cloudflare.com/api/resources/cache/methods/purge/>).
+//! Prefixes are sent without a scheme, as `host/path`
+//! (<https://developers.cloudflare.com/cache/how-to/purge-cache/purge_by_prefix/>).
+
+use serde_json::{json, Value};
+
+use crate::config::PurgeSettings;
+use crate::purge::PurgeRequest;
+
+/// Items per purge call by default. Cloudflare's purge page lists "max operations per
+/// request" of 100 on Free/Pro/Business and 500 on Enterprise
+/// (<https://developers.cloudflare.com/cache/how-to/purge-cache/>), while its per-type
+/// pages still say "maximum 30 … per API call". We default to the smallest documented
+/// figure so a call is never refused for size; pass a larger `max_per_call` to [`plan`] on
+/// plans known to allow it.
+pub const DEFAULT_MAX_PER_CALL: usize = 30;
+/// The largest per-call figure Cloudflare documents (Enterprise); [`plan`] clamps to it.
+pub const MAX_PER_CALL_CEILING: usize = 500;
+/// Attempts per call, the first included.
+pub const MAX_ATTEMPTS: u32 = 4;
+/// First retry delay when the API gives no `Retry-After`; doubled on each attempt.
+pub const BASE_DELAY_MS: u64 = 500;
+/// Longest `Retry-After` we honour. The calls run in `wait_until`, which Workers allow
+/// about 30 s after the response; a longer wait would be cut off, so we give up instead.
+pub const MAX_RETRY_AFTER_MS: u64 = 10_000;
+
+/// One API call to make.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZonePurgeCall {
+    /// Full URL: `{api_base}/zones/{zone_id}/purge_cache`.
+    pub url: String,
+    /// JSON body.
+    pub body: Value,
+}
+
+/// Plans the zone purge calls for a request. Empty when the layer is off
+/// (`settings.zone_id` is `None`).
+///
+/// - `everything` → a single `purge_everything` call (anything else is redundant).
+/// - `tags` → as given (Cloudflare cache tags are case-insensitive).
+/// - `key_urls` → `files`: the key URLs the worker stores under (the request's `urls`
+///   mapped by the key module), deduplicated.
+/// - `prefixes` → `host/path`, `/path` prefixes resolved against `default_host`.
+///
+/// Each kind is batched into calls of at most `max_per_call` items (clamped to
+/// `1..=MAX_PER_CALL_CEILING`).
+pub fn plan(
+    req: &PurgeRequest,
+    key_urls: &[String],
+    settings: &PurgeSettings,
+    default_host: &str,
+    max_per_call: usize,
+) -> Vec<ZonePurgeCall> {
+    let Some(zone_id) = settings.zone_id.as_deref() else {
+        return Vec::new();
+    };
+    let url = format!(
+        "{}/zones/{}/purge_cache",
+        settings.api_base.trim_end_matches('/'),
+        zone_id
+    );
+    let call = |body: Value| ZonePurgeCall {
+        url: url.clone(),
+        body,
+    };
+    if req.everything {
+        return vec![call(json!({ "purge_everything": true }))];
+    }
+    let per_call = max_per_call.clamp(1, MAX_PER_CALL_CEILING);
+    let mut calls = Vec::new();
+    let mut batch = |field: &str, items: Vec<String>| {
+        for chunk in items.chunks(per_call) {
+            calls.push(call(json!({ field: chunk })));
+        }
+    };
+    batch("tags", req.tags.clone());
+    batch("files", dedup(key_urls));
+    batch(
+        "prefixes",
+        dedup(
+            &req.prefixes
+                .iter()
+                .map(|p| {
+                    let host = p.host_or(default_host);
+                    if p.path == "/" {
+                        host.to_string()
+                    } else {
+                        format!("{host}{}", p.path)
+                    }
+                })
+                .collect::<Vec<_>>(),
+        ),
+    );
+    calls
+}
+
+fn dedup(items: &[String]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    items
+        .iter()
+        .filter(|s| seen.insert(s.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// Whether a response status is worth retrying: 429 and 5xx. Other errors (400 bad
+/// request, 403 bad token) will fail the same way again.
+pub fn is_retryable(status: u16) -> bool {
+    status == 429 || (500..=599).contains(&status)
+}
+
+/// Delay (ms) before the next attempt, after attempt number `attempt` (1-based) failed
+/// with a retryable status; `None` = give up.
+///
+/// `Retry-After` in delta-seconds is honoured when it is at most [`MAX_RETRY_AFTER_MS`]
+/// (longer: give up). An HTTP-date or unparseable value falls back to exponential backoff:
+/// 500 ms, 1 s, 2 s. No jitter: the core has no randomness; calls from one webhook are
+/// sequential, so there is no thundering herd to spread.
+pub fn retry_delay(attempt: u32, retry_after: Option<&str>) -> Option<u64> {
+    if attempt == 0 || attempt >= MAX_ATTEMPTS {
+        return None;
+    }
+    if let Some(secs) = retry_after.and_then(parse_delta_seconds) {
+        let ms = secs.saturating_mul(1000);
+        return (ms <= MAX_RETRY_AFTER_MS).then_some(ms);
+    }
+    Some(BASE_DELAY_MS << (attempt - 1))
+}
+
+/// `Retry-After: <delay-seconds>` (RFC 9110 §10.2.3): one or more digits.
+fn parse_delta_seconds(v: &str) -> Option<u64> {
+    let v = v.trim();
+    if v.is_empty() || v.len() > 10 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    v.parse().ok()
+}

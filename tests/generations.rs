@@ -1,0 +1,410 @@
+use edgecache::config::PurgeSettings;
+use edgecache::generations::{
+    encode_value, is_current, parse_value, plan_reads, prefix_paths, purge_names, request_names,
+    staleness_bound, Currency, Gen, GenName, Generations, Memo, Stamp, StampError, DEFAULT_SKEW_MS,
+    MAX_PATH_DEPTH, MAX_STAMP_TAGS,
+};
+use edgecache::purge::parse_purge_body;
+use proptest::prelude::*;
+
+const HOST: &str = "api.example.com";
+const BASE: &str = "https://api.example.com/api/courses/12/";
+
+fn names_for(path: &str, tags: &[String]) -> Vec<GenName> {
+    request_names(HOST, path, BASE, tags)
+}
+
+/// Applies a purge body the way the glue does and reports whether an entry for `path`
+/// (fetched at `fetched_at`) survives a purge at `purged_at`.
+fn survives(body: &str, path: &str, tags: &[&str], fetched_at: u64, purged_at: u64) -> Currency {
+    let req = parse_purge_body(body.as_bytes()).unwrap();
+    let key_urls: Vec<String> = req.urls.clone();
+    let mut gens = Generations::new();
+    let tags: Vec<String> = tags.iter().map(|t| t.to_string()).collect();
+    let stamp = Stamp::new(fetched_at, &tags).unwrap();
+    let names = request_names(HOST, path, &format!("https://{HOST}{path}"), stamp.tags());
+    for n in &names {
+        gens.insert(n.clone(), Gen::Never);
+    }
+    for n in purge_names(&req, &key_urls, HOST) {
+        if names.contains(&n) {
+            gens.insert(n, Gen::PurgedAt(purged_at));
+        }
+    }
+    is_current(&stamp, &names, &gens, 0)
+}
+
+#[test]
+fn prefix_paths_stop_at_segment_boundaries() {
+    assert_eq!(
+        prefix_paths("/api/courses/12/"),
+        ["/", "/api", "/api/courses", "/api/courses/12"]
+    );
+    assert_eq!(prefix_paths("/"), ["/"]);
+    assert_eq!(prefix_paths(""), ["/"]);
+    assert_eq!(prefix_paths("/a//b"), ["/", "/a", "/a//b"]);
+}
+
+#[test]
+fn prefix_paths_are_bounded_by_depth() {
+    let deep = "/s".repeat(100);
+    let p = prefix_paths(&deep);
+    assert_eq!(p.len(), MAX_PATH_DEPTH + 1);
+    assert_eq!(p.last().unwrap(), &"/s".repeat(MAX_PATH_DEPTH));
+}
+
+#[test]
+fn request_names_cover_all_url_prefixes_and_tags() {
+    let names = names_for(
+        "/api/courses/12/",
+        &["Course:12".into(), "course_list".into()],
+    );
+    let s: Vec<&str> = names.iter().map(GenName::as_str).collect();
+    assert_eq!(
+        s,
+        [
+            "all",
+            "url:https://api.example.com/api/courses/12/",
+            "prefix:api.example.com/",
+            "prefix:api.example.com/api",
+            "prefix:api.example.com/api/courses",
+            "prefix:api.example.com/api/courses/12",
+            "tag:course:12",
+            "tag:course_list",
+        ]
+    );
+}
+
+#[test]
+fn prefix_purge_covers_entries_below_it() {
+    let p = r#"{"prefixes": ["/api/courses"]}"#;
+    for path in [
+        "/api/courses",
+        "/api/courses/",
+        "/api/courses/12/",
+        "/api/courses/12/lessons",
+    ] {
+        assert!(
+            matches!(survives(p, path, &[], 100, 200), Currency::Moved { .. }),
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn prefix_purge_with_trailing_slash_also_covers_the_collection() {
+    let p = r#"{"prefixes": ["/api/courses/"]}"#;
+    assert!(matches!(
+        survives(p, "/api/courses", &[], 100, 200),
+        Currency::Moved { .. }
+    ));
+}
+
+#[test]
+fn prefix_purge_does_not_cover_sibling_with_same_string_prefix() {
+    let p = r#"{"prefixes": ["/api/courses"]}"#;
+    assert_eq!(
+        survives(p, "/api/courses-archive/", &[], 100, 200),
+        Currency::Current
+    );
+    assert_eq!(survives(p, "/api/course", &[], 100, 200), Currency::Current);
+}
+
+#[test]
+fn prefix_purge_on_another_host_does_not_apply() {
+    let p = r#"{"prefixes": ["https://media.example.com/api"]}"#;
+    assert_eq!(survives(p, "/api/x", &[], 100, 200), Currency::Current);
+    let p = r#"{"prefixes": ["https://API.example.com/api"]}"#;
+    assert!(matches!(
+        survives(p, "/api/x", &[], 100, 200),
+        Currency::Moved { .. }
+    ));
+}
+
+#[test]
+fn root_prefix_covers_the_whole_host() {
+    let p = r#"{"prefixes": ["/"]}"#;
+    assert!(matches!(
+        survives(p, "/anything/at/all", &[], 100, 200),
+        Currency::Moved { .. }
+    ));
+}
+
+#[test]
+fn deepest_allowed_prefix_is_reachable() {
+    let deep = "/s".repeat(MAX_PATH_DEPTH);
+    let body = format!(r#"{{"prefixes": ["{deep}"]}}"#);
+    let path = format!("{deep}/more/segments");
+    assert!(matches!(
+        survives(&body, &path, &[], 100, 200),
+        Currency::Moved { .. }
+    ));
+}
+
+#[test]
+fn tag_purge_is_case_insensitive_and_reaches_origin_tags() {
+    let t = r#"{"tags": ["COURSE:12"]}"#;
+    assert_eq!(
+        survives(t, "/api/courses/12/", &["course:12"], 100, 200),
+        Currency::Moved {
+            name: "tag:course:12".into()
+        }
+    );
+    assert_eq!(
+        survives(t, "/api/courses/12/", &["course:13"], 100, 200),
+        Currency::Current
+    );
+}
+
+#[test]
+fn everything_moves_every_entry() {
+    assert_eq!(
+        survives(r#"{"everything": true}"#, "/x", &[], 100, 200),
+        Currency::Moved { name: "all".into() }
+    );
+    let req = parse_purge_body(br#"{"everything": true, "tags": ["a"]}"#).unwrap();
+    assert_eq!(purge_names(&req, &[], HOST), [GenName::all()]);
+}
+
+#[test]
+fn url_purge_uses_the_callers_key_urls() {
+    let req =
+        parse_purge_body(br#"{"urls": ["https://API.example.com/api/courses/12/?utm_source=x"]}"#)
+            .unwrap();
+    let names = purge_names(&req, &[BASE.to_string()], HOST);
+    assert_eq!(names, [GenName::url(BASE)]);
+}
+
+#[test]
+fn purge_before_fetch_start_keeps_entry_current() {
+    assert_eq!(
+        survives(r#"{"tags": ["a"]}"#, "/x", &["a"], 5_000, 4_999),
+        Currency::Current
+    );
+}
+
+#[test]
+fn purge_at_fetch_start_moves_entry() {
+    assert!(matches!(
+        survives(r#"{"tags": ["a"]}"#, "/x", &["a"], 5_000, 5_000),
+        Currency::Moved { .. }
+    ));
+}
+
+#[test]
+fn skew_allowance_treats_recent_purges_as_after_the_fetch() {
+    let stamp = Stamp::new(10_000, &[]).unwrap();
+    let names = [GenName::all()];
+    let mut g = Generations::new();
+    g.insert(GenName::all(), Gen::PurgedAt(10_000 - DEFAULT_SKEW_MS));
+    assert!(matches!(
+        is_current(&stamp, &names, &g, DEFAULT_SKEW_MS),
+        Currency::Moved { .. }
+    ));
+    g.insert(GenName::all(), Gen::PurgedAt(10_000 - DEFAULT_SKEW_MS - 1));
+    assert_eq!(
+        is_current(&stamp, &names, &g, DEFAULT_SKEW_MS),
+        Currency::Current
+    );
+}
+
+#[test]
+fn unread_or_unreadable_names_fail_safe() {
+    let stamp = Stamp::new(10, &[]).unwrap();
+    let names = [GenName::all(), GenName::url(BASE)];
+    let mut g = Generations::new();
+    g.insert(GenName::all(), Gen::Never);
+    assert_eq!(
+        is_current(&stamp, &names, &g, 0),
+        Currency::Unknown {
+            name: format!("url:{BASE}")
+        }
+    );
+    g.insert(GenName::url(BASE), Gen::from_kv(Some("garbage")));
+    assert!(matches!(
+        is_current(&stamp, &names, &g, 0),
+        Currency::Unknown { .. }
+    ));
+}
+
+#[test]
+fn kv_values_parse_strictly() {
+    assert_eq!(
+        parse_value(&encode_value(1_700_000_000_123)),
+        Some(1_700_000_000_123)
+    );
+    for bad in [
+        "",
+        " 1",
+        "1 ",
+        "+1",
+        "01",
+        "1e3",
+        "-1",
+        "18446744073709551616",
+    ] {
+        assert_eq!(parse_value(bad), None, "{bad:?}");
+    }
+    assert_eq!(Gen::from_kv(None), Gen::Never);
+    assert_eq!(Gen::from_kv(Some("42")), Gen::PurgedAt(42));
+    assert_eq!(Gen::from_kv(Some("x")), Gen::Unreadable);
+}
+
+#[test]
+fn kv_keys_are_hashed_and_fit_kv_limits() {
+    let long = GenName::url(&format!("https://a.example/{}", "x".repeat(9000)));
+    assert_eq!(long.kv_key().len(), "gen:".len() + 64);
+    assert_ne!(GenName::tag("a").kv_key(), GenName::tag("b").kv_key());
+    assert_eq!(GenName::tag("A").kv_key(), GenName::tag("a").kv_key());
+}
+
+#[test]
+fn stamp_round_trips_with_escaped_tags() {
+    let tags = vec![
+        "b".to_string(),
+        "A,1".into(),
+        "x;y%z".into(),
+        "sp ace".into(),
+        "a".into(),
+    ];
+    let s = Stamp::new(1_700_000_000_123, &tags).unwrap();
+    let enc = s.encode();
+    assert_eq!(enc, "1;1700000000123;a,a%2C1,b,sp%20ace,x%3By%25z");
+    assert_eq!(Stamp::parse(&enc), Some(s));
+    assert_eq!(Stamp::parse("1;0;"), Some(Stamp::new(0, &[]).unwrap()));
+}
+
+#[test]
+fn stamp_rejects_garbage_and_non_canonical_forms() {
+    for bad in [
+        "",
+        "1",
+        "1;",
+        "1;;",
+        "2;5;",
+        "1;5",
+        "1;5;;",
+        "1;5;a;",
+        "1;05;",
+        "1;+5;",
+        "1;5;b,a",
+        "1;5;a,a",
+        "1;5;A",
+        "1;5;a,",
+        "1;5;,a",
+        "1;5;a%2c1",
+        "1;5;a%2",
+        "1;5;a%zz",
+        "1;5;a%61",
+        "1;5;a b",
+        "1;5;%FF",
+        " 1;5;",
+        "1;99999999999999999999999;",
+    ] {
+        assert_eq!(Stamp::parse(bad), None, "{bad:?}");
+    }
+}
+
+#[test]
+fn stamp_refuses_too_many_tags() {
+    let tags: Vec<String> = (0..=MAX_STAMP_TAGS).map(|i| format!("t{i}")).collect();
+    assert_eq!(
+        Stamp::new(1, &tags),
+        Err(StampError::TooManyTags {
+            got: MAX_STAMP_TAGS + 1
+        })
+    );
+    assert!(Stamp::new(1, &tags[..MAX_STAMP_TAGS]).is_ok());
+    assert_eq!(Stamp::new(1, &["".into()]), Err(StampError::EmptyTag));
+}
+
+#[test]
+fn memo_values_expire_after_ttl() {
+    let mut m = Memo::new(10, 100);
+    m.put(GenName::all(), Gen::PurgedAt(7), 1000);
+    assert_eq!(m.get(&GenName::all(), 1000), Some(Gen::PurgedAt(7)));
+    assert_eq!(m.get(&GenName::all(), 1009), Some(Gen::PurgedAt(7)));
+    assert_eq!(m.get(&GenName::all(), 1010), None);
+    assert_eq!(m.get(&GenName::all(), 999), None);
+}
+
+#[test]
+fn memo_evicts_oldest_when_full() {
+    let mut m = Memo::new(60, 2);
+    m.put(GenName::tag("a"), Gen::Never, 1);
+    m.put(GenName::tag("b"), Gen::Never, 2);
+    m.put(GenName::tag("a"), Gen::PurgedAt(5), 3); // refresh: "b" is now oldest
+    m.put(GenName::tag("c"), Gen::Never, 4);
+    assert_eq!(m.len(), 2);
+    assert_eq!(m.get(&GenName::tag("b"), 4), None);
+    assert_eq!(m.get(&GenName::tag("a"), 4), Some(Gen::PurgedAt(5)));
+    assert_eq!(m.get(&GenName::tag("c"), 4), Some(Gen::Never));
+}
+
+#[test]
+fn memo_never_stores_unreadable_or_when_disabled() {
+    let mut m = Memo::new(60, 10);
+    m.put(GenName::all(), Gen::Unreadable, 1);
+    assert!(m.is_empty());
+    let mut off = Memo::new(0, 10);
+    off.put(GenName::all(), Gen::Never, 1);
+    assert_eq!(off.get(&GenName::all(), 1), None);
+}
+
+#[test]
+fn plan_reads_asks_kv_only_for_names_not_memoized() {
+    let mut m = Memo::new(60, 10);
+    m.put(GenName::all(), Gen::Never, 100);
+    let names = [GenName::all(), GenName::tag("a")];
+    let (known, to_read) = plan_reads(&names, &m, 110);
+    assert_eq!(known.get(&GenName::all()), Some(Gen::Never));
+    assert_eq!(to_read, [GenName::tag("a")]);
+    let (_, to_read) = plan_reads(&names, &m, 200);
+    assert_eq!(to_read.len(), 2);
+}
+
+#[test]
+fn staleness_bound_is_memo_plus_kv_propagation() {
+    let s = PurgeSettings {
+        generation_memo: 30,
+        tolerance: 300,
+        zone_id: None,
+        api_base: "https://api.cloudflare.com/client/v4".into(),
+    };
+    assert_eq!(staleness_bound(&s), 90);
+}
+
+proptest! {
+    #[test]
+    fn stamp_encode_parse_round_trips(at in any::<u64>(), tags in proptest::collection::vec(".{1,12}", 0..8)) {
+        let s = Stamp::new(at, &tags).unwrap();
+        let enc = s.encode();
+        prop_assert_eq!(Stamp::parse(&enc), Some(s));
+        prop_assert!(enc.bytes().all(|b| (0x21..=0x7e).contains(&b)));
+    }
+
+    #[test]
+    fn stamp_parse_accepts_only_canonical(s in ".{0,40}") {
+        if let Some(st) = Stamp::parse(&s) {
+            prop_assert_eq!(st.encode(), s);
+        }
+    }
+
+    #[test]
+    fn every_accepted_prefix_is_checked_by_requests_below_it(
+        segs in proptest::collection::vec("[a-z0-9_-]{1,6}", 0..40),
+        extra in proptest::collection::vec("[a-z0-9_-]{1,6}", 0..4),
+    ) {
+        let prefix = format!("/{}", segs.join("/"));
+        let body = serde_json::json!({"prefixes": [prefix]}).to_string();
+        if let Ok(req) = parse_purge_body(body.as_bytes()) {
+            let path = format!("{}/{}", prefix.trim_end_matches('/'), extra.join("/"));
+            let names = request_names(HOST, &path, "https://x/", &[]);
+            for n in purge_names(&req, &[], HOST) {
+                prop_assert!(names.contains(&n), "{} not checked for {}", n.as_str(), path);
+            }
+        } else {
+            prop_assert!(segs.len() > MAX_PATH_DEPTH);
+        }
+    }
+}

@@ -1,0 +1,156 @@
+use edgecache::config::PurgeSettings;
+use edgecache::purge::parse_purge_body;
+use edgecache::zone_purge::{
+    is_retryable, plan, retry_delay, DEFAULT_MAX_PER_CALL, MAX_ATTEMPTS, MAX_PER_CALL_CEILING,
+};
+use serde_json::{json, Value};
+
+fn settings(zone: Option<&str>) -> PurgeSettings {
+    PurgeSettings {
+        generation_memo: 30,
+        tolerance: 300,
+        zone_id: zone.map(str::to_string),
+        api_base: "https://api.cloudflare.com/client/v4/".into(),
+    }
+}
+
+fn body_of(v: Value) -> edgecache::purge::PurgeRequest {
+    parse_purge_body(v.to_string().as_bytes()).unwrap()
+}
+
+fn tags(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("t{i}")).collect()
+}
+
+#[test]
+fn plans_nothing_when_layer_is_off() {
+    let req = body_of(json!({"tags": ["a"]}));
+    assert!(plan(&req, &[], &settings(None), "h", DEFAULT_MAX_PER_CALL).is_empty());
+}
+
+#[test]
+fn posts_to_the_zone_purge_endpoint() {
+    let req = body_of(json!({"tags": ["a"]}));
+    let calls = plan(&req, &[], &settings(Some("z1")), "h", DEFAULT_MAX_PER_CALL);
+    assert_eq!(calls.len(), 1);
+    assert_eq!(
+        calls[0].url,
+        "https://api.cloudflare.com/client/v4/zones/z1/purge_cache"
+    );
+    assert_eq!(calls[0].body, json!({"tags": ["a"]}));
+}
+
+#[test]
+fn everything_is_one_purge_everything_call() {
+    let req = body_of(json!({"everything": true, "tags": ["a"], "prefixes": ["/x"]}));
+    let calls = plan(&req, &[], &settings(Some("z")), "h", DEFAULT_MAX_PER_CALL);
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].body, json!({"purge_everything": true}));
+}
+
+#[test]
+fn batches_at_the_limit_boundaries() {
+    for (n, expected) in [
+        (1, vec![1]),
+        (29, vec![29]),
+        (30, vec![30]),
+        (31, vec![30, 1]),
+        (60, vec![30, 30]),
+        (61, vec![30, 30, 1]),
+    ] {
+        let req = body_of(json!({ "tags": tags(n) }));
+        let calls = plan(&req, &[], &settings(Some("z")), "h", DEFAULT_MAX_PER_CALL);
+        let sizes: Vec<usize> = calls
+            .iter()
+            .map(|c| c.body["tags"].as_array().unwrap().len())
+            .collect();
+        assert_eq!(sizes, expected, "n = {n}");
+    }
+}
+
+#[test]
+fn batches_keep_order_and_lose_nothing() {
+    let all = tags(500);
+    let req = body_of(json!({ "tags": all }));
+    let calls = plan(&req, &[], &settings(Some("z")), "h", 100);
+    assert_eq!(calls.len(), 5);
+    let joined: Vec<String> = calls
+        .iter()
+        .flat_map(|c| {
+            c.body["tags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_string())
+        })
+        .collect();
+    assert_eq!(joined, all);
+}
+
+#[test]
+fn per_call_size_is_clamped() {
+    let req = body_of(json!({ "tags": tags(3) }));
+    assert_eq!(plan(&req, &[], &settings(Some("z")), "h", 0).len(), 3);
+    let req = body_of(json!({ "tags": tags(500) }));
+    assert_eq!(
+        plan(&req, &[], &settings(Some("z")), "h", 10_000).len(),
+        500 / MAX_PER_CALL_CEILING
+    );
+}
+
+#[test]
+fn sends_key_urls_as_files_and_prefixes_without_scheme() {
+    let req = body_of(json!({
+        "urls": ["https://api.example.com/a?utm_source=x"],
+        "prefixes": ["/api/courses/", "https://media.example.com/img", "/"]
+    }));
+    let keys = vec![
+        "https://api.example.com/a".to_string(),
+        "https://api.example.com/a".to_string(),
+    ];
+    let calls = plan(
+        &req,
+        &keys,
+        &settings(Some("z")),
+        "api.example.com",
+        DEFAULT_MAX_PER_CALL,
+    );
+    let bodies: Vec<&Value> = calls.iter().map(|c| &c.body).collect();
+    assert_eq!(
+        bodies,
+        [
+            &json!({"files": ["https://api.example.com/a"]}),
+            &json!({"prefixes": ["api.example.com/api/courses", "media.example.com/img", "api.example.com"]}),
+        ]
+    );
+}
+
+#[test]
+fn retry_delays_follow_fixture_table() {
+    let raw = std::fs::read_to_string("tests/fixtures/zone_purge_retry.json").unwrap();
+    let cases: Vec<(u32, Option<String>, Option<u64>)> = serde_json::from_str(&raw).unwrap();
+    for (attempt, retry_after, expected) in cases {
+        assert_eq!(
+            retry_delay(attempt, retry_after.as_deref()),
+            expected,
+            "attempt {attempt}, Retry-After {retry_after:?}"
+        );
+    }
+}
+
+#[test]
+fn gives_up_after_max_attempts() {
+    assert!(retry_delay(MAX_ATTEMPTS - 1, None).is_some());
+    assert_eq!(retry_delay(MAX_ATTEMPTS, None), None);
+    assert_eq!(retry_delay(MAX_ATTEMPTS, Some("1")), None);
+}
+
+#[test]
+fn retries_only_rate_limits_and_server_errors() {
+    for s in [429, 500, 502, 503, 599] {
+        assert!(is_retryable(s), "{s}");
+    }
+    for s in [200, 400, 401, 403, 404, 428, 600] {
+        assert!(!is_retryable(s), "{s}");
+    }
+}
