@@ -5,8 +5,16 @@
 //! (compiled only for `wasm32`) converts runtime types, calls one core function
 //! and maps the result to a response.
 
+pub mod cache_control;
+pub mod cache_status;
+pub mod conditional;
 pub mod config;
+pub mod freshness;
 pub mod headers;
+pub mod httpdate;
+pub mod policy;
+pub mod range;
+pub mod request_policy;
 
 #[cfg(target_arch = "wasm32")]
 mod glue;
