@@ -5,10 +5,18 @@
 //! (compiled only for `wasm32`) converts runtime types, calls one core function
 //! and maps the result to a response.
 
+pub mod cache_control;
+pub mod cache_status;
+pub mod conditional;
 pub mod config;
+pub mod freshness;
 pub mod generations;
 pub mod headers;
+pub mod httpdate;
+pub mod policy;
 pub mod purge;
+pub mod range;
+pub mod request_policy;
 pub mod signature;
 pub mod zone_purge;
 

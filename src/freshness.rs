@@ -1,0 +1,157 @@
+//! Serving decision for a stored entry, the metadata kept beside it, and what
+//! the client is told in `Cache-Control`.
+
+use crate::cache_control::split_directives;
+use crate::config::Route;
+use crate::policy::StorePlan;
+
+/// Name of the response header the glue keeps [`StoredMeta`] in.
+pub const META_HEADER: &str = "x-edgecache-meta";
+
+/// Timing facts stored with a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredMeta {
+    /// Unix seconds when stored.
+    pub stored_at: u64,
+    pub ttl: u64,
+    pub stale_while_revalidate: u64,
+    pub stale_if_error: u64,
+}
+
+/// How a stored entry may be used at `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// Serve it.
+    Fresh { age: u64 },
+    /// Serve it and refresh in the background (RFC 5861 §3).
+    StaleWhileRevalidate { age: u64 },
+    /// Serve it only if the origin fails (RFC 5861 §4); otherwise a miss.
+    StaleIfErrorOnly { age: u64 },
+    /// Unusable: a miss.
+    Expired { age: u64 },
+}
+
+impl Freshness {
+    /// Seconds since stored: the value for the `Age` header (RFC 9111 §5.1).
+    pub fn age(&self) -> u64 {
+        match *self {
+            Freshness::Fresh { age }
+            | Freshness::StaleWhileRevalidate { age }
+            | Freshness::StaleIfErrorOnly { age }
+            | Freshness::Expired { age } => age,
+        }
+    }
+}
+
+impl StoredMeta {
+    /// Metadata for a response stored at `now` under `plan`.
+    pub fn new(now: u64, plan: &StorePlan) -> Self {
+        StoredMeta {
+            stored_at: now,
+            ttl: plan.ttl,
+            stale_while_revalidate: plan.stale_while_revalidate,
+            stale_if_error: plan.stale_if_error,
+        }
+    }
+
+    /// Serializes as `v1;at=<stored_at>;ttl=<ttl>;swr=<swr>;sie=<sie>`.
+    pub fn to_header_value(&self) -> String {
+        format!(
+            "v1;at={};ttl={};swr={};sie={}",
+            self.stored_at, self.ttl, self.stale_while_revalidate, self.stale_if_error
+        )
+    }
+
+    /// Strict inverse of [`StoredMeta::to_header_value`]: exactly that shape,
+    /// keys in that order, canonical decimal numbers (no sign, no leading
+    /// zeros, no spaces, fits u64). Anything else is `None`, which callers
+    /// must treat as a miss: guessing at damaged metadata could serve an
+    /// entry forever.
+    pub fn from_header_value(s: &str) -> Option<Self> {
+        let mut parts = s.split(';');
+        if parts.next()? != "v1" {
+            return None;
+        }
+        let mut field = |key: &str| -> Option<u64> {
+            let (k, v) = parts.next()?.split_once('=')?;
+            if k != key {
+                return None;
+            }
+            canonical_u64(v)
+        };
+        let meta = StoredMeta {
+            stored_at: field("at")?,
+            ttl: field("ttl")?,
+            stale_while_revalidate: field("swr")?,
+            stale_if_error: field("sie")?,
+        };
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(meta)
+    }
+}
+
+fn canonical_u64(v: &str) -> Option<u64> {
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) || (v.len() > 1 && v.starts_with('0'))
+    {
+        return None;
+    }
+    v.parse().ok()
+}
+
+/// Classifies a stored entry at `now`. Age is `now - stored_at`, or 0 if the
+/// clock reads earlier than `stored_at`. Fresh while `age < ttl` (RFC 9111
+/// §4.2: fresh if lifetime > age). Both stale windows start at expiry; while
+/// inside the revalidate window, stale-if-error is implied.
+pub fn freshness(meta: &StoredMeta, now: u64) -> Freshness {
+    let age = now.saturating_sub(meta.stored_at);
+    if age < meta.ttl {
+        Freshness::Fresh { age }
+    } else if age < meta.ttl.saturating_add(meta.stale_while_revalidate) {
+        Freshness::StaleWhileRevalidate { age }
+    } else if age < meta.ttl.saturating_add(meta.stale_if_error) {
+        Freshness::StaleIfErrorOnly { age }
+    } else {
+        Freshness::Expired { age }
+    }
+}
+
+/// Remaining freshness at `now` (negative once stale), for `Cache-Status: ttl=`
+/// (RFC 9211 §2.5).
+pub fn remaining_ttl(meta: &StoredMeta, now: u64) -> i64 {
+    let age = now.saturating_sub(meta.stored_at);
+    let ttl = i64::try_from(meta.ttl).unwrap_or(i64::MAX);
+    let age = i64::try_from(age).unwrap_or(i64::MAX);
+    ttl.saturating_sub(age)
+}
+
+/// Shared-cache-only directives (RFC 9111 §5.2.2.6, §5.2.2.10): removed from
+/// what the client sees.
+const SHARED_ONLY: &[&str] = &["s-maxage", "proxy-revalidate"];
+
+/// The `Cache-Control` to send to the client.
+///
+/// `route.browser_cache_control` wins when set. Otherwise the origin's value
+/// minus `s-maxage` and `proxy-revalidate`, which address shared caches (us),
+/// not browsers; other directives are passed through as written. `None` means
+/// send no `Cache-Control` (the origin sent none, or only shared-cache ones,
+/// in which case a browser would have ignored them anyway).
+///
+/// Hazard: the origin's `max-age` is passed through unchanged, so a browser
+/// may keep a copy for that long after a purge here.
+pub fn downstream_cache_control(route: &Route, origin_cc: Option<&str>) -> Option<String> {
+    if let Some(b) = &route.browser_cache_control {
+        return Some(b.clone());
+    }
+    let kept: Vec<&str> = split_directives(origin_cc?)
+        .into_iter()
+        .filter(|d| !SHARED_ONLY.contains(&d.name.as_str()))
+        .map(|d| d.raw)
+        .collect();
+    if kept.is_empty() {
+        None
+    } else {
+        Some(kept.join(", "))
+    }
+}

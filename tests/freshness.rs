@@ -1,0 +1,139 @@
+mod common;
+
+use common::api_route;
+use edgecache::freshness::{
+    downstream_cache_control, freshness, remaining_ttl, Freshness, StoredMeta,
+};
+use proptest::prelude::*;
+
+fn meta(ttl: u64, swr: u64, sie: u64) -> StoredMeta {
+    StoredMeta {
+        stored_at: 1000,
+        ttl,
+        stale_while_revalidate: swr,
+        stale_if_error: sie,
+    }
+}
+
+#[test]
+fn fresh_before_ttl() {
+    assert_eq!(
+        freshness(&meta(60, 0, 0), 1059),
+        Freshness::Fresh { age: 59 }
+    );
+}
+
+#[test]
+fn stale_exactly_at_ttl() {
+    assert_eq!(
+        freshness(&meta(60, 0, 0), 1060),
+        Freshness::Expired { age: 60 }
+    );
+}
+
+#[test]
+fn stale_while_revalidate_window_follows_expiry() {
+    let m = meta(60, 30, 0);
+    assert_eq!(
+        freshness(&m, 1089),
+        Freshness::StaleWhileRevalidate { age: 89 }
+    );
+    assert_eq!(freshness(&m, 1090), Freshness::Expired { age: 90 });
+}
+
+#[test]
+fn stale_if_error_window_outlasts_revalidate_window() {
+    let m = meta(60, 30, 600);
+    assert_eq!(
+        freshness(&m, 1100),
+        Freshness::StaleIfErrorOnly { age: 100 }
+    );
+    assert_eq!(freshness(&m, 1660), Freshness::Expired { age: 660 });
+}
+
+#[test]
+fn clock_before_stored_at_reads_as_age_zero() {
+    assert_eq!(freshness(&meta(60, 0, 0), 10), Freshness::Fresh { age: 0 });
+}
+
+#[test]
+fn huge_windows_do_not_overflow() {
+    let m = meta(u64::MAX, u64::MAX, u64::MAX);
+    assert_eq!(freshness(&m, u64::MAX).age(), u64::MAX - 1000);
+}
+
+#[test]
+fn remaining_ttl_goes_negative_once_stale() {
+    assert_eq!(remaining_ttl(&meta(60, 0, 0), 1100), -40);
+}
+
+#[test]
+fn meta_round_trips_through_header_value() {
+    let m = meta(60, 30, 600);
+    assert_eq!(m.to_header_value(), "v1;at=1000;ttl=60;swr=30;sie=600");
+    assert_eq!(StoredMeta::from_header_value(&m.to_header_value()), Some(m));
+}
+
+#[test]
+fn meta_parsing_rejects_garbage() {
+    for bad in [
+        "",
+        "v1",
+        "v2;at=1;ttl=1;swr=1;sie=1",
+        "v1;at=1;ttl=1;swr=1",
+        "v1;at=1;ttl=1;swr=1;sie=1;x=2",
+        "v1;ttl=1;at=1;swr=1;sie=1",
+        "v1;at=01;ttl=1;swr=1;sie=1",
+        "v1;at=+1;ttl=1;swr=1;sie=1",
+        "v1;at= 1;ttl=1;swr=1;sie=1",
+        "v1;at=1;ttl=99999999999999999999999;swr=1;sie=1",
+        "v1; at=1;ttl=1;swr=1;sie=1",
+    ] {
+        assert_eq!(StoredMeta::from_header_value(bad), None, "{bad:?}");
+    }
+}
+
+#[test]
+fn browser_cache_control_from_route_wins() {
+    let mut r = api_route();
+    r.browser_cache_control = Some("no-store".into());
+    assert_eq!(
+        downstream_cache_control(&r, Some("public, max-age=60")).as_deref(),
+        Some("no-store")
+    );
+}
+
+#[test]
+fn downstream_drops_shared_cache_directives() {
+    let got = downstream_cache_control(
+        &api_route(),
+        Some("public, s-maxage=600, max-age=60, proxy-revalidate"),
+    );
+    assert_eq!(got.as_deref(), Some("public, max-age=60"));
+}
+
+#[test]
+fn downstream_is_none_when_only_shared_directives_remain() {
+    assert_eq!(
+        downstream_cache_control(&api_route(), Some("S-MAXAGE=600")),
+        None
+    );
+}
+
+#[test]
+fn downstream_is_none_without_origin_cache_control() {
+    assert_eq!(downstream_cache_control(&api_route(), None), None);
+}
+
+proptest! {
+    #[test]
+    fn meta_parser_never_panics(s in "\\PC*") {
+        let _ = StoredMeta::from_header_value(&s);
+    }
+
+    #[test]
+    fn any_meta_round_trips(a: u64, b: u64, c: u64, d: u64) {
+        let m = StoredMeta { stored_at: a, ttl: b, stale_while_revalidate: c, stale_if_error: d };
+        prop_assert_eq!(StoredMeta::from_header_value(&m.to_header_value()), Some(m));
+    }
+}

@@ -1,0 +1,53 @@
+use edgecache::httpdate;
+use proptest::prelude::*;
+
+#[test]
+fn parses_fixture_table() {
+    let table = include_str!("fixtures/httpdate.txt");
+    for line in table
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let (input, expect) = line.rsplit_once("=>").expect("fixture line has =>");
+        let expect: Option<u64> = match expect.trim() {
+            "none" => None,
+            n => Some(n.parse().unwrap()),
+        };
+        assert_eq!(httpdate::parse(input.trim()), expect, "input {input:?}");
+    }
+}
+
+#[test]
+fn formats_imf_fixdate() {
+    assert_eq!(
+        httpdate::format(784_111_777),
+        "Sun, 06 Nov 1994 08:49:37 GMT"
+    );
+}
+
+#[test]
+fn formats_epoch() {
+    assert_eq!(httpdate::format(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+}
+
+#[test]
+fn rejects_non_ascii_without_panicking() {
+    assert_eq!(httpdate::parse("Sün, 06 Nov 1994 08:49:37 GMT"), None);
+}
+
+#[test]
+fn formats_huge_values_without_panicking() {
+    let _ = httpdate::format(u64::MAX);
+}
+
+proptest! {
+    #[test]
+    fn format_then_parse_round_trips(secs in 0u64..253_402_300_800) {
+        prop_assert_eq!(httpdate::parse(&httpdate::format(secs)), Some(secs));
+    }
+
+    #[test]
+    fn never_panics_on_garbage(s in "\\PC*") {
+        let _ = httpdate::parse(&s);
+    }
+}
