@@ -6,7 +6,13 @@
 //! and maps the result to a response.
 
 pub mod config;
+pub mod duration;
+pub mod explain;
 pub mod headers;
+pub mod key;
+pub mod query;
+pub mod routes;
+pub mod variant;
 
 #[cfg(target_arch = "wasm32")]
 mod glue;
