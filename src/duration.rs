@@ -70,7 +70,9 @@ mod tests {
 
     #[test]
     fn rejects_malformed_values() {
-        for bad in ["", "15", "1.5m", "-1s", "+1s", " 1s", "1s ", "1w", "m", "1S", "1é"] {
+        for bad in [
+            "", "15", "1.5m", "-1s", "+1s", " 1s", "1s ", "1w", "m", "1S", "1é",
+        ] {
             assert_eq!(
                 parse_duration(bad),
                 Err(DurationError::Malformed(bad.to_string())),

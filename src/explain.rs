@@ -38,7 +38,9 @@ pub fn explain(config: &Config, req: &KeyRequest) -> Explanation {
             cacheable: true,
             reason: None,
         },
-        Ok(KeyOutcome::Bypass { route, reason }) => not(route.map(|r| r.name.clone()), reason.as_str()),
+        Ok(KeyOutcome::Bypass { route, reason }) => {
+            not(route.map(|r| r.name.clone()), reason.as_str())
+        }
         Ok(KeyOutcome::NoRoute) => not(None, "no_route"),
         Err(KeyError::BadUrl { .. }) => not(None, "bad_url"),
         Err(KeyError::UnsupportedScheme(_)) => not(None, "unsupported_scheme"),

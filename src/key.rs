@@ -97,7 +97,10 @@ pub struct CacheKey<'c> {
 pub enum KeyOutcome<'c> {
     Cache(CacheKey<'c>),
     /// Pass through to the origin; do not read or write the cache.
-    Bypass { route: Option<&'c Route>, reason: BypassReason },
+    Bypass {
+        route: Option<&'c Route>,
+        reason: BypassReason,
+    },
     /// No route matches: pass through, never stored.
     NoRoute,
 }
@@ -119,7 +122,9 @@ impl fmt::Display for KeyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             KeyError::BadUrl { url, reason } => write!(f, "bad URL {url:?}: {reason}"),
-            KeyError::UnsupportedScheme(s) => write!(f, "unsupported scheme {s:?} (use http or https)"),
+            KeyError::UnsupportedScheme(s) => {
+                write!(f, "unsupported scheme {s:?} (use http or https)")
+            }
             KeyError::MissingUserSecret { route } => write!(
                 f,
                 "route `{route}` is per_user but no user secret is configured"
@@ -142,14 +147,20 @@ struct Canonical {
 }
 
 fn canonicalize(url: &str) -> Result<Canonical, KeyError> {
-    let u = url::Url::parse(url).map_err(|e| KeyError::BadUrl { url: url.to_string(), reason: e.to_string() })?;
+    let u = url::Url::parse(url).map_err(|e| KeyError::BadUrl {
+        url: url.to_string(),
+        reason: e.to_string(),
+    })?;
     if u.scheme() != "http" && u.scheme() != "https" {
         return Err(KeyError::UnsupportedScheme(u.scheme().to_string()));
     }
     let host = u
         .host_str()
         .filter(|h| !h.is_empty())
-        .ok_or_else(|| KeyError::BadUrl { url: url.to_string(), reason: "no host".into() })?;
+        .ok_or_else(|| KeyError::BadUrl {
+            url: url.to_string(),
+            reason: "no host".into(),
+        })?;
     // The key scheme is always https, so both default ports are dropped
     // (`http://h:443/` and `https://h/` are one key; otherwise a key would not
     // be stable when re-keyed as https).
@@ -187,7 +198,10 @@ pub fn canonical_path(path: &str) -> Option<String> {
                 let s = std::str::from_utf8(hex).ok()?;
                 let byte = u8::from_str_radix(s, 16).ok()?;
                 if !hex.iter().all(u8::is_ascii_hexdigit)
-                    || matches!(byte, 0x00..=0x1F | 0x7F | b'/' | b'\\' | b';' | b'#' | b'?' | b'.')
+                    || matches!(
+                        byte,
+                        0x00..=0x1F | 0x7F | b'/' | b'\\' | b';' | b'#' | b'?' | b'.'
+                    )
                 {
                     return None;
                 }
@@ -264,11 +278,19 @@ pub fn cache_key<'c>(config: &'c Config, req: &KeyRequest) -> Result<KeyOutcome<
         (false, false, _) => return bypass(Some(route), BypassReason::Credentials),
         (_, true, _) => None,
         (true, false, Some(secret)) => Some(user_id(secret, &creds)),
-        (true, false, None) => return Err(KeyError::MissingUserSecret { route: route.name.clone() }),
+        (true, false, None) => {
+            return Err(KeyError::MissingUserSecret {
+                route: route.name.clone(),
+            })
+        }
     };
     let pairs = normalize_query(&canon.query, Some(&route.query), &config.tracking_params);
     let query = join_pairs(&pairs);
-    let origin_path_and_query = if query.is_empty() { path.clone() } else { format!("{path}?{query}") };
+    let origin_path_and_query = if query.is_empty() {
+        path.clone()
+    } else {
+        format!("{path}?{query}")
+    };
     let base_url = format!("{}{origin_path_and_query}", canon.authority);
     let variant = variant_value(route, req.headers, user.as_deref());
     let url = match &variant {
@@ -295,13 +317,20 @@ pub fn cache_key<'c>(config: &'c Config, req: &KeyRequest) -> Result<KeyOutcome<
 /// `http://API.example.com/api/courses/?page=1&utm_source=x`; this gives the
 /// same `https://api.example.com/api/courses/` the requests produced. Outside
 /// any route only tracking and variant params are dropped.
-pub fn normalize_url_for_purge<'c>(config: &'c Config, url: &str) -> Result<(Option<&'c Route>, String), KeyError> {
+pub fn normalize_url_for_purge<'c>(
+    config: &'c Config,
+    url: &str,
+) -> Result<(Option<&'c Route>, String), KeyError> {
     let canon = canonicalize(url)?;
     let Some(path) = canon.path else {
         return Err(KeyError::SuspiciousPath(url.to_string()));
     };
     let route = config.routes_match(&path).map(|(i, _)| &config.routes[i]);
-    let pairs = normalize_query(&canon.query, route.map(|r| &r.query), &config.tracking_params);
+    let pairs = normalize_query(
+        &canon.query,
+        route.map(|r| &r.query),
+        &config.tracking_params,
+    );
     let query = join_pairs(&pairs);
     let base = if query.is_empty() {
         format!("{}{path}", canon.authority)

@@ -92,11 +92,16 @@ pub fn normalize_value(rules: &QueryRules, name: &[u8], value: &[u8]) -> Vec<u8>
             Err(_) => v.to_ascii_lowercase(),
         };
     }
-    let clamp = std::str::from_utf8(name).ok().and_then(|n| rules.clamp.get(n));
+    let clamp = std::str::from_utf8(name)
+        .ok()
+        .and_then(|n| rules.clamp.get(n));
     if let Some(&(min, max)) = clamp {
         // Non-numeric values are kept as they are: we do not guess what the
         // origin makes of them (DRF answers 404 or falls back to the default).
-        if let Some(n) = std::str::from_utf8(&v).ok().and_then(|s| s.parse::<i64>().ok()) {
+        if let Some(n) = std::str::from_utf8(&v)
+            .ok()
+            .and_then(|s| s.parse::<i64>().ok())
+        {
             v = n.clamp(min, max).to_string().into_bytes();
         }
     }
@@ -111,7 +116,11 @@ pub fn normalize_value(rules: &QueryRules, name: &[u8], value: &[u8]) -> Vec<u8>
 /// only tracking and variant params are dropped). Dropped, in order: empty
 /// names, the reserved variant param, tracking params, params the allow/deny
 /// list removes, params whose normalized value equals their declared default.
-pub fn normalize_query(query: &str, rules: Option<&QueryRules>, tracking: &[String]) -> Vec<EncodedPair> {
+pub fn normalize_query(
+    query: &str,
+    rules: Option<&QueryRules>,
+    tracking: &[String],
+) -> Vec<EncodedPair> {
     let mut pairs: Vec<EncodedPair> = Vec::new();
     for piece in query.split('&') {
         if piece.is_empty() {
@@ -139,7 +148,9 @@ pub fn normalize_query(query: &str, rules: Option<&QueryRules>, tracking: &[Stri
                 continue;
             }
             value = normalize_value(rules, &name, &value);
-            let default = std::str::from_utf8(&name).ok().and_then(|n| rules.defaults.get(n));
+            let default = std::str::from_utf8(&name)
+                .ok()
+                .and_then(|n| rules.defaults.get(n));
             if default.is_some_and(|d| d.as_bytes() == value.as_slice()) {
                 continue;
             }
@@ -170,13 +181,19 @@ mod tests {
 
     #[test]
     fn decodes_plus_and_percent_and_keeps_bad_escapes() {
-        assert_eq!(percent_decode(b"a+b%41%2b%zz%4", true), b"a bA+%zz%4".to_vec());
+        assert_eq!(
+            percent_decode(b"a+b%41%2b%zz%4", true),
+            b"a bA+%zz%4".to_vec()
+        );
         assert_eq!(percent_decode(b"a+b", false), b"a+b".to_vec());
         assert_eq!(percent_decode(b"%", true), b"%".to_vec());
     }
 
     #[test]
     fn encodes_everything_but_unreserved() {
-        assert_eq!(encode_component(b"aZ0-._~ +&=/#?\xff"), "aZ0-._~%20%2B%26%3D%2F%23%3F%FF");
+        assert_eq!(
+            encode_component(b"aZ0-._~ +&=/#?\xff"),
+            "aZ0-._~%20%2B%26%3D%2F%23%3F%FF"
+        );
     }
 }

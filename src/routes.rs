@@ -50,7 +50,9 @@ pub(crate) fn parse_pattern(source: &str) -> Result<PathPattern, &'static str> {
             return Err("empty segment (\"//\")");
         }
         if seg == "." || seg == ".." {
-            return Err("\".\" and \"..\" segments never reach a route (the URL parser resolves them)");
+            return Err(
+                "\".\" and \"..\" segments never reach a route (the URL parser resolves them)",
+            );
         }
         if seg.contains('*') {
             return Err("\"*\" is only allowed as the whole last segment, as in \"/media/*\"");
@@ -259,7 +261,9 @@ mod tests {
 
     #[test]
     fn rejects_bad_patterns() {
-        for bad in ["", "api/", "/a//b", "/a/*/b", "/a*", "/:/", "/:1x/", "/a%20b", "/a;b", "/:x/:x/"] {
+        for bad in [
+            "", "api/", "/a//b", "/a/*/b", "/a*", "/:/", "/:1x/", "/a%20b", "/a;b", "/:x/:x/",
+        ] {
             assert!(parse_pattern(bad).is_err(), "{bad:?}");
         }
     }

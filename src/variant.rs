@@ -84,11 +84,7 @@ pub fn user_id(secret: &[u8], creds: &[(String, String)]) -> String {
         mac.update(&[0]);
     }
     let digest = mac.finalize().into_bytes();
-    digest
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
 /// Escapes `%` and `~` so a header value cannot forge a component separator.

@@ -4,7 +4,10 @@ use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_edgecache");
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/wrangler.toml");
-const BAD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bad_configs/bad_duration.toml");
+const BAD: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/bad_configs/bad_duration.toml"
+);
 
 fn run(args: &[&str]) -> (i32, String, String) {
     let out: Output = match Command::new(BIN).args(args).output() {
@@ -34,7 +37,10 @@ fn check_reads_a_named_environment() {
 fn check_reports_a_bad_config_and_exits_1() {
     let (code, _, err) = run(&["check", "--config", BAD]);
     assert_eq!(code, 1);
-    assert!(err.contains("route `course-list`: field `ttl`: bad duration \"15x\""), "{err}");
+    assert!(
+        err.contains("route `course-list`: field `ttl`: bad duration \"15x\""),
+        "{err}"
+    );
 }
 
 #[test]
@@ -92,7 +98,14 @@ fn explain_prints_key_route_ttl_and_tags() {
 
 #[test]
 fn explain_gives_a_reason_when_not_cacheable() {
-    let (code, out, _) = run(&["explain", "--config", FIXTURE, "-X", "POST", "https://a.example/api/courses/"]);
+    let (code, out, _) = run(&[
+        "explain",
+        "--config",
+        FIXTURE,
+        "-X",
+        "POST",
+        "https://a.example/api/courses/",
+    ]);
     assert_eq!(code, 0);
     assert!(out.contains("\"reason\": \"method\""), "{out}");
 }

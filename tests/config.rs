@@ -2,7 +2,8 @@
 //! `fixtures/bad_configs/` (first line `# expect: <message substring>`), routing.
 
 use edgecache::config::{
-    load_wrangler_toml, Config, ConfigError, Credential, ParamFilter, PathSegment, RouteKind, TtlMode,
+    load_wrangler_toml, Config, ConfigError, Credential, ParamFilter, PathSegment, RouteKind,
+    TtlMode,
 };
 use serde_json::json;
 
@@ -26,13 +27,22 @@ fn shipped_config_is_valid_and_typed() {
     assert_eq!(list.vary, ["accept-language"]);
     assert!(matches!(&list.query.filter, ParamFilter::Allow(a) if a.len() == 5));
     assert_eq!(list.query.clamp.get("perpage"), Some(&(1, 10)));
-    assert_eq!(list.query.defaults.get("page").map(String::as_str), Some("1"));
+    assert_eq!(
+        list.query.defaults.get("page").map(String::as_str),
+        Some("1")
+    );
     let detail = &c.routes[1];
     assert_eq!(detail.path.segments[2], PathSegment::Param("pk".into()));
     assert_eq!(detail.status_ttl.get(&404), Some(&60));
     let me = &c.routes[2];
     assert!(me.per_user);
-    assert_eq!(me.credentials, [Credential::Authorization, Credential::Cookie("sessionid".into())]);
+    assert_eq!(
+        me.credentials,
+        [
+            Credential::Authorization,
+            Credential::Cookie("sessionid".into())
+        ]
+    );
     let media = &c.routes[3];
     assert_eq!(media.kind, RouteKind::Media);
     assert_eq!(media.ttl_mode, TtlMode::Override);
@@ -47,7 +57,10 @@ fn defaults_apply_when_fields_are_omitted() {
         Ok(c) => c,
         Err(e) => panic!("{e}"),
     };
-    assert!(c.routes.is_empty(), "no routes is allowed: everything passes through");
+    assert!(
+        c.routes.is_empty(),
+        "no routes is allowed: everything passes through"
+    );
     assert!(c.tracking_params.iter().any(|t| t == "utm_*"));
     assert_eq!(c.forward_headers, ["accept", "accept-language"]);
     assert_eq!(c.tag_headers, ["cache-tag", "surrogate-key"]);
@@ -81,12 +94,24 @@ fn each_bad_config_fails_with_its_message() {
     let mut failures = Vec::new();
     for path in entries {
         let text = std::fs::read_to_string(&path).unwrap_or_default();
-        let expect = text.lines().next().and_then(|l| l.strip_prefix("# expect: ")).unwrap_or("");
-        assert!(!expect.is_empty(), "{}: first line must be `# expect: ...`", path.display());
+        let expect = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# expect: "))
+            .unwrap_or("");
+        assert!(
+            !expect.is_empty(),
+            "{}: first line must be `# expect: ...`",
+            path.display()
+        );
         match load_wrangler_toml(&text, None) {
             Ok(_) => failures.push(format!("{}: accepted", path.display())),
             Err(e) if e.to_string().contains(expect) => {}
-            Err(e) => failures.push(format!("{}:\n  expected {expect:?}\n  got      {:?}", path.display(), e.to_string())),
+            Err(e) => failures.push(format!(
+                "{}:\n  expected {expect:?}\n  got      {:?}",
+                path.display(),
+                e.to_string()
+            )),
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -97,14 +122,22 @@ fn bad_duration_message_names_route_field_and_value() {
     let v = json!({"origin": "http://127.0.0.1:8000",
         "routes": [{"name": "course-list", "path": "/api/courses/", "ttl": "15x"}]});
     let e = Config::from_json(&v).map(|_| ()).map_err(|e| e.to_string());
-    assert_eq!(e, Err("route `course-list`: field `ttl`: bad duration \"15x\" (use 90s, 15m, 2h, 30d)".into()));
+    assert_eq!(
+        e,
+        Err(
+            "route `course-list`: field `ttl`: bad duration \"15x\" (use 90s, 15m, 2h, 30d)".into()
+        )
+    );
 }
 
 #[test]
 fn unnamed_route_errors_name_its_index() {
     let v = json!({"origin": "http://127.0.0.1:8000", "routes": [{"path": "/a/", "ttl": "1m"}]});
     let e = Config::from_json(&v).map(|_| ()).map_err(|e| e.to_string());
-    assert!(matches!(&e, Err(m) if m.starts_with("routes[0]: missing field `name`")), "{e:?}");
+    assert!(
+        matches!(&e, Err(m) if m.starts_with("routes[0]: missing field `name`")),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -117,7 +150,10 @@ fn partial_overlap_where_order_decides_is_allowed() {
         Ok(c) => c,
         Err(e) => panic!("{e}"),
     };
-    assert_eq!(c.routes_match("/api/courses/featured/").map(|m| m.0), Some(0));
+    assert_eq!(
+        c.routes_match("/api/courses/featured/").map(|m| m.0),
+        Some(0)
+    );
     assert_eq!(
         c.routes_match("/api/courses/7/"),
         Some((1, vec![("pk".to_string(), "7".to_string())]))
@@ -130,7 +166,10 @@ fn specific_after_general_is_unreachable() {
         {"name": "detail", "path": "/api/courses/:pk/", "ttl": "1m"},
         {"name": "featured", "path": "/api/courses/featured/", "ttl": "1m"},
     ]});
-    assert!(matches!(Config::from_json(&v), Err(ConfigError::UnreachableRoute { .. })));
+    assert!(matches!(
+        Config::from_json(&v),
+        Err(ConfigError::UnreachableRoute { .. })
+    ));
 }
 
 #[test]
@@ -150,6 +189,12 @@ fn defaults_are_stored_normalized() {
 
 #[test]
 fn json_text_errors_are_shape_errors() {
-    assert!(matches!(Config::from_json_str("{"), Err(ConfigError::Shape { .. })));
-    assert!(matches!(Config::from_json_str("[]"), Err(ConfigError::Shape { .. })));
+    assert!(matches!(
+        Config::from_json_str("{"),
+        Err(ConfigError::Shape { .. })
+    ));
+    assert!(matches!(
+        Config::from_json_str("[]"),
+        Err(ConfigError::Shape { .. })
+    ));
 }

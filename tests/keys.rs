@@ -35,8 +35,19 @@ struct Case {
     tags: Option<Vec<String>>,
 }
 
-fn key_of(config: &Config, method: &str, url: &str, headers: &Headers, secret: Option<&[u8]>) -> Option<String> {
-    let req = KeyRequest { method, url, headers, user_secret: secret };
+fn key_of(
+    config: &Config,
+    method: &str,
+    url: &str,
+    headers: &Headers,
+    secret: Option<&[u8]>,
+) -> Option<String> {
+    let req = KeyRequest {
+        method,
+        url,
+        headers,
+        user_secret: secret,
+    };
     match cache_key(config, &req) {
         Ok(KeyOutcome::Cache(k)) => Some(k.url),
         _ => None,
@@ -68,7 +79,10 @@ fn fixture_cases_give_expected_keys_and_reasons() {
         }
         if let Some(tags) = &case.tags {
             if &e.tags != tags {
-                failures.push(format!("{}: expected tags {tags:?}, got {:?}", case.name, e.tags));
+                failures.push(format!(
+                    "{}: expected tags {tags:?}, got {:?}",
+                    case.name, e.tags
+                ));
             }
         }
         // Every key is a fixed point: keying it again gives it back.
@@ -79,7 +93,12 @@ fn fixture_cases_give_expected_keys_and_reasons() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} failing cases:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failing cases:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -116,8 +135,13 @@ fn every_credential_present_shapes_the_user_id() {
     let url = "https://api.example.com/api/me/";
     let s = Some(b"s".as_slice());
     let auth_only: Headers = [("authorization", "Token abc")].into_iter().collect();
-    let both: Headers = [("authorization", "Token abc"), ("cookie", "sessionid=x")].into_iter().collect();
-    assert_ne!(key_of(&config, "GET", url, &auth_only, s), key_of(&config, "GET", url, &both, s));
+    let both: Headers = [("authorization", "Token abc"), ("cookie", "sessionid=x")]
+        .into_iter()
+        .collect();
+    assert_ne!(
+        key_of(&config, "GET", url, &auth_only, s),
+        key_of(&config, "GET", url, &both, s)
+    );
 }
 
 #[test]
@@ -127,7 +151,12 @@ fn variants_of_a_url_share_the_base_url() {
     let en: Headers = [("accept-language", "en")].into_iter().collect();
     let fr: Headers = [("accept-language", "fr")].into_iter().collect();
     let get = |h: &Headers| {
-        let req = KeyRequest { method: "GET", url, headers: h, user_secret: None };
+        let req = KeyRequest {
+            method: "GET",
+            url,
+            headers: h,
+            user_secret: None,
+        };
         match cache_key(&config, &req) {
             Ok(KeyOutcome::Cache(k)) => (k.url, k.base_url, k.origin_path_and_query),
             other => panic!("{other:?}"),
@@ -154,10 +183,16 @@ fn origin_gets_only_keyed_headers_and_route_credentials() {
     .collect();
     let list = &config.routes[0];
     let sent = origin_headers(list, &h);
-    assert_eq!(sent.iter().collect::<Vec<_>>(), vec![("accept-language", "en")]);
+    assert_eq!(
+        sent.iter().collect::<Vec<_>>(),
+        vec![("accept-language", "en")]
+    );
     let me = &config.routes[2];
     let sent = origin_headers(me, &h);
-    assert_eq!(sent.iter().collect::<Vec<_>>(), vec![("cookie", "sessionid=abc")]);
+    assert_eq!(
+        sent.iter().collect::<Vec<_>>(),
+        vec![("cookie", "sessionid=abc")]
+    );
 }
 
 #[test]
@@ -192,19 +227,44 @@ fn purge_normalization_matches_request_base_url() {
 fn purge_normalization_outside_routes_drops_only_tracking() {
     let config = config();
     let r = normalize_url_for_purge(&config, "https://API.example.com/other?b=1&a=2&utm_x=1");
-    assert_eq!(r.map(|(route, b)| (route.is_none(), b)), Ok((true, "https://api.example.com/other?a=2&b=1".into())));
+    assert_eq!(
+        r.map(|(route, b)| (route.is_none(), b)),
+        Ok((true, "https://api.example.com/other?a=2&b=1".into()))
+    );
 }
 
 #[test]
 fn oversized_requests_bypass() {
     let config = config();
-    let long = format!("https://api.example.com/api/courses/42/?q={}", "a".repeat(9000));
+    let long = format!(
+        "https://api.example.com/api/courses/42/?q={}",
+        "a".repeat(9000)
+    );
     let h = Headers::new();
-    let e = explain(&config, &KeyRequest { method: "GET", url: &long, headers: &h, user_secret: None });
+    let e = explain(
+        &config,
+        &KeyRequest {
+            method: "GET",
+            url: &long,
+            headers: &h,
+            user_secret: None,
+        },
+    );
     assert_eq!(e.reason.as_deref(), Some("url_too_long"));
-    let many: String = (0..101).map(|i| format!("p{i}=1")).collect::<Vec<_>>().join("&");
+    let many: String = (0..101)
+        .map(|i| format!("p{i}=1"))
+        .collect::<Vec<_>>()
+        .join("&");
     let url = format!("https://api.example.com/api/courses/42/?{many}");
-    let e = explain(&config, &KeyRequest { method: "GET", url: &url, headers: &h, user_secret: None });
+    let e = explain(
+        &config,
+        &KeyRequest {
+            method: "GET",
+            url: &url,
+            headers: &h,
+            user_secret: None,
+        },
+    );
     assert_eq!(e.reason.as_deref(), Some("too_many_params"));
 }
 
@@ -229,7 +289,13 @@ fn param_strategy() -> impl Strategy<Value = (String, String)> {
     (text.clone(), text)
 }
 
-const PATHS: &[&str] = &["/api/courses/", "/api/courses/7/", "/api/me/", "/media/a/b.png", "/x/"];
+const PATHS: &[&str] = &[
+    "/api/courses/",
+    "/api/courses/7/",
+    "/api/me/",
+    "/media/a/b.png",
+    "/x/",
+];
 
 proptest! {
     #[test]

@@ -65,7 +65,10 @@ Prints {route, key, ttl_seconds, tags, cacheable, reason} as JSON.
     type Command = fn(&[String]) -> Result<(), Exit>;
 
     /// Subcommands: add a line here (and a help text) to add one.
-    const COMMANDS: &[(&str, Command, &str)] = &[("check", check, CHECK_HELP), ("explain", explain_cmd, EXPLAIN_HELP)];
+    const COMMANDS: &[(&str, Command, &str)] = &[
+        ("check", check, CHECK_HELP),
+        ("explain", explain_cmd, EXPLAIN_HELP),
+    ];
 
     pub fn run(args: &[String]) -> i32 {
         let Some(cmd) = args.first() else {
@@ -116,7 +119,10 @@ Prints {route, key, ttl_seconds, tags, cacheable, reason} as JSON.
 
     /// Splits `--config`/`--env` off; returns the remaining arguments.
     fn common(args: &[String]) -> Result<(Common, Vec<String>), Exit> {
-        let mut c = Common { config: "wrangler.toml".into(), env: None };
+        let mut c = Common {
+            config: "wrangler.toml".into(),
+            env: None,
+        };
         let mut rest = Vec::new();
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -130,13 +136,16 @@ Prints {route, key, ttl_seconds, tags, cacheable, reason} as JSON.
     }
 
     fn value<'a>(it: &mut impl Iterator<Item = &'a String>, flag: &str) -> Result<String, Exit> {
-        it.next().cloned().ok_or_else(|| Exit::Usage(format!("{flag} needs a value")))
+        it.next()
+            .cloned()
+            .ok_or_else(|| Exit::Usage(format!("{flag} needs a value")))
     }
 
     fn load(c: &Common) -> Result<Config, Exit> {
         let text = std::fs::read_to_string(&c.config)
             .map_err(|e| Exit::Failure(format!("cannot read {}: {e}", c.config)))?;
-        load_wrangler_toml(&text, c.env.as_deref()).map_err(|e| Exit::Failure(format!("{}: {e}", c.config)))
+        load_wrangler_toml(&text, c.env.as_deref())
+            .map_err(|e| Exit::Failure(format!("{}: {e}", c.config)))
     }
 
     fn check(args: &[String]) -> Result<(), Exit> {
@@ -168,8 +177,12 @@ Prints {route, key, ttl_seconds, tags, cacheable, reason} as JSON.
                 }
                 "--user-secret" => secret = Some(value(&mut it, a)?),
                 "-X" | "--method" => method = value(&mut it, a)?,
-                s if s.starts_with('-') => return Err(Exit::Usage(format!("unknown option {s:?}"))),
-                _ if url.is_some() => return Err(Exit::Usage(format!("unexpected argument {a:?}"))),
+                s if s.starts_with('-') => {
+                    return Err(Exit::Usage(format!("unknown option {s:?}")))
+                }
+                _ if url.is_some() => {
+                    return Err(Exit::Usage(format!("unexpected argument {a:?}")))
+                }
                 _ => url = Some(a.clone()),
             }
         }

@@ -30,36 +30,115 @@ impl fmt::Display for Place {
 pub enum ConfigError {
     /// Not valid JSON / TOML, or the wrong shape: unknown field, wrong type,
     /// missing required field. `message` is serde's, which names the field.
-    Shape { place: Place, message: String },
+    Shape {
+        place: Place,
+        message: String,
+    },
     /// The TOML file has no `vars.EDGECACHE` (or `env.NAME.vars.EDGECACHE`).
-    MissingVar { table: String },
-    BadDuration { place: Place, field: String, error: DurationError },
-    BadOrigin { value: String, reason: &'static str },
-    BadUrl { place: Place, field: &'static str, value: String, reason: &'static str },
-    BadRouteName { name: String },
-    DuplicateRoute { name: String },
+    MissingVar {
+        table: String,
+    },
+    BadDuration {
+        place: Place,
+        field: String,
+        error: DurationError,
+    },
+    BadOrigin {
+        value: String,
+        reason: &'static str,
+    },
+    BadUrl {
+        place: Place,
+        field: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+    BadRouteName {
+        name: String,
+    },
+    DuplicateRoute {
+        name: String,
+    },
     /// `route` can never match: `shadowed_by` (earlier) matches all its paths.
-    UnreachableRoute { route: String, pattern: String, shadowed_by: String },
-    BadPath { route: String, value: String, reason: &'static str },
-    BadHeaderName { place: Place, field: &'static str, value: String },
+    UnreachableRoute {
+        route: String,
+        pattern: String,
+        shadowed_by: String,
+    },
+    BadPath {
+        route: String,
+        value: String,
+        reason: &'static str,
+    },
+    BadHeaderName {
+        place: Place,
+        field: &'static str,
+        value: String,
+    },
     /// A header that lets a client rewrite the origin's view of the request.
-    ForbiddenHeader { field: &'static str, value: String },
+    ForbiddenHeader {
+        field: &'static str,
+        value: String,
+    },
     /// `vary` names a credential header; per-user keying is `per_user`'s job.
-    CredentialInVary { route: String, value: String },
+    CredentialInVary {
+        route: String,
+        value: String,
+    },
     /// `vary` names a header not in `forward_headers` (the origin would never see it).
-    VaryNotForwarded { route: String, value: String },
-    BadStatus { route: String, value: String },
-    BadCredential { route: String, value: String },
-    ClampRange { route: String, param: String, min: i64, max: i64 },
-    AllowAndDeny { route: String },
+    VaryNotForwarded {
+        route: String,
+        value: String,
+    },
+    BadStatus {
+        route: String,
+        value: String,
+    },
+    BadCredential {
+        route: String,
+        value: String,
+    },
+    ClampRange {
+        route: String,
+        param: String,
+        min: i64,
+        max: i64,
+    },
+    AllowAndDeny {
+        route: String,
+    },
     /// `defaults` / `clamp` / `lowercase` names a param the filter removes.
-    ExcludedParam { route: String, field: &'static str, param: String },
-    BadParamName { place: Place, field: &'static str, value: String },
-    BadTag { route: String, value: String, reason: &'static str },
+    ExcludedParam {
+        route: String,
+        field: &'static str,
+        param: String,
+    },
+    BadParamName {
+        place: Place,
+        field: &'static str,
+        value: String,
+    },
+    BadTag {
+        route: String,
+        value: String,
+        reason: &'static str,
+    },
     /// A tag template's `{name}` is not a path param of the route.
-    UnknownTagParam { route: String, template: String, param: String },
-    BadLimit { field: &'static str, value: u64 },
-    BadValue { place: Place, field: &'static str, value: String, reason: &'static str },
+    UnknownTagParam {
+        route: String,
+        template: String,
+        param: String,
+    },
+    BadLimit {
+        field: &'static str,
+        value: u64,
+    },
+    BadValue {
+        place: Place,
+        field: &'static str,
+        value: String,
+        reason: &'static str,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -67,25 +146,58 @@ impl fmt::Display for ConfigError {
         use ConfigError::*;
         match self {
             Shape { place, message } => write!(f, "{place}{message}"),
-            MissingVar { table } => write!(f, "no `{table}` table (edgecache reads its config from it)"),
-            BadDuration { place, field, error } => write!(f, "{place}field `{field}`: {error}"),
-            BadOrigin { value, reason } => write!(f, "field `origin`: bad origin {value:?}: {reason}"),
-            BadUrl { place, field, value, reason } => {
+            MissingVar { table } => {
+                write!(f, "no `{table}` table (edgecache reads its config from it)")
+            }
+            BadDuration {
+                place,
+                field,
+                error,
+            } => write!(f, "{place}field `{field}`: {error}"),
+            BadOrigin { value, reason } => {
+                write!(f, "field `origin`: bad origin {value:?}: {reason}")
+            }
+            BadUrl {
+                place,
+                field,
+                value,
+                reason,
+            } => {
                 write!(f, "{place}field `{field}`: bad URL {value:?}: {reason}")
             }
             BadRouteName { name } => {
-                write!(f, "route `{name}`: field `name`: bad name {name:?} (use [a-z0-9_-]+)")
+                write!(
+                    f,
+                    "route `{name}`: field `name`: bad name {name:?} (use [a-z0-9_-]+)"
+                )
             }
-            DuplicateRoute { name } => write!(f, "route `{name}`: field `name`: duplicate route name"),
-            UnreachableRoute { route, pattern, shadowed_by } => write!(
+            DuplicateRoute { name } => {
+                write!(f, "route `{name}`: field `name`: duplicate route name")
+            }
+            UnreachableRoute {
+                route,
+                pattern,
+                shadowed_by,
+            } => write!(
                 f,
                 "route `{route}`: field `path`: unreachable route: {pattern:?} is matched first by \
                  route `{shadowed_by}` (order routes from most to least specific)"
             ),
-            BadPath { route, value, reason } => {
-                write!(f, "route `{route}`: field `path`: bad path pattern {value:?}: {reason}")
+            BadPath {
+                route,
+                value,
+                reason,
+            } => {
+                write!(
+                    f,
+                    "route `{route}`: field `path`: bad path pattern {value:?}: {reason}"
+                )
             }
-            BadHeaderName { place, field, value } => {
+            BadHeaderName {
+                place,
+                field,
+                value,
+            } => {
                 write!(f, "{place}field `{field}`: bad header name {value:?}")
             }
             ForbiddenHeader { field, value } => write!(
@@ -112,7 +224,12 @@ impl fmt::Display for ConfigError {
                 "route `{route}`: field `credentials`: bad credential {value:?} \
                  (use \"authorization\" or \"cookie:NAME\")"
             ),
-            ClampRange { route, param, min, max } => write!(
+            ClampRange {
+                route,
+                param,
+                min,
+                max,
+            } => write!(
                 f,
                 "route `{route}`: field `query.clamp`: `{param}`: min {min} > max {max}"
             ),
@@ -120,26 +237,53 @@ impl fmt::Display for ConfigError {
                 f,
                 "route `{route}`: field `query`: `allow` and `deny` are mutually exclusive"
             ),
-            ExcludedParam { route, field, param } => write!(
+            ExcludedParam {
+                route,
+                field,
+                param,
+            } => write!(
                 f,
                 "route `{route}`: field `query.{field}`: param `{param}` is removed by the \
                  allow/deny list"
             ),
-            BadParamName { place, field, value } => {
+            BadParamName {
+                place,
+                field,
+                value,
+            } => {
                 write!(f, "{place}field `{field}`: bad parameter name {value:?}")
             }
-            BadTag { route, value, reason } => {
-                write!(f, "route `{route}`: field `tags`: bad tag {value:?}: {reason}")
+            BadTag {
+                route,
+                value,
+                reason,
+            } => {
+                write!(
+                    f,
+                    "route `{route}`: field `tags`: bad tag {value:?}: {reason}"
+                )
             }
-            UnknownTagParam { route, template, param } => write!(
+            UnknownTagParam {
+                route,
+                template,
+                param,
+            } => write!(
                 f,
                 "route `{route}`: field `tags`: {template:?} names `{{{param}}}`, which is not a \
                  path parameter of this route"
             ),
             BadLimit { field, value } => {
-                write!(f, "limits: field `{field}`: {value} is out of range (1..=1048576)")
+                write!(
+                    f,
+                    "limits: field `{field}`: {value} is out of range (1..=1048576)"
+                )
             }
-            BadValue { place, field, value, reason } => {
+            BadValue {
+                place,
+                field,
+                value,
+                reason,
+            } => {
                 write!(f, "{place}field `{field}`: bad value {value:?}: {reason}")
             }
         }

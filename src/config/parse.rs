@@ -21,8 +21,22 @@ use std::collections::BTreeMap;
 /// and each click carries a unique value, so keeping them would make every
 /// request a miss.
 pub const DEFAULT_TRACKING_PARAMS: &[&str] = &[
-    "utm_*", "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "mc_cid", "mc_eid", "_ga",
-    "_gl", "yclid", "igshid", "twclid", "ttclid", "li_fat_id",
+    "utm_*",
+    "fbclid",
+    "gclid",
+    "dclid",
+    "gbraid",
+    "wbraid",
+    "msclkid",
+    "mc_cid",
+    "mc_eid",
+    "_ga",
+    "_gl",
+    "yclid",
+    "igshid",
+    "twclid",
+    "ttclid",
+    "li_fat_id",
 ];
 
 /// Request headers forwarded to the origin by default (on cacheable routes,
@@ -150,11 +164,15 @@ struct RawQuery {
 impl Config {
     /// Parses and validates the `EDGECACHE` var (as wrangler delivers it: a JSON object).
     pub fn from_json(value: &Value) -> Result<Config, ConfigError> {
-        let raw: RawConfig = serde_json::from_value(value.clone()).map_err(|e| shape(Place::Top, e))?;
+        let raw: RawConfig =
+            serde_json::from_value(value.clone()).map_err(|e| shape(Place::Top, e))?;
         let origin = parse_origin(&raw.origin)?;
         let tracking_params = match raw.tracking_params {
             Some(v) => v,
-            None => DEFAULT_TRACKING_PARAMS.iter().map(|s| s.to_string()).collect(),
+            None => DEFAULT_TRACKING_PARAMS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
         };
         for t in &tracking_params {
             let stem = t.strip_suffix('*').unwrap_or(t);
@@ -166,10 +184,17 @@ impl Config {
                 });
             }
         }
-        let forward_headers = header_list(raw.forward_headers, DEFAULT_FORWARD_HEADERS, "forward_headers")?;
+        let forward_headers = header_list(
+            raw.forward_headers,
+            DEFAULT_FORWARD_HEADERS,
+            "forward_headers",
+        )?;
         for h in &forward_headers {
             if FORBIDDEN_FORWARD_HEADERS.contains(&h.as_str()) {
-                return Err(ConfigError::ForbiddenHeader { field: "forward_headers", value: h.clone() });
+                return Err(ConfigError::ForbiddenHeader {
+                    field: "forward_headers",
+                    value: h.clone(),
+                });
             }
             if CREDENTIAL_HEADERS.contains(&h.as_str()) {
                 return Err(ConfigError::BadValue {
@@ -204,7 +229,16 @@ impl Config {
             }
             routes.push(route);
         }
-        Ok(Config { origin, tracking_params, forward_headers, tag_headers, debug: raw.debug, limits, purge, routes })
+        Ok(Config {
+            origin,
+            tracking_params,
+            forward_headers,
+            tag_headers,
+            debug: raw.debug,
+            limits,
+            purge,
+            routes,
+        })
     }
 
     /// `from_json` on a JSON text.
@@ -215,11 +249,17 @@ impl Config {
 }
 
 fn shape(place: Place, e: serde_json::Error) -> ConfigError {
-    ConfigError::Shape { place, message: e.to_string() }
+    ConfigError::Shape {
+        place,
+        message: e.to_string(),
+    }
 }
 
 fn parse_origin(s: &str) -> Result<url::Url, ConfigError> {
-    let bad = |reason| ConfigError::BadOrigin { value: s.to_string(), reason };
+    let bad = |reason| ConfigError::BadOrigin {
+        value: s.to_string(),
+        reason,
+    };
     let u = url::Url::parse(s).map_err(|_| bad("not an absolute URL"))?;
     if u.scheme() != "http" && u.scheme() != "https" {
         return Err(bad("scheme must be http or https"));
@@ -239,7 +279,8 @@ fn parse_origin(s: &str) -> Result<url::Url, ConfigError> {
 /// RFC 9110 §5.6.2 token characters.
 pub(crate) fn is_token(s: &str) -> bool {
     !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 fn header_list(
@@ -254,7 +295,11 @@ fn header_list(
     let mut out: Vec<String> = Vec::with_capacity(list.len());
     for h in list {
         if !is_token(&h) {
-            return Err(ConfigError::BadHeaderName { place: Place::Top, field, value: h });
+            return Err(ConfigError::BadHeaderName {
+                place: Place::Top,
+                field,
+                value: h,
+            });
         }
         let lower = h.to_ascii_lowercase();
         if !out.contains(&lower) {
@@ -264,7 +309,12 @@ fn header_list(
     Ok(out)
 }
 
-fn duration(place: &Place, field: &str, value: Option<&str>, default: Secs) -> Result<Secs, ConfigError> {
+fn duration(
+    place: &Place,
+    field: &str,
+    value: Option<&str>,
+    default: Secs,
+) -> Result<Secs, ConfigError> {
     match value {
         None => Ok(default),
         Some(v) => parse_duration(v).map_err(|error| ConfigError::BadDuration {
@@ -303,7 +353,12 @@ fn parse_purge(v: Option<Value>) -> Result<PurgeSettings, ConfigError> {
         Some(v) => serde_json::from_value(v).map_err(|e| shape(place.clone(), e))?,
     };
     let d = PurgeSettings::default();
-    let generation_memo = duration(&place, "generation_memo", raw.generation_memo.as_deref(), d.generation_memo)?;
+    let generation_memo = duration(
+        &place,
+        "generation_memo",
+        raw.generation_memo.as_deref(),
+        d.generation_memo,
+    )?;
     let tolerance = duration(&place, "tolerance", raw.tolerance.as_deref(), d.tolerance)?;
     if let Some(z) = &raw.zone_id {
         if z.is_empty() || !z.bytes().all(|b| b.is_ascii_alphanumeric()) {
@@ -334,13 +389,24 @@ fn parse_purge(v: Option<Value>) -> Result<PurgeSettings, ConfigError> {
             a.trim_end_matches('/').to_string()
         }
     };
-    Ok(PurgeSettings { generation_memo, tolerance, zone_id: raw.zone_id, api_base })
+    Ok(PurgeSettings {
+        generation_memo,
+        tolerance,
+        zone_id: raw.zone_id,
+        api_base,
+    })
 }
 
-fn parse_route(raw: RawRoute, tracking: &[String], forward: &[String]) -> Result<Route, ConfigError> {
+fn parse_route(
+    raw: RawRoute,
+    tracking: &[String],
+    forward: &[String],
+) -> Result<Route, ConfigError> {
     let name = raw.name;
     if name.is_empty()
-        || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
     {
         return Err(ConfigError::BadRouteName { name });
     }
@@ -357,8 +423,14 @@ fn parse_route(raw: RawRoute, tracking: &[String], forward: &[String]) -> Result
             .parse::<u16>()
             .ok()
             .filter(|c| (100..=599).contains(c) && status.len() == 3)
-            .ok_or_else(|| ConfigError::BadStatus { route: name.clone(), value: status.clone() })?;
-        status_ttl.insert(code, duration(&place, &format!("status_ttl.{status}"), Some(d), 0)?);
+            .ok_or_else(|| ConfigError::BadStatus {
+                route: name.clone(),
+                value: status.clone(),
+            })?;
+        status_ttl.insert(
+            code,
+            duration(&place, &format!("status_ttl.{status}"), Some(d), 0)?,
+        );
     }
     for t in &raw.tags {
         check_tag(&name, t, &path)?;
@@ -367,17 +439,36 @@ fn parse_route(raw: RawRoute, tracking: &[String], forward: &[String]) -> Result
     let mut vary: Vec<String> = Vec::new();
     for h in raw.vary {
         let lower = h.to_ascii_lowercase();
-        if lower.is_empty() || !lower.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_') {
-            return Err(ConfigError::BadHeaderName { place: place.clone(), field: "vary", value: h });
+        if lower.is_empty()
+            || !lower
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        {
+            return Err(ConfigError::BadHeaderName {
+                place: place.clone(),
+                field: "vary",
+                value: h,
+            });
         }
         if CREDENTIAL_HEADERS.contains(&lower.as_str()) {
-            return Err(ConfigError::CredentialInVary { route: name.clone(), value: lower });
+            return Err(ConfigError::CredentialInVary {
+                route: name.clone(),
+                value: lower,
+            });
         }
         if !forward.contains(&lower) {
-            return Err(ConfigError::VaryNotForwarded { route: name.clone(), value: lower });
+            return Err(ConfigError::VaryNotForwarded {
+                route: name.clone(),
+                value: lower,
+            });
         }
         if vary.contains(&lower) {
-            return Err(ConfigError::BadValue { place, field: "vary", value: lower, reason: "listed twice" });
+            return Err(ConfigError::BadValue {
+                place,
+                field: "vary",
+                value: lower,
+                reason: "listed twice",
+            });
         }
         vary.push(lower);
     }
@@ -409,7 +500,12 @@ fn parse_route(raw: RawRoute, tracking: &[String], forward: &[String]) -> Result
             RawTtlMode::Respect => TtlMode::Respect,
             RawTtlMode::Override => TtlMode::Override,
         },
-        stale_while_revalidate: duration(&place, "stale_while_revalidate", raw.stale_while_revalidate.as_deref(), 0)?,
+        stale_while_revalidate: duration(
+            &place,
+            "stale_while_revalidate",
+            raw.stale_while_revalidate.as_deref(),
+            0,
+        )?,
         stale_if_error: duration(&place, "stale_if_error", raw.stale_if_error.as_deref(), 0)?,
         timeout: duration(&place, "timeout", raw.timeout.as_deref(), 10)?,
         name,
@@ -428,11 +524,18 @@ fn parse_route(raw: RawRoute, tracking: &[String], forward: &[String]) -> Result
 /// Tag templates: printable ASCII without spaces, commas or quotes (a
 /// `Cache-Tag` header is a comma-separated list), `{param}` naming a path param.
 fn check_tag(route: &str, t: &str, path: &crate::config::PathPattern) -> Result<(), ConfigError> {
-    let bad = |reason| ConfigError::BadTag { route: route.to_string(), value: t.to_string(), reason };
+    let bad = |reason| ConfigError::BadTag {
+        route: route.to_string(),
+        value: t.to_string(),
+        reason,
+    };
     if t.is_empty() {
         return Err(bad("empty"));
     }
-    if !t.bytes().all(|b| b.is_ascii_graphic() && b != b',' && b != b'"') {
+    if !t
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && b != b',' && b != b'"')
+    {
         return Err(bad("use printable ASCII without spaces, commas or quotes"));
     }
     let mut rest = t;
@@ -458,7 +561,10 @@ fn check_tag(route: &str, t: &str, path: &crate::config::PathPattern) -> Result<
     Ok(())
 }
 
-fn parse_credentials(route: &str, given: Option<Vec<String>>) -> Result<Vec<Credential>, ConfigError> {
+fn parse_credentials(
+    route: &str,
+    given: Option<Vec<String>>,
+) -> Result<Vec<Credential>, ConfigError> {
     let list = given.unwrap_or_else(|| DEFAULT_CREDENTIALS.iter().map(|s| s.to_string()).collect());
     let mut out = Vec::with_capacity(list.len());
     for c in list {
@@ -467,7 +573,10 @@ fn parse_credentials(route: &str, given: Option<Vec<String>>) -> Result<Vec<Cred
         } else if let Some(name) = c.strip_prefix("cookie:").filter(|n| is_token(n)) {
             Credential::Cookie(name.to_string())
         } else {
-            return Err(ConfigError::BadCredential { route: route.to_string(), value: c });
+            return Err(ConfigError::BadCredential {
+                route: route.to_string(),
+                value: c,
+            });
         };
         if !out.contains(&cred) {
             out.push(cred);
@@ -481,13 +590,21 @@ fn parse_query(route: &str, raw: RawQuery, tracking: &[String]) -> Result<QueryR
     let check_names = |field: &'static str, names: &[String]| -> Result<(), ConfigError> {
         for n in names {
             if n.is_empty() || n.eq_ignore_ascii_case(VARIANT_PARAM) {
-                return Err(ConfigError::BadParamName { place: place.clone(), field, value: n.clone() });
+                return Err(ConfigError::BadParamName {
+                    place: place.clone(),
+                    field,
+                    value: n.clone(),
+                });
             }
         }
         Ok(())
     };
     let filter = match (raw.allow, raw.deny) {
-        (Some(_), Some(_)) => return Err(ConfigError::AllowAndDeny { route: route.to_string() }),
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::AllowAndDeny {
+                route: route.to_string(),
+            })
+        }
         (Some(a), None) => {
             check_names("query.allow", &a)?;
             ParamFilter::Allow(a)
@@ -506,10 +623,18 @@ fn parse_query(route: &str, raw: RawQuery, tracking: &[String]) -> Result<QueryR
     };
     let kept = |field: &'static str, name: &str| -> Result<(), ConfigError> {
         if name.is_empty() || name.eq_ignore_ascii_case(VARIANT_PARAM) {
-            return Err(ConfigError::BadParamName { place: place.clone(), field, value: name.to_string() });
+            return Err(ConfigError::BadParamName {
+                place: place.clone(),
+                field,
+                value: name.to_string(),
+            });
         }
         if !rules.filter.keeps(name) || crate::query::is_tracking(tracking, name.as_bytes()) {
-            return Err(ConfigError::ExcludedParam { route: route.to_string(), field, param: name.to_string() });
+            return Err(ConfigError::ExcludedParam {
+                route: route.to_string(),
+                field,
+                param: name.to_string(),
+            });
         }
         Ok(())
     };
@@ -519,13 +644,22 @@ fn parse_query(route: &str, raw: RawQuery, tracking: &[String]) -> Result<QueryR
     for (n, [min, max]) in &raw.clamp {
         kept("clamp", n)?;
         if min > max {
-            return Err(ConfigError::ClampRange { route: route.to_string(), param: n.clone(), min: *min, max: *max });
+            return Err(ConfigError::ClampRange {
+                route: route.to_string(),
+                param: n.clone(),
+                min: *min,
+                max: *max,
+            });
         }
     }
     for n in raw.defaults.keys() {
         kept("defaults", n)?;
     }
-    rules.clamp = raw.clamp.into_iter().map(|(n, [a, b])| (n, (a, b))).collect();
+    rules.clamp = raw
+        .clamp
+        .into_iter()
+        .map(|(n, [a, b])| (n, (a, b)))
+        .collect();
     // Defaults are compared with *normalized* values, so normalize them the same way
     // (a default of "Beginner" on a lower-cased param must still match).
     let mut defaults = BTreeMap::new();
