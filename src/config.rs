@@ -7,6 +7,19 @@
 
 use std::collections::BTreeMap;
 
+mod error;
+mod parse;
+#[cfg(not(target_arch = "wasm32"))]
+mod wrangler;
+
+pub use error::{ConfigError, Place};
+pub use parse::{
+    CREDENTIAL_HEADERS, DEFAULT_API_BASE, DEFAULT_CREDENTIALS, DEFAULT_FORWARD_HEADERS,
+    DEFAULT_TAG_HEADERS, DEFAULT_TRACKING_PARAMS, FORBIDDEN_FORWARD_HEADERS, VARIANT_PARAM,
+};
+#[cfg(not(target_arch = "wasm32"))]
+pub use wrangler::load_wrangler_toml;
+
 /// Seconds. Durations in config are written "90s", "15m", "2h", "30d".
 pub type Secs = u64;
 
@@ -36,6 +49,18 @@ pub struct Limits {
     pub max_header_bytes: usize,
 }
 
+impl Default for Limits {
+    /// 8 KiB URL, 100 query params, 100 headers, 32 KiB of headers.
+    fn default() -> Self {
+        Limits {
+            max_url_bytes: 8192,
+            max_query_params: 100,
+            max_headers: 100,
+            max_header_bytes: 32768,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct PurgeSettings {
     /// How long an isolate may reuse generation numbers read from KV.
@@ -46,6 +71,18 @@ pub struct PurgeSettings {
     pub zone_id: Option<String>,
     /// Base URL of the zone purge API (configurable so tests can use a fake).
     pub api_base: String,
+}
+
+impl Default for PurgeSettings {
+    /// Memo 5 s, tolerance 5 min, zone purge off, the public Cloudflare API.
+    fn default() -> Self {
+        PurgeSettings {
+            generation_memo: 5,
+            tolerance: 300,
+            zone_id: None,
+            api_base: DEFAULT_API_BASE.to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +125,22 @@ pub enum ParamFilter {
     Deny(Vec<String>),
     /// Neither given: every non-tracking name kept.
     All,
+}
+
+impl ParamFilter {
+    /// Does the filter keep a parameter with this (decoded) name?
+    pub fn keeps(&self, name: &str) -> bool {
+        self.keeps_bytes(name.as_bytes())
+    }
+
+    /// `keeps` on raw decoded bytes (query names need not be UTF-8).
+    pub fn keeps_bytes(&self, name: &[u8]) -> bool {
+        match self {
+            ParamFilter::Allow(list) => list.iter().any(|n| n.as_bytes() == name),
+            ParamFilter::Deny(list) => !list.iter().any(|n| n.as_bytes() == name),
+            ParamFilter::All => true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

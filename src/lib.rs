@@ -9,15 +9,22 @@ pub mod cache_control;
 pub mod cache_status;
 pub mod conditional;
 pub mod config;
+pub mod duration;
+pub mod explain;
+pub mod flow;
 pub mod freshness;
 pub mod generations;
 pub mod headers;
 pub mod httpdate;
+pub mod key;
 pub mod policy;
 pub mod purge;
+pub mod query;
 pub mod range;
 pub mod request_policy;
+pub mod routes;
 pub mod signature;
+pub mod variant;
 pub mod zone_purge;
 
 #[cfg(target_arch = "wasm32")]

@@ -1,9 +1,202 @@
-//! The `edgecache` CLI (native only).
+//! The `edgecache` CLI (native only). Hand-parsed arguments, no clap: each
+//! subcommand is one `fn(&[String]) -> Result<(), Exit>` in `COMMANDS`.
+//! Exit codes: 0 ok, 1 failure (bad config, ...), 2 usage error.
+
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
-    eprintln!("edgecache: not yet");
-    std::process::exit(2);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    std::process::exit(cli::run(&args));
 }
 
 #[cfg(target_arch = "wasm32")]
 fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod cli {
+    use edgecache::config::{load_wrangler_toml, Config};
+    use edgecache::explain::explain;
+    use edgecache::headers::Headers;
+    use edgecache::key::KeyRequest;
+
+    const HELP: &str = "\
+edgecache: an edge cache for APIs and their media, on Cloudflare Workers
+
+USAGE:
+    edgecache <COMMAND> [OPTIONS]
+
+COMMANDS:
+    check      Validate the EDGECACHE config in wrangler.toml
+    explain    Show the route, cache key, TTL and tags for a URL
+    help       Show this help (or `edgecache help <COMMAND>`)
+
+COMMON OPTIONS:
+    --config <FILE>   wrangler.toml to read (default: ./wrangler.toml)
+    --env <NAME>      read [env.NAME.vars.EDGECACHE] (wrangler does not inherit
+                      top-level vars into environments)
+    -h, --help        Show help
+
+EXIT CODES:
+    0 ok, 1 failure (invalid config, ...), 2 usage error
+";
+
+    const CHECK_HELP: &str = "\
+edgecache check [--config FILE] [--env NAME]
+
+Validates vars.EDGECACHE (or env.NAME.vars.EDGECACHE) and prints `ok: N routes`,
+or the error and exits 1.
+";
+
+    const EXPLAIN_HELP: &str = "\
+edgecache explain [--config FILE] [--env NAME] [-X METHOD] [-H 'Name: value']...
+                  [--user-secret SECRET] URL
+
+Prints {route, key, ttl_seconds, tags, cacheable, reason} as JSON.
+    -X, --method METHOD     request method (default GET)
+    -H, --header 'N: V'     a request header (repeatable)
+    --user-secret SECRET    HMAC secret for per-user routes
+";
+
+    /// How a command ends when it does not succeed.
+    pub enum Exit {
+        Usage(String),
+        Failure(String),
+    }
+
+    type Command = fn(&[String]) -> Result<(), Exit>;
+
+    /// Subcommands: add a line here (and a help text) to add one.
+    const COMMANDS: &[(&str, Command, &str)] = &[
+        ("check", check, CHECK_HELP),
+        ("explain", explain_cmd, EXPLAIN_HELP),
+    ];
+
+    pub fn run(args: &[String]) -> i32 {
+        let Some(cmd) = args.first() else {
+            eprint!("{HELP}");
+            return 2;
+        };
+        match cmd.as_str() {
+            "-h" | "--help" => {
+                print!("{HELP}");
+                return 0;
+            }
+            "help" => {
+                let text = args
+                    .get(1)
+                    .and_then(|c| COMMANDS.iter().find(|(n, _, _)| n == c))
+                    .map_or(HELP, |(_, _, h)| *h);
+                print!("{text}");
+                return 0;
+            }
+            _ => {}
+        }
+        let Some((_, f, help)) = COMMANDS.iter().find(|(n, _, _)| n == cmd) else {
+            eprintln!("edgecache: unknown command {cmd:?}\n\n{HELP}");
+            return 2;
+        };
+        if args[1..].iter().any(|a| a == "-h" || a == "--help") {
+            print!("{help}");
+            return 0;
+        }
+        match f(&args[1..]) {
+            Ok(()) => 0,
+            Err(Exit::Failure(m)) => {
+                eprintln!("error: {m}");
+                1
+            }
+            Err(Exit::Usage(m)) => {
+                eprintln!("edgecache {cmd}: {m}\n\n{help}");
+                2
+            }
+        }
+    }
+
+    /// Options shared by subcommands that read the config.
+    struct Common {
+        config: String,
+        env: Option<String>,
+    }
+
+    /// Splits `--config`/`--env` off; returns the remaining arguments.
+    fn common(args: &[String]) -> Result<(Common, Vec<String>), Exit> {
+        let mut c = Common {
+            config: "wrangler.toml".into(),
+            env: None,
+        };
+        let mut rest = Vec::new();
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            match a.as_str() {
+                "--config" => c.config = value(&mut it, a)?,
+                "--env" => c.env = Some(value(&mut it, a)?),
+                _ => rest.push(a.clone()),
+            }
+        }
+        Ok((c, rest))
+    }
+
+    fn value<'a>(it: &mut impl Iterator<Item = &'a String>, flag: &str) -> Result<String, Exit> {
+        it.next()
+            .cloned()
+            .ok_or_else(|| Exit::Usage(format!("{flag} needs a value")))
+    }
+
+    fn load(c: &Common) -> Result<Config, Exit> {
+        let text = std::fs::read_to_string(&c.config)
+            .map_err(|e| Exit::Failure(format!("cannot read {}: {e}", c.config)))?;
+        load_wrangler_toml(&text, c.env.as_deref())
+            .map_err(|e| Exit::Failure(format!("{}: {e}", c.config)))
+    }
+
+    fn check(args: &[String]) -> Result<(), Exit> {
+        let (c, rest) = common(args)?;
+        if let Some(extra) = rest.first() {
+            return Err(Exit::Usage(format!("unexpected argument {extra:?}")));
+        }
+        let config = load(&c)?;
+        let n = config.routes.len();
+        println!("ok: {n} route{}", if n == 1 { "" } else { "s" });
+        Ok(())
+    }
+
+    fn explain_cmd(args: &[String]) -> Result<(), Exit> {
+        let (c, rest) = common(args)?;
+        let mut headers = Headers::new();
+        let mut secret: Option<String> = None;
+        let mut method = "GET".to_string();
+        let mut url: Option<String> = None;
+        let mut it = rest.iter();
+        while let Some(a) = it.next() {
+            match a.as_str() {
+                "-H" | "--header" => {
+                    let h = value(&mut it, a)?;
+                    let (n, v) = h
+                        .split_once(':')
+                        .ok_or_else(|| Exit::Usage(format!("header {h:?} is not 'Name: value'")))?;
+                    headers.append(n.trim(), v.trim());
+                }
+                "--user-secret" => secret = Some(value(&mut it, a)?),
+                "-X" | "--method" => method = value(&mut it, a)?,
+                s if s.starts_with('-') => {
+                    return Err(Exit::Usage(format!("unknown option {s:?}")))
+                }
+                _ if url.is_some() => {
+                    return Err(Exit::Usage(format!("unexpected argument {a:?}")))
+                }
+                _ => url = Some(a.clone()),
+            }
+        }
+        let url = url.ok_or_else(|| Exit::Usage("missing URL".into()))?;
+        let config = load(&c)?;
+        let req = KeyRequest {
+            method: &method,
+            url: &url,
+            headers: &headers,
+            user_secret: secret.as_deref().map(str::as_bytes),
+        };
+        let e = explain(&config, &req);
+        let json = serde_json::to_string_pretty(&e).map_err(|e| Exit::Failure(e.to_string()))?;
+        println!("{json}");
+        Ok(())
+    }
+}

@@ -1,0 +1,341 @@
+//! The cache key: the function that decides the hit ratio, and whether one
+//! user's data can reach another. See `docs/keys.md` for the rules with examples.
+//!
+//! A key is itself an `https://host/path?query` URL (so a zone purge by URL or
+//! prefix reaches what the worker stored):
+//!
+//! ```text
+//! https://api.example.com/api/courses/?level=beginner&perpage=10&__edgecache=accept-language.en
+//! ```
+//!
+//! HAZARDS, in the order the code defends against them:
+//! - Cache deception (`/api/me;x.css`, `/api/me%2Fx.css`): paths that an origin
+//!   may read differently from us are never keyed (`Bypass(SuspiciousPath)`).
+//! - Parameter cloaking (`;` as a separator): we split the query as Django does.
+//! - Unkeyed inputs: the origin must be sent `CacheKey::origin_path_and_query`
+//!   and `variant::origin_headers`, never the client's URL and headers, so that
+//!   everything the origin can see is in the key.
+//! - Variant forgery: incoming `__edgecache` params are dropped.
+//! - Shared private data: credentials on a shared route bypass the cache; per-user
+//!   routes key on an HMAC of the credential, never on the raw value or a
+//!   client-supplied id.
+
+use crate::config::{Config, Route, VARIANT_PARAM};
+use crate::headers::Headers;
+use crate::query::{count_params, encode_component, join_pairs, normalize_query};
+use crate::routes::Params;
+use crate::variant::{present_credentials, user_id, variant_value};
+use std::fmt;
+
+/// What the key function needs from a request.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyRequest<'a> {
+    /// Case-sensitive (RFC 9110 §9.1): `get` is not `GET`.
+    pub method: &'a str,
+    /// The absolute request URL as the client sent it.
+    pub url: &'a str,
+    pub headers: &'a Headers,
+    /// Secret for per-user HMAC ids (a wrangler secret). `None` makes requests
+    /// with credentials on per-user routes an error, never a shared key.
+    pub user_secret: Option<&'a [u8]>,
+}
+
+/// Why a request on (possibly) a route is not served from or stored in the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BypassReason {
+    /// Not GET or HEAD.
+    Method,
+    /// A credential (or URL user info) on a route that is not `per_user`.
+    Credentials,
+    /// A path an origin may parse differently from us (see `docs/keys.md`).
+    SuspiciousPath,
+    UrlTooLong,
+    TooManyParams,
+    TooManyHeaders,
+    HeadersTooLarge,
+}
+
+impl BypassReason {
+    /// Stable snake_case name (logs, `explain`, `Cache-Status` detail).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            BypassReason::Method => "method",
+            BypassReason::Credentials => "credentials",
+            BypassReason::SuspiciousPath => "suspicious_path",
+            BypassReason::UrlTooLong => "url_too_long",
+            BypassReason::TooManyParams => "too_many_params",
+            BypassReason::TooManyHeaders => "too_many_headers",
+            BypassReason::HeadersTooLarge => "headers_too_large",
+        }
+    }
+}
+
+/// A computed key for a cacheable request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CacheKey<'c> {
+    pub route: &'c Route,
+    /// Index of `route` in `config.routes`.
+    pub route_index: usize,
+    /// The full key: `base_url` plus `__edgecache=<variant>` as the last param
+    /// when the route has variant dimensions.
+    pub url: String,
+    /// The key without the variant: the same for every variant of a URL (what
+    /// purge by URL works on).
+    pub base_url: String,
+    /// Canonical path and query (no variant): what must be requested from the
+    /// origin, so the origin sees exactly what was keyed.
+    pub origin_path_and_query: String,
+    /// Path parameters, canonical segments.
+    pub params: Params,
+    /// Route tag templates expanded with `params`.
+    pub tags: Vec<String>,
+    /// The encoded variant value, if any.
+    pub variant: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyOutcome<'c> {
+    Cache(CacheKey<'c>),
+    /// Pass through to the origin; do not read or write the cache.
+    Bypass {
+        route: Option<&'c Route>,
+        reason: BypassReason,
+    },
+    /// No route matches: pass through, never stored.
+    NoRoute,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyError {
+    /// Not an absolute URL.
+    BadUrl { url: String, reason: String },
+    /// Not http or https.
+    UnsupportedScheme(String),
+    /// A per-user route got a credential but no `user_secret` is configured:
+    /// fail closed (the glue answers 500 or passes through uncached).
+    MissingUserSecret { route: String },
+    /// `normalize_url_for_purge` only: such a path is never stored.
+    SuspiciousPath(String),
+}
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyError::BadUrl { url, reason } => write!(f, "bad URL {url:?}: {reason}"),
+            KeyError::UnsupportedScheme(s) => {
+                write!(f, "unsupported scheme {s:?} (use http or https)")
+            }
+            KeyError::MissingUserSecret { route } => write!(
+                f,
+                "route `{route}` is per_user but no user secret is configured"
+            ),
+            KeyError::SuspiciousPath(p) => write!(f, "suspicious path {p:?} is never cached"),
+        }
+    }
+}
+
+impl std::error::Error for KeyError {}
+
+/// A parsed request URL in canonical form.
+struct Canonical {
+    /// `https://host[:port]`
+    authority: String,
+    /// `None` when the path is suspicious.
+    path: Option<String>,
+    query: String,
+    has_userinfo: bool,
+}
+
+fn canonicalize(url: &str) -> Result<Canonical, KeyError> {
+    let u = url::Url::parse(url).map_err(|e| KeyError::BadUrl {
+        url: url.to_string(),
+        reason: e.to_string(),
+    })?;
+    if u.scheme() != "http" && u.scheme() != "https" {
+        return Err(KeyError::UnsupportedScheme(u.scheme().to_string()));
+    }
+    let host = u
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| KeyError::BadUrl {
+            url: url.to_string(),
+            reason: "no host".into(),
+        })?;
+    // The key scheme is always https, so both default ports are dropped
+    // (`http://h:443/` and `https://h/` are one key; otherwise a key would not
+    // be stable when re-keyed as https).
+    let authority = match u.port() {
+        Some(p) if p != 80 && p != 443 => format!("https://{host}:{p}"),
+        _ => format!("https://{host}"),
+    };
+    Ok(Canonical {
+        authority,
+        path: canonical_path(u.path()),
+        query: u.query().unwrap_or("").to_string(),
+        has_userinfo: !u.username().is_empty() || u.password().is_some(),
+    })
+}
+
+/// Canonical percent-encoding of a path already parsed by `url` (dot segments
+/// resolved, `\` turned into `/`, non-ASCII encoded): escapes of unreserved
+/// characters decoded (`%41` → `A`), other escapes upper-cased (`%c3` → `%C3`),
+/// literal characters kept (`!` and `%21` stay distinct: RFC 3986 §6.2.2.2).
+///
+/// `None` (suspicious) when the path contains `;` (matrix/path parameters:
+/// `/api/me;x.css` is `/api/me` to some servers), an escaped `/`, `\`, `;`,
+/// `#`, `?`, `.` (`%2F %5C %3B %23 %3F %2E`: decoded after routing by some
+/// origins, which is how cache-deception and traversal tricks work), an escaped
+/// control byte (`%00`-`%1F`, `%7F`), or a `%` not followed by two hex digits.
+pub fn canonical_path(path: &str) -> Option<String> {
+    let b = path.as_bytes();
+    let mut out = String::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b';' => return None,
+            b'%' => {
+                let hex = b.get(i + 1..i + 3)?;
+                let s = std::str::from_utf8(hex).ok()?;
+                let byte = u8::from_str_radix(s, 16).ok()?;
+                if !hex.iter().all(u8::is_ascii_hexdigit)
+                    || matches!(
+                        byte,
+                        0x00..=0x1F | 0x7F | b'/' | b'\\' | b';' | b'#' | b'?' | b'.'
+                    )
+                {
+                    return None;
+                }
+                if crate::query::is_unreserved(byte) {
+                    out.push(char::from(byte));
+                } else {
+                    out.push_str(&encode_component(&[byte]));
+                }
+                i += 3;
+            }
+            c => {
+                out.push(char::from(c));
+                i += 1;
+            }
+        }
+    }
+    Some(out)
+}
+
+fn expand_tags(templates: &[String], params: &Params) -> Vec<String> {
+    templates
+        .iter()
+        .map(|t| {
+            let mut s = t.clone();
+            for (name, value) in params {
+                // `,` separates tags in `Cache-Tag`; canonical segments may hold one.
+                s = s.replace(&format!("{{{name}}}"), &value.replace(',', "%2C"));
+            }
+            s
+        })
+        .collect()
+}
+
+fn over_header_limits(config: &Config, headers: &Headers) -> Option<BypassReason> {
+    if headers.len() > config.limits.max_headers {
+        return Some(BypassReason::TooManyHeaders);
+    }
+    let bytes: usize = headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
+    (bytes > config.limits.max_header_bytes).then_some(BypassReason::HeadersTooLarge)
+}
+
+/// Computes the key for a request, or says why it is not cacheable.
+///
+/// Order of checks: size limits, URL parse, suspicious path, route match,
+/// method, user info, query size, credentials. `HEAD` gets the same key as `GET`.
+/// Idempotent: keying `CacheKey::url` again (same headers) gives the same key.
+pub fn cache_key<'c>(config: &'c Config, req: &KeyRequest) -> Result<KeyOutcome<'c>, KeyError> {
+    let bypass = |route, reason| Ok(KeyOutcome::Bypass { route, reason });
+    if req.url.len() > config.limits.max_url_bytes {
+        return bypass(None, BypassReason::UrlTooLong);
+    }
+    if let Some(reason) = over_header_limits(config, req.headers) {
+        return bypass(None, reason);
+    }
+    let canon = canonicalize(req.url)?;
+    let Some(path) = canon.path else {
+        return bypass(None, BypassReason::SuspiciousPath);
+    };
+    let Some((route_index, params)) = config.routes_match(&path) else {
+        return Ok(KeyOutcome::NoRoute);
+    };
+    let route = &config.routes[route_index];
+    if req.method != "GET" && req.method != "HEAD" {
+        return bypass(Some(route), BypassReason::Method);
+    }
+    if canon.has_userinfo {
+        return bypass(Some(route), BypassReason::Credentials);
+    }
+    if count_params(&canon.query) > config.limits.max_query_params {
+        return bypass(Some(route), BypassReason::TooManyParams);
+    }
+    let creds = present_credentials(route, req.headers);
+    let user = match (route.per_user, creds.is_empty(), req.user_secret) {
+        (false, false, _) => return bypass(Some(route), BypassReason::Credentials),
+        (_, true, _) => None,
+        (true, false, Some(secret)) => Some(user_id(secret, &creds)),
+        (true, false, None) => {
+            return Err(KeyError::MissingUserSecret {
+                route: route.name.clone(),
+            })
+        }
+    };
+    let pairs = normalize_query(&canon.query, Some(&route.query), &config.tracking_params);
+    let query = join_pairs(&pairs);
+    let origin_path_and_query = if query.is_empty() {
+        path.clone()
+    } else {
+        format!("{path}?{query}")
+    };
+    let base_url = format!("{}{origin_path_and_query}", canon.authority);
+    let variant = variant_value(route, req.headers, user.as_deref());
+    let url = match &variant {
+        None => base_url.clone(),
+        Some(v) => {
+            let sep = if query.is_empty() { '?' } else { '&' };
+            format!("{base_url}{sep}{VARIANT_PARAM}={v}")
+        }
+    };
+    Ok(KeyOutcome::Cache(CacheKey {
+        route,
+        route_index,
+        tags: expand_tags(&route.tags, &params),
+        url,
+        base_url,
+        origin_path_and_query,
+        params,
+        variant,
+    }))
+}
+
+/// Any spelling of a URL → the `base_url` its requests are keyed under (and the
+/// route it belongs to, if any). For purge webhooks: the origin may send
+/// `http://API.example.com/api/courses/?page=1&utm_source=x`; this gives the
+/// same `https://api.example.com/api/courses/` the requests produced. Outside
+/// any route only tracking and variant params are dropped.
+pub fn normalize_url_for_purge<'c>(
+    config: &'c Config,
+    url: &str,
+) -> Result<(Option<&'c Route>, String), KeyError> {
+    let canon = canonicalize(url)?;
+    let Some(path) = canon.path else {
+        return Err(KeyError::SuspiciousPath(url.to_string()));
+    };
+    let route = config.routes_match(&path).map(|(i, _)| &config.routes[i]);
+    let pairs = normalize_query(
+        &canon.query,
+        route.map(|r| &r.query),
+        &config.tracking_params,
+    );
+    let query = join_pairs(&pairs);
+    let base = if query.is_empty() {
+        format!("{}{path}", canon.authority)
+    } else {
+        format!("{}{path}?{query}", canon.authority)
+    };
+    Ok((route, base))
+}

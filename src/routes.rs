@@ -1,0 +1,270 @@
+//! Route path patterns: parsing, matching, and the "is this route reachable?" check.
+//!
+//! Patterns: literal segments, `:param` segments (one non-empty segment), and a
+//! trailing `*` segment (`/media/*`: the rest of the path, zero or more characters
+//! after `/media/`). Matching runs on the *canonical* path produced by the key
+//! module (see `docs/keys.md`), never on the raw request path.
+//!
+//! The trailing slash is significant, as in Django's URL resolver: `/api/courses/`
+//! and `/api/courses` are different paths (Django redirects one to the other with
+//! `APPEND_SLASH`; that redirect is not the list).
+
+use crate::config::{Config, PathPattern, PathSegment};
+
+/// Path parameters captured by a match, in pattern order: `(name, value)`.
+/// Values are canonical path segments (percent-encoded as in the key).
+pub type Params = Vec<(String, String)>;
+
+/// Why a path pattern is invalid (the message tail of `ConfigError::BadPath`).
+pub(crate) fn parse_pattern(source: &str) -> Result<PathPattern, &'static str> {
+    let Some(rest) = source.strip_prefix('/') else {
+        return Err("must start with \"/\"");
+    };
+    let mut pattern = PathPattern {
+        source: source.to_string(),
+        segments: Vec::new(),
+        trailing_slash: false,
+        wildcard: false,
+    };
+    if rest.is_empty() {
+        // "/" — the root, which Django spells with a trailing slash.
+        pattern.trailing_slash = true;
+        return Ok(pattern);
+    }
+    let (body, wildcard, trailing) = if rest == "*" {
+        ("", true, false)
+    } else if let Some(b) = rest.strip_suffix("/*") {
+        (b, true, false)
+    } else if let Some(b) = rest.strip_suffix('/') {
+        (b, false, true)
+    } else {
+        (rest, false, false)
+    };
+    pattern.wildcard = wildcard;
+    pattern.trailing_slash = trailing;
+    if body.is_empty() && wildcard {
+        return Ok(pattern);
+    }
+    for seg in body.split('/') {
+        if seg.is_empty() {
+            return Err("empty segment (\"//\")");
+        }
+        if seg == "." || seg == ".." {
+            return Err(
+                "\".\" and \"..\" segments never reach a route (the URL parser resolves them)",
+            );
+        }
+        if seg.contains('*') {
+            return Err("\"*\" is only allowed as the whole last segment, as in \"/media/*\"");
+        }
+        if let Some(name) = seg.strip_prefix(':') {
+            if name.is_empty() {
+                return Err("empty parameter name after \":\"");
+            }
+            let mut chars = name.chars();
+            let first_ok = chars
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+            if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err("parameter names are [A-Za-z_][A-Za-z0-9_]*");
+            }
+            if pattern
+                .segments
+                .iter()
+                .any(|s| matches!(s, PathSegment::Param(p) if p == name))
+            {
+                return Err("parameter name used twice");
+            }
+            pattern.segments.push(PathSegment::Param(name.to_string()));
+        } else {
+            if !seg.bytes().all(is_literal_byte) {
+                return Err(
+                    "literal segments may use only letters, digits and -._~!$&'()+,=@: \
+                     (no %, ;, ?, #, spaces)",
+                );
+            }
+            pattern.segments.push(PathSegment::Literal(seg.to_string()));
+        }
+    }
+    Ok(pattern)
+}
+
+/// Bytes that appear literally in a canonical path segment and are safe in a
+/// pattern. Percent-escapes are refused: a literal must be written the way the
+/// canonical path spells it, and `%` invites double-decoding mistakes.
+fn is_literal_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~!$&'()+,=@:".contains(&b)
+}
+
+fn segment_matches(pat: &PathSegment, seg: &str) -> bool {
+    match pat {
+        PathSegment::Literal(l) => l == seg,
+        PathSegment::Param(_) => !seg.is_empty(),
+    }
+}
+
+impl PathPattern {
+    /// Matches a canonical path (starting with `/`); returns captured params.
+    pub fn matches(&self, path: &str) -> Option<Params> {
+        let mut rest = path.strip_prefix('/')?;
+        let mut params = Params::new();
+        if self.wildcard {
+            // Every prefix segment must be followed by "/": `/media/*` matches
+            // `/media/` and `/media/a/b`, never `/media` or `/mediafoo`.
+            for pat in &self.segments {
+                let (seg, after) = rest.split_once('/')?;
+                if !segment_matches(pat, seg) {
+                    return None;
+                }
+                capture(pat, seg, &mut params);
+                rest = after;
+            }
+            return Some(params);
+        }
+        if rest.is_empty() {
+            return (self.segments.is_empty() && self.trailing_slash).then_some(params);
+        }
+        let body = match (self.trailing_slash, rest.strip_suffix('/')) {
+            (true, Some(b)) => b,
+            (false, None) => rest,
+            _ => return None,
+        };
+        let mut segs = body.split('/');
+        for pat in &self.segments {
+            let seg = segs.next()?;
+            if !segment_matches(pat, seg) {
+                return None;
+            }
+            capture(pat, seg, &mut params);
+        }
+        // `self.segments` may be empty only for "/" (handled above).
+        (segs.next().is_none() && !self.segments.is_empty()).then_some(params)
+    }
+
+    /// True when every path this pattern matches is also matched by `earlier`,
+    /// so a route with this pattern placed after `earlier` can never be reached.
+    pub fn is_covered_by(&self, earlier: &PathPattern) -> bool {
+        let seg_covered = |a: &PathSegment, b: &PathSegment| match (a, b) {
+            (PathSegment::Param(_), _) => true,
+            (PathSegment::Literal(x), PathSegment::Literal(y)) => x == y,
+            (PathSegment::Literal(_), PathSegment::Param(_)) => false,
+        };
+        let n = earlier.segments.len();
+        if earlier.wildcard {
+            // Paths of `self` must all start with earlier's prefix followed by "/".
+            let long_enough = if self.wildcard {
+                self.segments.len() >= n
+            } else {
+                self.segments.len() > n || (self.segments.len() == n && self.trailing_slash)
+            };
+            return long_enough
+                && earlier
+                    .segments
+                    .iter()
+                    .zip(&self.segments)
+                    .all(|(a, b)| seg_covered(a, b));
+        }
+        !self.wildcard
+            && self.trailing_slash == earlier.trailing_slash
+            && self.segments.len() == n
+            && earlier
+                .segments
+                .iter()
+                .zip(&self.segments)
+                .all(|(a, b)| seg_covered(a, b))
+    }
+
+    /// Names of the `:param` segments, in order.
+    pub fn param_names(&self) -> impl Iterator<Item = &str> {
+        self.segments.iter().filter_map(|s| match s {
+            PathSegment::Param(p) => Some(p.as_str()),
+            PathSegment::Literal(_) => None,
+        })
+    }
+}
+
+fn capture(pat: &PathSegment, seg: &str, params: &mut Params) {
+    if let PathSegment::Param(name) = pat {
+        params.push((name.clone(), seg.to_string()));
+    }
+}
+
+impl Config {
+    /// First route whose pattern matches the canonical `path`, with its index
+    /// in `routes` and the captured params. `None` = pass through, never stored.
+    pub fn routes_match(&self, path: &str) -> Option<(usize, Params)> {
+        self.routes
+            .iter()
+            .enumerate()
+            .find_map(|(i, r)| r.path.matches(path).map(|p| (i, p)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> PathPattern {
+        match parse_pattern(s) {
+            Ok(p) => p,
+            Err(e) => panic!("{s}: {e}"),
+        }
+    }
+
+    #[test]
+    fn literal_pattern_respects_trailing_slash() {
+        assert!(p("/api/courses/").matches("/api/courses/").is_some());
+        assert!(p("/api/courses/").matches("/api/courses").is_none());
+        assert!(p("/api/courses").matches("/api/courses/").is_none());
+        assert!(p("/api/courses/").matches("/api/courses/x/").is_none());
+    }
+
+    #[test]
+    fn param_matches_one_non_empty_segment() {
+        let pat = p("/api/courses/:pk/");
+        assert_eq!(
+            pat.matches("/api/courses/42/"),
+            Some(vec![("pk".into(), "42".into())])
+        );
+        assert!(pat.matches("/api/courses//").is_none());
+        assert!(pat.matches("/api/courses/4/2/").is_none());
+    }
+
+    #[test]
+    fn wildcard_matches_rest_after_prefix_slash() {
+        let pat = p("/media/*");
+        assert!(pat.matches("/media/").is_some());
+        assert!(pat.matches("/media/a/b.jpg").is_some());
+        assert!(pat.matches("/media").is_none());
+        assert!(pat.matches("/mediafoo").is_none());
+        assert!(p("/*").matches("/").is_some());
+    }
+
+    #[test]
+    fn root_matches_only_root() {
+        assert!(p("/").matches("/").is_some());
+        assert!(p("/").matches("/a").is_none());
+    }
+
+    #[test]
+    fn coverage_detects_shadowed_routes() {
+        assert!(p("/api/courses/").is_covered_by(&p("/api/*")));
+        assert!(p("/api/courses/").is_covered_by(&p("/api/courses/")));
+        assert!(p("/api/courses/x/").is_covered_by(&p("/api/courses/:pk/")));
+        assert!(p("/api/*").is_covered_by(&p("/*")));
+        assert!(p("/api/").is_covered_by(&p("/api/*")));
+        assert!(!p("/api").is_covered_by(&p("/api/*")));
+        assert!(!p("/api/courses/:pk/").is_covered_by(&p("/api/courses/featured/")));
+        assert!(!p("/*").is_covered_by(&p("/api/*")));
+        assert!(!p("/api/courses").is_covered_by(&p("/api/courses/")));
+    }
+
+    #[test]
+    fn rejects_bad_patterns() {
+        for bad in [
+            "", "api/", "/a//b", "/a/*/b", "/a*", "/:/", "/:1x/", "/a%20b", "/a;b", "/:x/:x/",
+        ] {
+            assert!(parse_pattern(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,342 @@
+//! Cache key behaviour: table-driven cases in `fixtures/keys.json`, plus
+//! properties (idempotence, order independence) and purge normalization.
+
+use edgecache::config::{load_wrangler_toml, Config};
+use edgecache::explain::explain;
+use edgecache::headers::Headers;
+use edgecache::key::{cache_key, normalize_url_for_purge, KeyOutcome, KeyRequest};
+use edgecache::variant::origin_headers;
+use proptest::prelude::*;
+use serde::Deserialize;
+
+fn config() -> Config {
+    let text = include_str!("fixtures/wrangler.toml");
+    match load_wrangler_toml(text, None) {
+        Ok(c) => c,
+        Err(e) => panic!("fixture config invalid: {e}"),
+    }
+}
+
+#[derive(Deserialize)]
+struct Case {
+    name: String,
+    url: String,
+    #[serde(default)]
+    method: Option<String>,
+    #[serde(default)]
+    headers: Vec<(String, String)>,
+    #[serde(default)]
+    user_secret: Option<String>,
+    #[serde(default)]
+    key: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    tags: Option<Vec<String>>,
+}
+
+fn key_of(
+    config: &Config,
+    method: &str,
+    url: &str,
+    headers: &Headers,
+    secret: Option<&[u8]>,
+) -> Option<String> {
+    let req = KeyRequest {
+        method,
+        url,
+        headers,
+        user_secret: secret,
+    };
+    match cache_key(config, &req) {
+        Ok(KeyOutcome::Cache(k)) => Some(k.url),
+        _ => None,
+    }
+}
+
+#[test]
+fn fixture_cases_give_expected_keys_and_reasons() {
+    let config = config();
+    let cases: Vec<Case> = match serde_json::from_str(include_str!("fixtures/keys.json")) {
+        Ok(c) => c,
+        Err(e) => panic!("keys.json: {e}"),
+    };
+    let mut failures = Vec::new();
+    for case in &cases {
+        let headers: Headers = case.headers.iter().cloned().collect();
+        let req = KeyRequest {
+            method: case.method.as_deref().unwrap_or("GET"),
+            url: &case.url,
+            headers: &headers,
+            user_secret: case.user_secret.as_deref().map(str::as_bytes),
+        };
+        let e = explain(&config, &req);
+        if e.key != case.key || e.reason != case.reason {
+            failures.push(format!(
+                "{}: expected key={:?} reason={:?}, got key={:?} reason={:?}",
+                case.name, case.key, case.reason, e.key, e.reason
+            ));
+        }
+        if let Some(tags) = &case.tags {
+            if &e.tags != tags {
+                failures.push(format!(
+                    "{}: expected tags {tags:?}, got {:?}",
+                    case.name, e.tags
+                ));
+            }
+        }
+        // Every key is a fixed point: keying it again gives it back.
+        if let Some(k) = &e.key {
+            let again = key_of(&config, "GET", k, &headers, req.user_secret);
+            if again.as_ref() != Some(k) {
+                failures.push(format!("{}: not idempotent: {k} -> {again:?}", case.name));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failing cases:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn distinct_users_get_distinct_keys() {
+    let config = config();
+    let url = "https://api.example.com/api/me/";
+    let secret = Some(b"s3cret".as_slice());
+    let alice: Headers = [("cookie", "sessionid=alice")].into_iter().collect();
+    let bob: Headers = [("cookie", "sessionid=bob")].into_iter().collect();
+    let anon = Headers::new();
+    let ka = key_of(&config, "GET", url, &alice, secret);
+    let kb = key_of(&config, "GET", url, &bob, secret);
+    let kn = key_of(&config, "GET", url, &anon, secret);
+    assert!(ka.is_some() && kb.is_some() && kn.is_some());
+    assert_ne!(ka, kb);
+    assert_ne!(ka, kn);
+    assert_ne!(kb, kn);
+}
+
+#[test]
+fn user_ids_depend_on_the_secret() {
+    let config = config();
+    let url = "https://api.example.com/api/me/";
+    let h: Headers = [("authorization", "Token abc")].into_iter().collect();
+    assert_ne!(
+        key_of(&config, "GET", url, &h, Some(b"one")),
+        key_of(&config, "GET", url, &h, Some(b"two"))
+    );
+}
+
+#[test]
+fn every_credential_present_shapes_the_user_id() {
+    let config = config();
+    let url = "https://api.example.com/api/me/";
+    let s = Some(b"s".as_slice());
+    let auth_only: Headers = [("authorization", "Token abc")].into_iter().collect();
+    let both: Headers = [("authorization", "Token abc"), ("cookie", "sessionid=x")]
+        .into_iter()
+        .collect();
+    assert_ne!(
+        key_of(&config, "GET", url, &auth_only, s),
+        key_of(&config, "GET", url, &both, s)
+    );
+}
+
+#[test]
+fn variants_of_a_url_share_the_base_url() {
+    let config = config();
+    let url = "https://api.example.com/api/courses/?level=Beginner";
+    let en: Headers = [("accept-language", "en")].into_iter().collect();
+    let fr: Headers = [("accept-language", "fr")].into_iter().collect();
+    let get = |h: &Headers| {
+        let req = KeyRequest {
+            method: "GET",
+            url,
+            headers: h,
+            user_secret: None,
+        };
+        match cache_key(&config, &req) {
+            Ok(KeyOutcome::Cache(k)) => (k.url, k.base_url, k.origin_path_and_query),
+            other => panic!("{other:?}"),
+        }
+    };
+    let (u1, b1, o1) = get(&en);
+    let (u2, b2, _) = get(&fr);
+    assert_ne!(u1, u2);
+    assert_eq!(b1, b2);
+    assert_eq!(b1, "https://api.example.com/api/courses/?level=beginner");
+    assert_eq!(o1, "/api/courses/?level=beginner");
+}
+
+#[test]
+fn origin_gets_only_keyed_headers_and_route_credentials() {
+    let config = config();
+    let h: Headers = [
+        ("accept-language", " EN "),
+        ("accept", "text/html"),
+        ("x-forwarded-host", "evil.example"),
+        ("cookie", "csrftoken=t; sessionid=abc"),
+    ]
+    .into_iter()
+    .collect();
+    let list = &config.routes[0];
+    let sent = origin_headers(list, &h);
+    assert_eq!(
+        sent.iter().collect::<Vec<_>>(),
+        vec![("accept-language", "en")]
+    );
+    let me = &config.routes[2];
+    let sent = origin_headers(me, &h);
+    assert_eq!(
+        sent.iter().collect::<Vec<_>>(),
+        vec![("cookie", "sessionid=abc")]
+    );
+}
+
+#[test]
+fn purge_normalization_matches_request_base_url() {
+    let config = config();
+    let h = Headers::new();
+    let req = KeyRequest {
+        method: "GET",
+        url: "https://api.example.com/api/courses/?perpage=10&level=beginner",
+        headers: &h,
+        user_secret: None,
+    };
+    let Ok(KeyOutcome::Cache(k)) = cache_key(&config, &req) else {
+        panic!("not cacheable")
+    };
+    for spelling in [
+        "http://API.EXAMPLE.com/api/courses/?level=Beginner&perpage=500&page=1&utm_source=x",
+        "https://api.example.com:443/api/x/../courses/?perpage=%31%30&level=BEGINNER#top",
+        k.url.as_str(),
+    ] {
+        match normalize_url_for_purge(&config, spelling) {
+            Ok((route, base)) => {
+                assert_eq!(base, k.base_url, "{spelling}");
+                assert_eq!(route.map(|r| r.name.as_str()), Some("course-list"));
+            }
+            Err(e) => panic!("{spelling}: {e}"),
+        }
+    }
+}
+
+#[test]
+fn purge_normalization_outside_routes_drops_only_tracking() {
+    let config = config();
+    let r = normalize_url_for_purge(&config, "https://API.example.com/other?b=1&a=2&utm_x=1");
+    assert_eq!(
+        r.map(|(route, b)| (route.is_none(), b)),
+        Ok((true, "https://api.example.com/other?a=2&b=1".into()))
+    );
+}
+
+#[test]
+fn oversized_requests_bypass() {
+    let config = config();
+    let long = format!(
+        "https://api.example.com/api/courses/42/?q={}",
+        "a".repeat(9000)
+    );
+    let h = Headers::new();
+    let e = explain(
+        &config,
+        &KeyRequest {
+            method: "GET",
+            url: &long,
+            headers: &h,
+            user_secret: None,
+        },
+    );
+    assert_eq!(e.reason.as_deref(), Some("url_too_long"));
+    let many: String = (0..101)
+        .map(|i| format!("p{i}=1"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let url = format!("https://api.example.com/api/courses/42/?{many}");
+    let e = explain(
+        &config,
+        &KeyRequest {
+            method: "GET",
+            url: &url,
+            headers: &h,
+            user_secret: None,
+        },
+    );
+    assert_eq!(e.reason.as_deref(), Some("too_many_params"));
+}
+
+fn param_strategy() -> impl Strategy<Value = (String, String)> {
+    // Names and values from a hostile alphabet: escapes, separators, case, non-ASCII.
+    let atom = prop_oneof![
+        "[a-zA-Z0-9]{1,3}",
+        Just("%".to_string()),
+        Just("%2b".to_string()),
+        Just("%41".to_string()),
+        Just("%FF".to_string()),
+        Just("+".to_string()),
+        Just(";".to_string()),
+        Just("%26".to_string()),
+        Just("%3D".to_string()),
+        Just("é".to_string()),
+        Just("~".to_string()),
+        Just("utm_".to_string()),
+        Just("__edgecache".to_string()),
+    ];
+    let text = prop::collection::vec(atom, 0..4).prop_map(|v| v.concat());
+    (text.clone(), text)
+}
+
+const PATHS: &[&str] = &[
+    "/api/courses/",
+    "/api/courses/7/",
+    "/api/me/",
+    "/media/a/b.png",
+    "/x/",
+];
+
+proptest! {
+    #[test]
+    fn keying_a_key_gives_the_same_key(
+        path_i in 0..PATHS.len(),
+        params in prop::collection::vec(param_strategy(), 0..6),
+        lang in prop::option::of("[a-zA-Z ,;=~%.-]{0,12}"),
+    ) {
+        let config = config();
+        let query: Vec<String> = params.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        let url = format!("https://Api.Example.com{}?{}", PATHS[path_i], query.join("&"));
+        let mut h = Headers::new();
+        if let Some(l) = &lang { h.append("accept-language", l); }
+        let req = KeyRequest { method: "GET", url: &url, headers: &h, user_secret: None };
+        if let Ok(KeyOutcome::Cache(k)) = cache_key(&config, &req) {
+            let again = key_of(&config, "GET", &k.url, &h, None);
+            prop_assert_eq!(again.as_deref(), Some(k.url.as_str()));
+            let purge = normalize_url_for_purge(&config, &k.url).map(|(_, b)| b);
+            prop_assert_eq!(purge, Ok(k.base_url.clone()));
+        }
+    }
+
+    #[test]
+    fn order_of_distinct_names_does_not_matter(
+        params in prop::collection::btree_map("[a-z]{1,4}", "[a-zA-Z0-9%+]{0,4}", 0..6),
+        seed in any::<u64>(),
+    ) {
+        let config = config();
+        let mut pairs: Vec<(String, String)> = params.into_iter().collect();
+        let q1: Vec<String> = pairs.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        // A deterministic shuffle from the seed.
+        let len = pairs.len();
+        for i in (1..len).rev() {
+            let j = (seed.wrapping_mul(i as u64 + 1) >> 7) as usize % (i + 1);
+            pairs.swap(i, j);
+        }
+        let q2: Vec<String> = pairs.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        let h = Headers::new();
+        let k1 = key_of(&config, "GET", &format!("https://a.example/api/courses/7/?{}", q1.join("&")), &h, None);
+        let k2 = key_of(&config, "GET", &format!("https://a.example/api/courses/7/?{}", q2.join("&")), &h, None);
+        prop_assert!(k1.is_some());
+        prop_assert_eq!(k1, k2);
+    }
+}
