@@ -18,8 +18,7 @@ use crate::freshness::{
     downstream_cache_control, freshness, remaining_ttl, Freshness, StoredMeta, META_HEADER,
 };
 use crate::generations::{
-    is_current, request_names, Currency, GenName, Generations, Stamp, DEFAULT_SKEW_MS,
-    STAMP_HEADER,
+    is_current, request_names, Currency, GenName, Generations, Stamp, DEFAULT_SKEW_MS, STAMP_HEADER,
 };
 use crate::headers::Headers;
 use crate::key::{cache_key, CacheKey, KeyOutcome, KeyRequest};
@@ -176,8 +175,8 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
             let origin_url = format!("{origin}{}", key.origin_path_and_query);
             let origin_headers = crate::variant::origin_headers(key.route, inc.headers);
             let (host, path) = host_and_path(&key.base_url);
-            let has_credentials = !crate::variant::present_credentials(key.route, inc.headers)
-                .is_empty();
+            let has_credentials =
+                !crate::variant::present_credentials(key.route, inc.headers).is_empty();
             Plan::Lookup(Box::new(Lookup {
                 head: inc.method == "HEAD",
                 origin_url,
@@ -429,4 +428,27 @@ pub fn stored_cache_control(stored: &Headers) -> CacheControl {
         Some(v) => CacheControl::parse(v),
         None => CacheControl::from_headers(stored),
     }
+}
+
+/// Checks `Authorization: Bearer <token>` against the configured token in
+/// constant time (no early exit on the first differing byte). A missing
+/// configured token refuses everything.
+pub fn bearer_matches(configured: Option<&str>, authorization: Option<&str>) -> bool {
+    let (Some(want), Some(got)) = (configured, authorization) else {
+        return false;
+    };
+    let Some(got) = got.strip_prefix("Bearer ") else {
+        return false;
+    };
+    if want.is_empty() {
+        return false;
+    }
+    let (a, b) = (want.as_bytes(), got.trim().as_bytes());
+    let mut diff = a.len() ^ b.len();
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        diff |= usize::from(x ^ y);
+    }
+    diff == 0
 }

@@ -25,6 +25,7 @@ pub mod request_policy;
 pub mod routes;
 pub mod signature;
 pub mod variant;
+pub mod webhook;
 pub mod zone_purge;
 
 #[cfg(target_arch = "wasm32")]

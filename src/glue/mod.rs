@@ -1,1 +1,130 @@
+//! Wasm glue: the only code that touches `worker` types. It converts runtime
+//! types, calls the core (`crate::flow`, `crate::webhook`), performs the I/O the
+//! core names, and maps results to responses. Nothing is decided here.
 
+mod convert;
+mod explain;
+mod kv;
+mod origin;
+mod purge;
+mod serve;
+
+use crate::cache_status::{CacheStatus, Fwd};
+use crate::config::Config;
+use crate::flow::{self, Incoming, Plan, Reserved};
+use crate::generations::Memo;
+use crate::headers::Headers as CoreHeaders;
+use std::cell::RefCell;
+use std::rc::Rc;
+use worker::*;
+
+/// Per-isolate state: the config, validated once, and the generation memo.
+pub(crate) struct State {
+    pub config: Config,
+    pub memo: RefCell<Memo>,
+}
+
+thread_local! {
+    static STATE: RefCell<Option<Rc<std::result::Result<State, String>>>> = const { RefCell::new(None) };
+}
+
+/// Most generation reads kept in the isolate memo.
+const MEMO_CAPACITY: usize = 4096;
+
+fn state(env: &Env) -> Rc<std::result::Result<State, String>> {
+    if let Some(s) = STATE.with(|s| s.borrow().clone()) {
+        return s;
+    }
+    let loaded = load_config(env).map(|config| State {
+        memo: RefCell::new(Memo::new(config.purge.generation_memo, MEMO_CAPACITY)),
+        config,
+    });
+    let rc = Rc::new(loaded);
+    STATE.with(|s| *s.borrow_mut() = Some(rc.clone()));
+    rc
+}
+
+fn load_config(env: &Env) -> std::result::Result<Config, String> {
+    let value: serde_json::Value = env
+        .object_var("EDGECACHE")
+        .map_err(|e| format!("EDGECACHE var missing or unreadable: {e}"))?;
+    // Accept the var as a JSON object (wrangler's [vars.EDGECACHE]) or a JSON string.
+    let result = match &value {
+        serde_json::Value::String(s) => Config::from_json_str(s),
+        v => Config::from_json(v),
+    };
+    result.map_err(|e| e.to_string())
+}
+
+/// A secret (`wrangler secret put`) or, in local tests, a plain var.
+pub(crate) fn secret(env: &Env, name: &str) -> Option<String> {
+    env.secret(name)
+        .map(|s| s.to_string())
+        .or_else(|_| env.var(name).map(|v| v.to_string()))
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+pub(crate) fn log(event: &str, fields: serde_json::Value) {
+    let line =
+        serde_json::json!({ "edgecache": event, "at": convert::now_millis(), "detail": fields });
+    console_log!("{}", line);
+}
+
+pub(crate) fn plain(status: u16, message: &str, cache_status: &CacheStatus) -> Result<Response> {
+    let mut h = CoreHeaders::new();
+    h.append("content-type", "text/plain; charset=utf-8");
+    h.append("cache-control", "no-store");
+    h.append("cache-status", &cache_status.to_string());
+    convert::local(status, &h, Some(format!("{message}\n").into_bytes()))
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    let state = state(&env);
+    let state = match state.as_ref() {
+        Ok(s) => s,
+        Err(message) => {
+            console_error!("edgecache: invalid configuration: {}", message);
+            let cs = CacheStatus::forward(Fwd::Bypass).detail("config_invalid");
+            return plain(
+                500,
+                "edgecache: configuration invalid (see the worker log)",
+                &cs,
+            );
+        }
+    };
+    let headers = convert::to_core(req.headers());
+    let url = req.url()?.to_string();
+    let method = req.method().to_string();
+    let has_body = headers
+        .get("content-length")
+        .is_some_and(|v| v.trim() != "0")
+        || headers.contains("transfer-encoding");
+    let user_secret = secret(&env, "EDGECACHE_KEY_SECRET");
+    let incoming = Incoming {
+        method: &method,
+        url: &url,
+        headers: &headers,
+        has_body,
+        user_secret: user_secret.as_deref().map(str::as_bytes),
+    };
+    match flow::plan(&state.config, &incoming) {
+        Plan::Reserved(Reserved::Purge) => purge::handle(req, &env, &ctx, state, &headers).await,
+        Plan::Reserved(Reserved::Explain) => explain::handle(&req, &env, state, &headers),
+        Plan::Reserved(Reserved::NotFound) => {
+            let cs = CacheStatus::forward(Fwd::Bypass).detail("reserved_path");
+            plain(404, "not found", &cs)
+        }
+        Plan::Reject {
+            status,
+            message,
+            cache_status,
+        } => plain(status, &message, &cache_status),
+        Plan::Pass {
+            cache_status,
+            invalidate,
+        } => serve::pass(req, &env, &ctx, state, &headers, cache_status, invalidate).await,
+        Plan::Lookup(lookup) => serve::lookup(&env, &ctx, state, &headers, *lookup).await,
+    }
+}

@@ -43,12 +43,13 @@ pub async fn fetch_origin(req: OriginRequest<'_>) -> OriginResult {
     let fetch = Fetch::Request(request);
     let send = Box::pin(fetch.send_with_signal(&signal));
     let timer = Box::pin(Delay::from(req.timeout));
-    match select(send, timer).await {
+    let outcome = match select(send, timer).await {
         Either::Left((Ok(resp), _)) => OriginResult::Response(resp),
         Either::Left((Err(e), _)) => OriginResult::Unreachable(e.to_string()),
-        Either::Right(_) => {
-            controller.abort();
-            OriginResult::TimedOut
-        }
+        Either::Right(_) => OriginResult::TimedOut,
+    };
+    if matches!(outcome, OriginResult::TimedOut) {
+        controller.abort();
     }
+    outcome
 }

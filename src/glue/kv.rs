@@ -1,0 +1,91 @@
+//! Generation values in Workers KV, behind the isolate memo.
+
+use super::State;
+use crate::generations::{encode_value, Gen, GenName, Generations};
+use futures_util::future::join_all;
+use worker::Env;
+
+pub const BINDING: &str = "EDGECACHE_KV";
+
+/// Reads the generations of `names`: memo first, then KV for the rest. A read
+/// that fails is `Gen::Unreadable` (never memoized), which the core treats as
+/// "cannot prove current".
+pub async fn read(env: &Env, state: &State, names: &[GenName], now: u64) -> Generations {
+    let (mut current, missing) = crate::generations::plan_reads(names, &state.memo.borrow(), now);
+    if missing.is_empty() {
+        return current;
+    }
+    let Ok(kv) = env.kv(BINDING) else {
+        for n in missing {
+            current.insert(n, Gen::Unreadable);
+        }
+        return current;
+    };
+    let reads = missing.iter().map(|n| {
+        let kv = &kv;
+        async move { kv.get(&n.kv_key()).text().await }
+    });
+    let results = join_all(reads).await;
+    let mut memo = state.memo.borrow_mut();
+    for (name, result) in missing.into_iter().zip(results) {
+        let g = match result {
+            Ok(v) => Gen::from_kv(v.as_deref()),
+            Err(_) => Gen::Unreadable,
+        };
+        if g != Gen::Unreadable {
+            memo.put(name.clone(), g, now);
+        }
+        current.insert(name, g);
+    }
+    current
+}
+
+/// Writes `purged_at_ms` for every name; returns how many writes succeeded.
+/// The local memo is updated at once so this isolate stops serving at once.
+pub async fn bump(
+    env: &Env,
+    state: &State,
+    names: &[GenName],
+    purged_at_ms: u64,
+    ttl: u64,
+    now: u64,
+) -> Result<usize, String> {
+    let kv = env.kv(BINDING).map_err(|e| e.to_string())?;
+    let value = encode_value(purged_at_ms);
+    let writes = names.iter().map(|n| {
+        let kv = &kv;
+        let value = value.clone();
+        async move {
+            match kv.put(&n.kv_key(), value) {
+                Ok(b) => b
+                    .expiration_ttl(ttl.max(60))
+                    .execute()
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+    });
+    let results = join_all(writes).await;
+    let mut memo = state.memo.borrow_mut();
+    let mut ok = 0;
+    let mut first_err = None;
+    for (name, r) in names.iter().zip(results) {
+        match r {
+            Ok(()) => {
+                ok += 1;
+                memo.put(name.clone(), Gen::PurgedAt(purged_at_ms), now);
+            }
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    match first_err {
+        None => Ok(ok),
+        Some(e) => Err(format!(
+            "{ok}/{} generation writes succeeded: {e}",
+            names.len()
+        )),
+    }
+}

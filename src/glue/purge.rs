@@ -1,0 +1,197 @@
+//! `POST /__edgecache/purge`: the signed purge webhook. The core verifies,
+//! parses and plans (`crate::webhook`); this file does the KV writes, local
+//! deletes and zone purge calls the plan names, and answers the receipt.
+
+use super::convert::{local, now_millis, now_secs};
+use super::{kv, log, plain, secret, State};
+use crate::cache_status::{CacheStatus, Fwd};
+use crate::headers::Headers as CoreHeaders;
+use crate::purge::{
+    receipt_key, receipt_ttl, replay_decision, GenerationsStatus, Replay, ZonePurgeStatus,
+};
+use crate::signature::parse_secrets;
+use crate::webhook::{authenticate, generation_ttl, plan_purge, precheck, WebhookError};
+use crate::zone_purge::{is_retryable, retry_delay, ZonePurgeCall};
+use std::time::Duration;
+use worker::*;
+
+fn refuse(e: WebhookError) -> Result<Response> {
+    log(
+        "purge_refused",
+        serde_json::json!({ "status": e.status(), "error": e.message() }),
+    );
+    let cs = CacheStatus::forward(Fwd::Bypass).detail("purge");
+    let mut r = plain(e.status(), &format!("edgecache: {}", e.message()), &cs)?;
+    if e.status() == 405 {
+        r.headers_mut().set("allow", "POST")?;
+    }
+    Ok(r)
+}
+
+pub async fn handle(
+    mut req: Request,
+    env: &Env,
+    ctx: &Context,
+    state: &State,
+    headers: &CoreHeaders,
+) -> Result<Response> {
+    let config = &state.config;
+    let now = now_secs();
+    let declared = headers
+        .get("content-length")
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    // Method and declared size are refused before the body is read or any HMAC work.
+    if let Err(e) = precheck(req.method().as_ref(), declared) {
+        return refuse(e);
+    }
+    let body = req.bytes().await.unwrap_or_default();
+    let secrets = secret(env, "EDGECACHE_WEBHOOK_SECRET")
+        .map(|s| parse_secrets(&s))
+        .transpose()
+        .unwrap_or_else(|e| {
+            console_error!("edgecache: EDGECACHE_WEBHOOK_SECRET is invalid: {}", e);
+            None
+        })
+        .unwrap_or_default();
+    let verified = match authenticate(
+        "POST",
+        declared,
+        headers,
+        &body,
+        &secrets,
+        now,
+        config.purge.tolerance,
+    ) {
+        Ok(v) => v,
+        Err(e) => return refuse(e),
+    };
+    let kv_store = env.kv(kv::BINDING).ok();
+    let rkey = receipt_key(&verified.id);
+    let stored = match &kv_store {
+        Some(k) => k.get(&rkey).text().await.ok().flatten(),
+        None => None,
+    };
+    if let Replay::Replayed(receipt) = replay_decision(&verified.id, stored.as_deref()) {
+        return receipt_response(&receipt);
+    }
+    let host = req.url()?.host_str().unwrap_or("").to_ascii_lowercase();
+    let zone_token = secret(env, "EDGECACHE_ZONE_TOKEN");
+    let zone_on = config.purge.zone_id.is_some() && zone_token.is_some();
+    let plan = match plan_purge(config, &verified.id, &body, &host, zone_on, now) {
+        Ok(p) => p,
+        Err(e) => return refuse(e),
+    };
+    let mut receipt = plan.receipt;
+    // Layer 1: generations in KV (global).
+    match kv::bump(
+        env,
+        state,
+        &plan.names,
+        now_millis(),
+        generation_ttl(config),
+        now,
+    )
+    .await
+    {
+        Ok(n) => {
+            receipt.layers.generations.bumped = n;
+            receipt.layers.generations.status = GenerationsStatus::Ok;
+        }
+        Err(e) => {
+            log(
+                "generations_failed",
+                serde_json::json!({ "id": verified.id, "error": e }),
+            );
+            receipt.layers.generations.status = GenerationsStatus::Failed;
+        }
+    }
+    // Layer 3: local deletes of the named URLs in this data centre.
+    let cache = Cache::default();
+    for url in &plan.key_urls {
+        if let Ok(CacheDeletionOutcome::Success) = cache.delete(url.as_str(), false).await {
+            receipt.layers.local_delete.deleted += 1;
+        }
+    }
+    // Layer 2: the zone purge API, after the response.
+    if let (true, Some(token)) = (zone_on, zone_token) {
+        receipt.layers.zone_purge.status = ZonePurgeStatus::Queued;
+        receipt.layers.zone_purge.requests = plan.zone_calls.len();
+        let id = verified.id.clone();
+        let calls = plan.zone_calls;
+        ctx.wait_until(async move {
+            for call in calls {
+                send_zone_call(&call, &token, &id).await;
+            }
+        });
+    }
+    if receipt.storable() {
+        if let Some(k) = &kv_store {
+            let ttl = receipt_ttl(config.purge.tolerance);
+            if let Ok(put) = k.put(&rkey, receipt.to_json()) {
+                let _ = put.expiration_ttl(ttl).execute().await;
+            }
+        }
+    }
+    log(
+        "purge",
+        serde_json::json!({ "id": verified.id, "names": plan.names.len(), "status": receipt.status() }),
+    );
+    receipt_response(&receipt)
+}
+
+fn receipt_response(receipt: &crate::purge::Receipt) -> Result<Response> {
+    let mut h = CoreHeaders::new();
+    h.append("content-type", "application/json");
+    h.append("cache-control", "no-store");
+    h.append(
+        "cache-status",
+        &CacheStatus::forward(Fwd::Bypass)
+            .detail("purge")
+            .to_string(),
+    );
+    local(receipt.status(), &h, Some(receipt.to_json().into_bytes()))
+}
+
+/// One zone purge API call, retried on 429/5xx with the core's backoff schedule.
+async fn send_zone_call(call: &ZonePurgeCall, token: &str, id: &str) {
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let mut init = RequestInit::new();
+        let headers = Headers::new();
+        let _ = headers.set("authorization", &format!("Bearer {token}"));
+        let _ = headers.set("content-type", "application/json");
+        init.with_method(Method::Post)
+            .with_headers(headers)
+            .with_body(Some(call.body.to_string().into()));
+        let result = match Request::new_with_init(&call.url, &init) {
+            Ok(r) => Fetch::Request(r).send().await,
+            Err(e) => Err(e),
+        };
+        let (status, retry_after) = match &result {
+            Ok(r) => (
+                r.status_code(),
+                r.headers().get("retry-after").ok().flatten(),
+            ),
+            Err(_) => (0, None),
+        };
+        if (200..300).contains(&status) {
+            log(
+                "zone_purge_ok",
+                serde_json::json!({ "id": id, "attempt": attempt }),
+            );
+            return;
+        }
+        let retry = status == 0 || is_retryable(status);
+        match retry_delay(attempt, retry_after.as_deref()).filter(|_| retry) {
+            Some(ms) => Delay::from(Duration::from_millis(ms)).await,
+            None => {
+                log(
+                    "zone_purge_failed",
+                    serde_json::json!({ "id": id, "status": status, "attempt": attempt }),
+                );
+                return;
+            }
+        }
+    }
+}

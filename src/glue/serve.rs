@@ -1,0 +1,325 @@
+//! Pass-through and cache lookup: the I/O around `flow::on_stored` / `flow::on_origin`.
+
+use super::convert::{now_millis, now_secs, rebuild, to_core};
+use super::origin::{fetch_origin, OriginRequest, OriginResult};
+use super::{kv, log, plain, State};
+use crate::cache_status::{CacheStatus, Fwd};
+use crate::conditional::{self, Conditional};
+use crate::flow::{self, Lookup, StoredDecision, StoredEntry};
+use crate::generations::GenName;
+use crate::headers::Headers as CoreHeaders;
+use std::time::Duration;
+use worker::*;
+
+/// Timeout for pass-through requests (no route, or bypassed).
+const PASS_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Forwards the client's request as it is (method, headers, body) to the origin.
+pub async fn pass(
+    req: Request,
+    env: &Env,
+    ctx: &Context,
+    state: &State,
+    headers: &CoreHeaders,
+    cache_status: CacheStatus,
+    invalidate: Option<String>,
+) -> Result<Response> {
+    let config = &state.config;
+    let url = req.url()?;
+    let mut target = format!(
+        "{}{}",
+        config.origin.as_str().trim_end_matches('/'),
+        url.path()
+    );
+    if let Some(q) = url.query() {
+        target.push('?');
+        target.push_str(q);
+    }
+    let mut fwd = crate::request_policy::forwarded_headers(headers, &all_names(headers));
+    fwd.remove("host");
+    let body = req.inner().body().map(wasm_bindgen::JsValue::from);
+    let result = fetch_origin(OriginRequest {
+        url: &target,
+        method: req.method(),
+        headers: &fwd,
+        body,
+        timeout: PASS_TIMEOUT,
+    })
+    .await;
+    let resp = match result {
+        OriginResult::Response(r) => r,
+        OriginResult::Unreachable(e) => return origin_failed(502, &e, cache_status),
+        OriginResult::TimedOut => return origin_failed(504, "timeout", cache_status),
+    };
+    let status = resp.status_code();
+    if let Some(base) = invalidate.filter(|_| (200..300).contains(&status)) {
+        // RFC 9111 §4.4: a successful unsafe request invalidates the target URI.
+        let names = vec![GenName::url(&base)];
+        let ttl = crate::webhook::generation_ttl(config);
+        if let Err(e) = kv::bump(env, state, &names, now_millis(), ttl, now_secs()).await {
+            log(
+                "invalidate_failed",
+                serde_json::json!({ "url": base, "error": e }),
+            );
+        }
+        let _ = Cache::default().delete(base.as_str(), false).await;
+    }
+    let mut out = to_core(resp.headers());
+    out.append("cache-status", &cache_status.fwd_status(status).to_string());
+    let _ = ctx;
+    rebuild(resp, status, &out)
+}
+
+fn all_names(h: &CoreHeaders) -> Vec<String> {
+    h.iter().map(|(n, _)| n.to_string()).collect()
+}
+
+fn origin_failed(status: u16, why: &str, cs: CacheStatus) -> Result<Response> {
+    log(
+        "origin_failed",
+        serde_json::json!({ "status": status, "error": why }),
+    );
+    let detail = if status == 504 {
+        "origin_timeout"
+    } else {
+        "origin_unreachable"
+    };
+    let msg = if status == 504 {
+        "edgecache: the origin did not answer in time"
+    } else {
+        "edgecache: the origin could not be reached"
+    };
+    plain(status, msg, &cs.detail(detail))
+}
+
+/// A stored entry kept for stale-if-error.
+struct Stale {
+    resp: Response,
+    entry: StoredEntry,
+    headers: CoreHeaders,
+}
+
+pub async fn lookup(
+    env: &Env,
+    ctx: &Context,
+    state: &State,
+    req_headers: &CoreHeaders,
+    lk: Lookup<'_>,
+) -> Result<Response> {
+    let config = &state.config;
+    let cache = Cache::default();
+    let now = now_secs();
+    let mut stale: Option<Stale> = None;
+    let mut miss_detail: Option<&'static str> = None;
+    let found = cache.get(lk.key.url.as_str(), false).await.ok().flatten();
+    if let Some(resp) = found {
+        let stored = to_core(resp.headers());
+        match StoredEntry::parse(&stored) {
+            None => miss_detail = Some("unreadable_entry"),
+            Some(entry) => {
+                let names = lk.names(&entry.stamp);
+                let gens = kv::read(env, state, &names, now).await;
+                match flow::on_stored(config, &lk, &entry, &stored, &gens, now) {
+                    StoredDecision::Serve {
+                        headers,
+                        cache_status,
+                        revalidate,
+                    } => {
+                        if revalidate {
+                            ctx.wait_until(refresh(
+                                env.clone(),
+                                lk.key.url.clone(),
+                                req_headers.clone(),
+                            ));
+                        }
+                        return serve_stored(resp, headers, cache_status, req_headers, lk.head);
+                    }
+                    StoredDecision::Miss {
+                        detail,
+                        stale_if_error,
+                    } => {
+                        miss_detail = Some(detail);
+                        if stale_if_error {
+                            stale = Some(Stale {
+                                resp,
+                                entry,
+                                headers: stored,
+                            });
+                        }
+                    }
+                    StoredDecision::Unverifiable => {
+                        // Fail safe: generations could not be read, so nothing stored is served
+                        // and nothing is stored.
+                        log(
+                            "generations_unreadable",
+                            serde_json::json!({ "key": lk.key.url }),
+                        );
+                        let cs =
+                            CacheStatus::forward(Fwd::Bypass).detail("generations_unavailable");
+                        return forward_uncached(&lk, cs).await;
+                    }
+                }
+            }
+        }
+    }
+    let started = now_millis();
+    let result = fetch_origin(OriginRequest {
+        url: &lk.origin_url,
+        method: Method::Get,
+        headers: &lk.origin_headers,
+        body: None,
+        timeout: Duration::from_secs(lk.route().timeout),
+    })
+    .await;
+    let failure = match &result {
+        OriginResult::Response(r) if r.status_code() >= 500 => Some("origin_error"),
+        OriginResult::Response(_) => None,
+        OriginResult::Unreachable(_) => Some("origin_unreachable"),
+        OriginResult::TimedOut => Some("origin_timeout"),
+    };
+    if let (Some(why), Some(s)) = (failure, stale) {
+        let (headers, cs) =
+            flow::stale_on_error(config, &lk, &s.entry, &s.headers, now_secs(), why);
+        return serve_stored(s.resp, headers, cs, req_headers, lk.head);
+    }
+    let resp = match result {
+        OriginResult::Response(r) => r,
+        OriginResult::Unreachable(e) => {
+            return origin_failed(502, &e, CacheStatus::forward(Fwd::Miss))
+        }
+        OriginResult::TimedOut => {
+            return origin_failed(504, "timeout", CacheStatus::forward(Fwd::Miss))
+        }
+    };
+    let status = resp.status_code();
+    let decision = flow::on_origin(
+        config,
+        &lk,
+        status,
+        &to_core(resp.headers()),
+        started,
+        now_secs(),
+    );
+    let mut client = decision.client;
+    let mut cs = decision.cache_status;
+    if let Some(d) = miss_detail.filter(|_| decision.store.is_some()) {
+        cs = cs.detail(d);
+    }
+    client.append("cache-status", &cs.to_string());
+    let mut resp = resp;
+    if let Some(stored_headers) = decision.store {
+        // Tee: the client's body streams at once; the copy goes to the cache in wait_until.
+        let copy = resp.cloned()?;
+        let stored = rebuild(copy, status, &stored_headers)?;
+        let key = lk.key.url.clone();
+        ctx.wait_until(async move {
+            if let Err(e) = Cache::default().put(key.as_str(), stored).await {
+                log(
+                    "cache_put_failed",
+                    serde_json::json!({ "key": key, "error": e.to_string() }),
+                );
+            }
+        });
+    }
+    if lk.head {
+        return super::convert::local(status, &client, None);
+    }
+    rebuild(resp, status, &client)
+}
+
+/// Serves a stored response: a 304 when the client's validators match, else the body.
+fn serve_stored(
+    resp: Response,
+    mut headers: CoreHeaders,
+    cs: CacheStatus,
+    req_headers: &CoreHeaders,
+    head: bool,
+) -> Result<Response> {
+    headers.append("cache-status", &cs.to_string());
+    let method = if head { "HEAD" } else { "GET" };
+    if conditional::evaluate(method, req_headers, &headers) == Conditional::NotModified {
+        let h = conditional::not_modified_headers(&headers);
+        return super::convert::local(304, &h, None);
+    }
+    let status = resp.status_code();
+    if head {
+        return super::convert::local(status, &headers, None);
+    }
+    rebuild(resp, status, &headers)
+}
+
+/// Fetches from the origin without touching the cache (used when generations
+/// cannot be read).
+async fn forward_uncached(lk: &Lookup<'_>, cs: CacheStatus) -> Result<Response> {
+    let result = fetch_origin(OriginRequest {
+        url: &lk.origin_url,
+        method: Method::Get,
+        headers: &lk.origin_headers,
+        body: None,
+        timeout: Duration::from_secs(lk.route().timeout),
+    })
+    .await;
+    match result {
+        OriginResult::Response(r) => {
+            let status = r.status_code();
+            let mut h = flow::client_headers(lk.route(), &to_core(r.headers()));
+            h.append("cache-status", &cs.fwd_status(status).to_string());
+            if lk.head {
+                return super::convert::local(status, &h, None);
+            }
+            rebuild(r, status, &h)
+        }
+        OriginResult::Unreachable(e) => origin_failed(502, &e, cs),
+        OriginResult::TimedOut => origin_failed(504, "timeout", cs),
+    }
+}
+
+/// stale-while-revalidate: refresh an entry in the background. Runs after the
+/// response, so it re-plans from the key URL (keying a key URL with the same
+/// headers gives the same key) with the isolate's state.
+async fn refresh(env: Env, key_url: String, req_headers: CoreHeaders) {
+    let state = super::state(&env);
+    let Ok(state) = state.as_ref() else { return };
+    let user_secret = super::secret(&env, "EDGECACHE_KEY_SECRET");
+    let incoming = flow::Incoming {
+        method: "GET",
+        url: &key_url,
+        headers: &req_headers,
+        has_body: false,
+        user_secret: user_secret.as_deref().map(str::as_bytes),
+    };
+    let flow::Plan::Lookup(lk) = flow::plan(&state.config, &incoming) else {
+        return;
+    };
+    let started = now_millis();
+    let result = fetch_origin(OriginRequest {
+        url: &lk.origin_url,
+        method: Method::Get,
+        headers: &lk.origin_headers,
+        body: None,
+        timeout: Duration::from_secs(lk.route().timeout),
+    })
+    .await;
+    let OriginResult::Response(resp) = result else {
+        return;
+    };
+    let status = resp.status_code();
+    let decision = flow::on_origin(
+        &state.config,
+        &lk,
+        status,
+        &to_core(resp.headers()),
+        started,
+        now_secs(),
+    );
+    if let Some(stored_headers) = decision.store {
+        if let Ok(stored) = rebuild(resp, status, &stored_headers) {
+            if let Err(e) = Cache::default().put(lk.key.url.as_str(), stored).await {
+                log(
+                    "revalidate_failed",
+                    serde_json::json!({ "key": lk.key.url, "error": e.to_string() }),
+                );
+            }
+        }
+    }
+}

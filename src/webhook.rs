@@ -1,0 +1,165 @@
+//! The purge webhook as pure steps: verify, parse, and plan what to invalidate.
+//! The glue performs the plan (KV writes, local deletes, zone purge calls) and
+//! fills the receipt's layer results.
+
+use crate::config::Config;
+use crate::generations::{purge_names, staleness_bound, GenName};
+use crate::headers::Headers;
+use crate::key::normalize_url_for_purge;
+use crate::purge::{parse_purge_body, PurgeBodyError, PurgeRequest, Receipt, MAX_BODY_BYTES};
+use crate::signature::{verify, Secret, Verified, VerifyError, WebhookHeaders};
+use crate::zone_purge::{plan as zone_plan, ZonePurgeCall, DEFAULT_MAX_PER_CALL};
+
+/// Why a webhook was refused; one place maps each to an HTTP status.
+#[derive(Debug)]
+pub enum WebhookError {
+    MethodNotAllowed,
+    /// Refused before any HMAC work.
+    TooLarge {
+        len: usize,
+    },
+    Signature(VerifyError),
+    Body(PurgeBodyError),
+    /// A URL in `urls` that can never be cached (e.g. a suspicious path).
+    BadUrl {
+        index: usize,
+        message: String,
+    },
+}
+
+impl WebhookError {
+    pub fn status(&self) -> u16 {
+        match self {
+            WebhookError::MethodNotAllowed => 405,
+            WebhookError::TooLarge { .. } => 413,
+            WebhookError::Signature(e) => e.status(),
+            WebhookError::Body(e) => e.status(),
+            WebhookError::BadUrl { .. } => 400,
+        }
+    }
+
+    /// Short text for the client; signature failures never say which check failed
+    /// beyond the public category.
+    pub fn message(&self) -> String {
+        match self {
+            WebhookError::MethodNotAllowed => "use POST".to_string(),
+            WebhookError::TooLarge { len } => {
+                format!("body of {len} bytes is over the {MAX_BODY_BYTES}-byte limit")
+            }
+            WebhookError::Signature(e) => e.client_message().to_string(),
+            WebhookError::Body(e) => e.to_string(),
+            WebhookError::BadUrl { index, message } => format!("urls[{index}]: {message}"),
+        }
+    }
+}
+
+/// Step 1, before the body is read: method and declared size.
+pub fn precheck(method: &str, declared_len: Option<usize>) -> Result<(), WebhookError> {
+    if method != "POST" {
+        return Err(WebhookError::MethodNotAllowed);
+    }
+    match declared_len {
+        Some(len) if len > MAX_BODY_BYTES => Err(WebhookError::TooLarge { len }),
+        _ => Ok(()),
+    }
+}
+
+/// Steps 1–2: method and size (before any HMAC work), then the signature.
+pub fn authenticate(
+    method: &str,
+    declared_len: Option<usize>,
+    headers: &Headers,
+    body: &[u8],
+    secrets: &[Secret],
+    now: u64,
+    tolerance: u64,
+) -> Result<Verified, WebhookError> {
+    precheck(method, declared_len)?;
+    let len = body.len();
+    if len > MAX_BODY_BYTES {
+        return Err(WebhookError::TooLarge { len });
+    }
+    verify(
+        secrets,
+        &WebhookHeaders::from_headers(headers),
+        body,
+        now,
+        tolerance,
+    )
+    .map_err(WebhookError::Signature)
+}
+
+/// What a verified purge must do.
+#[derive(Debug)]
+pub struct PurgePlan {
+    pub request: PurgeRequest,
+    /// `urls` normalized through the key function (any spelling → the stored base key).
+    pub key_urls: Vec<String>,
+    /// Generation names to bump in KV.
+    pub names: Vec<GenName>,
+    /// Cloudflare zone purge calls (empty when the zone layer is off).
+    pub zone_calls: Vec<ZonePurgeCall>,
+    /// The receipt, layers still pending.
+    pub receipt: Receipt,
+}
+
+/// Step 3: parse the body and plan the invalidation. `host` is the host the
+/// webhook arrived on (for `/path` prefixes); `zone_on` says whether a zone id
+/// and API token are both configured.
+pub fn plan_purge(
+    config: &Config,
+    id: &str,
+    body: &[u8],
+    host: &str,
+    zone_on: bool,
+    now: u64,
+) -> Result<PurgePlan, WebhookError> {
+    let request = parse_purge_body(body).map_err(WebhookError::Body)?;
+    let mut key_urls = Vec::with_capacity(request.urls.len());
+    for (index, url) in request.urls.iter().enumerate() {
+        match normalize_url_for_purge(config, url) {
+            Ok((_, base)) => key_urls.push(base),
+            Err(e) => {
+                return Err(WebhookError::BadUrl {
+                    index,
+                    message: e.to_string(),
+                })
+            }
+        }
+    }
+    let names = purge_names(&request, &key_urls, host);
+    let zone_calls = if zone_on {
+        zone_plan(
+            &request,
+            &key_urls,
+            &config.purge,
+            host,
+            DEFAULT_MAX_PER_CALL,
+        )
+    } else {
+        Vec::new()
+    };
+    let receipt = Receipt::new(id, now, &request, staleness_bound(&config.purge));
+    Ok(PurgePlan {
+        request,
+        key_urls,
+        names,
+        zone_calls,
+        receipt,
+    })
+}
+
+/// How long a generation value must live in KV: as long as any entry it could
+/// invalidate (longest TTL plus stale windows), plus a day of margin.
+pub fn generation_ttl(config: &Config) -> u64 {
+    let longest = config
+        .routes
+        .iter()
+        .map(|r| {
+            let ttl = r.status_ttl.values().copied().fold(r.ttl, u64::max);
+            ttl.saturating_add(r.stale_while_revalidate.max(r.stale_if_error))
+        })
+        .max()
+        .unwrap_or(0);
+    longest.saturating_add(86_400)
+}
