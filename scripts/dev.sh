@@ -19,7 +19,7 @@ bash examples/django/run.sh "127.0.0.1:${ORIGIN_PORT}" >.wrangler/origin.log 2>&
 origin_pid=$!
 trap 'kill $origin_pid 2>/dev/null; wait $origin_pid 2>/dev/null' EXIT INT TERM
 for _ in $(seq 1 100); do
-  curl -fsS -o /dev/null "http://127.0.0.1:${ORIGIN_PORT}/api/courses/" && break
+  curl -fsS -o /dev/null "http://127.0.0.1:${ORIGIN_PORT}/api/courses/" 2>/dev/null && break
   kill -0 $origin_pid 2>/dev/null || { cat .wrangler/origin.log; echo "origin failed to start" >&2; exit 1; }
   sleep 0.2
 done

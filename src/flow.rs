@@ -313,7 +313,11 @@ pub fn client_headers(route: &Route, stored: &Headers) -> Headers {
         .or_else(|| stored.get_joined("cache-control"));
     let mut out: Headers = stored
         .iter()
-        .filter(|(n, _)| !n.starts_with(INTERNAL_PREFIX) && *n != "cache-control" && *n != "age")
+        .filter(|(n, _)| {
+            // `cf-cache-status` is added by the Cache API on `match`; ours is `Cache-Status`.
+            !n.starts_with(INTERNAL_PREFIX)
+                && !matches!(*n, "cache-control" | "age" | "cf-cache-status")
+        })
         .collect();
     if let Some(cc) = downstream_cache_control(route, origin_cc.as_deref()) {
         out.append("cache-control", &cc);

@@ -131,9 +131,11 @@ impl NotStoredReason {
 /// `private`; `no-cache`; `Set-Cookie`; `Vary`; credentials; media type; TTL.
 ///
 /// * `Vary: accept-encoding` is ignored: the Workers runtime stores one
-///   decoded body and negotiates content coding itself. Any other `Vary` name
-///   must be in `route.vary` (which the key includes), else serving one
-///   client's variant to another is possible.
+///   decoded body and negotiates content coding itself. `Cookie` and
+///   `Authorization` are covered by the credential rules (see
+///   `is_credential_header`). Any other `Vary` name must be in `route.vary`
+///   (which the key includes), else serving one client's variant to another
+///   is possible.
 /// * With credentials on a non-`per_user` route, only `public` or `s-maxage`
 ///   allows storing (RFC 9111 §3.5); otherwise one user's data would be served
 ///   to all.
@@ -245,6 +247,18 @@ fn plan(
     })
 }
 
+/// `Vary: Cookie` / `Vary: Authorization` (Django adds `Cookie` whenever the
+/// session is read) are governed by the credential rules instead: on shared
+/// routes a request carrying a credential bypasses the cache and the origin is
+/// never sent `Cookie` or `Authorization` for a cacheable request, so every
+/// stored response is the "no credential" variant; on `per_user` routes the
+/// credential is in the key. Either way no variant can reach the wrong client.
+fn is_credential_header(name: &str) -> bool {
+    ["cookie", "authorization"]
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case(name))
+}
+
 fn check_vary(route: &Route, h: &Headers) -> Result<(), NotStoredReason> {
     for value in h.get_all("vary") {
         for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
@@ -252,7 +266,8 @@ fn check_vary(route: &Route, h: &Headers) -> Result<(), NotStoredReason> {
                 return Err(NotStoredReason::VaryStar);
             }
             let declared = name.eq_ignore_ascii_case("accept-encoding")
-                || route.vary.iter().any(|v| v.eq_ignore_ascii_case(name));
+                || route.vary.iter().any(|v| v.eq_ignore_ascii_case(name))
+                || is_credential_header(name);
             if !declared {
                 return Err(NotStoredReason::VaryUndeclared(name.to_ascii_lowercase()));
             }

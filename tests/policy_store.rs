@@ -135,8 +135,21 @@ fn never_stores_vary_star() {
 
 #[test]
 fn never_stores_vary_on_undeclared_header() {
-    let d = decide(200, &[("vary", "Accept-Encoding, Cookie")]);
-    assert_eq!(refused(d), NotStoredReason::VaryUndeclared("cookie".into()));
+    let d = decide(200, &[("vary", "Accept-Encoding, Accept")]);
+    assert_eq!(refused(d), NotStoredReason::VaryUndeclared("accept".into()));
+}
+
+#[test]
+fn vary_on_credential_headers_is_left_to_the_credential_rules() {
+    // Django's session middleware adds `Vary: Cookie`; DRF adds `Accept`.
+    let mut r = api_route();
+    r.vary = vec!["accept".into()];
+    plan(decide_with(
+        &r,
+        &get("/api/x"),
+        200,
+        &[("vary", "Accept, Cookie, Authorization")],
+    ));
 }
 
 #[test]

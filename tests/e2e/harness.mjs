@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-export const COMPAT_DATE = "2026-07-01";
+export const COMPAT_DATE = "2026-04-01";
 
 /**
  * Starts an origin on 127.0.0.1 with a random port. `handler(req, body)` returns
