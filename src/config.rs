@@ -18,7 +18,7 @@ pub use parse::{
     DEFAULT_TAG_HEADERS, DEFAULT_TRACKING_PARAMS, FORBIDDEN_FORWARD_HEADERS, VARIANT_PARAM,
 };
 #[cfg(not(target_arch = "wasm32"))]
-pub use wrangler::load_wrangler_toml;
+pub use wrangler::{load_wrangler_toml, wrangler_var_json};
 
 /// Seconds. Durations in config are written "90s", "15m", "2h", "30d".
 pub type Secs = u64;
@@ -67,6 +67,10 @@ pub struct PurgeSettings {
     pub generation_memo: Secs,
     /// Timestamp tolerance for signed webhooks (both directions).
     pub tolerance: Secs,
+    /// Allowance for clock differences between data centres: an entry whose fetch
+    /// started up to this long after a purge of one of its names still counts as
+    /// purged (see `crate::generations`). Costs a few misses right after a purge.
+    pub clock_skew: Secs,
     /// Cloudflare zone purge: zone id (token is a secret). None = layer off.
     pub zone_id: Option<String>,
     /// Base URL of the zone purge API (configurable so tests can use a fake).
@@ -74,11 +78,12 @@ pub struct PurgeSettings {
 }
 
 impl Default for PurgeSettings {
-    /// Memo 5 s, tolerance 5 min, zone purge off, the public Cloudflare API.
+    /// Memo 5 s, tolerance 5 min, clock skew 2 s, zone purge off, the public Cloudflare API.
     fn default() -> Self {
         PurgeSettings {
             generation_memo: 5,
             tolerance: 300,
+            clock_skew: crate::generations::DEFAULT_SKEW_MS / 1000,
             zone_id: None,
             api_base: DEFAULT_API_BASE.to_string(),
         }

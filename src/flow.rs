@@ -18,7 +18,7 @@ use crate::freshness::{
     downstream_cache_control, freshness, remaining_ttl, Freshness, StoredMeta, META_HEADER,
 };
 use crate::generations::{
-    is_current, request_names, Currency, GenName, Generations, Stamp, DEFAULT_SKEW_MS, STAMP_HEADER,
+    is_current, request_names, Currency, GenName, Generations, Stamp, STAMP_HEADER,
 };
 use crate::headers::Headers;
 use crate::key::{cache_key, CacheKey, KeyOutcome, KeyRequest};
@@ -242,7 +242,8 @@ pub fn on_stored(
     now: u64,
 ) -> StoredDecision {
     let names = lookup.names(&entry.stamp);
-    match is_current(&entry.stamp, &names, generations, DEFAULT_SKEW_MS) {
+    let skew_ms = config.purge.clock_skew.saturating_mul(1000);
+    match is_current(&entry.stamp, &names, generations, skew_ms) {
         Currency::Current => {}
         Currency::Moved { .. } => {
             return StoredDecision::Miss {

@@ -12,8 +12,13 @@ fn main() {
 fn main() {}
 
 #[cfg(not(target_arch = "wasm32"))]
+#[path = "edgecache/webhook_cmd.rs"]
+mod webhook_cmd;
+
+#[cfg(not(target_arch = "wasm32"))]
 mod cli {
-    use edgecache::config::{load_wrangler_toml, Config};
+    use super::webhook_cmd;
+    use edgecache::config::{load_wrangler_toml, wrangler_var_json, Config};
     use edgecache::explain::explain;
     use edgecache::headers::Headers;
     use edgecache::key::KeyRequest;
@@ -27,6 +32,8 @@ USAGE:
 COMMANDS:
     check      Validate the EDGECACHE config in wrangler.toml
     explain    Show the route, cache key, TTL and tags for a URL
+    sign       Print Standard Webhooks headers for a purge body
+    purge      Send a signed purge webhook to a worker
     help       Show this help (or `edgecache help <COMMAND>`)
 
 COMMON OPTIONS:
@@ -40,10 +47,11 @@ EXIT CODES:
 ";
 
     const CHECK_HELP: &str = "\
-edgecache check [--config FILE] [--env NAME]
+edgecache check [--config FILE] [--env NAME] [--json]
 
 Validates vars.EDGECACHE (or env.NAME.vars.EDGECACHE) and prints `ok: N routes`,
-or the error and exits 1.
+or the error and exits 1. With --json, prints instead the validated var as the
+worker receives it (JSON), e.g. to feed a local Miniflare.
 ";
 
     const EXPLAIN_HELP: &str = "\
@@ -57,7 +65,7 @@ Prints {route, key, ttl_seconds, tags, cacheable, reason} as JSON.
 ";
 
     /// How a command ends when it does not succeed.
-    pub enum Exit {
+    pub(crate) enum Exit {
         Usage(String),
         Failure(String),
     }
@@ -68,6 +76,8 @@ Prints {route, key, ttl_seconds, tags, cacheable, reason} as JSON.
     const COMMANDS: &[(&str, Command, &str)] = &[
         ("check", check, CHECK_HELP),
         ("explain", explain_cmd, EXPLAIN_HELP),
+        ("sign", webhook_cmd::sign_cmd, webhook_cmd::SIGN_HELP),
+        ("purge", webhook_cmd::purge_cmd, webhook_cmd::PURGE_HELP),
     ];
 
     pub fn run(args: &[String]) -> i32 {
@@ -135,7 +145,10 @@ Prints {route, key, ttl_seconds, tags, cacheable, reason} as JSON.
         Ok((c, rest))
     }
 
-    fn value<'a>(it: &mut impl Iterator<Item = &'a String>, flag: &str) -> Result<String, Exit> {
+    pub(crate) fn value<'a>(
+        it: &mut impl Iterator<Item = &'a String>,
+        flag: &str,
+    ) -> Result<String, Exit> {
         it.next()
             .cloned()
             .ok_or_else(|| Exit::Usage(format!("{flag} needs a value")))
@@ -150,10 +163,19 @@ Prints {route, key, ttl_seconds, tags, cacheable, reason} as JSON.
 
     fn check(args: &[String]) -> Result<(), Exit> {
         let (c, rest) = common(args)?;
-        if let Some(extra) = rest.first() {
+        let json = rest.iter().any(|a| a == "--json");
+        if let Some(extra) = rest.iter().find(|a| *a != "--json") {
             return Err(Exit::Usage(format!("unexpected argument {extra:?}")));
         }
         let config = load(&c)?;
+        if json {
+            let text = std::fs::read_to_string(&c.config)
+                .map_err(|e| Exit::Failure(format!("cannot read {}: {e}", c.config)))?;
+            let var = wrangler_var_json(&text, c.env.as_deref())
+                .map_err(|e| Exit::Failure(format!("{}: {e}", c.config)))?;
+            println!("{var}");
+            return Ok(());
+        }
         let n = config.routes.len();
         println!("ok: {n} route{}", if n == 1 { "" } else { "s" });
         Ok(())

@@ -101,6 +101,7 @@ struct RawLimits {
 struct RawPurge {
     generation_memo: Option<String>,
     tolerance: Option<String>,
+    clock_skew: Option<String>,
     zone_id: Option<String>,
     api_base: Option<String>,
 }
@@ -360,6 +361,12 @@ fn parse_purge(v: Option<Value>) -> Result<PurgeSettings, ConfigError> {
         d.generation_memo,
     )?;
     let tolerance = duration(&place, "tolerance", raw.tolerance.as_deref(), d.tolerance)?;
+    let clock_skew = duration(
+        &place,
+        "clock_skew",
+        raw.clock_skew.as_deref(),
+        d.clock_skew,
+    )?;
     if let Some(z) = &raw.zone_id {
         if z.is_empty() || !z.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(ConfigError::BadValue {
@@ -392,6 +399,7 @@ fn parse_purge(v: Option<Value>) -> Result<PurgeSettings, ConfigError> {
     Ok(PurgeSettings {
         generation_memo,
         tolerance,
+        clock_skew,
         zone_id: raw.zone_id,
         api_base,
     })

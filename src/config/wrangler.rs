@@ -11,6 +11,11 @@ use super::Config;
 /// Parses wrangler.toml text and validates `vars.EDGECACHE` (or, with `env`,
 /// `env.<env>.vars.EDGECACHE`) with `Config::from_json`.
 pub fn load_wrangler_toml(text: &str, env: Option<&str>) -> Result<Config, ConfigError> {
+    Config::from_json(&wrangler_var_json(text, env)?)
+}
+
+/// The `EDGECACHE` var as the worker receives it (a JSON value), unvalidated.
+pub fn wrangler_var_json(text: &str, env: Option<&str>) -> Result<serde_json::Value, ConfigError> {
     let doc: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Shape {
         place: Place::Top,
         message: format!("wrangler.toml: {}", e.message()),
@@ -30,9 +35,8 @@ pub fn load_wrangler_toml(text: &str, env: Option<&str>) -> Result<Config, Confi
         .and_then(|v| v.as_table())
         .and_then(|t| t.get("EDGECACHE"))
         .ok_or(ConfigError::MissingVar { table: table_name })?;
-    let json = serde_json::to_value(var).map_err(|e| ConfigError::Shape {
+    serde_json::to_value(var).map_err(|e| ConfigError::Shape {
         place: Place::Top,
         message: e.to_string(),
-    })?;
-    Config::from_json(&json)
+    })
 }

@@ -2,6 +2,7 @@
 // controls, and the built worker (build/index.js + wasm) running in workerd
 // through Miniflare. Two workers sharing a KV directory but not a cache stand
 // for two data centres.
+import { createHmac, randomUUID } from "node:crypto";
 import http from "node:http";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -66,14 +67,16 @@ export async function startWorker(config, opts = {}) {
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
     compatibilityDate: COMPAT_DATE,
     bindings: { EDGECACHE: config, ...SECRETS, ...(opts.bindings ?? {}) },
-    kvNamespaces: ["EDGECACHE_KV"],
+    kvNamespaces: opts.kv === false ? [] : ["EDGECACHE_KV"],
     kvPersist: opts.kvPersist ?? false,
     cachePersist: opts.cachePersist ?? false,
-    log: undefined,
+    ...(opts.listen ? { host: "127.0.0.1", port: 0 } : {}),
   });
-  await mf.ready;
+  const url = await mf.ready;
   return {
     mf,
+    /** The worker's HTTP address (only with `listen: true`). */
+    url: opts.listen ? url.origin : undefined,
     fetch(url, init) {
       return mf.dispatchFetch(url, init);
     },
@@ -101,3 +104,24 @@ export function cacheStatus(res) {
   }
   return { name, params, raw: v };
 }
+
+/**
+ * Signs a purge body the Standard Webhooks way with node:crypto (an
+ * implementation independent of the worker's Rust one).
+ */
+export function signWebhook(body, { secret = SECRETS.EDGECACHE_WEBHOOK_SECRET, id, timestamp } = {}) {
+  const msgId = id ?? `msg_${randomUUID().replaceAll("-", "")}`;
+  const ts = String(timestamp ?? Math.floor(Date.now() / 1000));
+  const key = Buffer.from(secret.replace(/^whsec_/, ""), "base64");
+  const sig = createHmac("sha256", key).update(`${msgId}.${ts}.${body}`).digest("base64");
+  return { "webhook-id": msgId, "webhook-timestamp": ts, "webhook-signature": `v1,${sig}`, "content-type": "application/json" };
+}
+
+/** Sends a signed purge to a started worker; returns the Response. */
+export function purge(worker, payload, opts = {}) {
+  const body = typeof payload === "string" ? payload : JSON.stringify(payload);
+  const headers = { ...signWebhook(body, opts), ...(opts.headers ?? {}) };
+  return worker.fetch(`https://${opts.host ?? "api.example.com"}/__edgecache/purge`, { method: "POST", headers, body });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,294 @@
+// End to end: signed purge webhooks, and purges that hold in every data centre.
+// Two workers sharing one KV directory but not a cache stand for two data centres.
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { cacheStatus, purge, SECRETS, signWebhook, sleep, startOrigin, startWorker, tempDir } from "./harness.mjs";
+
+let origin, dc1, dc2, kvDir;
+let version = 1;
+let delayMs = 0;
+// No memo and no skew allowance, so each assertion can follow a purge at once
+// (the defaults trade a few seconds of bound for fewer KV reads; see docs/purge.md).
+const config = () => ({
+  origin: origin.url,
+  purge: { generation_memo: "0s", clock_skew: "0s" },
+  routes: [
+    { name: "course-list", path: "/api/courses/", ttl: "15m", tags: ["course_list"], query: { allow: ["page", "level"], defaults: { page: "1" }, lowercase: ["level"] } },
+    { name: "course-detail", path: "/api/courses/:pk/", ttl: "15m", tags: ["course:{pk}"] },
+    { name: "me", path: "/api/me/", ttl: "15m", per_user: true },
+    { name: "subjects", path: "/api/subjects/*", ttl: "15m" },
+  ],
+});
+
+beforeAll(async () => {
+  origin = await startOrigin(async (req) => {
+    if (delayMs) await sleep(delayMs);
+    const headers = { "content-type": "application/json" };
+    if (req.url.startsWith("/api/subjects/")) headers["cache-tag"] = "subject-7,Shared";
+    return { status: 200, headers, body: JSON.stringify({ v: version, url: req.url, auth: req.headers.authorization ?? null }) };
+  });
+  kvDir = tempDir("edgecache-kv-");
+  dc1 = await startWorker(config(), { kvPersist: kvDir.dir });
+  dc2 = await startWorker(config(), { kvPersist: kvDir.dir });
+});
+afterAll(async () => {
+  await dc1?.dispose();
+  await dc2?.dispose();
+  await origin?.close();
+  kvDir?.remove();
+});
+beforeEach(() => {
+  origin.requests.length = 0;
+  delayMs = 0;
+});
+
+const get = async (dc, path, headers = {}) => {
+  const r = await dc.fetch(`https://api.example.com${path}`, { headers });
+  return { status: cacheStatus(r), body: JSON.parse(await r.text()) };
+};
+/** Fills both data centres' caches for `path` and checks both now hit. */
+const warm = async (path, headers = {}) => {
+  for (const dc of [dc1, dc2]) {
+    await get(dc, path, headers);
+    expect((await get(dc, path, headers)).status.params.hit, `${path} warm`).toBe(true);
+  }
+};
+const purgeOk = async (payload, opts) => {
+  const r = await purge(dc1, payload, opts);
+  const receipt = await r.json();
+  expect(r.status, JSON.stringify(receipt)).toBe(200);
+  return receipt;
+};
+
+describe("a purge received by one data centre holds in the other", () => {
+  test("by route tag: the other data centre misses and gets the new data", async () => {
+    await warm("/api/courses/1/");
+    version++;
+    const receipt = await purgeOk({ tags: ["course:1"] });
+    expect(receipt.layers.generations.status).toBe("ok");
+    expect(receipt.layers.generations.bumped).toBe(1);
+    for (const dc of [dc2, dc1]) {
+      const r = await get(dc, "/api/courses/1/");
+      expect(r.status.params.fwd).toBe("miss");
+      expect(r.body.v).toBe(version);
+    }
+    // two warming misses, then one miss in each data centre
+    expect(origin.requests.length).toBe(4);
+  });
+
+  test("the list tag takes every page and filter variant with it", async () => {
+    const variants = ["/api/courses/", "/api/courses/?page=2", "/api/courses/?level=beginner", "/api/courses/?page=3&level=advanced"];
+    for (const v of variants) await warm(v);
+    version++;
+    await purgeOk({ tags: ["course_list"] });
+    for (const v of variants) {
+      const r = await get(dc2, v);
+      expect(r.status.params.fwd, v).toBe("miss");
+      expect(r.body.v, v).toBe(version);
+    }
+  });
+
+  test("by URL in any spelling, with every per-user variant", async () => {
+    await warm("/api/courses/?level=beginner&page=2");
+    await warm("/api/me/", { authorization: "Token alice" });
+    await warm("/api/me/", { authorization: "Token bob" });
+    version++;
+    await purgeOk({ urls: ["http://API.Example.com/api/courses/?page=2&level=Beginner&utm_source=mail", "https://api.example.com/api/me/"] });
+    expect((await get(dc2, "/api/courses/?page=2&level=beginner")).body.v).toBe(version);
+    expect((await get(dc2, "/api/me/", { authorization: "Token alice" })).body).toMatchObject({ v: version, auth: "Token alice" });
+    expect((await get(dc2, "/api/me/", { authorization: "Token bob" })).body).toMatchObject({ v: version, auth: "Token bob" });
+  });
+
+  test("by path prefix, on whole segments", async () => {
+    await warm("/api/courses/5/");
+    await warm("/api/courses/?page=4");
+    await warm("/api/me/", { authorization: "Token carol" });
+    version++;
+    await purgeOk({ prefixes: ["/api/courses"] });
+    expect((await get(dc2, "/api/courses/5/")).status.params.fwd).toBe("miss");
+    expect((await get(dc2, "/api/courses/?page=4")).status.params.fwd).toBe("miss");
+    expect((await get(dc2, "/api/me/", { authorization: "Token carol" })).status.params.hit).toBe(true);
+  });
+
+  test("by a tag the origin sent in Cache-Tag", async () => {
+    await warm("/api/subjects/7/");
+    version++;
+    await purgeOk({ tags: ["subject-7"] });
+    expect((await get(dc2, "/api/subjects/7/")).body.v).toBe(version);
+    // tags compare case-insensitively, as Cloudflare's do
+    await warm("/api/subjects/8/");
+    await purgeOk({ tags: ["shared"] });
+    expect((await get(dc2, "/api/subjects/8/")).status.params.fwd).toBe("miss");
+  });
+
+  test("everything", async () => {
+    await warm("/api/courses/9/");
+    await warm("/api/subjects/9/");
+    await purgeOk({ everything: true });
+    expect((await get(dc2, "/api/courses/9/")).status.params.fwd).toBe("miss");
+    expect((await get(dc2, "/api/subjects/9/")).status.params.fwd).toBe("miss");
+  });
+
+  test("a purge that lands while a miss is in flight is not undone by that miss", async () => {
+    delayMs = 400;
+    const inflight = get(dc2, "/api/courses/77/");
+    await sleep(150);
+    await purgeOk({ tags: ["course:77"] });
+    const first = await inflight;
+    expect(first.status.params.stored).toBe(true);
+    delayMs = 0;
+    // The entry was stored, but its fetch started before the purge: it must not be served.
+    const next = await get(dc2, "/api/courses/77/");
+    expect(next.status.params.fwd).toBe("miss");
+    expect(next.status.params.detail).toBe("purged");
+  });
+});
+
+describe("the webhook", () => {
+  const url = "https://api.example.com/__edgecache/purge";
+  const body = JSON.stringify({ tags: ["course:1"] });
+
+  test("a repeated webhook-id does no new work and returns the first receipt", async () => {
+    const headers = signWebhook(body);
+    const a = await dc1.fetch(url, { method: "POST", headers, body });
+    const first = await a.json();
+    expect(first.replayed).toBe(false);
+    const b = await dc1.fetch(url, { method: "POST", headers, body });
+    const second = await b.json();
+    expect(b.status).toBe(200);
+    expect(second.replayed).toBe(true);
+    expect({ ...second, replayed: false }).toEqual(first);
+  });
+
+  test("answers are never stored and never forwarded", async () => {
+    const r = await purge(dc1, { tags: ["x"] });
+    expect(r.headers.get("cache-control")).toBe("no-store");
+    await r.text();
+    expect(origin.requests.length).toBe(0);
+  });
+
+  const rejections = [
+    ["wrong method", () => dc1.fetch(url, { method: "GET" }), 405],
+    ["no signature headers", () => dc1.fetch(url, { method: "POST", body }), 401],
+    ["tampered body", () => dc1.fetch(url, { method: "POST", headers: signWebhook(body), body: body.replace("1", "2") }), 401],
+    ["re-serialized JSON", () => dc1.fetch(url, { method: "POST", headers: signWebhook(body), body: JSON.stringify(JSON.parse(body), null, 1) }), 401],
+    ["stale timestamp", () => dc1.fetch(url, { method: "POST", headers: signWebhook(body, { timestamp: Math.floor(Date.now() / 1000) - 301 }), body }), 401],
+    ["future timestamp", () => dc1.fetch(url, { method: "POST", headers: signWebhook(body, { timestamp: Math.floor(Date.now() / 1000) + 301 }), body }), 401],
+    ["bare v1,", () => dc1.fetch(url, { method: "POST", headers: { ...signWebhook(body), "webhook-signature": "v1," }, body }), 401],
+    ["wrong secret", () => dc1.fetch(url, { method: "POST", headers: signWebhook(body, { secret: "whsec_" + Buffer.from("some-other-secret-value!!").toString("base64") }), body }), 401],
+    ["oversize body", () => { const big = JSON.stringify({ tags: ["x".repeat(70 * 1024)] }); return dc1.fetch(url, { method: "POST", headers: signWebhook(big), body: big }); }, 413],
+    ["malformed JSON", () => { const b = "{not json"; return dc1.fetch(url, { method: "POST", headers: signWebhook(b), body: b }); }, 400],
+  ];
+  for (const [name, send, status] of rejections) {
+    test(`refuses ${name} with ${status}`, async () => {
+      const r = await send();
+      expect(r.status).toBe(status);
+      await r.text();
+    });
+  }
+
+  test("an unknown field is refused with a message naming it", async () => {
+    const b = JSON.stringify({ tagz: ["x"] });
+    const r = await dc1.fetch(url, { method: "POST", headers: signWebhook(b), body: b });
+    expect(r.status).toBe(400);
+    expect(await r.text()).toContain("tagz");
+  });
+
+  test("several signatures: one valid among invalid ones is enough (rotation)", async () => {
+    const h = signWebhook(body);
+    const r = await dc1.fetch(url, { method: "POST", headers: { ...h, "webhook-signature": `v1,AAAA ${h["webhook-signature"]} v2,zzz` }, body });
+    expect(r.status).toBe(200);
+    await r.text();
+  });
+});
+
+test("several configured secrets: a webhook signed with either is accepted", async () => {
+  const newSecret = "whsec_" + Buffer.from("the-next-webhook-secret-2026").toString("base64");
+  const w = await startWorker(config(), { bindings: { EDGECACHE_WEBHOOK_SECRET: `${newSecret} ${SECRETS.EDGECACHE_WEBHOOK_SECRET}` } });
+  try {
+    for (const secret of [newSecret, SECRETS.EDGECACHE_WEBHOOK_SECRET]) {
+      const r = await purge(w, { tags: ["a"] }, { secret });
+      expect(r.status).toBe(200);
+      await r.text();
+    }
+  } finally {
+    await w.dispose();
+  }
+});
+
+test("with an isolate memo, a purge holds in the other data centre once the memo expires", async () => {
+  const dir = tempDir("edgecache-kv-memo-");
+  const cfg = { ...config(), purge: { generation_memo: "1s", clock_skew: "0s" } };
+  const a = await startWorker(cfg, { kvPersist: dir.dir });
+  const b = await startWorker(cfg, { kvPersist: dir.dir });
+  try {
+    const path = "https://api.example.com/api/courses/55/";
+    for (const w of [a, b]) for (let i = 0; i < 2; i++) await (await w.fetch(path)).text();
+    const r = await purge(a, { tags: ["course:55"] });
+    const receipt = await r.json();
+    expect(receipt.staleness_bound_seconds).toBe(61); // memo + KV propagation (60 s)
+    // the receiving isolate updates its memo at once
+    expect(cacheStatus(await a.fetch(path)).params.fwd).toBe("miss");
+    await sleep(1200);
+    const late = await b.fetch(path);
+    await late.text();
+    expect(cacheStatus(late).params.fwd).toBe("miss");
+  } finally {
+    await a.dispose();
+    await b.dispose();
+    dir.remove();
+  }
+});
+
+test("without KV the worker fails safe: it never serves an entry it cannot prove current", async () => {
+  const w = await startWorker(config(), { kv: false });
+  try {
+    const a = await w.fetch("https://api.example.com/api/courses/3/");
+    await a.text();
+    expect(cacheStatus(a).params.stored).toBe(true);
+    for (let i = 0; i < 2; i++) {
+      const b = await w.fetch("https://api.example.com/api/courses/3/");
+      await b.text();
+      expect(cacheStatus(b).params.fwd).toBe("bypass");
+      expect(cacheStatus(b).params.detail).toBe("generations_unavailable");
+    }
+    expect(origin.requests.length).toBe(3);
+  } finally {
+    await w.dispose();
+  }
+});
+
+test("zone purge API: batched calls with the token, 429 retried", async () => {
+  const calls = [];
+  let first = true;
+  const api = await startOrigin((req) => {
+    calls.push({ url: req.url, auth: req.headers.authorization, body: JSON.parse(req.body.toString()) });
+    if (first) {
+      first = false;
+      return { status: 429, headers: { "retry-after": "0" }, body: "{}" };
+    }
+    return { status: 200, headers: { "content-type": "application/json" }, body: '{"success":true}' };
+  });
+  const w = await startWorker(
+    { ...config(), purge: { zone_id: "zone123", api_base: `${api.url}/client/v4` } },
+    { bindings: { EDGECACHE_ZONE_TOKEN: "cf-token" } },
+  );
+  try {
+    const tags = Array.from({ length: 31 }, (_, i) => `t${i}`);
+    const r = await purge(w, { tags, urls: ["https://api.example.com/api/courses/?page=1&level=X"] });
+    const receipt = await r.json();
+    expect(r.status).toBe(200);
+    expect(receipt.layers.zone_purge.status).toBe("queued");
+    for (let i = 0; i < 50 && calls.length < 4; i++) await sleep(100);
+    expect(calls.every((c) => c.url === "/client/v4/zones/zone123/purge_cache" && c.auth === "Bearer cf-token")).toBe(true);
+    const bodies = calls.map((c) => c.body);
+    // the first call got 429 and was retried with the same body
+    expect(bodies[0]).toEqual(bodies[1]);
+    const sent = bodies.slice(1);
+    expect(sent.flatMap((b) => b.tags ?? []).sort()).toEqual([...tags].sort());
+    expect(sent.every((b) => (b.tags ?? b.files ?? []).length <= 30)).toBe(true);
+    expect(sent.flatMap((b) => b.files ?? [])).toEqual(["https://api.example.com/api/courses/?level=x"]);
+  } finally {
+    await w.dispose();
+    await api.close();
+  }
+});
