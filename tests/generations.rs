@@ -368,6 +368,7 @@ fn staleness_bound_is_memo_plus_kv_propagation() {
     let s = PurgeSettings {
         generation_memo: 30,
         tolerance: 300,
+        clock_skew: 2,
         zone_id: None,
         api_base: "https://api.cloudflare.com/client/v4".into(),
     };

@@ -9,6 +9,7 @@ fn settings(zone: Option<&str>) -> PurgeSettings {
     PurgeSettings {
         generation_memo: 30,
         tolerance: 300,
+        clock_skew: 2,
         zone_id: zone.map(str::to_string),
         api_base: "https://api.cloudflare.com/client/v4/".into(),
     }
