@@ -1,0 +1,152 @@
+// End to end with the real demo origin: Django + DRF behind the worker, with
+// the shipped wrangler.toml routes. A course edited through Django sends a
+// signed purge (post_save → transaction.on_commit) and the next reads show the
+// new data on every page and filter.
+import { spawn, execFileSync } from "node:child_process";
+import { copyFileSync, existsSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { cacheStatus, SECRETS, sleep, startWorker, tempDir } from "./harness.mjs";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const DJANGO = path.join(ROOT, "examples/django");
+const PYTHON = path.join(DJANGO, ".venv/bin/python");
+const ADMIN_TOKEN = "ad".repeat(20);
+
+let worker, django, dir, originUrl;
+
+async function freePort() {
+  const srv = net.createServer();
+  await new Promise((r) => srv.listen(0, "127.0.0.1", r));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+beforeAll(async () => {
+  if (!existsSync(PYTHON)) throw new Error("run examples/django/setup.sh first (make test does)");
+  execFileSync("bash", [path.join(DJANGO, "setup.sh")], { stdio: "ignore" });
+  dir = tempDir("edgecache-django-");
+  const db = path.join(dir.dir, "db.sqlite3");
+  copyFileSync(path.join(DJANGO, "db.sqlite3"), db);
+  const port = await freePort();
+  originUrl = `http://127.0.0.1:${port}`;
+  // The shipped config, as the worker receives it, pointed at this origin.
+  const shipped = JSON.parse(
+    execFileSync("cargo", ["run", "--quiet", "--bin", "edgecache", "--", "check", "--json", "--config", path.join(ROOT, "wrangler.toml")], { cwd: ROOT }).toString(),
+  );
+  worker = await startWorker({ ...shipped, origin: originUrl }, { listen: true });
+  django = spawn(PYTHON, ["manage.py", "runserver", "--noreload", `127.0.0.1:${port}`], {
+    cwd: DJANGO,
+    env: {
+      ...process.env,
+      DJANGO_DB_PATH: db,
+      EDGECACHE_PURGE_URL: `${worker.url}/__edgecache/purge`,
+      EDGECACHE_PURGE_SECRET: SECRETS.EDGECACHE_WEBHOOK_SECRET,
+      EDGECACHE_PURGE_SYNC: "1",
+      PYTHONUNBUFFERED: "1",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let log = "";
+  django.stdout.on("data", (d) => (log += d));
+  django.stderr.on("data", (d) => (log += d));
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${originUrl}/api/courses/`)).ok) break;
+    } catch {}
+    if (i > 100 || django.exitCode !== null) throw new Error(`django did not start:\n${log}`);
+    await sleep(100);
+  }
+}, 120_000);
+
+afterAll(async () => {
+  django?.kill();
+  await worker?.dispose();
+  dir?.remove();
+});
+
+const viaWorker = async (p) => {
+  const r = await fetch(`${worker.url}${p}`, { headers: { accept: "application/json" } });
+  return { status: r.status, cs: cacheStatus(r), body: await r.json() };
+};
+
+test("the demo API is cached: a miss, then a hit with the origin's body", async () => {
+  const a = await viaWorker("/api/courses/");
+  expect(a.status).toBe(200);
+  expect(a.cs.params.fwd).toBe("miss");
+  expect(a.body).toMatchObject({ page: 1, page_size: 5 });
+  const b = await viaWorker("/api/courses/?page=1&utm_source=newsletter");
+  expect(b.cs.params.hit).toBe(true);
+  expect(b.body).toEqual(a.body);
+  const clamped = await viaWorker("/api/courses/?perpage=500");
+  expect(clamped.body.page_size).toBe(10);
+  expect(clamped.body.results.length).toBe(10);
+});
+
+test("a course edited through Django is fresh on every page, filter and detail", async () => {
+  const variants = ["/api/courses/", "/api/courses/?page=2", "/api/courses/?perpage=10", "/api/courses/?level=beginner", "/api/courses/?search=a", "/api/courses/1/"];
+  for (const v of variants) {
+    await viaWorker(v);
+    expect((await viaWorker(v)).cs.params.hit, v).toBe(true);
+  }
+  const title = `Edited at ${Date.now()}`;
+  const edit = await fetch(`${originUrl}/api/courses/1/`, {
+    method: "PATCH",
+    headers: { authorization: `Token ${ADMIN_TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({ title, level: "beginner" }),
+  });
+  expect(edit.status).toBe(200);
+  // EDGECACHE_PURGE_SYNC: the purge was delivered before the write returned.
+  const detail = await viaWorker("/api/courses/1/");
+  expect(detail.cs.params.fwd).toBe("miss");
+  expect(detail.body.title).toBe(title);
+  for (const v of variants.slice(0, -1)) {
+    const r = await viaWorker(v);
+    expect(r.cs.params.fwd, v).toBe("miss");
+    const hit = r.body.results.find((c) => c.id === 1);
+    if (hit) expect(hit.title, v).toBe(title);
+  }
+  // Every page of the list, read through the worker, shows the edit somewhere.
+  const all = [];
+  for (let page = 1; ; page++) {
+    const r = await viaWorker(`/api/courses/?page=${page}`);
+    all.push(...r.body.results);
+    if (!r.body.next) break;
+  }
+  expect(all.find((c) => c.id === 1).title).toBe(title);
+});
+
+test("a write sent through the worker passes through and invalidates too", async () => {
+  await viaWorker("/api/courses/2/");
+  expect((await viaWorker("/api/courses/2/")).cs.params.hit).toBe(true);
+  const title = `Through the edge ${Date.now()}`;
+  const r = await fetch(`${worker.url}/api/courses/2/`, {
+    method: "PATCH",
+    headers: { authorization: `Token ${ADMIN_TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({ title }),
+  });
+  expect(r.status).toBe(200);
+  expect(cacheStatus(r).params.fwd).toBe("method");
+  await r.text();
+  const after = await viaWorker("/api/courses/2/");
+  expect(after.body.title).toBe(title);
+});
+
+test("per-user data: /api/me/ is keyed per token, never shared", async () => {
+  const me = async (token) => {
+    const r = await fetch(`${worker.url}/api/me/`, { headers: token ? { authorization: `Token ${token}`, accept: "application/json" } : {} });
+    return { status: r.status, cs: cacheStatus(r), body: await r.json() };
+  };
+  const alice = await me("a11ce".repeat(8));
+  const bob = await me("b0b0".repeat(10));
+  expect(alice.body.username).toBe("alice");
+  expect(bob.body.username).toBe("bob");
+  const alice2 = await me("a11ce".repeat(8));
+  expect(alice2.cs.params.hit, alice.cs.raw).toBe(true);
+  expect(alice2.body.username).toBe("alice");
+  const anon = await me(null);
+  expect(anon.status).toBe(401);
+});
