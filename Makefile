@@ -1,5 +1,5 @@
 # edgecache — the two quick-start commands are `make dev` and `make test`.
-.PHONY: setup dev test build check fmt bench
+.PHONY: setup dev test build check fmt bench fuzz loadtest
 
 setup:      ## install everything a fresh machine lacks (idempotent)
 	bash scripts/setup.sh
@@ -18,3 +18,7 @@ check:      ## validate wrangler.toml with the edgecache CLI
 
 fmt:
 	cargo fmt
+
+loadtest:   ## purge under load: two instances, readers + a purging writer (loopback, ~20 s)
+	bash scripts/build-worker.sh
+	node tests/load/purge-under-load.mjs --seconds 20

@@ -71,6 +71,8 @@ export async function startWorker(config, opts = {}) {
     kvPersist: opts.kvPersist ?? false,
     cachePersist: opts.cachePersist ?? false,
     ...(opts.listen ? { host: "127.0.0.1", port: 0 } : {}),
+    // quiet: drop the worker's own log lines (structured JSON on stdout).
+    ...(opts.quiet ? { handleRuntimeStdio: (out, err) => (out.resume(), err.resume()) } : {}),
   });
   const url = await mf.ready;
   return {
