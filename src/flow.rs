@@ -30,6 +30,13 @@ pub const RESERVED_PREFIX: &str = "/__edgecache/";
 /// The origin's own `Cache-Control`, kept on stored entries (the stored copy's
 /// `Cache-Control` is rewritten for the Cache API's expiry).
 pub const ORIGIN_CC_HEADER: &str = "x-edgecache-origin-cc";
+/// The origin's status, kept on stored entries. Every entry is stored as a 200:
+/// the Cache API (and Miniflare's, which follows RFC 9111's list of understood
+/// statuses) silently refuses to store some statuses (503...) that a route's
+/// `status_ttl` may name, so the real status travels in this header.
+pub const STATUS_HEADER: &str = "x-edgecache-status";
+/// Status of every object handed to the Cache API (see [`STATUS_HEADER`]).
+pub const STORED_AS: u16 = 200;
 /// Prefix of every internal header.
 const INTERNAL_PREFIX: &str = "x-edgecache-";
 
@@ -63,12 +70,17 @@ pub enum Plan<'c> {
         message: String,
         cache_status: CacheStatus,
     },
-    /// Forward the client's request unchanged; nothing read from or written to the cache.
+    /// Forward the client's request ([`pass_headers`]); nothing read from or
+    /// written to the cache.
     Pass {
         cache_status: CacheStatus,
         /// An unsafe method on a cached route: a 2xx answer invalidates this base
         /// key URL (RFC 9111 §4.4).
         invalidate: Option<String>,
+        /// Forward the request body. False for GET and HEAD: the Fetch API cannot
+        /// send a body with them, so a GET with a body goes forward without it
+        /// (and, being uncached, its answer reaches only this client).
+        forward_body: bool,
     },
     /// Cacheable: look the key up.
     Lookup(Box<Lookup<'c>>),
@@ -140,10 +152,13 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
             }
         }
     };
+    // Not `has_body`: an HTTP/2 request body may come without `Content-Length`.
+    let forward_body = !matches!(inc.method, "GET" | "HEAD");
     match outcome {
         KeyOutcome::NoRoute => Plan::Pass {
             cache_status: CacheStatus::forward(Fwd::UriMiss).detail("no_route"),
             invalidate: None,
+            forward_body,
         },
         KeyOutcome::Bypass { route, reason } => {
             let unsafe_method = !matches!(inc.method, "GET" | "HEAD" | "OPTIONS" | "TRACE");
@@ -161,6 +176,7 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
             Plan::Pass {
                 cache_status: CacheStatus::forward(fwd).detail(reason.as_str()),
                 invalidate,
+                forward_body,
             }
         }
         KeyOutcome::Cache(key) => {
@@ -169,6 +185,7 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
                 return Plan::Pass {
                     cache_status: CacheStatus::forward(Fwd::Bypass).detail("request_body"),
                     invalidate: None,
+                    forward_body,
                 };
             }
             let origin = config.origin.as_str().trim_end_matches('/');
@@ -190,6 +207,22 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
     }
 }
 
+/// Headers sent to the origin on pass-through: the client's, minus hop-by-hop
+/// fields and the host/path/method-rewriting ones
+/// ([`crate::request_policy::POISONING_HEADERS`]: the answer is not stored, but
+/// the origin should never be steered by them), minus `Host` (the fetch sets
+/// the origin's), and minus the body framing when the body is not forwarded.
+pub fn pass_headers(incoming: &Headers, forward_body: bool) -> Headers {
+    let names: Vec<String> = incoming.iter().map(|(n, _)| n.to_string()).collect();
+    let mut out = crate::request_policy::forwarded_headers(incoming, &names);
+    out.remove("host");
+    if !forward_body {
+        out.remove("content-length");
+        out.remove("content-type");
+    }
+    out
+}
+
 fn host_and_path(base_url: &str) -> (String, String) {
     match url::Url::parse(base_url) {
         Ok(u) => (u.host_str().unwrap_or("").to_string(), u.path().to_string()),
@@ -202,6 +235,8 @@ fn host_and_path(base_url: &str) -> (String, String) {
 pub enum StoredDecision {
     /// Serve it; `revalidate` = stale-while-revalidate: also refresh it in the background.
     Serve {
+        /// The origin's status when stored.
+        status: u16,
         headers: Headers,
         cache_status: CacheStatus,
         revalidate: bool,
@@ -220,6 +255,8 @@ pub enum StoredDecision {
 pub struct StoredEntry {
     pub meta: StoredMeta,
     pub stamp: Stamp,
+    /// The origin's status (from [`STATUS_HEADER`]).
+    pub status: u16,
 }
 
 impl StoredEntry {
@@ -228,6 +265,11 @@ impl StoredEntry {
         Some(StoredEntry {
             meta: StoredMeta::from_header_value(headers.get(META_HEADER)?)?,
             stamp: Stamp::parse(headers.get(STAMP_HEADER)?)?,
+            status: headers
+                .get(STATUS_HEADER)?
+                .parse()
+                .ok()
+                .filter(|s| (200..=599).contains(s))?,
         })
     }
 }
@@ -277,6 +319,7 @@ pub fn on_stored(
         status = status.detail("stale_while_revalidate");
     }
     StoredDecision::Serve {
+        status: entry.status,
         headers,
         cache_status: status,
         revalidate,
@@ -332,8 +375,16 @@ pub struct OriginDecision {
     /// Headers for the client's response.
     pub client: Headers,
     pub cache_status: CacheStatus,
-    /// Headers for the stored copy (the body is a tee of the client's), when storing.
-    pub store: Option<Headers>,
+    /// The stored copy (its body is a tee of the client's), when storing.
+    pub store: Option<StoredCopy>,
+}
+
+/// The response handed to the Cache API: always status [`STORED_AS`]; the
+/// origin's status is in [`STATUS_HEADER`].
+#[derive(Debug)]
+pub struct StoredCopy {
+    pub status: u16,
+    pub headers: Headers,
 }
 
 /// Largest body the Workers Cache API stores (512 MB on every plan at the time of
@@ -412,10 +463,9 @@ pub fn on_origin(
     stored.append("cache-control", &format!("max-age={keep}"));
     stored.append(META_HEADER, &meta.to_header_value());
     stored.append(STAMP_HEADER, &stamp.encode());
-    let mut client = client;
-    for s in &plan.strip_headers {
-        client.remove(s);
-    }
+    stored.append(STATUS_HEADER, &status.to_string());
+    // `private="Set-Cookie"` (RFC 9111 §5.2.2.7) forbids *storing* the field; this
+    // answer is the origin's reply to this very client, so it keeps the field.
     OriginDecision {
         client,
         cache_status: CacheStatus::forward(Fwd::Miss)
@@ -423,7 +473,10 @@ pub fn on_origin(
             .stored()
             .ttl(i64::try_from(plan.ttl).unwrap_or(i64::MAX))
             .key(key),
-        store: Some(stored),
+        store: Some(StoredCopy {
+            status: STORED_AS,
+            headers: stored,
+        }),
     }
 }
 

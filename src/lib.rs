@@ -9,6 +9,7 @@ pub mod cache_control;
 pub mod cache_status;
 pub mod conditional;
 pub mod config;
+pub mod delivery;
 pub mod duration;
 pub mod explain;
 pub mod flow;

@@ -2,6 +2,7 @@
 //! types, calls the core (`crate::flow`, `crate::webhook`), performs the I/O the
 //! core names, and maps results to responses. Nothing is decided here.
 
+mod body;
 mod convert;
 mod explain;
 mod kv;
@@ -124,7 +125,15 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         Plan::Pass {
             cache_status,
             invalidate,
-        } => serve::pass(req, &env, &ctx, state, &headers, cache_status, invalidate).await,
+            forward_body,
+        } => {
+            let pass = serve::Pass {
+                cache_status,
+                invalidate,
+                forward_body,
+            };
+            serve::pass(req, &env, state, &headers, pass).await
+        }
         Plan::Lookup(lookup) => serve::lookup(&env, &ctx, state, &headers, *lookup).await,
     }
 }

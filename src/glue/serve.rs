@@ -1,10 +1,11 @@
 //! Pass-through and cache lookup: the I/O around `flow::on_stored` / `flow::on_origin`.
 
+use super::body::respond;
 use super::convert::{now_millis, now_secs, rebuild, to_core};
 use super::origin::{fetch_origin, OriginRequest, OriginResult};
 use super::{kv, log, plain, State};
 use crate::cache_status::{CacheStatus, Fwd};
-use crate::conditional::{self, Conditional};
+use crate::delivery::deliver;
 use crate::flow::{self, Lookup, StoredDecision, StoredEntry};
 use crate::generations::GenName;
 use crate::headers::Headers as CoreHeaders;
@@ -14,16 +15,26 @@ use worker::*;
 /// Timeout for pass-through requests (no route, or bypassed).
 const PASS_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Forwards the client's request as it is (method, headers, body) to the origin.
+/// The parts of `flow::Plan::Pass`.
+pub struct Pass {
+    pub cache_status: CacheStatus,
+    pub invalidate: Option<String>,
+    pub forward_body: bool,
+}
+
+/// Forwards the client's request (method, `flow::pass_headers`, body) to the origin.
 pub async fn pass(
     req: Request,
     env: &Env,
-    ctx: &Context,
     state: &State,
     headers: &CoreHeaders,
-    cache_status: CacheStatus,
-    invalidate: Option<String>,
+    pass: Pass,
 ) -> Result<Response> {
+    let Pass {
+        cache_status,
+        invalidate,
+        forward_body,
+    } = pass;
     let config = &state.config;
     let url = req.url()?;
     let mut target = format!(
@@ -35,9 +46,12 @@ pub async fn pass(
         target.push('?');
         target.push_str(q);
     }
-    let mut fwd = crate::request_policy::forwarded_headers(headers, &all_names(headers));
-    fwd.remove("host");
-    let body = req.inner().body().map(wasm_bindgen::JsValue::from);
+    let fwd = flow::pass_headers(headers, forward_body);
+    let body = if forward_body {
+        req.inner().body().map(wasm_bindgen::JsValue::from)
+    } else {
+        None
+    };
     let result = fetch_origin(OriginRequest {
         url: &target,
         method: req.method(),
@@ -66,12 +80,7 @@ pub async fn pass(
     }
     let mut out = to_core(resp.headers());
     out.append("cache-status", &cache_status.fwd_status(status).to_string());
-    let _ = ctx;
     rebuild(resp, status, &out)
-}
-
-fn all_names(h: &CoreHeaders) -> Vec<String> {
-    h.iter().map(|(n, _)| n.to_string()).collect()
 }
 
 fn origin_failed(status: u16, why: &str, cs: CacheStatus) -> Result<Response> {
@@ -121,6 +130,7 @@ pub async fn lookup(
                 let gens = kv::read(env, state, &names, now).await;
                 match flow::on_stored(config, &lk, &entry, &stored, &gens, now) {
                     StoredDecision::Serve {
+                        status,
                         headers,
                         cache_status,
                         revalidate,
@@ -132,7 +142,7 @@ pub async fn lookup(
                                 req_headers.clone(),
                             ));
                         }
-                        return serve_stored(resp, headers, cache_status, req_headers, lk.head);
+                        return serve_stored(resp, status, headers, cache_status, req_headers, &lk);
                     }
                     StoredDecision::Miss {
                         detail,
@@ -156,7 +166,7 @@ pub async fn lookup(
                         );
                         let cs =
                             CacheStatus::forward(Fwd::Bypass).detail("generations_unavailable");
-                        return forward_uncached(&lk, cs).await;
+                        return forward_uncached(&lk, req_headers, cs).await;
                     }
                 }
             }
@@ -180,7 +190,7 @@ pub async fn lookup(
     if let (Some(why), Some(s)) = (failure, stale) {
         let (headers, cs) =
             flow::stale_on_error(config, &lk, &s.entry, &s.headers, now_secs(), why);
-        return serve_stored(s.resp, headers, cs, req_headers, lk.head);
+        return serve_stored(s.resp, s.entry.status, headers, cs, req_headers, &lk);
     }
     let resp = match result {
         OriginResult::Response(r) => r,
@@ -207,10 +217,10 @@ pub async fn lookup(
     }
     client.append("cache-status", &cs.to_string());
     let mut resp = resp;
-    if let Some(stored_headers) = decision.store {
+    if let Some(store) = decision.store {
         // Tee: the client's body streams at once; the copy goes to the cache in wait_until.
         let copy = resp.cloned()?;
-        let stored = rebuild(copy, status, &stored_headers)?;
+        let stored = rebuild(copy, store.status, &store.headers)?;
         let key = lk.key.url.clone();
         ctx.wait_until(async move {
             if let Err(e) = Cache::default().put(key.as_str(), stored).await {
@@ -221,36 +231,36 @@ pub async fn lookup(
             }
         });
     }
-    if lk.head {
-        return super::convert::local(status, &client, None);
-    }
-    rebuild(resp, status, &client)
+    respond(
+        resp,
+        deliver(lk.route(), lk.head, req_headers, status, client),
+    )
 }
 
-/// Serves a stored response: a 304 when the client's validators match, else the body.
+/// Serves a stored response (stored with `status`): 304, 206, 416 or the whole,
+/// as `delivery::deliver` decides.
 fn serve_stored(
     resp: Response,
+    status: u16,
     mut headers: CoreHeaders,
     cs: CacheStatus,
     req_headers: &CoreHeaders,
-    head: bool,
+    lk: &Lookup<'_>,
 ) -> Result<Response> {
     headers.append("cache-status", &cs.to_string());
-    let method = if head { "HEAD" } else { "GET" };
-    if conditional::evaluate(method, req_headers, &headers) == Conditional::NotModified {
-        let h = conditional::not_modified_headers(&headers);
-        return super::convert::local(304, &h, None);
-    }
-    let status = resp.status_code();
-    if head {
-        return super::convert::local(status, &headers, None);
-    }
-    rebuild(resp, status, &headers)
+    respond(
+        resp,
+        deliver(lk.route(), lk.head, req_headers, status, headers),
+    )
 }
 
 /// Fetches from the origin without touching the cache (used when generations
 /// cannot be read).
-async fn forward_uncached(lk: &Lookup<'_>, cs: CacheStatus) -> Result<Response> {
+async fn forward_uncached(
+    lk: &Lookup<'_>,
+    req_headers: &CoreHeaders,
+    cs: CacheStatus,
+) -> Result<Response> {
     let result = fetch_origin(OriginRequest {
         url: &lk.origin_url,
         method: Method::Get,
@@ -264,10 +274,7 @@ async fn forward_uncached(lk: &Lookup<'_>, cs: CacheStatus) -> Result<Response> 
             let status = r.status_code();
             let mut h = flow::client_headers(lk.route(), &to_core(r.headers()));
             h.append("cache-status", &cs.fwd_status(status).to_string());
-            if lk.head {
-                return super::convert::local(status, &h, None);
-            }
-            rebuild(r, status, &h)
+            respond(r, deliver(lk.route(), lk.head, req_headers, status, h))
         }
         OriginResult::Unreachable(e) => origin_failed(502, &e, cs),
         OriginResult::TimedOut => origin_failed(504, "timeout", cs),
@@ -312,8 +319,8 @@ async fn refresh(env: Env, key_url: String, req_headers: CoreHeaders) {
         started,
         now_secs(),
     );
-    if let Some(stored_headers) = decision.store {
-        if let Ok(stored) = rebuild(resp, status, &stored_headers) {
+    if let Some(store) = decision.store {
+        if let Ok(stored) = rebuild(resp, store.status, &store.headers) {
             if let Err(e) = Cache::default().put(lk.key.url.as_str(), stored).await {
                 log(
                     "revalidate_failed",

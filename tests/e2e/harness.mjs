@@ -126,4 +126,27 @@ export function purge(worker, payload, opts = {}) {
   return worker.fetch(`https://${opts.host ?? "api.example.com"}/__edgecache/purge`, { method: "POST", headers, body });
 }
 
+/**
+ * An origin whose answer depends on the request path: `origin.on(path, fn)` sets the
+ * handler for one path (`fn(req, res)` as in `startOrigin`); other paths answer 200
+ * JSON `{n, url}` where `n` counts every request the origin has seen.
+ */
+export async function startRoutedOrigin() {
+  const handlers = new Map();
+  let n = 0;
+  const origin = await startOrigin((req, res) => {
+    n += 1;
+    const p = new URL(req.url, "http://x").pathname;
+    const h = handlers.get(p);
+    if (h) return h(req, res, n);
+    return {
+      status: 200,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ n, url: req.url }),
+    };
+  });
+  origin.on = (p, fn) => handlers.set(p, fn);
+  return origin;
+}
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

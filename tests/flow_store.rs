@@ -1,0 +1,148 @@
+//! `flow::on_origin` / `StoredEntry`: what the stored copy and the first client get.
+
+use edgecache::config::Config;
+use edgecache::flow::{
+    on_origin, pass_headers, plan, Incoming, Plan, StoredEntry, STATUS_HEADER, STORED_AS,
+};
+use edgecache::headers::Headers;
+use serde_json::json;
+
+fn config() -> Config {
+    Config::from_json(&json!({
+        "origin": "http://127.0.0.1:8000",
+        "routes": [{ "name": "errs", "path": "/errs/*", "ttl": "15m", "status_ttl": { "503": "1m" } }],
+    }))
+    .expect("valid config")
+}
+
+fn hdrs(pairs: &[(&str, &str)]) -> Headers {
+    pairs.iter().copied().collect()
+}
+
+fn lookup_plan<'c>(config: &'c Config, method: &str, h: &Headers) -> Plan<'c> {
+    plan(
+        config,
+        &Incoming {
+            method,
+            url: "https://api.example.com/errs/x",
+            headers: h,
+            has_body: false,
+            user_secret: None,
+        },
+    )
+}
+
+#[test]
+fn every_status_is_stored_as_200_with_the_real_one_beside_it() {
+    let c = config();
+    let none = Headers::new();
+    let Plan::Lookup(lk) = lookup_plan(&c, "GET", &none) else {
+        panic!("expected a lookup")
+    };
+    let d = on_origin(
+        &c,
+        &lk,
+        503,
+        &hdrs(&[("content-type", "text/plain")]),
+        0,
+        1000,
+    );
+    let store = d.store.expect("503 is named in status_ttl");
+    assert_eq!(store.status, STORED_AS);
+    assert_eq!(store.headers.get(STATUS_HEADER), Some("503"));
+    let entry = StoredEntry::parse(&store.headers).expect("parses back");
+    assert_eq!(entry.status, 503);
+}
+
+#[test]
+fn an_entry_without_a_valid_status_is_unreadable() {
+    let c = config();
+    let none = Headers::new();
+    let Plan::Lookup(lk) = lookup_plan(&c, "GET", &none) else {
+        panic!("expected a lookup")
+    };
+    let store = on_origin(&c, &lk, 200, &Headers::new(), 0, 1000)
+        .store
+        .unwrap();
+    for bad in [None, Some("abc"), Some("99"), Some("600")] {
+        let mut h: Headers = store
+            .headers
+            .iter()
+            .filter(|(n, _)| *n != STATUS_HEADER)
+            .collect();
+        if let Some(v) = bad {
+            h.append(STATUS_HEADER, v);
+        }
+        assert!(StoredEntry::parse(&h).is_none(), "{bad:?}");
+    }
+}
+
+#[test]
+fn private_fields_are_kept_from_the_store_but_reach_the_first_client() {
+    let c = config();
+    let none = Headers::new();
+    let Plan::Lookup(lk) = lookup_plan(&c, "GET", &none) else {
+        panic!("expected a lookup")
+    };
+    let origin = hdrs(&[
+        ("cache-control", "max-age=60, private=\"Set-Cookie\""),
+        ("set-cookie", "csrftoken=a"),
+    ]);
+    let d = on_origin(&c, &lk, 200, &origin, 0, 1000);
+    assert_eq!(d.client.get("set-cookie"), Some("csrftoken=a"));
+    assert!(!d.store.unwrap().headers.contains("set-cookie"));
+}
+
+#[test]
+fn a_get_with_a_body_goes_forward_without_it() {
+    let c = config();
+    let h = hdrs(&[
+        ("content-length", "5"),
+        ("content-type", "text/plain"),
+        ("x-a", "1"),
+    ]);
+    let p = plan(
+        &c,
+        &Incoming {
+            method: "GET",
+            url: "https://api.example.com/errs/x",
+            headers: &h,
+            has_body: true,
+            user_secret: None,
+        },
+    );
+    let Plan::Pass { forward_body, .. } = p else {
+        panic!("expected a pass")
+    };
+    assert!(!forward_body);
+    let fwd = pass_headers(&h, forward_body);
+    assert!(!fwd.contains("content-length"));
+    assert_eq!(fwd.get("x-a"), Some("1"));
+}
+
+#[test]
+fn unsafe_methods_forward_their_body_and_framing() {
+    let c = config();
+    let h = hdrs(&[
+        ("content-type", "application/json"),
+        ("host", "api.example.com"),
+    ]);
+    let Plan::Pass { forward_body, .. } = lookup_plan(&c, "POST", &h) else {
+        panic!("expected a pass")
+    };
+    assert!(forward_body);
+    let fwd = pass_headers(&h, forward_body);
+    assert_eq!(fwd.get("content-type"), Some("application/json"));
+    assert!(!fwd.contains("host"));
+}
+
+#[test]
+fn pass_through_never_forwards_rewriting_headers() {
+    let h = hdrs(&[
+        ("x-forwarded-host", "evil"),
+        ("x-http-method-override", "DELETE"),
+        ("a", "b"),
+    ]);
+    let fwd = pass_headers(&h, true);
+    assert_eq!(fwd.len(), 1);
+}
