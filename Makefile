@@ -16,6 +16,9 @@ build:      ## the worker bundle in build/
 check:      ## validate wrangler.toml with the edgecache CLI
 	cargo run --quiet --bin edgecache -- check --config wrangler.toml
 
+bench:      ## edgecache against its baselines: prints a table, rewrites BENCHMARKS.md
+	bash scripts/bench.sh
+
 fmt:
 	cargo fmt
 

@@ -18,7 +18,7 @@ const LONG_DAY_NAMES: [&str; 7] = [
     "Saturday",
     "Sunday",
 ];
-const MONTHS: [&str; 12] = [
+pub(crate) const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
@@ -157,7 +157,7 @@ fn days_in_month(y: u64, m: u64) -> u64 {
     }
 }
 
-fn to_unix(y: u64, m: u64, d: u64, h: u64, mi: u64, s: u64) -> Option<u64> {
+pub(crate) fn to_unix(y: u64, m: u64, d: u64, h: u64, mi: u64, s: u64) -> Option<u64> {
     if y < 1970 || !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
         return None;
     }

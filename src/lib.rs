@@ -25,6 +25,7 @@ pub mod range;
 pub mod request_policy;
 pub mod routes;
 pub mod signature;
+pub mod simulate;
 pub mod variant;
 pub mod webhook;
 pub mod zone_purge;

@@ -34,6 +34,7 @@ COMMANDS:
     explain    Show the route, cache key, TTL and tags for a URL
     sign       Print Standard Webhooks headers for a purge body
     purge      Send a signed purge webhook to a worker
+    simulate   Compare hit ratios of cache-key functions on an access log
     help       Show this help (or `edgecache help <COMMAND>`)
 
 COMMON OPTIONS:
@@ -64,6 +65,23 @@ Prints {route, key, ttl_seconds, tags, cacheable, reason} as JSON.
     --user-secret SECRET    HMAC secret for per-user routes
 ";
 
+    const SIMULATE_HELP: &str = "\
+edgecache simulate [--config FILE] [--env NAME] [--capacity N] [--default-ttl DUR]
+                   [--host HOST] [--step SECS] [--json] LOG
+
+Replays an access log through three cache-key functions (raw URL, URL with
+sorted query, edgecache's keys) under one LRU+TTL cache model and prints the
+hit ratio and distinct keys of each. LOG is a combined (or common) log, or one
+URL per line. Authenticated requests (authuser field not `-`) and non-GET/HEAD
+requests are uncacheable for all three. TTL: the matching route's, else
+--default-ttl.
+    --capacity N        entries the cache holds (default 10000)
+    --default-ttl DUR   TTL outside every route (default 5m)
+    --host HOST         host for log targets that are only a path (default api.example.com)
+    --step SECS         seconds between requests of a URL-per-line log (default 1)
+    --json              print the stats as JSON
+";
+
     /// How a command ends when it does not succeed.
     pub(crate) enum Exit {
         Usage(String),
@@ -78,6 +96,7 @@ Prints {route, key, ttl_seconds, tags, cacheable, reason} as JSON.
         ("explain", explain_cmd, EXPLAIN_HELP),
         ("sign", webhook_cmd::sign_cmd, webhook_cmd::SIGN_HELP),
         ("purge", webhook_cmd::purge_cmd, webhook_cmd::PURGE_HELP),
+        ("simulate", simulate_cmd, SIMULATE_HELP),
     ];
 
     pub fn run(args: &[String]) -> i32 {
@@ -219,6 +238,55 @@ Prints {route, key, ttl_seconds, tags, cacheable, reason} as JSON.
         let e = explain(&config, &req);
         let json = serde_json::to_string_pretty(&e).map_err(|e| Exit::Failure(e.to_string()))?;
         println!("{json}");
+        Ok(())
+    }
+
+    fn simulate_cmd(args: &[String]) -> Result<(), Exit> {
+        use edgecache::simulate::{render_table, simulate, KeyFunction, LogOptions, SimOptions};
+        let (c, rest) = common(args)?;
+        let mut sim = SimOptions::default();
+        let mut log_opts = LogOptions::default();
+        let mut json = false;
+        let mut path: Option<String> = None;
+        let number = |v: String, flag: &str| {
+            v.parse::<u64>()
+                .map_err(|_| Exit::Usage(format!("{flag}: {v:?} is not a number")))
+        };
+        let mut it = rest.iter();
+        while let Some(a) = it.next() {
+            match a.as_str() {
+                "--capacity" => sim.capacity = number(value(&mut it, a)?, a)? as usize,
+                "--default-ttl" => {
+                    let v = value(&mut it, a)?;
+                    sim.default_ttl = edgecache::duration::parse_duration(&v)
+                        .map_err(|e| Exit::Usage(format!("{a}: {e}")))?;
+                }
+                "--host" => log_opts.host = value(&mut it, a)?,
+                "--step" => log_opts.synthetic_step = number(value(&mut it, a)?, a)?,
+                "--json" => json = true,
+                s if s.starts_with('-') => {
+                    return Err(Exit::Usage(format!("unknown option {s:?}")))
+                }
+                _ if path.is_some() => {
+                    return Err(Exit::Usage(format!("unexpected argument {a:?}")))
+                }
+                _ => path = Some(a.clone()),
+            }
+        }
+        let path = path.ok_or_else(|| Exit::Usage("missing LOG".into()))?;
+        let config = load(&c)?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Exit::Failure(format!("cannot read {path}: {e}")))?;
+        let entries = edgecache::simulate::parse_log(&text, &log_opts)
+            .map_err(|e| Exit::Failure(format!("{path}: {e}")))?;
+        let stats = simulate(&config, &entries, &KeyFunction::ALL, &sim);
+        if json {
+            let out =
+                serde_json::to_string_pretty(&stats).map_err(|e| Exit::Failure(e.to_string()))?;
+            println!("{out}");
+        } else {
+            print!("{}", render_table(&stats));
+        }
         Ok(())
     }
 }

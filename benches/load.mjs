@@ -1,0 +1,192 @@
+// End-to-end bench in workerd (Miniflare): edgecache against minimal JavaScript
+// workers, same origin on loopback, same load generator, interleaved rounds.
+//
+//   node benches/load.mjs CONFIG_JSON OUT_JSON
+//
+// CONFIG_JSON: the EDGECACHE object (scripts/bench.sh converts wrangler.toml);
+// its `origin` is replaced with the bench origin. Reports only; asserts nothing
+// about speed (it does check that the hit path really hits).
+import http from "node:http";
+import { spawn } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const COMPAT_DATE = "2026-04-01";
+const CONCURRENCY = 8;
+const ROUNDS = 6; // per path; contender and baseline alternate who goes first
+const PER_ROUND = 2000; // requests per contender per round...
+const ROUND_MS = 5000; // ...or this long, whichever ends first
+const COLD_STARTS = 5;
+const HOT_URLS = 64;
+
+const [configPath, outPath] = process.argv.slice(2);
+const config = JSON.parse(readFileSync(configPath, "utf8"));
+
+function startOrigin() {
+  const child = spawn(process.execPath, [path.join(ROOT, "benches/origin.mjs")], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    child.stdout.once("data", (d) => resolve({ child, url: `http://127.0.0.1:${String(d).trim()}` }));
+    child.once("error", reject);
+  });
+}
+
+const SECRETS = {
+  EDGECACHE_KEY_SECRET: "bench-key-secret-0123456789abcdef",
+  EDGECACHE_EXPLAIN_TOKEN: "bench-explain-token",
+  EDGECACHE_WEBHOOK_SECRET: "whsec_ZWRnZWNhY2hlLXRlc3Qtd2ViaG9vay1zZWNyZXQhIQ==",
+};
+
+function options(kind, origin) {
+  const common = { modules: true, compatibilityDate: COMPAT_DATE, host: "127.0.0.1", port: 0 };
+  if (kind === "edgecache") {
+    return {
+      ...common,
+      scriptPath: path.join(ROOT, "build/index.js"),
+      modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+      bindings: { EDGECACHE: { ...config, origin }, ...SECRETS },
+      kvNamespaces: ["EDGECACHE_KV"],
+    };
+  }
+  return {
+    ...common,
+    scriptPath: path.join(ROOT, `benches/workers/${kind}.mjs`),
+    bindings: { ORIGIN: origin },
+  };
+}
+
+async function start(kind, origin) {
+  const mf = new Miniflare(options(kind, origin));
+  const url = await mf.ready;
+  return { kind, mf, base: url.origin };
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+function get(base, target) {
+  return new Promise((resolve, reject) => {
+    const t = process.hrtime.bigint();
+    const req = http.get(base + target, { agent, headers: { accept: "application/json" } }, (res) => {
+      res.resume();
+      res.on("end", () =>
+        resolve({ ms: Number(process.hrtime.bigint() - t) / 1e6, status: res.statusCode, headers: res.headers }),
+      );
+    });
+    req.on("error", reject);
+  });
+}
+
+/** Runs up to PER_ROUND requests (or ROUND_MS) at CONCURRENCY; `next()` gives targets. */
+async function round(base, next) {
+  const lat = [];
+  const t0 = performance.now();
+  let sent = 0;
+  let bad = 0;
+  async function lane() {
+    while (sent < PER_ROUND && performance.now() - t0 < ROUND_MS) {
+      sent++;
+      const r = await get(base, next());
+      if (r.status !== 200) bad++;
+      lat.push(r.ms);
+    }
+  }
+  await Promise.all(Array.from({ length: CONCURRENCY }, lane));
+  const secs = (performance.now() - t0) / 1000;
+  return { lat, rps: lat.length / secs, bad };
+}
+
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+
+function summary(rounds) {
+  const lat = rounds.flatMap((r) => r.lat).sort((a, b) => a - b);
+  return {
+    requests: lat.length,
+    non_200: rounds.reduce((n, r) => n + r.bad, 0),
+    rps_median: median(rounds.map((r) => r.rps)),
+    rps_rounds: rounds.map((r) => Math.round(r.rps)),
+    p50_ms: pct(lat, 50),
+    p99_ms: pct(lat, 99),
+  };
+}
+
+/** Alternating rounds of `a` and `b`, each with its own target generator. */
+async function interleave(a, b, targetsA, targetsB) {
+  const ra = [];
+  const rb = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    if (i % 2 === 0) {
+      ra.push(await round(a.base, targetsA));
+      rb.push(await round(b.base, targetsB));
+    } else {
+      rb.push(await round(b.base, targetsB));
+      ra.push(await round(a.base, targetsA));
+    }
+  }
+  return { [a.kind]: summary(ra), [b.kind]: summary(rb) };
+}
+
+async function coldStart(kind, origin) {
+  const t0 = performance.now();
+  const mf = new Miniflare(options(kind, origin));
+  const url = await mf.ready;
+  const t1 = performance.now();
+  const r = await get(url.origin, "/api/courses/1/");
+  const t2 = performance.now();
+  await mf.dispose();
+  if (r.status !== 200) throw new Error(`${kind} cold start answered ${r.status}`);
+  return { ready_ms: t1 - t0, first_response_ms: t2 - t1, total_ms: t2 - t0 };
+}
+
+const origin = await startOrigin();
+const out = { concurrency: CONCURRENCY, rounds: ROUNDS, per_round: PER_ROUND, round_ms: ROUND_MS };
+try {
+  const ec = await start("edgecache", origin.url);
+  const match = await start("match", origin.url);
+  const proxy = await start("proxy", origin.url);
+
+  // Hit path: warm both caches, check that edgecache now hits, then measure.
+  const hot = Array.from({ length: HOT_URLS }, (_, i) => `/api/courses/${i + 1}/`);
+  for (const w of [ec, match]) for (const u of hot) await get(w.base, u);
+  const probe = await get(ec.base, hot[0]);
+  if (!/;\s*hit/.test(String(probe.headers["cache-status"]))) {
+    throw new Error(`edgecache did not hit after warming: ${probe.headers["cache-status"]}`);
+  }
+  let h = 0;
+  const hotNext = () => hot[h++ % HOT_URLS];
+  out.hit = await interleave(ec, match, hotNext, hotNext);
+
+  // Miss path: every request a new URL on a cacheable route (edgecache keys it,
+  // misses, fetches the origin and stores; the proxy just forwards).
+  let m = 0;
+  const missNext = () => `/api/courses/?search=m${m++}`;
+  out.miss = await interleave(ec, proxy, missNext, missNext);
+
+  await Promise.all([ec.mf.dispose(), match.mf.dispose(), proxy.mf.dispose()]);
+
+  // Cold start: a fresh workerd instance each time, alternating.
+  const cold = { edgecache: [], match: [] };
+  for (let i = 0; i < COLD_STARTS; i++) {
+    const order = i % 2 === 0 ? ["edgecache", "match"] : ["match", "edgecache"];
+    for (const k of order) cold[k].push(await coldStart(k, origin.url));
+  }
+  out.cold = Object.fromEntries(
+    Object.entries(cold).map(([k, v]) => [
+      k,
+      {
+        runs: v.length,
+        ready_ms: median(v.map((x) => x.ready_ms)),
+        first_response_ms: median(v.map((x) => x.first_response_ms)),
+        total_ms: median(v.map((x) => x.total_ms)),
+      },
+    ]),
+  );
+} finally {
+  agent.destroy();
+  origin.child.kill("SIGTERM");
+}
+writeFileSync(outPath, JSON.stringify(out, null, 2) + "\n");
+console.log(JSON.stringify(out, null, 2));

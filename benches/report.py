@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Turns the bench's JSON results into a table (stdout), the results section of
+BENCHMARKS.md (between the bench:begin/bench:end markers; the rest of the file is
+hand-written and kept) and benches/chart.svg.
+
+Usage: python3 benches/report.py RESULTS_DIR
+RESULTS_DIR holds keys.json, sizes.json, simulate.json, load.json, machine.json.
+"""
+
+import json
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+FREE_LIMIT, PAID_LIMIT = 3 * 1024 * 1024, 10 * 1024 * 1024
+GOAL_GZIP = 300 * 1000
+
+
+def load(d, name):
+    return json.loads((d / name).read_text())
+
+
+def kb(n):
+    return f"{n / 1000:.1f} KB"
+
+
+def verdict(ok):
+    return "met" if ok else "**missed**"
+
+
+def rows(d):
+    keys, sizes, sim, lo, m = (load(d, f) for f in
+                               ("keys.json", "sizes.json", "simulate.json", "load.json", "machine.json"))
+    out = []  # (measure, edgecache, baseline, ratio, goal, verdict)
+    r = keys["ratio"]
+    out.append(("Key normalization, native (keys/s; ns per URL)",
+                f"{keys['key_per_s']:,.0f}/s ({keys['key_ns']:.0f} ns)",
+                f"`Url::parse` {keys['parse_per_s']:,.0f}/s ({keys['parse_ns']:.0f} ns)",
+                f"{r:.2f}× the cost", "≤ 2×", verdict(r <= 2.0)))
+    ec, fl = sizes["edgecache"], sizes["floor"]
+    out.append(("Wasm size, raw", kb(ec["raw"]), f"workers-rs floor {kb(fl['raw'])}",
+                f"{ec['raw'] / fl['raw']:.2f}×", "—", "—"))
+    out.append(("Wasm size, gzip -9", kb(ec["gzip"]), f"workers-rs floor {kb(fl['gzip'])}",
+                f"{ec['gzip'] / fl['gzip']:.2f}×; {ec['gzip'] / FREE_LIMIT:.1%} of the 3 MB free limit, "
+                f"{ec['gzip'] / PAID_LIMIT:.1%} of 10 MB paid",
+                "≤ 300 KB", verdict(ec["gzip"] <= GOAL_GZIP)))
+    h = lo["hit"]
+    t = h["edgecache"]["rps_median"] / h["match"]["rps_median"]
+    out.append(("Hit path, throughput (req/s, median round)", f"{h['edgecache']['rps_median']:,.0f}",
+                f"JS `caches.default.match` {h['match']['rps_median']:,.0f}", f"{t:.2f}×", "≥ 1.0×",
+                verdict(t >= 1.0)))
+    out.append(("Hit path, latency p50 / p99", f"{h['edgecache']['p50_ms']:.2f} / {h['edgecache']['p99_ms']:.1f} ms",
+                f"{h['match']['p50_ms']:.2f} / {h['match']['p99_ms']:.1f} ms",
+                f"{h['edgecache']['p50_ms'] / h['match']['p50_ms']:.2f}× / "
+                f"{h['edgecache']['p99_ms'] / h['match']['p99_ms']:.2f}×", "—", "—"))
+    s = lo["miss"]
+    lr = s["edgecache"]["p50_ms"] / s["proxy"]["p50_ms"]
+    out.append(("Miss path, latency p50 / p99", f"{s['edgecache']['p50_ms']:.2f} / {s['edgecache']['p99_ms']:.1f} ms",
+                f"JS pass-through proxy {s['proxy']['p50_ms']:.2f} / {s['proxy']['p99_ms']:.1f} ms",
+                f"{lr:.2f}× / {s['edgecache']['p99_ms'] / s['proxy']['p99_ms']:.2f}×", "≤ 1.1× (p50)",
+                verdict(lr <= 1.1)))
+    out.append(("Miss path, throughput (req/s)", f"{s['edgecache']['rps_median']:,.0f}",
+                f"{s['proxy']['rps_median']:,.0f}",
+                f"{s['edgecache']['rps_median'] / s['proxy']['rps_median']:.2f}×", "—", "—"))
+    c = lo["cold"]
+    out.append(("Cold start: new instance → first response (median)", f"{c['edgecache']['total_ms']:.0f} ms "
+                f"(ready {c['edgecache']['ready_ms']:.0f} + first {c['edgecache']['first_response_ms']:.0f})",
+                f"JS match worker {c['match']['total_ms']:.0f} ms (ready {c['match']['ready_ms']:.0f} + first "
+                f"{c['match']['first_response_ms']:.0f})",
+                f"{c['edgecache']['total_ms'] / c['match']['total_ms']:.2f}×", "—", "—"))
+    by = {x["function"]: x for x in sim}
+    for f in ("raw-url", "sorted-query", "edgecache"):
+        x = by[f]
+        out.append((f"Hit ratio, `{f}` keys", f"{x['hits'] / x['requests']:.1%}",
+                    f"{x['distinct_keys']:,} distinct keys", "", "", ""))
+    e, raw = by["edgecache"], by["raw-url"]
+    out.append(("Hit ratio, edgecache vs raw URL", f"{e['hits'] / e['requests']:.1%}",
+                f"{raw['hits'] / raw['requests']:.1%}", f"{e['hits'] / max(raw['hits'], 1):.2f}× the hits; "
+                f"{(e['requests'] - e['hits']) / (raw['requests'] - raw['hits']):.2f}× the origin requests", "—", "—"))
+    return out, keys, sizes, sim, lo, m
+
+
+def table(out):
+    lines = ["| measure | edgecache | baseline (same run) | ratio | goal | |", "|---|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(r) + " |" for r in out]
+    return "\n".join(lines)
+
+
+def svg(sim, lo):
+    """Two bar groups: hit ratio by key function; hit-path p50/p99 beside the baseline."""
+    W, H = 720, 300
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
+             'font-family="sans-serif" font-size="12">',
+             f'<rect width="{W}" height="{H}" fill="white"/>']
+    colors = {"raw-url": "#9e9e9e", "sorted-query": "#64b5f6", "edgecache": "#f57c00",
+              "match": "#64b5f6"}
+    # Left: hit ratio.
+    x0, y0, ph = 40, 250, 190
+    parts.append(f'<text x="{x0}" y="24" font-weight="bold">Hit ratio by key function (same log, same cache model)</text>')
+    for i, s in enumerate(sim):
+        r = s["hits"] / s["requests"]
+        h = r * ph
+        x = x0 + 20 + i * 95
+        parts.append(f'<rect x="{x}" y="{y0 - h:.1f}" width="60" height="{h:.1f}" fill="{colors[s["function"]]}"/>')
+        parts.append(f'<text x="{x + 30}" y="{y0 - h - 4:.1f}" text-anchor="middle">{r:.1%}</text>')
+        parts.append(f'<text x="{x + 30}" y="{y0 + 16}" text-anchor="middle">{s["function"]}</text>')
+    parts.append(f'<line x1="{x0}" y1="{y0}" x2="{x0 + 310}" y2="{y0}" stroke="black"/>')
+    # Right: hit-path latency.
+    h = lo["hit"]
+    x1 = 400
+    top = max(h["edgecache"]["p99_ms"], h["match"]["p99_ms"])
+    parts.append(f'<text x="{x1}" y="44" font-weight="bold">Hit-path latency in workerd (ms)</text>')
+    for j, (label, key) in enumerate((("p50", "p50_ms"), ("p99", "p99_ms"))):
+        for k, (name, c) in enumerate((("edgecache", "#f57c00"), ("match", "#64b5f6"))):
+            v = h[name][key]
+            bh = v / top * ph
+            x = x1 + 20 + j * 140 + k * 55
+            parts.append(f'<rect x="{x}" y="{y0 - bh:.1f}" width="45" height="{bh:.1f}" fill="{c}"/>')
+            parts.append(f'<text x="{x + 22}" y="{y0 - bh - 4:.1f}" text-anchor="middle">{v:.1f}</text>')
+        parts.append(f'<text x="{x1 + 70 + j * 140}" y="{y0 + 16}" text-anchor="middle">{label}</text>')
+    parts.append(f'<line x1="{x1}" y1="{y0}" x2="{x1 + 300}" y2="{y0}" stroke="black"/>')
+    parts.append(f'<rect x="{x1 + 20}" y="{y0 + 28}" width="10" height="10" fill="#f57c00"/>'
+                 f'<text x="{x1 + 35}" y="{y0 + 37}">edgecache</text>'
+                 f'<rect x="{x1 + 120}" y="{y0 + 28}" width="10" height="10" fill="#64b5f6"/>'
+                 f'<text x="{x1 + 135}" y="{y0 + 37}">JS caches.default.match</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def main():
+    d = pathlib.Path(sys.argv[1])
+    out, keys, sizes, sim, lo, m = rows(d)
+    t = table(out)
+    print(t)
+    section = "\n".join([
+        BEGIN,
+        f"Machine: {m['cores']} cores, {m['cpu']}; {m['os']}. Run: {m['date']}.",
+        "",
+        t,
+        "",
+        "![hit ratio by key function; hit-path latency beside its baseline](benches/chart.svg)",
+        "",
+        "Hit ratio details (`edgecache simulate --config wrangler.toml target/bench/traffic.log`):",
+        "",
+        "```",
+        (d / "simulate.txt").read_text().rstrip(),
+        "```",
+        "",
+        f"Key bench: {keys['urls']:,} URLs from the traffic log, {keys['rounds']} interleaved rounds, median. "
+        f"Load: concurrency {lo['concurrency']}, {lo['rounds']} alternating rounds of up to {lo['per_round']} "
+        f"requests or {lo['round_ms'] / 1000:.0f} s per contender; hit-path req/s per round: edgecache "
+        f"{lo['hit']['edgecache']['rps_rounds']}, JS {lo['hit']['match']['rps_rounds']}; miss path: edgecache "
+        f"{lo['miss']['edgecache']['rps_rounds']}, proxy {lo['miss']['proxy']['rps_rounds']}.",
+        END,
+    ])
+    md = ROOT / "BENCHMARKS.md"
+    text = md.read_text() if md.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
+    a, b = text.index(BEGIN), text.index(END) + len(END)
+    md.write_text(text[:a] + section + text[b:])
+    (ROOT / "benches/chart.svg").write_text(svg(sim, lo))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,221 @@
+//! Access-log reading for `simulate`: the Combined Log Format (and its prefix,
+//! the Common Log Format) and plain one-URL-per-line files.
+//!
+//! Pure: time comes from the log's own timestamps, or from a synthetic clock
+//! (one request every `synthetic_step` seconds) for URL lists. Nothing here
+//! reads the system clock.
+
+use std::fmt;
+
+/// One request from a log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    /// 1-based line number in the log.
+    pub line: usize,
+    /// Unix seconds.
+    pub time: u64,
+    pub method: String,
+    /// Absolute URL (`https://<host><target>` when the log has only a target).
+    pub url: String,
+    /// The request carried a credential. In combined/common logs this is the
+    /// `%u` (authuser) field: anything but `-`. URL-per-line logs carry no
+    /// credentials.
+    pub authenticated: bool,
+}
+
+/// Which layout a line was read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `host ident authuser [date] "request" status bytes ["referer" "agent"]`.
+    Combined,
+    /// `GET /path?q` or an absolute URL, one per line.
+    UrlPerLine,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogError {
+    /// A line that looks like a combined-log line (it has `[` or `"`) but
+    /// does not parse as one; `reason` names the part.
+    BadLine {
+        line: usize,
+        reason: &'static str,
+    },
+    BadTimestamp {
+        line: usize,
+        value: String,
+    },
+}
+
+impl fmt::Display for LogError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LogError::BadLine { line, reason } => write!(f, "line {line}: {reason}"),
+            LogError::BadTimestamp { line, value } => {
+                write!(
+                    f,
+                    "line {line}: bad timestamp {value:?} (want 10/Oct/2000:13:55:36 -0700)"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for LogError {}
+
+/// How to turn log lines into absolute URLs and times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogOptions {
+    /// Host used for request targets that are only a path (`/api/x`).
+    pub host: String,
+    /// Seconds between consecutive requests of a URL-per-line log.
+    pub synthetic_step: u64,
+    /// Time of the first request of a URL-per-line log.
+    pub synthetic_start: u64,
+}
+
+impl Default for LogOptions {
+    /// Host `api.example.com`; URL lists at one request per second from 0.
+    fn default() -> Self {
+        LogOptions {
+            host: "api.example.com".into(),
+            synthetic_step: 1,
+            synthetic_start: 0,
+        }
+    }
+}
+
+/// Reads a whole log. Blank lines and lines starting with `#` are skipped.
+/// Timestamps that go backwards (servers log at completion, so order and time
+/// can disagree by a little) are raised to the latest time seen: the cache
+/// model's clock never runs backwards.
+pub fn parse_log(text: &str, opts: &LogOptions) -> Result<Vec<LogEntry>, LogError> {
+    let mut out = Vec::new();
+    let mut latest = 0u64;
+    let mut synthetic = opts.synthetic_start;
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let n = i + 1;
+        let mut entry = match detect(line) {
+            LogFormat::Combined => parse_combined(line, n, &opts.host)?,
+            LogFormat::UrlPerLine => {
+                let e = parse_url_line(line, n, synthetic, &opts.host);
+                synthetic += opts.synthetic_step;
+                e
+            }
+        };
+        latest = latest.max(entry.time);
+        entry.time = latest;
+        out.push(entry);
+    }
+    Ok(out)
+}
+
+/// A combined-log line has a bracketed date and a quoted request.
+pub fn detect(line: &str) -> LogFormat {
+    if line.contains('[') && line.contains('"') {
+        LogFormat::Combined
+    } else {
+        LogFormat::UrlPerLine
+    }
+}
+
+fn absolute(target: &str, host: &str) -> String {
+    if target.starts_with("http://") || target.starts_with("https://") {
+        target.to_string()
+    } else if target.starts_with('/') {
+        format!("https://{host}{target}")
+    } else {
+        format!("https://{host}/{target}")
+    }
+}
+
+fn parse_url_line(line: &str, n: usize, time: u64, host: &str) -> LogEntry {
+    let (method, target) = match line.split_once(' ') {
+        Some((m, t)) if m.bytes().all(|b| b.is_ascii_uppercase()) => (m, t.trim()),
+        _ => ("GET", line),
+    };
+    LogEntry {
+        line: n,
+        time,
+        method: method.to_string(),
+        url: absolute(target, host),
+        authenticated: false,
+    }
+}
+
+fn parse_combined(line: &str, n: usize, host: &str) -> Result<LogEntry, LogError> {
+    let bad = |reason| LogError::BadLine { line: n, reason };
+    let open = line.find('[').ok_or(bad("no [date]"))?;
+    let close = open + line[open..].find(']').ok_or(bad("unterminated [date]"))?;
+    let mut head = line[..open].split_whitespace();
+    let (_client, _ident) = (head.next(), head.next());
+    let authuser = head.next().ok_or(bad("no authuser field"))?;
+    let stamp = &line[open + 1..close];
+    let time = parse_clf_time(stamp).ok_or_else(|| LogError::BadTimestamp {
+        line: n,
+        value: stamp.to_string(),
+    })?;
+    let rest = &line[close + 1..];
+    let q = rest.find('"').ok_or(bad("no quoted request"))?;
+    let request = quoted(&rest[q + 1..]).ok_or(bad("unterminated request"))?;
+    let mut parts = request.split(' ');
+    let method = parts
+        .next()
+        .filter(|m| !m.is_empty())
+        .ok_or(bad("empty request"))?;
+    let target = parts.next().ok_or(bad("request has no target"))?;
+    Ok(LogEntry {
+        line: n,
+        time,
+        method: method.to_string(),
+        url: absolute(target, host),
+        authenticated: authuser != "-",
+    })
+}
+
+/// The text up to the closing `"`, skipping `\"` (Apache's escape).
+fn quoted(s: &str) -> Option<&str> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(&s[..i]),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// `10/Oct/2000:13:55:36 -0700` → Unix seconds (UTC).
+pub fn parse_clf_time(s: &str) -> Option<u64> {
+    let (dt, zone) = s.split_once(' ')?;
+    let mut it = dt.splitn(3, '/');
+    let day: u64 = it.next()?.parse().ok()?;
+    let mname = it.next()?;
+    let month = crate::httpdate::MONTHS.iter().position(|m| *m == mname)? as u64 + 1;
+    let rest = it.next()?;
+    let mut f = rest.split(':');
+    let year: u64 = f.next()?.parse().ok()?;
+    let h: u64 = f.next()?.parse().ok()?;
+    let mi: u64 = f.next()?.parse().ok()?;
+    let sec: u64 = f.next()?.parse().ok()?;
+    if f.next().is_some() || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let local = crate::httpdate::to_unix(year, month, day, h, mi, sec)?;
+    let zb = zone.as_bytes();
+    if zb.len() != 5 || !matches!(zb[0], b'+' | b'-') || !zb[1..].iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let offset = zone[1..3].parse::<u64>().ok()? * 3600 + zone[3..5].parse::<u64>().ok()? * 60;
+    // Local time = UTC + offset, so UTC = local - offset.
+    if zb[0] == b'+' {
+        local.checked_sub(offset)
+    } else {
+        Some(local + offset)
+    }
+}
