@@ -50,6 +50,78 @@ export function edgecache_slice(body, start, end) {
   return sliced;
 }
 
+// The cache's copy of a body, guarded: it errors instead of ending when the
+// source errors or ends short of `expected` bytes (-1: unknown), and with a
+// known length it is a FixedLengthStream, so the Cache API sees a body that
+// does not add up. `ok` resolves true only for a complete body; the glue
+// deletes the entry when it resolves false (a runtime may keep what it got).
+export function edgecache_guard(body, expected) {
+  let count = 0;
+  let settle;
+  const ok = new Promise((r) => (settle = r));
+  const reader = body.getReader();
+  const guarded = new ReadableStream({
+    async pull(ctl) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          if (expected >= 0 && count !== expected) {
+            settle(false);
+            ctl.error(new Error(`body ended at ${count} of ${expected} bytes`));
+          } else {
+            settle(true);
+            ctl.close();
+          }
+          return;
+        }
+        count += value.byteLength;
+        ctl.enqueue(value);
+      } catch (e) {
+        settle(false);
+        ctl.error(e);
+      }
+    },
+    cancel(reason) {
+      settle(false);
+      return reader.cancel(reason);
+    },
+  });
+  let stream = guarded;
+  if (expected >= 0 && typeof FixedLengthStream === "function") {
+    const fixed = new FixedLengthStream(expected);
+    guarded.pipeTo(fixed.writable).catch(() => settle(false));
+    stream = fixed.readable;
+  }
+  return { stream, ok };
+}
+
+// Reads the cache's copy of a body to the end in JS memory (never Wasm), up to
+// `limit` bytes, and resolves a Response for cache.put only when the body is
+// complete (no read error; `expected` bytes when known >= 0), else null. A
+// truncated body is then never handed to the cache at all.
+export async function edgecache_complete_copy(body, expected, limit, status, headers) {
+  if (!body) return new Response(null, { status, headers });
+  const reader = body.getReader();
+  const chunks = [];
+  let n = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      n += value.byteLength;
+      if (n > limit) {
+        await reader.cancel().catch(() => {});
+        return null;
+      }
+      chunks.push(value);
+    }
+  } catch {
+    return null;
+  }
+  if (expected >= 0 && n !== expected) return null;
+  return new Response(new Blob(chunks), { status, headers });
+}
+
 // Stops reading a body nobody will consume (HEAD, 304, 416 on a tee'd miss):
 // an unread tee branch would otherwise buffer the whole object.
 export function edgecache_cancel(body) {
@@ -59,6 +131,62 @@ export function edgecache_cancel(body) {
 extern "C" {
     fn edgecache_slice(body: &ReadableStream, start: f64, end: f64) -> ReadableStream;
     fn edgecache_cancel(body: &ReadableStream);
+    fn edgecache_guard(body: &ReadableStream, expected: f64) -> js_sys::Object;
+    fn edgecache_complete_copy(
+        body: Option<ReadableStream>,
+        expected: f64,
+        limit: f64,
+        status: u16,
+        headers: &worker::web_sys::Headers,
+    ) -> js_sys::Promise;
+}
+
+/// The cache's copy of a response, read whole in JS memory (never Wasm):
+/// `None` when the body errored, ended short of `expected`, or passed `limit`.
+pub async fn complete_copy(
+    from: Response,
+    status: u16,
+    headers: &crate::headers::Headers,
+    expected: Option<u64>,
+    limit: u64,
+) -> Result<Option<Response>> {
+    let h = to_worker(headers)?;
+    let body = match from.into_parts() {
+        (_, ResponseBody::Stream(s)) => Some(s),
+        _ => None,
+    };
+    let expected = expected.map_or(-1.0, |n| n as f64);
+    let promise = edgecache_complete_copy(body, expected, limit as f64, status, &h.0);
+    let v = wasm_bindgen_futures::JsFuture::from(promise).await?;
+    if v.is_null() || v.is_undefined() {
+        return Ok(None);
+    }
+    Ok(Some(Response::from(worker::web_sys::Response::from(v))))
+}
+
+/// A response for the cache whose body errors unless complete, and a future
+/// that says whether it was complete (see `edgecache_guard`).
+pub fn guarded(
+    from: Response,
+    status: u16,
+    headers: &crate::headers::Headers,
+) -> Result<(Response, Option<js_sys::Promise>)> {
+    let expected = headers
+        .get("content-length")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(-1.0, |n| n as f64);
+    let builder = ResponseBuilder::new()
+        .with_status(status)
+        .with_headers(to_worker(headers)?);
+    match from.into_parts() {
+        (_, ResponseBody::Stream(s)) => {
+            let g = edgecache_guard(&s, expected);
+            let stream: ReadableStream = js_sys::Reflect::get(&g, &"stream".into())?.into();
+            let ok: js_sys::Promise = js_sys::Reflect::get(&g, &"ok".into())?.into();
+            Ok((builder.body(ResponseBody::Stream(stream)), Some(ok)))
+        }
+        (_, body) => Ok((builder.body(body), None)),
+    }
 }
 
 /// Answers with `delivery`, taking the body (if any) from `from`.

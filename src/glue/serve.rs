@@ -220,16 +220,12 @@ pub async fn lookup(
     if let Some(store) = decision.store {
         // Tee: the client's body streams at once; the copy goes to the cache in wait_until.
         let copy = resp.cloned()?;
-        let stored = rebuild(copy, store.status, &store.headers)?;
-        let key = lk.key.url.clone();
-        ctx.wait_until(async move {
-            if let Err(e) = Cache::default().put(key.as_str(), stored).await {
-                log(
-                    "cache_put_failed",
-                    serde_json::json!({ "key": key, "error": e.to_string() }),
-                );
-            }
-        });
+        ctx.wait_until(put_copy(
+            lk.key.url.clone(),
+            copy,
+            store.status,
+            store.headers,
+        ));
     }
     respond(
         resp,
@@ -320,13 +316,59 @@ async fn refresh(env: Env, key_url: String, req_headers: CoreHeaders) {
         now_secs(),
     );
     if let Some(store) = decision.store {
-        if let Ok(stored) = rebuild(resp, store.status, &store.headers) {
-            if let Err(e) = Cache::default().put(lk.key.url.as_str(), stored).await {
-                log(
-                    "revalidate_failed",
-                    serde_json::json!({ "key": lk.key.url, "error": e.to_string() }),
-                );
+        put_copy(lk.key.url.clone(), resp, store.status, store.headers).await;
+    }
+}
+
+/// Writes the cache's copy of an origin answer under `key`, never a truncated
+/// or errored body (see [`flow::copy_strategy`]).
+async fn put_copy(key: String, copy: Response, status: u16, headers: CoreHeaders) {
+    let length = headers
+        .get("content-length")
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let outcome = match flow::copy_strategy(length) {
+        flow::CopyStrategy::Buffered { expected, limit } => {
+            match super::body::complete_copy(copy, status, &headers, expected, limit).await {
+                Ok(Some(stored)) => Cache::default()
+                    .put(key.as_str(), stored)
+                    .await
+                    .map(|_| true),
+                Ok(None) => Ok(false),
+                Err(e) => Err(e),
             }
         }
+        flow::CopyStrategy::Streamed { .. } => match super::body::guarded(copy, status, &headers) {
+            Ok((stored, complete)) => put_guarded(&key, stored, complete).await,
+            Err(e) => Err(e),
+        },
+    };
+    match outcome {
+        Ok(true) => {}
+        Ok(false) => log("cache_copy_incomplete", serde_json::json!({ "key": key })),
+        Err(e) => log(
+            "cache_put_failed",
+            serde_json::json!({ "key": key, "error": e.to_string() }),
+        ),
     }
+}
+
+/// Streams `stored` into the cache; deletes the entry again if its body turned
+/// out incomplete. `Ok(false)` = incomplete.
+async fn put_guarded(
+    key: &str,
+    stored: Response,
+    complete: Option<js_sys::Promise>,
+) -> Result<bool> {
+    Cache::default().put(key, stored).await?;
+    let complete = match complete {
+        Some(p) => wasm_bindgen_futures::JsFuture::from(p)
+            .await
+            .map(|v| v.as_bool() == Some(true))
+            .unwrap_or(false),
+        None => true,
+    };
+    if !complete {
+        let _ = Cache::default().delete(key, false).await;
+    }
+    Ok(complete)
 }

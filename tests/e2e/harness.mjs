@@ -150,3 +150,18 @@ export async function startRoutedOrigin() {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Repeats `request()` (which returns a Response-like with a `cache-status`)
+ * until it is a hit: the cache's copy is written in `wait_until`, after the
+ * response that caused it, so an immediate second request may still miss.
+ */
+export async function untilHit(request, { tries = 40, delayMs = 25 } = {}) {
+  let last;
+  for (let i = 0; i < tries; i++) {
+    last = await request();
+    if (last.hit) return last;
+    await sleep(delayMs);
+  }
+  return last;
+}

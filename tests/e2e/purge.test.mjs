@@ -1,7 +1,7 @@
 // End to end: signed purge webhooks, and purges that hold in every data centre.
 // Two workers sharing one KV directory but not a cache stand for two data centres.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { cacheStatus, purge, SECRETS, signWebhook, sleep, startOrigin, startWorker, tempDir } from "./harness.mjs";
+import { cacheStatus, purge, SECRETS, signWebhook, sleep, startOrigin, startWorker, tempDir, untilHit } from "./harness.mjs";
 
 let origin, dc1, dc2, kvDir;
 let version = 1;
@@ -43,13 +43,14 @@ beforeEach(() => {
 
 const get = async (dc, path, headers = {}) => {
   const r = await dc.fetch(`https://api.example.com${path}`, { headers });
-  return { status: cacheStatus(r), body: JSON.parse(await r.text()) };
+  const status = cacheStatus(r);
+  return { status, hit: status?.params.hit === true, body: JSON.parse(await r.text()) };
 };
 /** Fills both data centres' caches for `path` and checks both now hit. */
 const warm = async (path, headers = {}) => {
   for (const dc of [dc1, dc2]) {
     await get(dc, path, headers);
-    expect((await get(dc, path, headers)).status.params.hit, `${path} warm`).toBe(true);
+    expect((await untilHit(() => get(dc, path, headers))).hit, `${path} warm`).toBe(true);
   }
 };
 const purgeOk = async (payload, opts) => {
