@@ -54,7 +54,8 @@ export function edgecache_slice(body, start, end) {
 // source errors or ends short of `expected` bytes (-1: unknown), and with a
 // known length it is a FixedLengthStream, so the Cache API sees a body that
 // does not add up. `ok` resolves true only for a complete body; the glue
-// deletes the entry when it resolves false (a runtime may keep what it got).
+// deletes the entry when it resolves false (a runtime may keep what it got);
+// null means the reader cancelled before the end (nothing learned).
 export function edgecache_guard(body, expected) {
   let count = 0;
   let settle;
@@ -82,7 +83,9 @@ export function edgecache_guard(body, expected) {
       }
     },
     cancel(reason) {
-      settle(false);
+      // The reader stopped early (e.g. a byte range was served): nothing is known
+      // about the rest of the body, so this is not evidence of truncation.
+      settle(null);
       return reader.cancel(reason);
     },
   });

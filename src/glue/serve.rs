@@ -142,7 +142,15 @@ pub async fn lookup(
                                 req_headers.clone(),
                             ));
                         }
-                        return serve_stored(resp, status, headers, cache_status, req_headers, &lk);
+                        return serve_stored(
+                            ctx,
+                            resp,
+                            status,
+                            headers,
+                            cache_status,
+                            req_headers,
+                            &lk,
+                        );
                     }
                     StoredDecision::Miss {
                         detail,
@@ -190,7 +198,7 @@ pub async fn lookup(
     if let (Some(why), Some(s)) = (failure, stale) {
         let (headers, cs) =
             flow::stale_on_error(config, &lk, &s.entry, &s.headers, now_secs(), why);
-        return serve_stored(s.resp, s.entry.status, headers, cs, req_headers, &lk);
+        return serve_stored(ctx, s.resp, s.entry.status, headers, cs, req_headers, &lk);
     }
     let resp = match result {
         OriginResult::Response(r) => r,
@@ -236,6 +244,7 @@ pub async fn lookup(
 /// Serves a stored response (stored with `status`): 304, 206, 416 or the whole,
 /// as `delivery::deliver` decides.
 fn serve_stored(
+    ctx: &Context,
     resp: Response,
     status: u16,
     mut headers: CoreHeaders,
@@ -244,6 +253,29 @@ fn serve_stored(
     lk: &Lookup<'_>,
 ) -> Result<Response> {
     headers.append("cache-status", &cs.to_string());
+    let length = headers
+        .get("content-length")
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    // A large entry was streamed into the cache; a runtime may have kept a short
+    // copy of a truncated body. Serve it through a length guard: a short body
+    // errors the response instead of passing for whole, and the entry goes.
+    let resp = match flow::copy_strategy(length) {
+        flow::CopyStrategy::Streamed { .. } => {
+            let (guarded, complete) = super::body::guarded(resp, status, &headers)?;
+            if let Some(p) = complete {
+                let key = lk.key.url.clone();
+                ctx.wait_until(async move {
+                    let v = wasm_bindgen_futures::JsFuture::from(p).await;
+                    if matches!(v.map(|v| v.as_bool()), Ok(Some(false))) {
+                        let _ = Cache::default().delete(key.as_str(), false).await;
+                        log("stored_copy_incomplete", serde_json::json!({ "key": key }));
+                    }
+                });
+            }
+            guarded
+        }
+        flow::CopyStrategy::Buffered { .. } => resp,
+    };
     respond(
         resp,
         deliver(lk.route(), lk.head, req_headers, status, headers),

@@ -23,6 +23,12 @@ const server = net.createServer((sock) => {
       sock.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: public, max-age=600\r\nContent-Length: 1000\r\n\r\n{\"partial\":");
       return setTimeout(() => sock.destroy(), 50);
     }
+    if (m === "truncate-large") {
+      // Past the buffered-copy limit (4 MiB): the streamed path.
+      sock.write(`HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nCache-Control: public, max-age=600\r\nContent-Length: ${6 * 1024 * 1024}\r\n\r\n`);
+      sock.write(Buffer.alloc(1024 * 1024, 7));
+      return setTimeout(() => sock.destroy(), 50);
+    }
     if (m === "malformed") return sock.end("HTTP/1.1 200 OK\r\nBad Header Line Without Colon\r\n\r\n{}");
     if (m === "huge-header") return sock.end(ok('{"ok":true}', `X-Huge: ${"a".repeat(200_000)}\r\n`));
     if (m === "garbage") return sock.end("this is not http\r\n\r\n");
@@ -90,6 +96,24 @@ test("a truncated body is never stored", async () => {
   expect(next.status).toBe(200);
   expect(next.cs.params.hit).toBeUndefined();
   expect(JSON.parse(next.text)).toEqual({ ok: true, path });
+});
+
+test("a truncated large (streamed) body is never served as whole", async () => {
+  const path = "/api/truncate-large/";
+  mode[path] = "truncate-large";
+  const r = await get(path);
+  expect(r.text.length).toBeLessThan(6 * 1024 * 1024);
+  mode[path] = "ok";
+  await new Promise((res) => setTimeout(res, 300));
+  // A runtime may have kept a short copy: serving it must fail loudly (a body
+  // error), never pass a short body as complete, and the entry must then go.
+  const next = await get(path);
+  if (next.cs.params.hit) expect(next.text).toMatch(/^<body error/);
+  else expect(JSON.parse(next.text)).toEqual({ ok: true, path });
+  await new Promise((res) => setTimeout(res, 200));
+  const after = await get(path);
+  expect(after.status).toBe(200);
+  expect(JSON.parse(after.text)).toEqual({ ok: true, path });
 });
 
 test("huge origin headers: the worker does not crash and stores nothing broken", async () => {
