@@ -1,5 +1,5 @@
 # edgecache — the two quick-start commands are `make dev` and `make test`.
-.PHONY: setup dev test build check fmt bench
+.PHONY: setup dev test build check fmt bench fuzz
 
 setup:      ## install everything a fresh machine lacks (idempotent)
 	bash scripts/setup.sh
@@ -18,3 +18,6 @@ check:      ## validate wrangler.toml with the edgecache CLI
 
 fmt:
 	cargo fmt
+
+fuzz:       ## every fuzz target for FUZZ_SECONDS (default 60) each; see docs/fuzzing.md
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -205,9 +205,13 @@ pub fn split_directives(value: &str) -> Vec<RawDirective<'_>> {
         }
         i += 1;
     }
-    out.extend(value.get(start..).and_then(parse_member));
     // Hazard: an unterminated quote would swallow everything after it,
     // `no-store` included. Fail safe: also read that tail as plain members.
+    // The open member's `raw` stops at its quote, so the raws never overlap and
+    // re-joining them (`downstream_cache_control`) is idempotent (found by
+    // fuzzing); its argument reads as malformed (`""`) either way.
+    let end = quote_start.map_or(value.len(), |q| q + 1);
+    out.extend(value.get(start..end).and_then(parse_member));
     if let Some(q) = quote_start {
         for member in value[q + 1..].split(',') {
             out.extend(parse_member(member));

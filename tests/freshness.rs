@@ -137,3 +137,14 @@ proptest! {
         prop_assert_eq!(StoredMeta::from_header_value(&m.to_header_value()), Some(m));
     }
 }
+
+/// Fuzzing finding (`http_parsers`): with an unterminated quote, the open member's
+/// raw text overlapped the tail members re-read after it, so each pass through
+/// `downstream_cache_control` repeated the tail.
+#[test]
+fn downstream_of_unterminated_quote_is_idempotent() {
+    let r = api_route();
+    let once = downstream_cache_control(&r, Some("foo=\"bar, no-store")).unwrap();
+    assert_eq!(once, "foo=\", bar, no-store");
+    assert_eq!(downstream_cache_control(&r, Some(&once)), Some(once));
+}
