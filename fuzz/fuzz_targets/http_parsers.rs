@@ -26,8 +26,7 @@ use edgecache::httpdate;
 use edgecache::range::{parse_range, RangeOutcome};
 use libfuzzer_sys::fuzz_target;
 
-/// 9999-12-31T23:59:59Z: the last instant a 4-digit IMF-fixdate year can spell.
-const MAX_DATE: u64 = 253_402_300_799;
+use httpdate::MAX_SECS as MAX_DATE;
 
 fn route() -> Route {
     Route {
@@ -115,7 +114,8 @@ fn date_text(s: &str) {
     if let Some(t) = httpdate::parse(s) {
         let f = httpdate::format(t);
         assert_eq!(httpdate::parse(&f), Some(t), "{s:?} -> {t} -> {f:?}");
-        assert_eq!(httpdate::format(t), f);
+        assert!(t <= MAX_DATE);
+        assert_eq!(f.len(), 29, "{f:?}");
     }
 }
 
