@@ -87,6 +87,23 @@ def signatures():
         old = [v["secret"], v["msg_id"], str(v["timestamp"]), v["signature"], str(v["timestamp"] + 301)]
         write("signature_header", "vector_too_old", "\n".join(old) + "\n" + v["payload"])
         write("signature_header", "missing_headers", v["secret"] + "\n\n\n\n\n" + v["payload"])
+    sec = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    more = {
+        "empty_body": [sec, "msg_1", "1700000000", "v1,AAAA", "1700000000", ""],
+        "secret_list_commas": [sec + ",whsec_" + "QUJD" * 8, "msg_1", "1700000000", "v1,x", "", "{}"],
+        "short_secret": ["whsec_QUJD", "msg_1", "1700000000", "v1,x", "", "{}"],
+        "not_base64_secret": ["whsec_***", "msg_1", "1700000000", "v1,x", "", "{}"],
+        "id_with_space": [sec, "msg 1", "1700000000", "v1,x", "", "{}"],
+        "id_too_long": [sec, "m" * 257, "1700000000", "v1,x", "", "{}"],
+        "timestamp_too_new": [sec, "msg_1", "1700000301", "v1,x", "1700000000", "{}"],
+        "timestamp_zero": [sec, "msg_1", "0", "v1,x", "0", "{}"],
+        "timestamp_max": [sec, "msg_1", "9999999999999999999", "v1,x", "9999999999999999999", "{}"],
+        "many_signatures": [sec, "msg_1", "1700000000", " ".join(["v1,AAAA"] * 20), "", "{}"],
+        "signature_no_comma": [sec, "msg_1", "1700000000", "v1", "", "{}"],
+        "purge_body": [sec, "msg_2", "1700000000", "v1,x", "", '{"tags": ["course:1"], "prefixes": ["/api/courses"]}'],
+    }
+    for name, parts in more.items():
+        write("signature_header", name, "\n".join(parts))
     write("signature_header", "bad_timestamp", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\nmsg_1\n+5\nv1,\n\n{}")
     write("signature_header", "bare_secret", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\nmsg_1\n99999999999999999999\nv1,x\n0\n")
 
