@@ -25,3 +25,6 @@ fmt:
 loadtest:   ## purge under load: two instances, readers + a purging writer (loopback, ~20 s)
 	bash scripts/build-worker.sh
 	node tests/load/purge-under-load.mjs --seconds 20
+
+fuzz:       ## every fuzz target for FUZZ_SECONDS (default 60) each; see docs/fuzzing.md
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)

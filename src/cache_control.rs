@@ -185,11 +185,34 @@ pub(crate) fn is_tchar(b: u8) -> bool {
 /// are skipped. Quoted arguments are unescaped (RFC 9110 §5.6.4); both token
 /// and quoted forms are accepted for every directive (RFC 9111 §5.2).
 pub fn split_directives(value: &str) -> Vec<RawDirective<'_>> {
-    let bytes = value.as_bytes();
     let mut out = Vec::new();
-    let mut start = 0;
+    let mut from = 0;
+    // Hazard: an unterminated quote would swallow everything after it,
+    // `no-store` included. Fail safe: the open member ends at its quote (its
+    // argument reads as malformed, `""`, either way) and the tail after the quote
+    // is split again, quotes and all. So the members' raw texts never overlap
+    // and re-joining them (`downstream_cache_control`) gives the same members
+    // (both found by fuzzing). Each pass costs a scan of the tail, so after
+    // `MAX_OPEN_QUOTES` passes the rest of a value that broken is ignored.
+    for _ in 0..=MAX_OPEN_QUOTES {
+        match split_pass(value, from, &mut out) {
+            Some(quote) => from = quote + 1,
+            None => break,
+        }
+    }
+    out
+}
+
+/// Unterminated quotes [`split_directives`] reads past in one field value.
+const MAX_OPEN_QUOTES: usize = 16;
+
+/// Splits `value[from..]` into `out`; returns the position of an unterminated
+/// quote, if one is left open (its member then ends at the quote).
+fn split_pass<'a>(value: &'a str, from: usize, out: &mut Vec<RawDirective<'a>>) -> Option<usize> {
+    let bytes = value.as_bytes();
+    let mut start = from;
     let mut quote_start = None;
-    let mut i = 0;
+    let mut i = from;
     while i < bytes.len() {
         match (quote_start, bytes[i]) {
             (Some(_), b'\\') => i += 1,
@@ -205,15 +228,9 @@ pub fn split_directives(value: &str) -> Vec<RawDirective<'_>> {
         }
         i += 1;
     }
-    out.extend(value.get(start..).and_then(parse_member));
-    // Hazard: an unterminated quote would swallow everything after it,
-    // `no-store` included. Fail safe: also read that tail as plain members.
-    if let Some(q) = quote_start {
-        for member in value[q + 1..].split(',') {
-            out.extend(parse_member(member));
-        }
-    }
-    out
+    let end = quote_start.map_or(value.len(), |q| q + 1);
+    out.extend(value.get(start..end).and_then(parse_member));
+    quote_start
 }
 
 fn parse_member(raw: &str) -> Option<RawDirective<'_>> {

@@ -45,6 +45,7 @@ pub fn parse(s: &str) -> Option<u64> {
 }
 
 /// Formats Unix seconds as IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
+/// Past [`MAX_SECS`] the year has more than four digits, which no parser reads.
 pub fn format(secs: u64) -> String {
     let days = secs / 86_400;
     let rem = secs % 86_400;
@@ -157,12 +158,18 @@ fn days_in_month(y: u64, m: u64) -> u64 {
     }
 }
 
+/// 9999-12-31T23:59:59Z: the last instant an IMF-fixdate (four-digit year) can
+/// spell, so the latest [`parse`] returns and [`format`] round-trips.
+pub const MAX_SECS: u64 = 253_402_300_799;
+
+/// `None` past [`MAX_SECS`]: a leap second (`23:59:60`) on 9999-12-31 lands in
+/// year 10000, which [`format`] cannot spell in four digits (found by fuzzing).
 pub(crate) fn to_unix(y: u64, m: u64, d: u64, h: u64, mi: u64, s: u64) -> Option<u64> {
     if y < 1970 || !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
         return None;
     }
     let days = days_from_civil(y, m, d);
-    Some(days * 86_400 + h * 3600 + mi * 60 + s)
+    Some(days * 86_400 + h * 3600 + mi * 60 + s).filter(|&t| t <= MAX_SECS)
 }
 
 /// Days since 1970-01-01 (H. Hinnant's algorithm), for y >= 1970.

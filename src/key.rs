@@ -246,8 +246,10 @@ fn over_header_limits(config: &Config, headers: &Headers) -> Option<BypassReason
 /// Computes the key for a request, or says why it is not cacheable.
 ///
 /// Order of checks: size limits, URL parse, suspicious path, route match,
-/// method, user info, query size, credentials. `HEAD` gets the same key as `GET`.
-/// Idempotent: keying `CacheKey::url` again (same headers) gives the same key.
+/// method, user info, query size, credentials, then the size limits again on
+/// the key itself. `HEAD` gets the same key as `GET`.
+/// Idempotent: keying `CacheKey::url` again (same headers) gives the same key
+/// (`fuzz/` checks this).
 pub fn cache_key<'c>(config: &'c Config, req: &KeyRequest) -> Result<KeyOutcome<'c>, KeyError> {
     let bypass = |route, reason| Ok(KeyOutcome::Bypass { route, reason });
     if req.url.len() > config.limits.max_url_bytes {
@@ -300,6 +302,15 @@ pub fn cache_key<'c>(config: &'c Config, req: &KeyRequest) -> Result<KeyOutcome<
             format!("{base_url}{sep}{VARIANT_PARAM}={v}")
         }
     };
+    // A key is itself a request URL and must pass the limits it was checked
+    // against, or keying it again would bypass (found by fuzzing): the variant
+    // adds a parameter, and canonical escapes lengthen (`+` → `%20`, `'` → `%27`).
+    if url.len() > config.limits.max_url_bytes {
+        return bypass(Some(route), BypassReason::UrlTooLong);
+    }
+    if pairs.len() + usize::from(variant.is_some()) > config.limits.max_query_params {
+        return bypass(Some(route), BypassReason::TooManyParams);
+    }
     Ok(KeyOutcome::Cache(CacheKey {
         route,
         route_index,

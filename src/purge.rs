@@ -333,9 +333,43 @@ fn parse_prefix(p: &str) -> Result<Prefix, String> {
     } else {
         return Err("a prefix must start with `/` or be an absolute http(s) URL".into());
     };
-    let trimmed = path.trim_end_matches('/');
+    // Segments are checked as written (so `/api/../x` is refused, not resolved), then the
+    // path is spelled as request paths are: the URL parser, then `key::canonical_path`.
+    // Requests check prefix names built from their canonical path, so a prefix spelled
+    // otherwise (`/api/%63ourses`, `/a{b}`) would silently purge nothing (found by
+    // fuzzing). One that no canonical path can have (`;`, a bad `%`, an escaped `/`) is
+    // refused.
+    segment_depth(&path)?;
+    let canonical = canonical_prefix_path(&path).ok_or_else(|| {
+        "a prefix with `;`, a bad `%` escape, or an escaped `/`, `\\`, `;`, `#`, `?`, `.` \
+         or control byte never matches a cached path"
+            .to_string()
+    })?;
+    segment_depth(&canonical)?;
+    let trimmed = canonical.trim_end_matches('/');
+    Ok(Prefix {
+        raw: p.to_string(),
+        host,
+        path: if trimmed.is_empty() {
+            "/".to_string()
+        } else {
+            trimmed.to_string()
+        },
+    })
+}
+
+/// The canonical spelling of a request path (see `docs/keys.md`), or `None` when no
+/// request with this path is ever keyed.
+fn canonical_prefix_path(path: &str) -> Option<String> {
+    let mut url = url::Url::parse("https://prefix.invalid/").ok()?;
+    url.set_path(path);
+    crate::key::canonical_path(url.path())
+}
+
+/// Depth in segments (a trailing `/` ignored); empty, `.` and `..` segments are refused.
+fn segment_depth(path: &str) -> Result<usize, String> {
     let mut depth = 0;
-    for seg in trimmed.split('/').skip(1) {
+    for seg in path.trim_end_matches('/').split('/').skip(1) {
         match seg {
             "" => return Err("a prefix cannot contain an empty segment (`//`)".into()),
             "." | ".." => return Err("a prefix cannot contain `.` or `..` segments".into()),
@@ -347,15 +381,7 @@ fn parse_prefix(p: &str) -> Result<Prefix, String> {
             "prefix has {depth} segments; at most {MAX_PREFIX_DEPTH} allowed"
         ));
     }
-    Ok(Prefix {
-        raw: p.to_string(),
-        host,
-        path: if trimmed.is_empty() {
-            "/".to_string()
-        } else {
-            trimmed.to_string()
-        },
-    })
+    Ok(depth)
 }
 
 // ---------------------------------------------------------------------------------------

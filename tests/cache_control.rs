@@ -83,3 +83,15 @@ proptest! {
         let _ = CacheControl::parse(&s);
     }
 }
+
+/// Fuzzing finding (`http_parsers`): an unterminated quote's member ends at the
+/// quote, so raw members never overlap; its argument still reads as malformed.
+#[test]
+fn unterminated_quote_member_raw_stops_at_the_quote() {
+    let d = edgecache::cache_control::split_directives("max-age=\"60, no-store");
+    let raws: Vec<&str> = d.iter().map(|d| d.raw).collect();
+    assert_eq!(raws, ["max-age=\"", "60", "no-store"]);
+    let cc = CacheControl::parse("max-age=\"60, no-store");
+    assert_eq!(cc.max_age, Some(0));
+    assert!(cc.no_store);
+}

@@ -137,3 +137,25 @@ proptest! {
         prop_assert_eq!(StoredMeta::from_header_value(&m.to_header_value()), Some(m));
     }
 }
+
+/// Fuzzing finding (`http_parsers`): with an unterminated quote, the open member's
+/// raw text overlapped the tail members re-read after it, so each pass through
+/// `downstream_cache_control` repeated the tail.
+#[test]
+fn downstream_of_unterminated_quote_is_idempotent() {
+    let r = api_route();
+    let once = downstream_cache_control(&r, Some("foo=\"bar, no-store")).unwrap();
+    assert_eq!(once, "foo=\", bar, no-store");
+    assert_eq!(downstream_cache_control(&r, Some(&once)), Some(once));
+}
+
+/// Fuzzing finding (`http_parsers`): the tail after an unterminated quote was
+/// split without regard to quotes, so a `"` in it opened a quote only on the
+/// next pass, and filtering twice dropped what filtering once had kept.
+#[test]
+fn downstream_splits_the_tail_of_an_unterminated_quote_with_quotes() {
+    let r = api_route();
+    let once = downstream_cache_control(&r, Some("-c\"x$2=_\\\"\u{4de}, no-store")).unwrap();
+    assert_eq!(once, "x$2=_\\\", no-store");
+    assert_eq!(downstream_cache_control(&r, Some(&once)), Some(once));
+}

@@ -51,3 +51,23 @@ proptest! {
         let _ = httpdate::parse(&s);
     }
 }
+
+/// Fuzzing finding (`http_parsers`): a leap second on 9999-12-31 parsed to a
+/// time in year 10000, whose `format` (five-digit year) no longer parsed.
+#[test]
+fn leap_second_past_year_9999_is_refused() {
+    assert_eq!(httpdate::parse("Fri, 31 Dec 9999 23:59:60 GMT"), None);
+    assert_eq!(
+        httpdate::parse("Fri, 31 Dec 9999 23:59:59 GMT"),
+        Some(253_402_300_799)
+    );
+    assert_eq!(
+        httpdate::parse(&httpdate::format(253_402_300_799)),
+        Some(253_402_300_799)
+    );
+    // Other leap seconds still read as the next second.
+    assert_eq!(
+        httpdate::parse("Sun, 31 Dec 2028 23:59:60 GMT"),
+        httpdate::parse("Mon, 01 Jan 2029 00:00:00 GMT")
+    );
+}

@@ -340,3 +340,49 @@ proptest! {
         prop_assert_eq!(k1, k2);
     }
 }
+
+fn bypass_reason(config: &Config, url: &str, headers: &Headers) -> Option<&'static str> {
+    let req = KeyRequest {
+        method: "GET",
+        url,
+        headers,
+        user_secret: None,
+    };
+    match cache_key(config, &req) {
+        Ok(KeyOutcome::Bypass { reason, .. }) => Some(reason.as_str()),
+        _ => None,
+    }
+}
+
+/// Fuzzing finding (`key_normalization`): a request with exactly
+/// `max_query_params` params on a route with variant dimensions got a key with
+/// one more (the variant), so keying that key again bypassed.
+#[test]
+fn key_with_variant_over_param_limit_bypasses() {
+    let mut config = config();
+    config.limits.max_query_params = 3;
+    let h = Headers::new();
+    let at_limit = "https://api.example.com/api/courses/?page=2&page=3&level=a";
+    assert_eq!(
+        bypass_reason(&config, at_limit, &h),
+        Some("too_many_params")
+    );
+    // One param fewer: cached, and the key is its own key.
+    let under = "https://api.example.com/api/courses/?page=2&level=a";
+    let key = key_of(&config, "GET", under, &h, None).unwrap();
+    assert_eq!(key_of(&config, "GET", &key, &h, None), Some(key));
+}
+
+/// Fuzzing finding (`key_normalization`): canonical escapes lengthen a URL
+/// (`+` → `%20`), so a key could exceed `max_url_bytes` and bypass when keyed again.
+#[test]
+fn key_longer_than_url_limit_bypasses() {
+    let mut config = config();
+    let url = format!(
+        "https://api.example.com/api/courses/42/?q={}",
+        "+".repeat(40)
+    );
+    config.limits.max_url_bytes = url.len();
+    let h = Headers::new();
+    assert_eq!(bypass_reason(&config, &url, &h), Some("url_too_long"));
+}

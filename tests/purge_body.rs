@@ -271,3 +271,41 @@ proptest! {
         }
     }
 }
+
+/// Fuzzing finding (`purge_body`): prefixes were kept as written, but requests
+/// check prefix names built from their canonical path, so another spelling of a
+/// path silently purged nothing.
+#[test]
+fn prefix_is_spelled_as_canonical_request_paths() {
+    let req = parse(json!({
+        "prefixes": ["/api/%63ourses/", "/a{b}", "https://h.example/A%7e/%c3%a9"]
+    }))
+    .unwrap();
+    let paths: Vec<&str> = req.prefixes.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(paths, ["/api/courses", "/a%7Bb%7D", "/A~/%C3%A9"]);
+    assert_eq!(req.prefixes[0].raw, "/api/%63ourses/");
+}
+
+/// Fuzzing finding (`purge_body`): a prefix no cached path can have (requests
+/// with such paths bypass the cache) is refused instead of purging nothing.
+#[test]
+fn prefix_no_cached_path_can_have_is_refused() {
+    for p in [
+        "/api%..s/ecret",
+        "/api/me;x",
+        "/a%2Fb",
+        "/a%00",
+        "https://h.example/a%2e",
+    ] {
+        match parse(json!({ "prefixes": [p] })) {
+            Err(PurgeBodyError::Invalid { field, reason }) => {
+                assert_eq!(field, "prefixes[0]", "{p}");
+                assert!(
+                    reason.contains("never matches a cached path"),
+                    "{p}: {reason}"
+                );
+            }
+            other => panic!("{p}: {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! The small HTTP parsers and the two header encodings the worker stores.
+//!
+//! The first input byte picks the parser (ASCII letters, so seeds are readable);
+//! the rest is its input:
+//! - `c` Cache-Control value: never panics; parsing is deterministic and a
+//!   one-line list parses as the same list split over two field lines; the
+//!   downstream filter is idempotent (filtering twice = filtering once) and keeps
+//!   the meaning of everything it does not drop;
+//! - `r` `<total>\n<Range value>`: a 206 range lies inside the representation,
+//!   and its canonical `bytes=start-end` form gives the same answer;
+//! - `d` HTTP-date text: `parse(format(t)) == t` for every date parsed;
+//! - `D` Unix seconds (8 bytes): `parse(format(x)) == x` for x up to 9999-12-31;
+//! - `s` Stamp text / `m` StoredMeta text: when parsing succeeds, encoding gives the
+//!   input back (canonical);
+//! - `S` / `M` values: `parse(encode(x)) == x`.
+#![no_main]
+
+use std::collections::BTreeMap;
+
+use arbitrary::Unstructured;
+use edgecache::cache_control::{split_directives, CacheControl};
+use edgecache::config::{ParamFilter, PathPattern, QueryRules, Route, RouteKind, TtlMode};
+use edgecache::freshness::{downstream_cache_control, StoredMeta};
+use edgecache::generations::{Stamp, MAX_STAMP_TAGS};
+use edgecache::httpdate;
+use edgecache::range::{parse_range, RangeOutcome};
+use libfuzzer_sys::fuzz_target;
+
+use httpdate::MAX_SECS as MAX_DATE;
+
+fn route() -> Route {
+    Route {
+        name: "r".into(),
+        path: PathPattern {
+            source: "/*".into(),
+            segments: vec![],
+            trailing_slash: false,
+            wildcard: true,
+        },
+        kind: RouteKind::Api,
+        ttl: 60,
+        ttl_mode: TtlMode::Respect,
+        status_ttl: BTreeMap::new(),
+        tags: vec![],
+        query: QueryRules {
+            filter: ParamFilter::All,
+            defaults: BTreeMap::new(),
+            clamp: BTreeMap::new(),
+            lowercase: vec![],
+        },
+        vary: vec![],
+        per_user: false,
+        credentials: vec![],
+        stale_while_revalidate: 0,
+        stale_if_error: 0,
+        timeout: 10,
+        browser_cache_control: None,
+    }
+}
+
+fn cache_control(s: &str) {
+    let cc = CacheControl::parse(s);
+    assert_eq!(cc, CacheControl::parse(s));
+    for d in split_directives(s) {
+        assert!(s.contains(d.raw));
+        assert!(!d.name.is_empty());
+    }
+    // A list split over two field lines at a top-level comma means the same.
+    if !s.contains('"') {
+        if let Some((a, b)) = s.split_once(',') {
+            assert_eq!(CacheControl::parse_lines([a, b]), cc, "{a:?} + {b:?}");
+        }
+    }
+    let r = route();
+    let once = downstream_cache_control(&r, Some(s));
+    if let Some(once) = &once {
+        let twice = downstream_cache_control(&r, Some(once));
+        assert_eq!(twice.as_ref(), Some(once), "downstream of {once:?}");
+        // Dropping the shared-cache directives keeps the rest's meaning.
+        let mut want = cc.clone();
+        want.s_maxage = None;
+        want.proxy_revalidate = false;
+        assert_eq!(CacheControl::parse(once), want, "downstream of {s:?}");
+    }
+}
+
+fn range(s: &str) {
+    let (total, value) = s.split_once('\n').unwrap_or(("1000", s));
+    let Ok(total) = total.trim().parse::<u64>() else {
+        return;
+    };
+    let outcome = parse_range(value, total);
+    match outcome {
+        RangeOutcome::Full => assert_eq!(outcome.content_range(), None),
+        RangeOutcome::Unsatisfiable { total: t } => assert_eq!(t, total),
+        RangeOutcome::Partial {
+            start,
+            end,
+            total: t,
+        } => {
+            assert_eq!(t, total);
+            assert!(start <= end && end < total, "{outcome:?}");
+            let canonical = format!("bytes={start}-{end}");
+            assert_eq!(parse_range(&canonical, total), outcome, "{canonical}");
+            assert_eq!(
+                outcome.content_range(),
+                Some(format!("bytes {start}-{end}/{total}"))
+            );
+        }
+    }
+}
+
+fn date_text(s: &str) {
+    if let Some(t) = httpdate::parse(s) {
+        let f = httpdate::format(t);
+        assert_eq!(httpdate::parse(&f), Some(t), "{s:?} -> {t} -> {f:?}");
+        assert!(t <= MAX_DATE);
+        assert_eq!(f.len(), 29, "{f:?}");
+    }
+}
+
+fn date_value(u: &mut Unstructured) {
+    let Ok(x) = u.int_in_range(0..=MAX_DATE) else {
+        return;
+    };
+    let f = httpdate::format(x);
+    assert_eq!(f.len(), 29, "{f:?}");
+    assert_eq!(httpdate::parse(&f), Some(x), "{x} -> {f:?}");
+}
+
+fn stamp_text(s: &str) {
+    if let Some(st) = Stamp::parse(s) {
+        assert_eq!(st.encode(), s);
+        assert!(st.tags().len() <= MAX_STAMP_TAGS);
+    }
+}
+
+fn stamp_value(u: &mut Unstructured) -> arbitrary::Result<()> {
+    let at: u64 = u.arbitrary()?;
+    let tags: Vec<String> = u.arbitrary()?;
+    if let Ok(st) = Stamp::new(at, &tags) {
+        let enc = st.encode();
+        assert_eq!(Stamp::parse(&enc).as_ref(), Some(&st), "{enc:?}");
+        // Lower-cased, sorted, distinct.
+        let t = st.tags();
+        assert!(t.windows(2).all(|w| w[0] < w[1]));
+        assert!(t.iter().all(|x| *x == x.to_ascii_lowercase()));
+    }
+    Ok(())
+}
+
+fn meta_text(s: &str) {
+    if let Some(m) = StoredMeta::from_header_value(s) {
+        assert_eq!(m.to_header_value(), s);
+    }
+}
+
+fn meta_value(u: &mut Unstructured) -> arbitrary::Result<()> {
+    let m = StoredMeta {
+        stored_at: u.arbitrary()?,
+        ttl: u.arbitrary()?,
+        stale_while_revalidate: u.arbitrary()?,
+        stale_if_error: u.arbitrary()?,
+    };
+    assert_eq!(StoredMeta::from_header_value(&m.to_header_value()), Some(m));
+    Ok(())
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
+    // Any other first byte maps onto one of the parsers.
+    let which = match which {
+        b'c' | b'r' | b'd' | b'D' | b's' | b'S' | b'm' | b'M' => which,
+        other => b"crdDsSmM"[usize::from(other) % 8],
+    };
+    let text = std::str::from_utf8(rest).ok();
+    let mut u = Unstructured::new(rest);
+    match which {
+        b'c' => text.map_or((), cache_control),
+        b'r' => text.map_or((), range),
+        b'd' => text.map_or((), date_text),
+        b'D' => date_value(&mut u),
+        b's' => text.map_or((), stamp_text),
+        b'S' => {
+            let _ = stamp_value(&mut u);
+        }
+        b'm' => text.map_or((), meta_text),
+        b'M' => {
+            let _ = meta_value(&mut u);
+        }
+        _ => {}
+    }
+});
