@@ -223,9 +223,13 @@ pub fn pass_headers(incoming: &Headers, forward_body: bool) -> Headers {
     out
 }
 
+/// Host (as keys spell it, see [`crate::key::key_host`]) and path of a key URL.
 fn host_and_path(base_url: &str) -> (String, String) {
     match url::Url::parse(base_url) {
-        Ok(u) => (u.host_str().unwrap_or("").to_string(), u.path().to_string()),
+        Ok(u) => (
+            crate::key::key_host(&u).unwrap_or_default(),
+            u.path().to_string(),
+        ),
         Err(_) => (String::new(), "/".to_string()),
     }
 }

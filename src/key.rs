@@ -136,6 +136,19 @@ impl fmt::Display for KeyError {
 
 impl std::error::Error for KeyError {}
 
+/// The host part of keys: lower-case host, plus `:port` unless the port is 80 or
+/// 443. The key scheme is always https, so both default ports are dropped
+/// (`http://h:443/` and `https://h/` are one key; otherwise a key would not be
+/// stable when re-keyed as https). Generation names for prefixes use the same
+/// spelling, so a purge by `https://h:8443/x` reaches requests to `h:8443`.
+pub fn key_host(u: &url::Url) -> Option<String> {
+    let host = u.host_str().filter(|h| !h.is_empty())?.to_ascii_lowercase();
+    Some(match u.port() {
+        Some(p) if p != 80 && p != 443 => format!("{host}:{p}"),
+        _ => host,
+    })
+}
+
 /// A parsed request URL in canonical form.
 struct Canonical {
     /// `https://host[:port]`
@@ -154,20 +167,11 @@ fn canonicalize(url: &str) -> Result<Canonical, KeyError> {
     if u.scheme() != "http" && u.scheme() != "https" {
         return Err(KeyError::UnsupportedScheme(u.scheme().to_string()));
     }
-    let host = u
-        .host_str()
-        .filter(|h| !h.is_empty())
-        .ok_or_else(|| KeyError::BadUrl {
-            url: url.to_string(),
-            reason: "no host".into(),
-        })?;
-    // The key scheme is always https, so both default ports are dropped
-    // (`http://h:443/` and `https://h/` are one key; otherwise a key would not
-    // be stable when re-keyed as https).
-    let authority = match u.port() {
-        Some(p) if p != 80 && p != 443 => format!("https://{host}:{p}"),
-        _ => format!("https://{host}"),
-    };
+    let host = key_host(&u).ok_or_else(|| KeyError::BadUrl {
+        url: url.to_string(),
+        reason: "no host".into(),
+    })?;
+    let authority = format!("https://{host}");
     Ok(Canonical {
         authority,
         path: canonical_path(u.path()),

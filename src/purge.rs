@@ -324,12 +324,8 @@ fn parse_prefix(p: &str) -> Result<Prefix, String> {
         if url.query().is_some() {
             return Err("a prefix cannot have a query".into());
         }
-        let host = match (url.host_str(), url.port()) {
-            (Some(h), Some(port)) => format!("{h}:{port}"),
-            (Some(h), None) => h.to_string(),
-            (None, _) => return Err("URL has no host".into()),
-        };
-        (Some(host.to_ascii_lowercase()), url.path().to_string())
+        let host = crate::key::key_host(&url).ok_or("URL has no host")?;
+        (Some(host), url.path().to_string())
     } else {
         return Err("a prefix must start with `/` or be an absolute http(s) URL".into());
     };

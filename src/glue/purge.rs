@@ -74,7 +74,8 @@ pub async fn handle(
     if let Replay::Replayed(receipt) = replay_decision(&verified.id, stored.as_deref()) {
         return receipt_response(&receipt);
     }
-    let host = req.url()?.host_str().unwrap_or("").to_ascii_lowercase();
+    // `/path` prefixes apply to the host the webhook arrived on, spelled as keys spell it.
+    let host = crate::key::key_host(&req.url()?).unwrap_or_default();
     let zone_token = secret(env, "EDGECACHE_ZONE_TOKEN");
     let zone_on = config.purge.zone_id.is_some() && zone_token.is_some();
     let plan = match plan_purge(config, &verified.id, &body, &host, zone_on, now) {
