@@ -181,14 +181,7 @@ pub async fn lookup(
         }
     }
     let started = now_millis();
-    let result = fetch_origin(OriginRequest {
-        url: &lk.origin_url,
-        method: Method::Get,
-        headers: &lk.origin_headers,
-        body: None,
-        timeout: Duration::from_secs(lk.route().timeout),
-    })
-    .await;
+    let result = fetch_keyed(&lk).await;
     let failure = match &result {
         OriginResult::Response(r) if r.status_code() >= 500 => Some("origin_error"),
         OriginResult::Response(_) => None,
@@ -289,14 +282,7 @@ async fn forward_uncached(
     req_headers: &CoreHeaders,
     cs: CacheStatus,
 ) -> Result<Response> {
-    let result = fetch_origin(OriginRequest {
-        url: &lk.origin_url,
-        method: Method::Get,
-        headers: &lk.origin_headers,
-        body: None,
-        timeout: Duration::from_secs(lk.route().timeout),
-    })
-    .await;
+    let result = fetch_keyed(lk).await;
     match result {
         OriginResult::Response(r) => {
             let status = r.status_code();
@@ -327,14 +313,7 @@ async fn refresh(env: Env, key_url: String, req_headers: CoreHeaders) {
         return;
     };
     let started = now_millis();
-    let result = fetch_origin(OriginRequest {
-        url: &lk.origin_url,
-        method: Method::Get,
-        headers: &lk.origin_headers,
-        body: None,
-        timeout: Duration::from_secs(lk.route().timeout),
-    })
-    .await;
+    let result = fetch_keyed(&lk).await;
     let OriginResult::Response(resp) = result else {
         return;
     };
@@ -403,4 +382,17 @@ async fn put_guarded(
         let _ = Cache::default().delete(key, false).await;
     }
     Ok(complete)
+}
+
+/// The origin fetch of a cacheable request: GET of the canonical URL with only
+/// the keyed headers, under the route's timeout.
+async fn fetch_keyed(lk: &Lookup<'_>) -> OriginResult {
+    fetch_origin(OriginRequest {
+        url: &lk.origin_url,
+        method: Method::Get,
+        headers: &lk.origin_headers,
+        body: None,
+        timeout: Duration::from_secs(lk.route().timeout),
+    })
+    .await
 }
