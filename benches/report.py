@@ -156,7 +156,7 @@ def main():
         "```",
         "",
         f"Key bench: {keys['urls']:,} URLs from the traffic log, {keys['rounds']} interleaved rounds, median. "
-        f"Load: concurrency {lo['concurrency']}, {lo['rounds']} alternating rounds of up to {lo['per_round']} "
+        f"Load: concurrency {lo['concurrency']}, {lo['rounds']} rounds (contenders in rotating order) of up to {lo['per_round']} "
         f"requests or {lo['round_ms'] / 1000:.0f} s per contender; hit-path req/s per round: edgecache "
         f"{lo['hit']['edgecache']['rps_rounds']}, JS {lo['hit']['match']['rps_rounds']}; miss path: edgecache "
         f"{lo['miss']['edgecache']['rps_rounds']}, proxy {lo['miss']['proxy']['rps_rounds']}"
