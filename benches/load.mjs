@@ -113,20 +113,19 @@ function summary(rounds) {
   };
 }
 
-/** Alternating rounds of `a` and `b`, each with its own target generator. */
-async function interleave(a, b, targetsA, targetsB) {
-  const ra = [];
-  const rb = [];
+/**
+ * Rounds of every contender in turn, the order rotating each round (with two:
+ * alternating), all drawing targets from `next`.
+ */
+async function interleave(contenders, next) {
+  const rounds = contenders.map(() => []);
   for (let i = 0; i < ROUNDS; i++) {
-    if (i % 2 === 0) {
-      ra.push(await round(a.base, targetsA));
-      rb.push(await round(b.base, targetsB));
-    } else {
-      rb.push(await round(b.base, targetsB));
-      ra.push(await round(a.base, targetsA));
+    for (let j = 0; j < contenders.length; j++) {
+      const k = (i + j) % contenders.length;
+      rounds[k].push(await round(contenders[k].base, next));
     }
   }
-  return { [a.kind]: summary(ra), [b.kind]: summary(rb) };
+  return Object.fromEntries(contenders.map((c, k) => [c.kind, summary(rounds[k])]));
 }
 
 async function coldStart(kind, origin) {
@@ -147,6 +146,7 @@ try {
   const ec = await start("edgecache", origin.url);
   const match = await start("match", origin.url);
   const proxy = await start("proxy", origin.url);
+  const store = await start("store", origin.url);
 
   // Hit path: warm both caches, check that edgecache now hits, then measure.
   const hot = Array.from({ length: HOT_URLS }, (_, i) => `/api/courses/${i + 1}/`);
@@ -157,15 +157,16 @@ try {
   }
   let h = 0;
   const hotNext = () => hot[h++ % HOT_URLS];
-  out.hit = await interleave(ec, match, hotNext, hotNext);
+  out.hit = await interleave([ec, match], hotNext);
 
   // Miss path: every request a new URL on a cacheable route (edgecache keys it,
-  // misses, fetches the origin and stores; the proxy just forwards).
+  // misses, fetches the origin and stores; the proxy just forwards; the store
+  // worker does edgecache's I/O — match, fetch, put in waitUntil — in plain JS).
   let m = 0;
   const missNext = () => `/api/courses/?search=m${m++}`;
-  out.miss = await interleave(ec, proxy, missNext, missNext);
+  out.miss = await interleave([ec, proxy, store], missNext);
 
-  await Promise.all([ec.mf.dispose(), match.mf.dispose(), proxy.mf.dispose()]);
+  await Promise.all([ec.mf.dispose(), match.mf.dispose(), proxy.mf.dispose(), store.mf.dispose()]);
 
   // Cold start: a fresh workerd instance each time, alternating.
   const cold = { edgecache: [], match: [] };

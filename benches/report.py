@@ -63,6 +63,14 @@ def rows(d):
     out.append(("Miss path, throughput (req/s)", f"{s['edgecache']['rps_median']:,.0f}",
                 f"{s['proxy']['rps_median']:,.0f}",
                 f"{s['edgecache']['rps_median'] / s['proxy']['rps_median']:.2f}×", "—", "—"))
+    if "store" in s:
+        st = s["store"]
+        out.append(("Miss path, latency p50 / p99, against a JS worker doing the same I/O",
+                    f"{s['edgecache']['p50_ms']:.2f} / {s['edgecache']['p99_ms']:.1f} ms",
+                    f"JS match + fetch + put in waitUntil {st['p50_ms']:.2f} / {st['p99_ms']:.1f} ms "
+                    f"({st['rps_median']:,.0f} req/s)",
+                    f"{s['edgecache']['p50_ms'] / st['p50_ms']:.2f}× / {s['edgecache']['p99_ms'] / st['p99_ms']:.2f}×",
+                    "—", "—"))
     c = lo["cold"]
     out.append(("Cold start: new instance → first response (median)", f"{c['edgecache']['total_ms']:.0f} ms "
                 f"(ready {c['edgecache']['ready_ms']:.0f} + first {c['edgecache']['first_response_ms']:.0f})",
@@ -148,10 +156,11 @@ def main():
         "```",
         "",
         f"Key bench: {keys['urls']:,} URLs from the traffic log, {keys['rounds']} interleaved rounds, median. "
-        f"Load: concurrency {lo['concurrency']}, {lo['rounds']} alternating rounds of up to {lo['per_round']} "
+        f"Load: concurrency {lo['concurrency']}, {lo['rounds']} rounds (contenders in rotating order) of up to {lo['per_round']} "
         f"requests or {lo['round_ms'] / 1000:.0f} s per contender; hit-path req/s per round: edgecache "
         f"{lo['hit']['edgecache']['rps_rounds']}, JS {lo['hit']['match']['rps_rounds']}; miss path: edgecache "
-        f"{lo['miss']['edgecache']['rps_rounds']}, proxy {lo['miss']['proxy']['rps_rounds']}.",
+        f"{lo['miss']['edgecache']['rps_rounds']}, proxy {lo['miss']['proxy']['rps_rounds']}"
+        + (f", JS store worker {lo['miss']['store']['rps_rounds']}" if "store" in lo["miss"] else "") + ".",
         END,
     ])
     md = ROOT / "BENCHMARKS.md"

@@ -22,9 +22,10 @@
 
 use crate::config::{Config, Route, VARIANT_PARAM};
 use crate::headers::Headers;
-use crate::query::{count_params, encode_component, join_pairs, normalize_query};
+use crate::query::{ascii_string, count_params, encode_component, join_pairs, normalize_query};
 use crate::routes::Params;
 use crate::variant::{present_credentials, user_id, variant_value};
+use std::borrow::Cow;
 use std::fmt;
 
 /// What the key function needs from a request.
@@ -136,46 +137,73 @@ impl fmt::Display for KeyError {
 
 impl std::error::Error for KeyError {}
 
-/// The host part of keys: lower-case host, plus `:port` unless the port is 80 or
-/// 443. The key scheme is always https, so both default ports are dropped
-/// (`http://h:443/` and `https://h/` are one key; otherwise a key would not be
-/// stable when re-keyed as https). Generation names for prefixes use the same
-/// spelling, so a purge by `https://h:8443/x` reaches requests to `h:8443`.
+/// The port part of keys: none for 80 and 443. The key scheme is always https,
+/// so both default ports are dropped (`http://h:443/` and `https://h/` are one
+/// key; otherwise a key would not be stable when re-keyed as https).
+fn key_port(u: &url::Url) -> Option<u16> {
+    u.port().filter(|p| *p != 80 && *p != 443)
+}
+
+/// The host part of keys: host (lower-cased by the URL parser), plus `:port`
+/// unless the port is 80 or 443 (see [`key_port`]). Generation names for
+/// prefixes use the same spelling, so a purge by `https://h:8443/x` reaches
+/// requests to `h:8443`.
 pub fn key_host(u: &url::Url) -> Option<String> {
     let host = u.host_str().filter(|h| !h.is_empty())?.to_ascii_lowercase();
-    Some(match u.port() {
-        Some(p) if p != 80 && p != 443 => format!("{host}:{p}"),
-        _ => host,
+    Some(match key_port(u) {
+        Some(p) => format!("{host}:{p}"),
+        None => host,
     })
 }
 
-/// A parsed request URL in canonical form.
-struct Canonical {
-    /// `https://host[:port]`
-    authority: String,
+/// A parsed request URL in canonical form, borrowing from the parsed URL.
+struct Canonical<'u> {
+    /// Lower-cased, IDNA-mapped host (IPv6 in brackets).
+    host: &'u str,
+    /// Non-default port (neither 80 nor 443).
+    port: Option<u16>,
     /// `None` when the path is suspicious.
-    path: Option<String>,
-    query: String,
+    path: Option<Cow<'u, str>>,
+    query: &'u str,
     has_userinfo: bool,
 }
 
-fn canonicalize(url: &str) -> Result<Canonical, KeyError> {
-    let u = url::Url::parse(url).map_err(|e| KeyError::BadUrl {
+impl Canonical<'_> {
+    /// Appends `https://host[:port]` to `out`.
+    fn write_authority(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"https://");
+        out.extend_from_slice(self.host.as_bytes());
+        if let Some(p) = self.port {
+            out.push(b':');
+            out.extend_from_slice(p.to_string().as_bytes());
+        }
+    }
+}
+
+fn parse_url(url: &str) -> Result<url::Url, KeyError> {
+    url::Url::parse(url).map_err(|e| KeyError::BadUrl {
         url: url.to_string(),
         reason: e.to_string(),
-    })?;
+    })
+}
+
+fn canonicalize<'u>(url: &str, u: &'u url::Url) -> Result<Canonical<'u>, KeyError> {
     if u.scheme() != "http" && u.scheme() != "https" {
         return Err(KeyError::UnsupportedScheme(u.scheme().to_string()));
     }
-    let host = key_host(&u).ok_or_else(|| KeyError::BadUrl {
-        url: url.to_string(),
-        reason: "no host".into(),
-    })?;
-    let authority = format!("https://{host}");
+    let host = u
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| KeyError::BadUrl {
+            url: url.to_string(),
+            reason: "no host".into(),
+        })?;
+    let port = key_port(u);
     Ok(Canonical {
-        authority,
-        path: canonical_path(u.path()),
-        query: u.query().unwrap_or("").to_string(),
+        host,
+        port,
+        path: canonical_path_cow(u.path()),
+        query: u.query().unwrap_or(""),
         has_userinfo: !u.username().is_empty() || u.password().is_some(),
     })
 }
@@ -191,6 +219,15 @@ fn canonicalize(url: &str) -> Result<Canonical, KeyError> {
 /// origins, which is how cache-deception and traversal tricks work), an escaped
 /// control byte (`%00`-`%1F`, `%7F`), or a `%` not followed by two hex digits.
 pub fn canonical_path(path: &str) -> Option<String> {
+    canonical_path_cow(path).map(Cow::into_owned)
+}
+
+/// [`canonical_path`], borrowing `path` when it is already canonical (ASCII
+/// without `%` or `;`: the common case, and nothing to rewrite).
+fn canonical_path_cow(path: &str) -> Option<Cow<'_, str>> {
+    if path.bytes().all(|b| b.is_ascii() && b != b'%' && b != b';') {
+        return Some(Cow::Borrowed(path));
+    }
     let b = path.as_bytes();
     let mut out = String::with_capacity(b.len());
     let mut i = 0;
@@ -222,18 +259,47 @@ pub fn canonical_path(path: &str) -> Option<String> {
             }
         }
     }
-    Some(out)
+    Some(Cow::Owned(out))
 }
 
+/// Expands `{name}` in each template with the param's value (`,` escaped).
+/// One left-to-right pass; the same as replacing each `{name}` in turn, since
+/// canonical path segments never hold `{` or `}` (the URL parser escapes them),
+/// so a substituted value cannot form or break another placeholder.
 fn expand_tags(templates: &[String], params: &Params) -> Vec<String> {
     templates
         .iter()
         .map(|t| {
-            let mut s = t.clone();
-            for (name, value) in params {
-                // `,` separates tags in `Cache-Tag`; canonical segments may hold one.
-                s = s.replace(&format!("{{{name}}}"), &value.replace(',', "%2C"));
+            if params.is_empty() || !t.contains('{') {
+                return t.clone();
             }
+            let mut s = String::with_capacity(t.len() + 16);
+            let mut rest = t.as_str();
+            while let Some(open) = rest.find('{') {
+                s.push_str(&rest[..open]);
+                let after = &rest[open + 1..];
+                let hit = params.iter().find(|(name, _)| {
+                    after
+                        .strip_prefix(name.as_str())
+                        .is_some_and(|r| r.starts_with('}'))
+                });
+                match hit {
+                    Some((name, value)) => {
+                        // `,` separates tags in `Cache-Tag`; canonical segments may hold one.
+                        if value.contains(',') {
+                            s.push_str(&value.replace(',', "%2C"));
+                        } else {
+                            s.push_str(value);
+                        }
+                        rest = &after[name.len() + 1..];
+                    }
+                    None => {
+                        s.push('{');
+                        rest = after;
+                    }
+                }
+            }
+            s.push_str(rest);
             s
         })
         .collect()
@@ -254,6 +320,10 @@ fn over_header_limits(config: &Config, headers: &Headers) -> Option<BypassReason
 /// the key itself. `HEAD` gets the same key as `GET`.
 /// Idempotent: keying `CacheKey::url` again (same headers) gives the same key
 /// (`fuzz/` checks this).
+///
+/// Cost: one `Url::parse`; the key URL is written once into one buffer and
+/// `base_url`/`origin_path_and_query` are slices of it (copied out), so a
+/// canonical request allocates a handful of strings, none per parameter.
 pub fn cache_key<'c>(config: &'c Config, req: &KeyRequest) -> Result<KeyOutcome<'c>, KeyError> {
     let bypass = |route, reason| Ok(KeyOutcome::Bypass { route, reason });
     if req.url.len() > config.limits.max_url_bytes {
@@ -262,11 +332,12 @@ pub fn cache_key<'c>(config: &'c Config, req: &KeyRequest) -> Result<KeyOutcome<
     if let Some(reason) = over_header_limits(config, req.headers) {
         return bypass(None, reason);
     }
-    let canon = canonicalize(req.url)?;
-    let Some(path) = canon.path else {
+    let parsed = parse_url(req.url)?;
+    let canon = canonicalize(req.url, &parsed)?;
+    let Some(path) = canon.path.as_deref() else {
         return bypass(None, BypassReason::SuspiciousPath);
     };
-    let Some((route_index, params)) = config.routes_match(&path) else {
+    let Some((route_index, params)) = config.routes_match(path) else {
         return Ok(KeyOutcome::NoRoute);
     };
     let route = &config.routes[route_index];
@@ -276,7 +347,7 @@ pub fn cache_key<'c>(config: &'c Config, req: &KeyRequest) -> Result<KeyOutcome<
     if canon.has_userinfo {
         return bypass(Some(route), BypassReason::Credentials);
     }
-    if count_params(&canon.query) > config.limits.max_query_params {
+    if count_params(canon.query) > config.limits.max_query_params {
         return bypass(Some(route), BypassReason::TooManyParams);
     }
     let creds = present_credentials(route, req.headers);
@@ -290,22 +361,37 @@ pub fn cache_key<'c>(config: &'c Config, req: &KeyRequest) -> Result<KeyOutcome<
             })
         }
     };
-    let pairs = normalize_query(&canon.query, Some(&route.query), &config.tracking_params);
-    let query = join_pairs(&pairs);
-    let origin_path_and_query = if query.is_empty() {
-        path.clone()
-    } else {
-        format!("{path}?{query}")
-    };
-    let base_url = format!("{}{origin_path_and_query}", canon.authority);
+    let pairs = normalize_query(canon.query, Some(&route.query), &config.tracking_params);
     let variant = variant_value(route, req.headers, user.as_deref());
-    let url = match &variant {
-        None => base_url.clone(),
-        Some(v) => {
-            let sep = if query.is_empty() { '?' } else { '&' };
-            format!("{base_url}{sep}{VARIANT_PARAM}={v}")
-        }
-    };
+    // `https://host[:port]` `/path` `?query` `&__edgecache=variant`: one buffer;
+    // the query is re-encoded at most 3× longer than it came.
+    let capacity = 8
+        + canon.host.len()
+        + 6
+        + path.len()
+        + 1
+        + 3 * canon.query.len()
+        + variant
+            .as_ref()
+            .map_or(0, |v| v.len() + VARIANT_PARAM.len() + 2);
+    let mut buf = Vec::with_capacity(capacity);
+    canon.write_authority(&mut buf);
+    let path_start = buf.len();
+    buf.extend_from_slice(path.as_bytes());
+    if !pairs.is_empty() {
+        buf.push(b'?');
+        join_pairs(&pairs, &mut buf);
+    }
+    let base_end = buf.len();
+    if let Some(v) = &variant {
+        buf.push(if pairs.is_empty() { b'?' } else { b'&' });
+        buf.extend_from_slice(VARIANT_PARAM.as_bytes());
+        buf.push(b'=');
+        buf.extend_from_slice(v.as_bytes());
+    }
+    // All ASCII (host and path as `url` serializes them, the rest encoded), so
+    // the offsets are character boundaries.
+    let url = ascii_string(buf);
     // A key is itself a request URL and must pass the limits it was checked
     // against, or keying it again would bypass (found by fuzzing): the variant
     // adds a parameter, and canonical escapes lengthen (`+` → `%20`, `'` → `%27`).
@@ -315,13 +401,14 @@ pub fn cache_key<'c>(config: &'c Config, req: &KeyRequest) -> Result<KeyOutcome<
     if pairs.len() + usize::from(variant.is_some()) > config.limits.max_query_params {
         return bypass(Some(route), BypassReason::TooManyParams);
     }
+    let part = |r: std::ops::Range<usize>| url.get(r).unwrap_or_default().to_string();
     Ok(KeyOutcome::Cache(CacheKey {
         route,
         route_index,
         tags: expand_tags(&route.tags, &params),
+        base_url: part(0..base_end),
+        origin_path_and_query: part(path_start..base_end),
         url,
-        base_url,
-        origin_path_and_query,
         params,
         variant,
     }))
@@ -336,21 +423,23 @@ pub fn normalize_url_for_purge<'c>(
     config: &'c Config,
     url: &str,
 ) -> Result<(Option<&'c Route>, String), KeyError> {
-    let canon = canonicalize(url)?;
-    let Some(path) = canon.path else {
+    let parsed = parse_url(url)?;
+    let canon = canonicalize(url, &parsed)?;
+    let Some(path) = canon.path.as_deref() else {
         return Err(KeyError::SuspiciousPath(url.to_string()));
     };
-    let route = config.routes_match(&path).map(|(i, _)| &config.routes[i]);
+    let route = config.routes_match(path).map(|(i, _)| &config.routes[i]);
     let pairs = normalize_query(
-        &canon.query,
+        canon.query,
         route.map(|r| &r.query),
         &config.tracking_params,
     );
-    let query = join_pairs(&pairs);
-    let base = if query.is_empty() {
-        format!("{}{path}", canon.authority)
-    } else {
-        format!("{}{path}?{query}", canon.authority)
-    };
-    Ok((route, base))
+    let mut base = Vec::with_capacity(canon.host.len() + path.len() + 3 * canon.query.len() + 16);
+    canon.write_authority(&mut base);
+    base.extend_from_slice(path.as_bytes());
+    if !pairs.is_empty() {
+        base.push(b'?');
+        join_pairs(&pairs, &mut base);
+    }
+    Ok((route, ascii_string(base)))
 }

@@ -12,18 +12,29 @@
 //! so `%41` = `A`, `+` = `%20`, and `%2B`, `%26`, `%3D`, `%23` stay encoded:
 //! a decoded `&` or `=` can never become a separator. Invalid UTF-8 is kept
 //! byte for byte (never collapsed into U+FFFD, which would merge distinct values).
+//!
+//! Cost: keying runs on every request, so the common case (names and values
+//! already canonical, no rule touching them) borrows slices of the query and
+//! allocates nothing per parameter; a copy is made only where decoding,
+//! a rule or re-encoding changes the bytes (`Cow`).
 
 use crate::config::{QueryRules, VARIANT_PARAM};
+use std::borrow::Cow;
 
-/// One normalized parameter: canonical encoded name and value.
-pub type EncodedPair = (String, String);
+/// One normalized parameter: the canonical *encoded* name (what pairs are
+/// sorted by) and the *decoded*, rule-normalized value (encoded when written).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryParam<'a> {
+    pub name: Cow<'a, str>,
+    pub value: Cow<'a, [u8]>,
+}
 
 /// True when a (decoded) parameter name matches the tracking list
 /// (`utm_*` is a prefix match, anything else exact, case-sensitive).
 pub fn is_tracking(tracking: &[String], name: &[u8]) -> bool {
-    tracking.iter().any(|t| match t.strip_suffix('*') {
-        Some(prefix) => name.starts_with(prefix.as_bytes()),
-        None => name == t.as_bytes(),
+    tracking.iter().any(|t| match t.as_bytes().split_last() {
+        Some((b'*', prefix)) => name.starts_with(prefix),
+        _ => name == t.as_bytes(),
     })
 }
 
@@ -57,40 +68,99 @@ pub(crate) fn percent_decode(s: &[u8], plus_is_space: bool) -> Vec<u8> {
     out
 }
 
+/// [`percent_decode`] that borrows `s` when it holds nothing to decode.
+fn percent_decode_cow(s: &[u8], plus_is_space: bool) -> Cow<'_, [u8]> {
+    if s.iter().any(|&b| b == b'%' || (plus_is_space && b == b'+')) {
+        Cow::Owned(percent_decode(s, plus_is_space))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
 /// RFC 3986 §2.3 unreserved.
+#[inline]
 pub(crate) fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+    UNRESERVED[usize::from(b)]
+}
+
+/// [`is_unreserved`] as a table: the key path asks once per byte of every URL.
+static UNRESERVED: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~');
+        b += 1;
+    }
+    t
+};
+
+const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+
+/// Appends the canonical encoding of `bytes` to `out`: unreserved bytes
+/// literal, every other byte `%XX` upper-case. Runs of unreserved bytes are
+/// copied as one slice. `out` stays ASCII.
+pub(crate) fn encode_into(bytes: &[u8], out: &mut Vec<u8>) {
+    let mut rest = bytes;
+    while let Some(i) = rest.iter().position(|&b| !is_unreserved(b)) {
+        let b = rest[i];
+        out.extend_from_slice(&rest[..i]);
+        out.extend_from_slice(&[
+            b'%',
+            HEX_UPPER[usize::from(b >> 4)],
+            HEX_UPPER[usize::from(b & 15)],
+        ]);
+        rest = &rest[i + 1..];
+    }
+    out.extend_from_slice(rest);
+}
+
+/// Bytes built by [`encode_into`] (and other ASCII) as a `String`. They are
+/// always ASCII; were they ever not, the lossy conversion keeps this panic-free.
+pub(crate) fn ascii_string(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Canonical encoding: unreserved bytes literal, every other byte `%XX` upper-case.
 pub(crate) fn encode_component(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for &b in bytes {
-        if is_unreserved(b) {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(char::from(b"0123456789ABCDEF"[usize::from(b >> 4)]));
-            out.push(char::from(b"0123456789ABCDEF"[usize::from(b & 15)]));
-        }
-    }
-    out
+    let mut out = Vec::with_capacity(bytes.len());
+    encode_into(bytes, &mut out);
+    ascii_string(out)
 }
 
 /// Number of `&`-separated pieces (what `limits.max_query_params` counts).
 pub fn count_params(query: &str) -> usize {
+    let b = query.as_bytes();
+    if b.is_empty() {
+        return 0;
+    }
+    if b.first() != Some(&b'&') && b.last() != Some(&b'&') && !query.contains("&&") {
+        // No empty piece: one more than the separators (a vectorizable count).
+        return 1 + b.iter().filter(|&&c| c == b'&').count();
+    }
     query.split('&').filter(|p| !p.is_empty()).count()
 }
 
 /// Lower-cases (Unicode when the bytes are UTF-8, ASCII otherwise) and clamps a
 /// decoded value as the route declares for `name`.
 pub fn normalize_value(rules: &QueryRules, name: &[u8], value: &[u8]) -> Vec<u8> {
-    let mut v = value.to_vec();
+    normalize_value_cow(rules, name, Cow::Borrowed(value)).into_owned()
+}
+
+/// [`normalize_value`] that returns `value` itself when no rule changes it.
+fn normalize_value_cow<'a>(rules: &QueryRules, name: &[u8], value: Cow<'a, [u8]>) -> Cow<'a, [u8]> {
+    let mut v = value;
     if rules.lowercase.iter().any(|n| n.as_bytes() == name) {
-        v = match std::str::from_utf8(&v) {
-            Ok(s) => s.to_lowercase().into_bytes(),
-            Err(_) => v.to_ascii_lowercase(),
-        };
+        // ASCII without upper case is already lower case in both readings.
+        if !v.iter().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+            v = Cow::Owned(match std::str::from_utf8(&v) {
+                Ok(s) => s.to_lowercase().into_bytes(),
+                Err(_) => v.to_ascii_lowercase(),
+            });
+        }
+    }
+    if rules.clamp.is_empty() {
+        return v;
     }
     let clamp = std::str::from_utf8(name)
         .ok()
@@ -102,10 +172,24 @@ pub fn normalize_value(rules: &QueryRules, name: &[u8], value: &[u8]) -> Vec<u8>
             .ok()
             .and_then(|s| s.parse::<i64>().ok())
         {
-            v = n.clamp(min, max).to_string().into_bytes();
+            let clamped = n.clamp(min, max).to_string();
+            if clamped.as_bytes() != &*v {
+                v = Cow::Owned(clamped.into_bytes());
+            }
         }
     }
     v
+}
+
+/// The canonical encoding of a raw (still encoded) name, borrowed when the raw
+/// name is already canonical (only unreserved bytes: nothing to decode, nothing
+/// to encode), with its decoded bytes.
+fn name_parts(raw: &str) -> (Cow<'_, str>, Cow<'_, [u8]>) {
+    if raw.bytes().all(is_unreserved) {
+        return (Cow::Borrowed(raw), Cow::Borrowed(raw.as_bytes()));
+    }
+    let decoded = percent_decode(raw.as_bytes(), true);
+    (Cow::Owned(encode_component(&decoded)), Cow::Owned(decoded))
 }
 
 /// Normalizes a raw query (without `?`) into canonical pairs, sorted by encoded
@@ -116,18 +200,18 @@ pub fn normalize_value(rules: &QueryRules, name: &[u8], value: &[u8]) -> Vec<u8>
 /// only tracking and variant params are dropped). Dropped, in order: empty
 /// names, the reserved variant param, tracking params, params the allow/deny
 /// list removes, params whose normalized value equals their declared default.
-pub fn normalize_query(
-    query: &str,
+pub fn normalize_query<'a>(
+    query: &'a str,
     rules: Option<&QueryRules>,
     tracking: &[String],
-) -> Vec<EncodedPair> {
-    let mut pairs: Vec<EncodedPair> = Vec::new();
+) -> Vec<QueryParam<'a>> {
+    let mut pairs: Vec<QueryParam<'a>> = Vec::new();
     for piece in query.split('&') {
         if piece.is_empty() {
             continue;
         }
         let (raw_name, raw_value) = piece.split_once('=').unwrap_or((piece, ""));
-        let name = percent_decode(raw_name.as_bytes(), true);
+        let (encoded_name, name) = name_parts(raw_name);
         if name.is_empty() {
             // `?=x`: no name Django could read it under.
             continue;
@@ -142,37 +226,42 @@ pub fn normalize_query(
         if is_tracking(tracking, &name) {
             continue;
         }
-        let mut value = percent_decode(raw_value.as_bytes(), true);
+        let mut value = percent_decode_cow(raw_value.as_bytes(), true);
         if let Some(rules) = rules {
             if !rules.filter.keeps_bytes(&name) {
                 continue;
             }
-            value = normalize_value(rules, &name, &value);
-            let default = std::str::from_utf8(&name)
-                .ok()
-                .and_then(|n| rules.defaults.get(n));
-            if default.is_some_and(|d| d.as_bytes() == value.as_slice()) {
+            value = normalize_value_cow(rules, &name, value);
+            let default = if rules.defaults.is_empty() {
+                None
+            } else {
+                std::str::from_utf8(&name)
+                    .ok()
+                    .and_then(|n| rules.defaults.get(n))
+            };
+            if default.is_some_and(|d| d.as_bytes() == &*value) {
                 continue;
             }
         }
-        pairs.push((encode_component(&name), encode_component(&value)));
+        pairs.push(QueryParam {
+            name: encoded_name,
+            value,
+        });
     }
-    pairs.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    pairs.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
     pairs
 }
 
-/// `a=1&b=2` from pairs (empty string for none).
-pub fn join_pairs(pairs: &[EncodedPair]) -> String {
-    let mut out = String::new();
-    for (i, (n, v)) in pairs.iter().enumerate() {
+/// Appends `a=1&b=2` for `pairs` to `out` (nothing for none), values encoded canonically.
+pub fn join_pairs(pairs: &[QueryParam<'_>], out: &mut Vec<u8>) {
+    for (i, p) in pairs.iter().enumerate() {
         if i > 0 {
-            out.push('&');
+            out.push(b'&');
         }
-        out.push_str(n);
-        out.push('=');
-        out.push_str(v);
+        out.extend_from_slice(p.name.as_bytes());
+        out.push(b'=');
+        encode_into(&p.value, out);
     }
-    out
 }
 
 #[cfg(test)]
@@ -195,5 +284,32 @@ mod tests {
             encode_component(b"aZ0-._~ +&=/#?\xff"),
             "aZ0-._~%20%2B%26%3D%2F%23%3F%FF"
         );
+    }
+
+    #[test]
+    fn counts_non_empty_pieces() {
+        for q in ["", "a", "a=1&b", "&a", "a&", "&&", "a&&b", "&a&&b&", "=&="] {
+            let want = q.split('&').filter(|p| !p.is_empty()).count();
+            assert_eq!(count_params(q), want, "{q:?}");
+        }
+    }
+
+    #[test]
+    fn borrows_canonical_names_and_values() {
+        let pairs = normalize_query("b=2&a=x-y", None, &[]);
+        assert!(pairs
+            .iter()
+            .all(|p| matches!((&p.name, &p.value), (Cow::Borrowed(_), Cow::Borrowed(_)))));
+        let mut out = Vec::new();
+        join_pairs(&pairs, &mut out);
+        assert_eq!(out, b"a=x-y&b=2");
+    }
+
+    #[test]
+    fn encodes_names_that_need_it() {
+        let pairs = normalize_query("%61+b=1&a%2Bc=%7e", None, &[]);
+        let mut out = Vec::new();
+        join_pairs(&pairs, &mut out);
+        assert_eq!(out, b"a%20b=1&a%2Bc=~");
     }
 }

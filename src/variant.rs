@@ -9,7 +9,7 @@
 
 use crate::config::{Credential, Route};
 use crate::headers::Headers;
-use crate::query::encode_component;
+use crate::query::{ascii_string, encode_into};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
@@ -97,22 +97,33 @@ fn escape(v: &str) -> String {
 /// `name` alone when absent, so absent ≠ empty), then `user.<id>` on per-user
 /// routes. The structure is fixed by the route, so the encoding is injective.
 /// Returns `None` when the route has no variant dimensions.
+///
+/// Written straight into one string: the encoding is per byte and `~`/`.` are
+/// unreserved, so encoding each component in turn equals encoding the join.
 pub fn variant_value(route: &Route, headers: &Headers, user: Option<&str>) -> Option<String> {
-    let mut parts: Vec<String> = Vec::new();
-    for h in &route.vary {
-        match headers.get_joined(h) {
-            Some(v) => parts.push(format!("{h}.{}", escape(&normalize_header_value(h, &v)))),
-            None => parts.push(h.clone()),
+    if route.vary.is_empty() && !route.per_user {
+        return None;
+    }
+    let mut out = Vec::with_capacity(32 * (route.vary.len() + 1));
+    for (i, h) in route.vary.iter().enumerate() {
+        if i > 0 {
+            out.push(b'~');
+        }
+        encode_into(h.as_bytes(), &mut out);
+        if headers.contains(h) {
+            let v = headers.get_joined(h).unwrap_or_default();
+            out.push(b'.');
+            encode_into(escape(&normalize_header_value(h, &v)).as_bytes(), &mut out);
         }
     }
     if route.per_user {
-        parts.push(format!("user.{}", user.unwrap_or(ANON)));
+        if !route.vary.is_empty() {
+            out.push(b'~');
+        }
+        out.extend_from_slice(b"user.");
+        encode_into(user.unwrap_or(ANON).as_bytes(), &mut out);
     }
-    if parts.is_empty() {
-        None
-    } else {
-        Some(encode_component(parts.join("~").as_bytes()))
-    }
+    Some(ascii_string(out))
 }
 
 /// Headers to send to the origin for a cacheable request on `route`: the
