@@ -20,7 +20,7 @@
 // checks of a change. Reports only; asserts nothing about speed.
 import http from "node:http";
 import { spawn, execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
@@ -57,7 +57,28 @@ function startOrigin() {
   });
 }
 
+/** Direct child processes of this one (Linux /proc); workerd is one per Miniflare. */
+function children() {
+  const out = new Set();
+  for (const t of readdirSync(`/proc/${process.pid}/task`)) {
+    const c = readFileSync(`/proc/${process.pid}/task/${t}/children`, "utf8").trim();
+    for (const p of c.split(/\s+/).filter(Boolean)) out.add(Number(p));
+  }
+  return out;
+}
+
+/** CPU time (ms, user + system) a process has used so far, or NaN. */
+function cpuMs(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // clock ticks at USER_HZ = 100
+  } catch {
+    return NaN;
+  }
+}
+
 async function start(kind, origin, extra = {}) {
+  const before = children();
   const common = { modules: true, compatibilityDate: COMPAT_DATE, host: "127.0.0.1", port: 0, ...extra };
   const opts =
     kind === "edgecache" || kind === "before"
@@ -72,7 +93,8 @@ async function start(kind, origin, extra = {}) {
       : { ...common, scriptPath: path.join(ROOT, `benches/workers/${kind}.mjs`), bindings: { ORIGIN: origin } };
   const mf = new Miniflare(opts);
   const url = await mf.ready;
-  return { kind, mf, base: url.origin };
+  const pids = [...children()].filter((p) => !before.has(p));
+  return { kind, mf, base: url.origin, pids };
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
@@ -90,7 +112,8 @@ const hot = Array.from({ length: HOT_URLS }, (_, i) => `/api/courses/${i + 1}/`)
 let h = 0;
 const next = () => hot[h++ % HOT_URLS];
 
-async function drive(base, n) {
+async function drive(base, n, pids = []) {
+  const c0 = pids.reduce((a, p) => a + cpuMs(p), 0);
   const t0 = performance.now();
   let sent = 0;
   let bad = 0;
@@ -102,7 +125,8 @@ async function drive(base, n) {
     }
   }
   await Promise.all(Array.from({ length: CONCURRENCY }, lane));
-  return { rps: n / ((performance.now() - t0) / 1000), bad };
+  const cpu = pids.reduce((a, p) => a + cpuMs(p), 0) - c0;
+  return { rps: n / ((performance.now() - t0) / 1000), bad, cpuUs: (1000 * cpu) / n };
 }
 
 async function warm(w) {
@@ -206,15 +230,23 @@ try {
     for (const w of ws) await warm(w);
     for (const w of ws) await drive(w.base, 1000);
     const res = Object.fromEntries(ws.map((w) => [w.kind, []]));
+    const cpu = Object.fromEntries(ws.map((w) => [w.kind, []]));
     for (let i = 0; i < rounds; i++) {
       for (let j = 0; j < ws.length; j++) {
         const w = ws[(i + j) % ws.length];
-        res[w.kind].push((await drive(w.base, 3000)).rps);
+        const r = await drive(w.base, 3000, w.pids);
+        res[w.kind].push(r.rps);
+        cpu[w.kind].push(r.cpuUs);
       }
     }
     const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
     for (const [k, v] of Object.entries(res)) {
       console.log(`${k.padEnd(10)} median ${Math.round(median(v))} req/s  rounds ${v.map(Math.round).join(" ")}`);
+    }
+    // CPU of the worker's workerd process per request: less sensitive than req/s
+    // to other load on a shared machine.
+    for (const [k, v] of Object.entries(cpu)) {
+      console.log(`${k.padEnd(10)} median ${Math.round(median(v))} us CPU/req (workerd)  rounds ${v.map(Math.round).join(" ")}`);
     }
     for (const k of Object.keys(res).filter((k) => k !== "match")) {
       const ratios = res[k].map((v, i) => v / res.match[i]);
