@@ -131,7 +131,7 @@ async function drive(base, n, pids = []) {
 
 async function warm(w) {
   for (const u of hot) await get(w.base, u);
-  if (w.kind !== "match") {
+  if (w.kind === "edgecache" || w.kind === "before") {
     const probe = await get(w.base, hot[0]);
     if (!/;\s*hit/.test(String(probe.headers["cache-status"]))) {
       throw new Error(`edgecache did not hit after warming: ${probe.headers["cache-status"]}`);
@@ -227,6 +227,8 @@ try {
     const rounds = Number(arg ?? 6);
     const ws = [await start("edgecache", origin.url), await start("match", origin.url)];
     if (process.env.BEFORE) ws.push(await start("before", origin.url));
+    // EXTRA=a,b: more JS contenders from benches/workers/a.mjs, b.mjs.
+    for (const k of (process.env.EXTRA ?? "").split(",").filter(Boolean)) ws.push(await start(k, origin.url));
     for (const w of ws) await warm(w);
     for (const w of ws) await drive(w.base, 1000);
     const res = Object.fromEntries(ws.map((w) => [w.kind, []]));
