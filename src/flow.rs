@@ -21,7 +21,7 @@ use crate::generations::{
     is_current, request_names, Currency, GenName, Generations, Stamp, STAMP_HEADER,
 };
 use crate::headers::Headers;
-use crate::key::{cache_key, CacheKey, KeyOutcome, KeyRequest};
+use crate::key::{cache_key_parsed, CacheKey, KeyOutcome, KeyRequest};
 use crate::policy::{decide_store, OriginResponse, RequestFacts, RequestMethod, StoreDecision};
 use crate::request_policy::check_limits;
 
@@ -142,7 +142,7 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
         headers: inc.headers,
         user_secret: inc.user_secret,
     };
-    let outcome = match cache_key(config, &req) {
+    let outcome = match cache_key_parsed(config, &req, parsed.as_ref()) {
         Ok(o) => o,
         Err(e) => {
             return Plan::Reject {

@@ -325,6 +325,17 @@ fn over_header_limits(config: &Config, headers: &Headers) -> Option<BypassReason
 /// `base_url`/`origin_path_and_query` are slices of it (copied out), so a
 /// canonical request allocates a handful of strings, none per parameter.
 pub fn cache_key<'c>(config: &'c Config, req: &KeyRequest) -> Result<KeyOutcome<'c>, KeyError> {
+    cache_key_parsed(config, req, None)
+}
+
+/// [`cache_key`] for a caller that has already parsed `req.url`: `parsed` is
+/// `Url::parse(req.url).ok()`, so the parse is not repeated (`None` parses,
+/// and reports a bad URL, as [`cache_key`] does).
+pub fn cache_key_parsed<'c>(
+    config: &'c Config,
+    req: &KeyRequest,
+    parsed: Option<&url::Url>,
+) -> Result<KeyOutcome<'c>, KeyError> {
     let bypass = |route, reason| Ok(KeyOutcome::Bypass { route, reason });
     if req.url.len() > config.limits.max_url_bytes {
         return bypass(None, BypassReason::UrlTooLong);
@@ -332,8 +343,15 @@ pub fn cache_key<'c>(config: &'c Config, req: &KeyRequest) -> Result<KeyOutcome<
     if let Some(reason) = over_header_limits(config, req.headers) {
         return bypass(None, reason);
     }
-    let parsed = parse_url(req.url)?;
-    let canon = canonicalize(req.url, &parsed)?;
+    let owned;
+    let parsed = match parsed {
+        Some(u) => u,
+        None => {
+            owned = parse_url(req.url)?;
+            &owned
+        }
+    };
+    let canon = canonicalize(req.url, parsed)?;
     let Some(path) = canon.path.as_deref() else {
         return bypass(None, BypassReason::SuspiciousPath);
     };

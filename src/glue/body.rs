@@ -2,7 +2,7 @@
 //! stay JS streams: slicing happens in a small JS transform, so a 100 MB media
 //! object never passes through Wasm memory.
 
-use super::convert::{local, rebuild, to_worker};
+use super::convert::{local, rebuild, rebuild_raw, to_worker};
 use crate::delivery::{BodyPart, Delivery};
 use wasm_bindgen::prelude::*;
 use worker::web_sys::ReadableStream;
@@ -193,6 +193,14 @@ pub fn guarded(
 }
 
 /// Answers with `delivery`, taking the body (if any) from `from`.
+/// [`respond`] as the runtime's response (the whole body takes one JS call).
+pub fn respond_raw(from: Response, delivery: Delivery) -> Result<worker::web_sys::Response> {
+    match delivery.body {
+        BodyPart::Whole => rebuild_raw(from, delivery.status, &delivery.headers),
+        _ => respond(from, delivery).map(Into::into),
+    }
+}
+
 pub fn respond(from: Response, delivery: Delivery) -> Result<Response> {
     let Delivery {
         status,

@@ -1,7 +1,42 @@
 //! Conversions between `worker` types and core types. No decisions here.
 
 use crate::headers::Headers as CoreHeaders;
+use wasm_bindgen::prelude::*;
 use worker::{Headers, Response, ResponseBody, ResponseBuilder, Result};
+
+// Header lists cross the Wasm boundary as one string each way ("name\nvalue\n"
+// per field) instead of one JS call per field. Fetch forbids LF in header names
+// and values, so the separator cannot occur inside a field; a core list that
+// holds one anyway takes the per-field path (and fails as `append` does).
+#[wasm_bindgen(inline_js = r#"
+export function edgecache_headers_flat(h) {
+  let s = "";
+  for (const [k, v] of h) s += k + "\n" + v + "\n";
+  return s;
+}
+export function edgecache_headers_from_flat(s) {
+  const h = new Headers();
+  const p = s.split("\n");
+  for (let i = 0; i + 1 < p.length; i += 2) h.append(p[i], p[i + 1]);
+  return h;
+}
+export function edgecache_response(body, status, s) {
+  return new Response(body, { status, headers: edgecache_headers_from_flat(s) });
+}
+"#)]
+extern "C" {
+    fn edgecache_headers_flat(h: &worker::web_sys::Headers) -> String;
+    #[wasm_bindgen(catch)]
+    fn edgecache_headers_from_flat(
+        s: &str,
+    ) -> std::result::Result<worker::web_sys::Headers, JsValue>;
+    #[wasm_bindgen(catch)]
+    fn edgecache_response(
+        body: Option<&worker::web_sys::ReadableStream>,
+        status: u16,
+        s: &str,
+    ) -> std::result::Result<worker::web_sys::Response, JsValue>;
+}
 
 /// Seconds since the Unix epoch, from JS `Date.now()`. The only clock read in
 /// the program: `SystemTime::now()` panics on wasm32-unknown-unknown.
@@ -15,10 +50,45 @@ pub fn now_millis() -> u64 {
 }
 
 pub fn to_core(headers: &Headers) -> CoreHeaders {
-    headers.entries().collect()
+    raw_to_core(&headers.0)
+}
+
+/// [`to_core`] for a `web_sys` header list.
+pub fn raw_to_core(headers: &worker::web_sys::Headers) -> CoreHeaders {
+    let flat = edgecache_headers_flat(headers);
+    let mut parts = flat.split('\n');
+    let mut out = CoreHeaders::new();
+    while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
+        out.append(name, value);
+    }
+    out
+}
+
+/// The flat form of `headers` for the JS helpers, or `None` when a field holds
+/// the separator (then the per-field path reports the invalid field).
+fn flat(headers: &CoreHeaders) -> Option<String> {
+    let mut flat = String::with_capacity(
+        headers
+            .iter()
+            .map(|(n, v)| n.len() + v.len() + 2)
+            .sum::<usize>(),
+    );
+    for (name, value) in headers.iter() {
+        if name.contains('\n') || value.contains('\n') {
+            return None;
+        }
+        flat.push_str(name);
+        flat.push('\n');
+        flat.push_str(value);
+        flat.push('\n');
+    }
+    Some(flat)
 }
 
 pub fn to_worker(headers: &CoreHeaders) -> Result<Headers> {
+    if let Some(flat) = flat(headers) {
+        return Ok(Headers(edgecache_headers_from_flat(&flat)?));
+    }
     let out = Headers::new();
     for (name, value) in headers.iter() {
         out.append(name, value)?;
@@ -34,6 +104,28 @@ pub fn rebuild(from: Response, status: u16, headers: &CoreHeaders) -> Result<Res
         .with_status(status)
         .with_headers(to_worker(headers)?)
         .body(body))
+}
+
+/// [`rebuild`] straight to the runtime's response: one JS call,
+/// `new Response(body, {status, headers})`, which is what converting the
+/// built `worker::Response` does.
+pub fn rebuild_raw(
+    from: Response,
+    status: u16,
+    headers: &CoreHeaders,
+) -> Result<worker::web_sys::Response> {
+    let flat = flat(headers);
+    match (from.into_parts(), flat) {
+        ((_, ResponseBody::Stream(s)), Some(flat)) => {
+            Ok(edgecache_response(Some(&s), status, &flat)?)
+        }
+        ((_, ResponseBody::Empty), Some(flat)) => Ok(edgecache_response(None, status, &flat)?),
+        ((_, body), _) => Ok(ResponseBuilder::new()
+            .with_status(status)
+            .with_headers(to_worker(headers)?)
+            .body(body)
+            .into()),
+    }
 }
 
 /// A small response made by the worker itself (errors, receipts, 304s).

@@ -81,7 +81,9 @@ pub(crate) fn plain(status: u16, message: &str, cache_status: &CacheStatus) -> R
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
+    // The raw request: `worker::Request::from` reads `request.cf` (a costly
+    // call), which only the non-lookup paths may want; they convert below.
     let state = state(&env);
     let state = match state.as_ref() {
         Ok(s) => s,
@@ -92,12 +94,18 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
                 500,
                 "edgecache: configuration invalid (see the worker log)",
                 &cs,
-            );
+            )
+            .map(Into::into);
         }
     };
-    let headers = convert::to_core(req.headers());
-    let url = req.url()?.to_string();
-    let method = req.method().to_string();
+    let headers = convert::raw_to_core(&raw.headers());
+    let raw_url = raw.url();
+    // Serialized as `Request::url` did (a parse, an error for an unparsable URL).
+    let url = raw_url
+        .parse::<Url>()
+        .map_err(|e| Error::RustError(format!("failed to parse Url from {e}: {raw_url}")))?
+        .to_string();
+    let method = Method::from(raw.method()).to_string();
     let has_body = headers
         .get("content-length")
         .is_some_and(|v| v.trim() != "0")
@@ -110,7 +118,12 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         has_body,
         user_secret: user_secret.as_deref().map(str::as_bytes),
     };
-    match flow::plan(&state.config, &incoming) {
+    let plan = flow::plan(&state.config, &incoming);
+    if let Plan::Lookup(lookup) = plan {
+        return serve::lookup(&env, &ctx, state, &headers, *lookup).await;
+    }
+    let req = Request::from(raw);
+    let out = match plan {
         Plan::Reserved(Reserved::Purge) => purge::handle(req, &env, &ctx, state, &headers).await,
         Plan::Reserved(Reserved::Explain) => explain::handle(&req, &env, state, &headers),
         Plan::Reserved(Reserved::NotFound) => {
@@ -134,6 +147,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
             };
             serve::pass(req, &env, state, &headers, pass).await
         }
-        Plan::Lookup(lookup) => serve::lookup(&env, &ctx, state, &headers, *lookup).await,
-    }
+        Plan::Lookup(_) => unreachable!("handled above"),
+    };
+    out.map(Into::into)
 }

@@ -1,6 +1,6 @@
 //! Pass-through and cache lookup: the I/O around `flow::on_stored` / `flow::on_origin`.
 
-use super::body::respond;
+use super::body::{respond, respond_raw};
 use super::convert::{now_millis, now_secs, rebuild, to_core};
 use super::origin::{fetch_origin, OriginRequest, OriginResult};
 use super::{kv, log, plain, State};
@@ -114,7 +114,7 @@ pub async fn lookup(
     state: &State,
     req_headers: &CoreHeaders,
     lk: Lookup<'_>,
-) -> Result<Response> {
+) -> Result<web_sys::Response> {
     let config = &state.config;
     let cache = Cache::default();
     let now = now_secs();
@@ -174,7 +174,7 @@ pub async fn lookup(
                         );
                         let cs =
                             CacheStatus::forward(Fwd::Bypass).detail("generations_unavailable");
-                        return forward_uncached(&lk, req_headers, cs).await;
+                        return forward_uncached(&lk, req_headers, cs).await.map(Into::into);
                     }
                 }
             }
@@ -196,10 +196,10 @@ pub async fn lookup(
     let resp = match result {
         OriginResult::Response(r) => r,
         OriginResult::Unreachable(e) => {
-            return origin_failed(502, &e, CacheStatus::forward(Fwd::Miss))
+            return origin_failed(502, &e, CacheStatus::forward(Fwd::Miss)).map(Into::into)
         }
         OriginResult::TimedOut => {
-            return origin_failed(504, "timeout", CacheStatus::forward(Fwd::Miss))
+            return origin_failed(504, "timeout", CacheStatus::forward(Fwd::Miss)).map(Into::into)
         }
     };
     let status = resp.status_code();
@@ -228,7 +228,7 @@ pub async fn lookup(
             store.headers,
         ));
     }
-    respond(
+    respond_raw(
         resp,
         deliver(lk.route(), lk.head, req_headers, status, client),
     )
@@ -244,7 +244,7 @@ fn serve_stored(
     cs: CacheStatus,
     req_headers: &CoreHeaders,
     lk: &Lookup<'_>,
-) -> Result<Response> {
+) -> Result<web_sys::Response> {
     headers.append("cache-status", &cs.to_string());
     let length = headers
         .get("content-length")
@@ -269,7 +269,7 @@ fn serve_stored(
         }
         flow::CopyStrategy::Buffered { .. } => resp,
     };
-    respond(
+    respond_raw(
         resp,
         deliver(lk.route(), lk.head, req_headers, status, headers),
     )
