@@ -7,14 +7,11 @@
 // its `origin` is replaced with the bench origin. Reports only; asserts nothing
 // about speed (it does check that the hit path really hits).
 import http from "node:http";
-import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
+import { COMPAT_DATE, ROOT, SECRETS, get as timedGet, startOrigin } from "./common.mjs";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const COMPAT_DATE = "2026-04-01";
 const CONCURRENCY = 8;
 const ROUNDS = 6; // per path; contender and baseline alternate who goes first
 const PER_ROUND = 2000; // requests per contender per round...
@@ -25,21 +22,7 @@ const HOT_URLS = 64;
 const [configPath, outPath] = process.argv.slice(2);
 const config = JSON.parse(readFileSync(configPath, "utf8"));
 
-function startOrigin() {
-  const child = spawn(process.execPath, [path.join(ROOT, "benches/origin.mjs")], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    child.stdout.once("data", (d) => resolve({ child, url: `http://127.0.0.1:${String(d).trim()}` }));
-    child.once("error", reject);
-  });
-}
 
-const SECRETS = {
-  EDGECACHE_KEY_SECRET: "bench-key-secret-0123456789abcdef",
-  EDGECACHE_EXPLAIN_TOKEN: "bench-explain-token",
-  EDGECACHE_WEBHOOK_SECRET: "whsec_ZWRnZWNhY2hlLXRlc3Qtd2ViaG9vay1zZWNyZXQhIQ==",
-};
 
 function options(kind, origin) {
   const common = { modules: true, compatibilityDate: COMPAT_DATE, host: "127.0.0.1", port: 0 };
@@ -66,18 +49,6 @@ async function start(kind, origin) {
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-function get(base, target) {
-  return new Promise((resolve, reject) => {
-    const t = process.hrtime.bigint();
-    const req = http.get(base + target, { agent, headers: { accept: "application/json" } }, (res) => {
-      res.resume();
-      res.on("end", () =>
-        resolve({ ms: Number(process.hrtime.bigint() - t) / 1e6, status: res.statusCode, headers: res.headers }),
-      );
-    });
-    req.on("error", reject);
-  });
-}
 
 /** Runs up to PER_ROUND requests (or ROUND_MS) at CONCURRENCY; `next()` gives targets. */
 async function round(base, next) {
@@ -88,7 +59,7 @@ async function round(base, next) {
   async function lane() {
     while (sent < PER_ROUND && performance.now() - t0 < ROUND_MS) {
       sent++;
-      const r = await get(base, next());
+      const r = await timedGet(agent, base, next());
       if (r.status !== 200) bad++;
       lat.push(r.ms);
     }
@@ -133,7 +104,7 @@ async function coldStart(kind, origin) {
   const mf = new Miniflare(options(kind, origin));
   const url = await mf.ready;
   const t1 = performance.now();
-  const r = await get(url.origin, "/api/courses/1/");
+  const r = await timedGet(agent, url.origin, "/api/courses/1/");
   const t2 = performance.now();
   await mf.dispose();
   if (r.status !== 200) throw new Error(`${kind} cold start answered ${r.status}`);
@@ -150,8 +121,8 @@ try {
 
   // Hit path: warm both caches, check that edgecache now hits, then measure.
   const hot = Array.from({ length: HOT_URLS }, (_, i) => `/api/courses/${i + 1}/`);
-  for (const w of [ec, match]) for (const u of hot) await get(w.base, u);
-  const probe = await get(ec.base, hot[0]);
+  for (const w of [ec, match]) for (const u of hot) await timedGet(agent, w.base, u);
+  const probe = await timedGet(agent, ec.base, hot[0]);
   if (!/;\s*hit/.test(String(probe.headers["cache-status"]))) {
     throw new Error(`edgecache did not hit after warming: ${probe.headers["cache-status"]}`);
   }

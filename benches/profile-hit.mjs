@@ -19,15 +19,13 @@
 // index_bg.wasm) that build runs as a third contender, "before", for A/B
 // checks of a change. Reports only; asserts nothing about speed.
 import http from "node:http";
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
+import { COMPAT_DATE, ROOT, SECRETS, get as timedGet, startOrigin } from "./common.mjs";
 import WebSocket from "ws";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const COMPAT_DATE = "2026-04-01";
 const CONCURRENCY = 8;
 const HOT_URLS = 64;
 const INSPECTOR_PORT = 9339;
@@ -41,21 +39,7 @@ const config = JSON.parse(
   ], { cwd: ROOT, encoding: "utf8" }),
 );
 
-const SECRETS = {
-  EDGECACHE_KEY_SECRET: "bench-key-secret-0123456789abcdef",
-  EDGECACHE_EXPLAIN_TOKEN: "bench-explain-token",
-  EDGECACHE_WEBHOOK_SECRET: "whsec_ZWRnZWNhY2hlLXRlc3Qtd2ViaG9vay1zZWNyZXQhIQ==",
-};
 
-function startOrigin() {
-  const child = spawn(process.execPath, [path.join(ROOT, "benches/origin.mjs")], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    child.stdout.once("data", (d) => resolve({ child, url: `http://127.0.0.1:${String(d).trim()}` }));
-    child.once("error", reject);
-  });
-}
 
 /** Direct child processes of this one (Linux /proc); workerd is one per Miniflare. */
 function children() {
@@ -98,15 +82,6 @@ async function start(kind, origin, extra = {}) {
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-function get(base, target) {
-  return new Promise((resolve, reject) => {
-    const req = http.get(base + target, { agent, headers: { accept: "application/json" } }, (res) => {
-      res.resume();
-      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers }));
-    });
-    req.on("error", reject);
-  });
-}
 
 const hot = Array.from({ length: HOT_URLS }, (_, i) => `/api/courses/${i + 1}/`);
 let h = 0;
@@ -120,7 +95,7 @@ async function drive(base, n, pids = []) {
   async function lane() {
     while (sent < n) {
       sent++;
-      const r = await get(base, next());
+      const r = await timedGet(agent, base, next());
       if (r.status !== 200) bad++;
     }
   }
@@ -130,9 +105,9 @@ async function drive(base, n, pids = []) {
 }
 
 async function warm(w) {
-  for (const u of hot) await get(w.base, u);
+  for (const u of hot) await timedGet(agent, w.base, u);
   if (w.kind === "edgecache" || w.kind === "before") {
-    const probe = await get(w.base, hot[0]);
+    const probe = await timedGet(agent, w.base, hot[0]);
     if (!/;\s*hit/.test(String(probe.headers["cache-status"]))) {
       throw new Error(`edgecache did not hit after warming: ${probe.headers["cache-status"]}`);
     }
