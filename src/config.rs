@@ -1,14 +1,16 @@
 //! Validated configuration: the types every other module reads.
 //!
-//! CONTRACT NOTE (skeleton): these validated types are shared by the key,
-//! policy and purge modules. Parsing (`Config::from_json`) turns the
+//! `Config::from_json` (`config/parse.rs`, routes in `config/route.rs`) turns the
 //! `EDGECACHE` var (a JSON object: wrangler turns `[vars.EDGECACHE]` into one)
-//! into these types, validating every field; it never panics.
+//! into these types, validating every field with errors that name the route and
+//! field (`config/error.rs`); it never panics. The worker does this once per
+//! isolate; `edgecache check` runs the same code on wrangler.toml.
 
 use std::collections::BTreeMap;
 
 mod error;
 mod parse;
+mod route;
 #[cfg(not(target_arch = "wasm32"))]
 mod wrangler;
 
