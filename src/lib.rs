@@ -22,6 +22,7 @@ pub mod policy;
 pub mod purge;
 pub mod query;
 pub mod range;
+pub mod refresh;
 pub mod request_policy;
 pub mod routes;
 pub mod signature;

@@ -23,6 +23,8 @@ use worker::*;
 pub(crate) struct State {
     pub config: Config,
     pub memo: RefCell<Memo>,
+    /// Background refreshes in flight (stale-while-revalidate), collapsed per key.
+    pub refresh: RefCell<crate::refresh::RefreshGate>,
 }
 
 thread_local! {
@@ -38,6 +40,7 @@ fn state(env: &Env) -> Rc<std::result::Result<State, String>> {
     }
     let loaded = load_config(env).map(|config| State {
         memo: RefCell::new(Memo::new(config.purge.generation_memo, MEMO_CAPACITY)),
+        refresh: RefCell::new(crate::refresh::RefreshGate::new(MEMO_CAPACITY)),
         config,
     });
     let rc = Rc::new(loaded);

@@ -135,7 +135,12 @@ pub async fn lookup(
                         cache_status,
                         revalidate,
                     } => {
-                        if revalidate {
+                        // One background refresh per key at a time (it may take up to the
+                        // route timeout); other stale hits meanwhile just serve stale.
+                        let hold = lk.route().timeout.saturating_add(1);
+                        if revalidate
+                            && state.refresh.borrow_mut().try_start(&lk.key.url, now, hold)
+                        {
                             ctx.wait_until(refresh(
                                 env.clone(),
                                 lk.key.url.clone(),
@@ -301,11 +306,16 @@ async fn forward_uncached(
 async fn refresh(env: Env, key_url: String, req_headers: CoreHeaders) {
     let state = super::state(&env);
     let Ok(state) = state.as_ref() else { return };
-    let user_secret = super::secret(&env, "EDGECACHE_KEY_SECRET");
+    refresh_entry(&env, state, &key_url, &req_headers).await;
+    state.refresh.borrow_mut().finish(&key_url);
+}
+
+async fn refresh_entry(env: &Env, state: &State, key_url: &str, req_headers: &CoreHeaders) {
+    let user_secret = super::secret(env, "EDGECACHE_KEY_SECRET");
     let incoming = flow::Incoming {
         method: "GET",
-        url: &key_url,
-        headers: &req_headers,
+        url: key_url,
+        headers: req_headers,
         has_body: false,
         user_secret: user_secret.as_deref().map(str::as_bytes),
     };

@@ -64,6 +64,22 @@ test("inside stale-while-revalidate a stale entry is served and refreshed in the
   expect(cacheStatus(fresh).params.hit).toBe(true);
 });
 
+test("concurrent stale hits start one background refresh, not one each", async () => {
+  // The origin answers slowly, so all stale hits arrive while the refresh is in flight.
+  let n = 0;
+  origin.on("/swr/herd", async () => {
+    n += 1;
+    if (n > 1) await sleep(300);
+    return { headers: { "content-type": "text/plain" }, body: `v${n}` };
+  });
+  expect((await get("/swr/herd")).bodyText).toBe("v1");
+  await sleep(1100);
+  const stale = await Promise.all(Array.from({ length: 6 }, () => get("/swr/herd")));
+  for (const r of stale) expect(r.bodyText).toBe("v1");
+  await sleep(600);
+  expect(origin.hits("/swr/herd")).toBe(2);
+});
+
 test("the origin's stale-while-revalidate directive opens the window on a route without one", async () => {
   versioned("/plain/swr", { "cache-control": "max-age=1, stale-while-revalidate=30" });
   await get("/plain/swr");
