@@ -127,7 +127,7 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
     let param_count = parsed
         .as_ref()
         .and_then(|u| u.query())
-        .map(|q| q.split('&').filter(|p| !p.is_empty()).count())
+        .map(crate::query::count_params)
         .unwrap_or(0);
     if let Err(v) = check_limits(inc.url.len(), param_count, inc.headers, &config.limits) {
         return Plan::Reject {
@@ -434,8 +434,7 @@ pub fn on_origin(
         StoreDecision::DontStore(reason) => return not_stored(reason.as_str()),
     };
     let too_big = origin_headers
-        .get("content-length")
-        .and_then(|v| v.trim().parse::<u64>().ok())
+        .content_length()
         .is_some_and(|n| n > MAX_CACHE_OBJECT_BYTES);
     if too_big {
         return not_stored("too_large");

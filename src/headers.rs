@@ -41,6 +41,11 @@ impl Headers {
         }
     }
 
+    /// `Content-Length` as a number; `None` when absent or not a plain number.
+    pub fn content_length(&self) -> Option<u64> {
+        self.get("content-length")?.trim().parse().ok()
+    }
+
     pub fn contains(&self, name: &str) -> bool {
         self.get(name).is_some()
     }

@@ -306,11 +306,12 @@ fn expand_tags(templates: &[String], params: &Params) -> Vec<String> {
 }
 
 fn over_header_limits(config: &Config, headers: &Headers) -> Option<BypassReason> {
-    if headers.len() > config.limits.max_headers {
-        return Some(BypassReason::TooManyHeaders);
+    use crate::request_policy::{check_header_limits, LimitViolation};
+    match check_header_limits(headers, &config.limits) {
+        Ok(()) => None,
+        Err(LimitViolation::TooManyHeaders { .. }) => Some(BypassReason::TooManyHeaders),
+        Err(_) => Some(BypassReason::HeadersTooLarge),
     }
-    let bytes: usize = headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
-    (bytes > config.limits.max_header_bytes).then_some(BypassReason::HeadersTooLarge)
 }
 
 /// Computes the key for a request, or says why it is not cacheable.

@@ -115,6 +115,12 @@ pub fn check_limits(
             max: limits.max_query_params,
         });
     }
+    check_header_limits(headers, limits)
+}
+
+/// The header half of [`check_limits`] (count, then total bytes with 4 bytes
+/// of framing per field), shared with the key function.
+pub fn check_header_limits(headers: &Headers, limits: &Limits) -> Result<(), LimitViolation> {
     if headers.len() > limits.max_headers {
         return Err(LimitViolation::TooManyHeaders {
             count: headers.len(),

@@ -174,10 +174,7 @@ pub fn guarded(
     status: u16,
     headers: &crate::headers::Headers,
 ) -> Result<(Response, Option<js_sys::Promise>)> {
-    let expected = headers
-        .get("content-length")
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map_or(-1.0, |n| n as f64);
+    let expected = headers.content_length().map_or(-1.0, |n| n as f64);
     let builder = ResponseBuilder::new()
         .with_status(status)
         .with_headers(to_worker(headers)?);

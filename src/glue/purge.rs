@@ -38,8 +38,8 @@ pub async fn handle(
     let config = &state.config;
     let now = now_secs();
     let declared = headers
-        .get("content-length")
-        .and_then(|v| v.trim().parse::<usize>().ok());
+        .content_length()
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     // Method and declared size are refused before the body is read or any HMAC work.
     if let Err(e) = precheck(req.method().as_ref(), declared) {
         return refuse(e);

@@ -251,9 +251,7 @@ fn serve_stored(
     lk: &Lookup<'_>,
 ) -> Result<web_sys::Response> {
     headers.append("cache-status", &cs.to_string());
-    let length = headers
-        .get("content-length")
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    let length = headers.content_length();
     // A large entry was streamed into the cache; a runtime may have kept a short
     // copy of a truncated body. Serve it through a length guard: a short body
     // errors the response instead of passing for whole, and the entry goes.
@@ -344,9 +342,7 @@ async fn refresh_entry(env: &Env, state: &State, key_url: &str, req_headers: &Co
 /// Writes the cache's copy of an origin answer under `key`, never a truncated
 /// or errored body (see [`flow::copy_strategy`]).
 async fn put_copy(key: String, copy: Response, status: u16, headers: CoreHeaders) {
-    let length = headers
-        .get("content-length")
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    let length = headers.content_length();
     let outcome = match flow::copy_strategy(length) {
         flow::CopyStrategy::Buffered { expected, limit } => {
             match super::body::complete_copy(copy, status, &headers, expected, limit).await {
