@@ -39,6 +39,7 @@ pub struct Config {
     pub debug: bool,
     pub limits: Limits,
     pub purge: PurgeSettings,
+    pub memory: MemorySettings,
     /// Ordered: first match wins. No match = pass through, never stored.
     pub routes: Vec<Route>,
 }
@@ -59,6 +60,28 @@ impl Default for Limits {
             max_query_params: 100,
             max_headers: 100,
             max_header_bytes: 32768,
+        }
+    }
+}
+
+/// The isolate's memory tier (see `crate::memory`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemorySettings {
+    /// Bytes held in all (bodies, headers, keys); 0 turns the tier off.
+    pub max_bytes: u64,
+    /// Largest body kept.
+    pub max_entry_bytes: u64,
+    /// Longest an entry stays in memory, however long its TTL.
+    pub max_age: Secs,
+}
+
+impl Default for MemorySettings {
+    /// 16 MiB in all, bodies up to 128 KiB, at most 60 s in memory.
+    fn default() -> Self {
+        MemorySettings {
+            max_bytes: 16 * 1024 * 1024,
+            max_entry_bytes: 128 * 1024,
+            max_age: 60,
         }
     }
 }

@@ -446,10 +446,20 @@ pub fn on_origin(
         return not_stored("too_many_tags");
     };
     let meta = StoredMeta::new(now, &plan);
+    // RFC 9111 §3.1: hop-by-hop fields and those the origin's `Connection`
+    // names are never stored (a stored `Transfer-Encoding` beside the length
+    // of the stored body would frame a hit wrongly).
+    let nominated: Vec<String> = origin_headers
+        .get_all("connection")
+        .flat_map(|v| v.split(','))
+        .map(|n| n.trim().to_ascii_lowercase())
+        .collect();
     let mut stored: Headers = origin_headers
         .iter()
         .filter(|(n, _)| {
-            !n.starts_with(INTERNAL_PREFIX)
+            !crate::request_policy::HOP_BY_HOP.contains(n)
+                && !nominated.iter().any(|x| x == n)
+                && !n.starts_with(INTERNAL_PREFIX)
                 && *n != "cache-control"
                 && *n != "age"
                 && *n != "set-cookie"

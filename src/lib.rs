@@ -18,6 +18,7 @@ pub mod generations;
 pub mod headers;
 pub mod httpdate;
 pub mod key;
+pub mod memory;
 pub mod policy;
 pub mod purge;
 pub mod query;

@@ -146,3 +146,35 @@ fn pass_through_never_forwards_rewriting_headers() {
     let fwd = pass_headers(&h, true);
     assert_eq!(fwd.len(), 1);
 }
+
+#[test]
+fn hop_by_hop_fields_and_those_connection_names_are_never_stored() {
+    let c = config();
+    let none = Headers::new();
+    let Plan::Lookup(lk) = lookup_plan(&c, "GET", &none) else {
+        panic!("expected a lookup")
+    };
+    let origin = hdrs(&[
+        ("content-type", "text/plain"),
+        ("transfer-encoding", "chunked"),
+        ("connection", "keep-alive, X-Private-Hop"),
+        ("keep-alive", "timeout=5"),
+        ("x-private-hop", "1"),
+        ("upgrade", "h2c"),
+        ("etag", "\"e\""),
+    ]);
+    let store = on_origin(&c, &lk, 200, &origin, 0, 1000)
+        .store
+        .expect("stored");
+    for name in [
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "x-private-hop",
+        "upgrade",
+    ] {
+        assert!(!store.headers.contains(name), "{name} stored");
+    }
+    assert_eq!(store.headers.get("etag"), Some("\"e\""));
+    assert_eq!(store.headers.get("content-type"), Some("text/plain"));
+}

@@ -7,7 +7,7 @@
 
 use super::error::{ConfigError, Place};
 use super::route::{parse_route, RawRoute};
-use super::{Config, Limits, PurgeSettings, Route};
+use super::{Config, Limits, MemorySettings, PurgeSettings, Route};
 use crate::config::Secs;
 use crate::duration::parse_duration;
 use serde::Deserialize;
@@ -80,6 +80,7 @@ struct RawConfig {
     debug: bool,
     limits: Option<Value>,
     purge: Option<Value>,
+    memory: Option<Value>,
     #[serde(default)]
     routes: Vec<Value>,
 }
@@ -91,6 +92,14 @@ struct RawLimits {
     max_query_params: Option<u64>,
     max_headers: Option<u64>,
     max_header_bytes: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMemory {
+    max_bytes: Option<u64>,
+    max_entry_bytes: Option<u64>,
+    max_age: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -150,6 +159,7 @@ impl Config {
         let tag_headers = header_list(raw.tag_headers, DEFAULT_TAG_HEADERS, "tag_headers")?;
         let limits = parse_limits(raw.limits)?;
         let purge = parse_purge(raw.purge)?;
+        let memory = parse_memory(raw.memory)?;
 
         let mut routes: Vec<Route> = Vec::with_capacity(raw.routes.len());
         for (i, rv) in raw.routes.into_iter().enumerate() {
@@ -179,6 +189,7 @@ impl Config {
             debug: raw.debug,
             limits,
             purge,
+            memory,
             routes,
         })
     }
@@ -285,6 +296,65 @@ fn parse_limits(v: Option<Value>) -> Result<Limits, ConfigError> {
         max_query_params: pick("max_query_params", raw.max_query_params, d.max_query_params)?,
         max_headers: pick("max_headers", raw.max_headers, d.max_headers)?,
         max_header_bytes: pick("max_header_bytes", raw.max_header_bytes, d.max_header_bytes)?,
+    })
+}
+
+/// Most `memory.max_bytes`: an isolate has 128 MB in all.
+pub const MAX_MEMORY_BYTES: u64 = 64 * 1024 * 1024;
+/// Longest `memory.max_age`.
+pub const MAX_MEMORY_AGE: Secs = 3600;
+
+fn parse_memory(v: Option<Value>) -> Result<MemorySettings, ConfigError> {
+    let place = Place::Section("memory");
+    let raw: RawMemory = match v {
+        None => return Ok(MemorySettings::default()),
+        Some(v) => serde_json::from_value(v).map_err(|e| shape(place.clone(), e))?,
+    };
+    let d = MemorySettings::default();
+    let bad = |field, value: u64, reason| ConfigError::BadValue {
+        place: place.clone(),
+        field,
+        value: value.to_string(),
+        reason,
+    };
+    let max_bytes = raw.max_bytes.unwrap_or(d.max_bytes);
+    if max_bytes > MAX_MEMORY_BYTES {
+        return Err(bad(
+            "max_bytes",
+            max_bytes,
+            "at most 67108864 (64 MiB): an isolate has 128 MB in all; 0 turns the tier off",
+        ));
+    }
+    let max_entry_bytes = raw
+        .max_entry_bytes
+        .unwrap_or(d.max_entry_bytes.min(max_bytes));
+    if max_bytes > 0 && !(1..=max_bytes).contains(&max_entry_bytes) {
+        return Err(bad(
+            "max_entry_bytes",
+            max_entry_bytes,
+            "must be at least 1 and at most max_bytes",
+        ));
+    }
+    if max_entry_bytes > crate::flow::BUFFERED_COPY_LIMIT {
+        return Err(bad(
+            "max_entry_bytes",
+            max_entry_bytes,
+            "at most 4194304 (4 MiB): larger bodies are streamed, never held whole",
+        ));
+    }
+    let max_age = duration(&place, "max_age", raw.max_age.as_deref(), d.max_age)?;
+    if max_bytes > 0 && !(1..=MAX_MEMORY_AGE).contains(&max_age) {
+        return Err(ConfigError::BadValue {
+            place,
+            field: "max_age",
+            value: raw.max_age.unwrap_or_default(),
+            reason: "between 1s and 1h",
+        });
+    }
+    Ok(MemorySettings {
+        max_bytes,
+        max_entry_bytes,
+        max_age,
     })
 }
 

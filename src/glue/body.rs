@@ -2,7 +2,7 @@
 //! stay JS streams: slicing happens in a small JS transform, so a 100 MB media
 //! object never passes through Wasm memory.
 
-use super::convert::{local, rebuild, rebuild_raw, to_worker};
+use super::convert::{local, rebuild, rebuild_raw, response_with, to_worker};
 use crate::delivery::{BodyPart, Delivery};
 use wasm_bindgen::prelude::*;
 use worker::web_sys::ReadableStream;
@@ -98,12 +98,10 @@ export function edgecache_guard(body, expected) {
   return { stream, ok };
 }
 
-// Reads the cache's copy of a body to the end in JS memory (never Wasm), up to
-// `limit` bytes, and resolves a Response for cache.put only when the body is
-// complete (no read error; `expected` bytes when known >= 0), else null. A
-// truncated body is then never handed to the cache at all.
-export async function edgecache_complete_copy(body, expected, limit, status, headers) {
-  if (!body) return new Response(null, { status, headers });
+// Reads a body to the end in JS memory (never Wasm), up to `limit` bytes, and
+// resolves a Blob of it only when complete (no read error; `expected` bytes
+// when known >= 0), else null.
+async function readAll(body, expected, limit) {
   const reader = body.getReader();
   const chunks = [];
   let n = 0;
@@ -122,7 +120,27 @@ export async function edgecache_complete_copy(body, expected, limit, status, hea
     return null;
   }
   if (expected >= 0 && n !== expected) return null;
-  return new Response(new Blob(chunks), { status, headers });
+  return new Blob(chunks);
+}
+
+// The cache's copy of a body, read whole (see readAll): resolves
+// { response, blob, size } for cache.put (and the memory tier) only when the
+// body is complete, else null. A truncated body never reaches a cache.
+export async function edgecache_complete_copy(body, expected, limit, status, headers) {
+  const blob = body ? await readAll(body, expected, limit) : new Blob([]);
+  if (!blob) return null;
+  return { response: new Response(body ? blob : null, { status, headers }), blob, size: blob.size };
+}
+
+// A body read whole for the memory tier: { blob, size } or null (see readAll).
+export async function edgecache_read_blob(body, expected, limit) {
+  const blob = body ? await readAll(body, expected, limit) : new Blob([]);
+  return blob ? { blob, size: blob.size } : null;
+}
+
+// A Blob's bytes as a stream (for ranges and HEAD of a memory entry).
+export function edgecache_blob_stream(blob) {
+  return blob.stream();
 }
 
 // Stops reading a body nobody will consume (HEAD, 304, 416 on a tee'd miss):
@@ -142,29 +160,71 @@ extern "C" {
         status: u16,
         headers: &worker::web_sys::Headers,
     ) -> js_sys::Promise;
+    fn edgecache_read_blob(
+        body: Option<ReadableStream>,
+        expected: f64,
+        limit: f64,
+    ) -> js_sys::Promise;
+    fn edgecache_blob_stream(blob: &JsValue) -> ReadableStream;
 }
 
-/// The cache's copy of a response, read whole in JS memory (never Wasm):
-/// `None` when the body errored, ended short of `expected`, or passed `limit`.
+/// A body read whole in JS memory: the `Blob` and its length.
+pub struct Whole {
+    pub blob: JsValue,
+    pub size: u64,
+}
+
+fn whole(v: &JsValue) -> Result<Whole> {
+    let blob = js_sys::Reflect::get(v, &"blob".into())?;
+    let size = js_sys::Reflect::get(v, &"size".into())?
+        .as_f64()
+        .unwrap_or(0.0) as u64;
+    Ok(Whole { blob, size })
+}
+
+fn stream_of(from: Response) -> Option<ReadableStream> {
+    match from.into_parts() {
+        (_, ResponseBody::Stream(s)) => Some(s),
+        _ => None,
+    }
+}
+
+/// `from`'s body read whole in JS memory (never Wasm), or `None` when it
+/// errored, ended short of `expected`, or passed `limit`.
+pub async fn read_whole(
+    from: Response,
+    expected: Option<u64>,
+    limit: u64,
+) -> Result<Option<Whole>> {
+    let expected = expected.map_or(-1.0, |n| n as f64);
+    let promise = edgecache_read_blob(stream_of(from), expected, limit as f64);
+    let v = wasm_bindgen_futures::JsFuture::from(promise).await?;
+    if v.is_null() || v.is_undefined() {
+        return Ok(None);
+    }
+    whole(&v).map(Some)
+}
+
+/// The cache's copy of a response, read whole in JS memory (never Wasm), and
+/// its body: `None` when the body errored, ended short of `expected`, or
+/// passed `limit`.
 pub async fn complete_copy(
     from: Response,
     status: u16,
     headers: &crate::headers::Headers,
     expected: Option<u64>,
     limit: u64,
-) -> Result<Option<Response>> {
+) -> Result<Option<(Response, Whole)>> {
     let h = to_worker(headers)?;
-    let body = match from.into_parts() {
-        (_, ResponseBody::Stream(s)) => Some(s),
-        _ => None,
-    };
     let expected = expected.map_or(-1.0, |n| n as f64);
-    let promise = edgecache_complete_copy(body, expected, limit as f64, status, &h.0);
+    let promise = edgecache_complete_copy(stream_of(from), expected, limit as f64, status, &h.0);
     let v = wasm_bindgen_futures::JsFuture::from(promise).await?;
     if v.is_null() || v.is_undefined() {
         return Ok(None);
     }
-    Ok(Some(Response::from(worker::web_sys::Response::from(v))))
+    let response = js_sys::Reflect::get(&v, &"response".into())?;
+    let response = Response::from(worker::web_sys::Response::from(response));
+    Ok(Some((response, whole(&v)?)))
 }
 
 /// A response for the cache whose body errors unless complete, and a future
@@ -186,6 +246,18 @@ pub fn guarded(
             Ok((builder.body(ResponseBody::Stream(stream)), Some(ok)))
         }
         (_, body) => Ok((builder.body(body), None)),
+    }
+}
+
+/// Answers with `delivery` from a body held whole as a `Blob` (the memory tier).
+pub fn respond_blob(blob: &JsValue, delivery: Delivery) -> Result<worker::web_sys::Response> {
+    match delivery.body {
+        BodyPart::Whole => response_with(blob, delivery.status, &delivery.headers),
+        _ => {
+            let from =
+                ResponseBuilder::new().body(ResponseBody::Stream(edgecache_blob_stream(blob)));
+            respond(from, delivery).map(Into::into)
+        }
     }
 }
 

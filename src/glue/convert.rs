@@ -32,7 +32,7 @@ extern "C" {
     ) -> std::result::Result<worker::web_sys::Headers, JsValue>;
     #[wasm_bindgen(catch)]
     fn edgecache_response(
-        body: Option<&worker::web_sys::ReadableStream>,
+        body: &JsValue,
         status: u16,
         s: &str,
     ) -> std::result::Result<worker::web_sys::Response, JsValue>;
@@ -116,16 +116,34 @@ pub fn rebuild_raw(
 ) -> Result<worker::web_sys::Response> {
     let flat = flat(headers);
     match (from.into_parts(), flat) {
-        ((_, ResponseBody::Stream(s)), Some(flat)) => {
-            Ok(edgecache_response(Some(&s), status, &flat)?)
+        ((_, ResponseBody::Stream(s)), Some(flat)) => Ok(edgecache_response(&s, status, &flat)?),
+        ((_, ResponseBody::Empty), Some(flat)) => {
+            Ok(edgecache_response(&JsValue::NULL, status, &flat)?)
         }
-        ((_, ResponseBody::Empty), Some(flat)) => Ok(edgecache_response(None, status, &flat)?),
         ((_, body), _) => Ok(ResponseBuilder::new()
             .with_status(status)
             .with_headers(to_worker(headers)?)
             .body(body)
             .into()),
     }
+}
+
+/// A response with `body` (any JS body: a `Blob`, a stream, null), `status`
+/// and `headers`, in one JS call where the headers allow.
+pub fn response_with(
+    body: &JsValue,
+    status: u16,
+    headers: &CoreHeaders,
+) -> Result<worker::web_sys::Response> {
+    let Some(flat) = flat(headers) else {
+        // A field holds the separator, which Fetch forbids: the per-field path
+        // names it.
+        to_worker(headers)?;
+        return Err(worker::Error::RustError(
+            "a header field holds a line feed".into(),
+        ));
+    };
+    Ok(edgecache_response(body, status, &flat)?)
 }
 
 /// A small response made by the worker itself (errors, receipts, 304s).

@@ -6,6 +6,7 @@ mod body;
 mod convert;
 mod explain;
 mod kv;
+mod memory;
 mod origin;
 mod purge;
 mod serve;
@@ -25,6 +26,8 @@ pub(crate) struct State {
     pub memo: RefCell<Memo>,
     /// Background refreshes in flight (stale-while-revalidate), collapsed per key.
     pub refresh: RefCell<crate::refresh::RefreshGate>,
+    /// Small entries kept in the isolate, in front of the Cache API.
+    pub memory: RefCell<memory::Tier>,
 }
 
 thread_local! {
@@ -34,13 +37,19 @@ thread_local! {
 /// Most generation reads kept in the isolate memo.
 const MEMO_CAPACITY: usize = 4096;
 
+/// The isolate's state, if a request has loaded it already.
+fn current_state() -> Option<Rc<std::result::Result<State, String>>> {
+    STATE.with(|s| s.borrow().clone())
+}
+
 fn state(env: &Env) -> Rc<std::result::Result<State, String>> {
-    if let Some(s) = STATE.with(|s| s.borrow().clone()) {
+    if let Some(s) = current_state() {
         return s;
     }
     let loaded = load_config(env).map(|config| State {
         memo: RefCell::new(Memo::new(config.purge.generation_memo, MEMO_CAPACITY)),
         refresh: RefCell::new(crate::refresh::RefreshGate::new(MEMO_CAPACITY)),
+        memory: RefCell::new(memory::Tier::new(config.memory.clone())),
         config,
     });
     let rc = Rc::new(loaded);

@@ -77,6 +77,7 @@ pub async fn pass(
             );
         }
         let _ = Cache::default().delete(base.as_str(), false).await;
+        state.memory.borrow_mut().remove_base(&base);
     }
     let mut out = to_core(resp.headers());
     out.append("cache-status", &cache_status.fwd_status(status).to_string());
@@ -116,8 +117,11 @@ pub async fn lookup(
     lk: Lookup<'_>,
 ) -> Result<web_sys::Response> {
     let config = &state.config;
-    let cache = Cache::default();
     let now = now_secs();
+    if let Some(served) = super::memory::serve(env, state, req_headers, &lk, now).await {
+        return served;
+    }
+    let cache = Cache::default();
     let mut stale: Option<Stale> = None;
     let mut miss_detail: Option<&'static str> = None;
     let found = cache.get(lk.key.url.as_str(), false).await.ok().flatten();
@@ -146,6 +150,10 @@ pub async fn lookup(
                                 lk.key.url.clone(),
                                 req_headers.clone(),
                             ));
+                        }
+                        let mut resp = resp;
+                        if !revalidate {
+                            super::memory::promote(ctx, state, &mut resp, &lk, &stored)?;
                         }
                         return serve_stored(
                             ctx,
@@ -228,6 +236,7 @@ pub async fn lookup(
         let copy = resp.cloned()?;
         ctx.wait_until(put_copy(
             lk.key.url.clone(),
+            lk.key.base_url.clone(),
             copy,
             store.status,
             store.headers,
@@ -335,21 +344,38 @@ async fn refresh_entry(env: &Env, state: &State, key_url: &str, req_headers: &Co
         now_secs(),
     );
     if let Some(store) = decision.store {
-        put_copy(lk.key.url.clone(), resp, store.status, store.headers).await;
+        put_copy(
+            lk.key.url.clone(),
+            lk.key.base_url.clone(),
+            resp,
+            store.status,
+            store.headers,
+        )
+        .await;
     }
 }
 
 /// Writes the cache's copy of an origin answer under `key`, never a truncated
-/// or errored body (see [`flow::copy_strategy`]).
-async fn put_copy(key: String, copy: Response, status: u16, headers: CoreHeaders) {
+/// or errored body (see [`flow::copy_strategy`]); a small one is also kept in
+/// the memory tier.
+async fn put_copy(
+    key: String,
+    base_url: String,
+    copy: Response,
+    status: u16,
+    headers: CoreHeaders,
+) {
     let length = headers.content_length();
     let outcome = match flow::copy_strategy(length) {
         flow::CopyStrategy::Buffered { expected, limit } => {
             match super::body::complete_copy(copy, status, &headers, expected, limit).await {
-                Ok(Some(stored)) => Cache::default()
-                    .put(key.as_str(), stored)
-                    .await
-                    .map(|_| true),
+                Ok(Some((stored, body))) => {
+                    let put = Cache::default().put(key.as_str(), stored).await;
+                    // Kept only once the Cache API holds the same copy (or tried to):
+                    // a memory hit then answers what a Cache API hit would.
+                    super::memory::keep(key.clone(), base_url, headers.clone(), body);
+                    put.map(|_| true)
+                }
                 Ok(None) => Ok(false),
                 Err(e) => Err(e),
             }

@@ -1,0 +1,181 @@
+//! The isolate's memory tier: a small, bounded LRU of recently stored or served
+//! small entries, in front of the Cache API.
+//!
+//! A hit here skips `caches.default.match`, the costliest step of a hit. It is
+//! no shortcut around the rules: an entry is kept with the headers the Cache
+//! API holds (status, stamp, freshness), and the glue puts every memory hit
+//! through the same `flow::on_stored` decision (purge generations, freshness)
+//! as a Cache API hit. Only a *fresh*, current entry is served from memory;
+//! anything else (purged, stale, expired, generations unreadable) is dropped
+//! here and the request goes on to the Cache API path, which decides as before.
+//!
+//! Bounds: `max_bytes` in all, `max_entry_bytes` per entry, and `max_age` of
+//! residence. `max_age` bounds how long an isolate can miss a purge that does
+//! not go through edgecache's generations (a purge in the Cloudflare dashboard
+//! or by another tool); purges through the webhook hold as for the Cache API.
+//!
+//! Generic over the body handle `B` (a JS `Blob` in the glue), so the core stays
+//! free of runtime types and is tested natively.
+
+use crate::config::MemorySettings;
+use crate::flow::StoredEntry;
+use crate::headers::Headers;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+/// One entry as the Cache API holds it.
+#[derive(Debug)]
+pub struct MemEntry<B> {
+    /// The key without the variant (unsafe methods invalidate by it).
+    pub base_url: String,
+    /// The stored headers, internal ones included.
+    pub headers: Headers,
+    /// `headers` parsed.
+    pub entry: StoredEntry,
+    pub body: B,
+    /// Body length in bytes.
+    pub body_bytes: u64,
+}
+
+impl<B> MemEntry<B> {
+    /// An entry for a body read whole, with the stored `headers`; `None` when
+    /// they are not a readable stored entry. Without a `Content-Length` one is
+    /// added: the Cache API's copy of a body of known length (a `Blob`) carries
+    /// it, so a memory hit answers (and slices ranges) as a Cache API hit does.
+    pub fn new(base_url: String, mut headers: Headers, body: B, body_bytes: u64) -> Option<Self> {
+        let entry = StoredEntry::parse(&headers)?;
+        if !headers.contains("content-length") {
+            headers.append("content-length", &body_bytes.to_string());
+        }
+        Some(MemEntry {
+            base_url,
+            headers,
+            entry,
+            body,
+            body_bytes,
+        })
+    }
+
+    /// What the entry counts against `max_bytes`: body, headers and key.
+    fn cost(&self, key: &str) -> u64 {
+        let headers: usize = self.headers.iter().map(|(n, v)| n.len() + v.len()).sum();
+        self.body_bytes + (headers + key.len() + self.base_url.len()) as u64
+    }
+}
+
+struct Slot<B> {
+    entry: Rc<MemEntry<B>>,
+    /// When it entered memory (seconds).
+    at: u64,
+    /// LRU position (larger = more recently used).
+    seq: u64,
+    cost: u64,
+}
+
+/// The memory tier. `get` counts as a use; the least recently used entries go
+/// first when room is needed.
+pub struct MemoryTier<B> {
+    settings: MemorySettings,
+    used: u64,
+    seq: u64,
+    slots: HashMap<String, Slot<B>>,
+    order: BTreeMap<u64, String>,
+}
+
+impl<B> MemoryTier<B> {
+    pub fn new(settings: MemorySettings) -> MemoryTier<B> {
+        MemoryTier {
+            settings,
+            used: 0,
+            seq: 0,
+            slots: HashMap::new(),
+            order: BTreeMap::new(),
+        }
+    }
+
+    /// Whether a body of `body_bytes` may be kept (the tier is on and it fits
+    /// `max_entry_bytes`). Lets the glue skip reading bodies it cannot keep.
+    pub fn admits(&self, body_bytes: u64) -> bool {
+        self.settings.max_bytes > 0 && body_bytes <= self.settings.max_entry_bytes
+    }
+
+    /// The entry under `key` if it entered memory less than `max_age` ago (and
+    /// not in the future); an older one is dropped.
+    pub fn get(&mut self, key: &str, now: u64) -> Option<Rc<MemEntry<B>>> {
+        let slot = self.slots.get_mut(key)?;
+        if slot.at > now || now - slot.at >= self.settings.max_age {
+            self.remove(key);
+            return None;
+        }
+        self.seq += 1;
+        self.order.remove(&slot.seq);
+        slot.seq = self.seq;
+        self.order.insert(self.seq, key.to_string());
+        Some(slot.entry.clone())
+    }
+
+    /// Keeps `entry` under `key` (replacing any older one), evicting the least
+    /// recently used entries to make room. An entry the settings do not admit,
+    /// or one larger than the whole tier, is not kept (and an older entry under
+    /// the same key is dropped: it is superseded either way).
+    pub fn insert(&mut self, key: String, entry: MemEntry<B>, now: u64) {
+        self.remove(&key);
+        let cost = entry.cost(&key);
+        if !self.admits(entry.body_bytes) || cost > self.settings.max_bytes {
+            return;
+        }
+        while self.used + cost > self.settings.max_bytes {
+            let Some((_, oldest)) = self.order.pop_first() else {
+                break;
+            };
+            if let Some(s) = self.slots.remove(&oldest) {
+                self.used -= s.cost;
+            }
+        }
+        self.seq += 1;
+        self.order.insert(self.seq, key.clone());
+        self.used += cost;
+        self.slots.insert(
+            key,
+            Slot {
+                entry: Rc::new(entry),
+                at: now,
+                seq: self.seq,
+                cost,
+            },
+        );
+    }
+
+    pub fn remove(&mut self, key: &str) {
+        if let Some(s) = self.slots.remove(key) {
+            self.order.remove(&s.seq);
+            self.used -= s.cost;
+        }
+    }
+
+    /// Drops every variant of `base_url` (what an unsafe method invalidates).
+    pub fn remove_base(&mut self, base_url: &str) {
+        let keys: Vec<String> = self
+            .slots
+            .iter()
+            .filter(|(_, s)| s.entry.base_url == base_url)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in keys {
+            self.remove(&k);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Bytes held, as counted against `max_bytes`.
+    pub fn used_bytes(&self) -> u64 {
+        self.used
+    }
+}
