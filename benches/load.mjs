@@ -18,6 +18,10 @@ const PER_ROUND = 2000; // requests per contender per round...
 const ROUND_MS = 5000; // ...or this long, whichever ends first
 const COLD_STARTS = 5;
 const HOT_URLS = 64;
+// Miss latency below saturation: an open-loop schedule (requests leave on time,
+// whatever earlier ones are doing) at a rate every contender sustains.
+const PACED_RATE = 100; // req/s
+const PACED_MS = 2500; // per contender per round
 
 const [configPath, outPath] = process.argv.slice(2);
 const config = JSON.parse(readFileSync(configPath, "utf8"));
@@ -26,12 +30,15 @@ const config = JSON.parse(readFileSync(configPath, "utf8"));
 
 function options(kind, origin) {
   const common = { modules: true, compatibilityDate: COMPAT_DATE, host: "127.0.0.1", port: 0 };
-  if (kind === "edgecache") {
+  if (kind.startsWith("edgecache")) {
+    // "edgecache-nomem": the same config with the memory tier off, so every hit
+    // goes through the Cache API as the JS baseline's does.
+    const memory = kind === "edgecache-nomem" ? { memory: { max_bytes: 0 } } : {};
     return {
       ...common,
       scriptPath: path.join(ROOT, "build/index.js"),
       modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
-      bindings: { EDGECACHE: { ...config, origin }, ...SECRETS },
+      bindings: { EDGECACHE: { ...config, origin, ...memory }, ...SECRETS },
       kvNamespaces: ["EDGECACHE_KV"],
     };
   }
@@ -69,6 +76,29 @@ async function round(base, next) {
   return { lat, rps: lat.length / secs, bad };
 }
 
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** PACED_RATE requests/s for PACED_MS on a fixed schedule (open loop). */
+async function pacedRound(base, next) {
+  const lat = [];
+  let bad = 0;
+  const n = Math.floor((PACED_RATE * PACED_MS) / 1000);
+  const t0 = performance.now();
+  const inFlight = [];
+  for (let i = 0; i < n; i++) {
+    const wait = t0 + (i * 1000) / PACED_RATE - performance.now();
+    if (wait > 0) await sleep(wait);
+    inFlight.push(
+      timedGet(agent, base, next()).then((r) => {
+        if (r.status !== 200) bad++;
+        lat.push(r.ms);
+      }),
+    );
+  }
+  await Promise.all(inFlight);
+  return { lat, rps: lat.length / ((performance.now() - t0) / 1000), bad };
+}
+
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
@@ -88,12 +118,12 @@ function summary(rounds) {
  * Rounds of every contender in turn, the order rotating each round (with two:
  * alternating), all drawing targets from `next`.
  */
-async function interleave(contenders, next) {
+async function interleave(contenders, next, run = round) {
   const rounds = contenders.map(() => []);
   for (let i = 0; i < ROUNDS; i++) {
     for (let j = 0; j < contenders.length; j++) {
       const k = (i + j) % contenders.length;
-      rounds[k].push(await round(contenders[k].base, next));
+      rounds[k].push(await run(contenders[k].base, next));
     }
   }
   return Object.fromEntries(contenders.map((c, k) => [c.kind, summary(rounds[k])]));
@@ -115,20 +145,24 @@ const origin = await startOrigin();
 const out = { concurrency: CONCURRENCY, rounds: ROUNDS, per_round: PER_ROUND, round_ms: ROUND_MS };
 try {
   const ec = await start("edgecache", origin.url);
+  const ecNoMem = await start("edgecache-nomem", origin.url);
   const match = await start("match", origin.url);
   const proxy = await start("proxy", origin.url);
   const store = await start("store", origin.url);
 
-  // Hit path: warm both caches, check that edgecache now hits, then measure.
+  // Hit path: warm the caches, check that edgecache now hits (from memory, and
+  // from the Cache API with the tier off), then measure.
   const hot = Array.from({ length: HOT_URLS }, (_, i) => `/api/courses/${i + 1}/`);
-  for (const w of [ec, match]) for (const u of hot) await timedGet(agent, w.base, u);
-  const probe = await timedGet(agent, ec.base, hot[0]);
-  if (!/;\s*hit/.test(String(probe.headers["cache-status"]))) {
-    throw new Error(`edgecache did not hit after warming: ${probe.headers["cache-status"]}`);
+  for (const w of [ec, ecNoMem, match]) for (const u of hot) await timedGet(agent, w.base, u);
+  for (const [w, want] of [[ec, /;\s*hit.*detail=memory/], [ecNoMem, /;\s*hit(?!.*detail=memory)/]]) {
+    const probe = await timedGet(agent, w.base, hot[0]);
+    if (!want.test(String(probe.headers["cache-status"]))) {
+      throw new Error(`${w.kind} did not hit as expected after warming: ${probe.headers["cache-status"]}`);
+    }
   }
   let h = 0;
   const hotNext = () => hot[h++ % HOT_URLS];
-  out.hit = await interleave([ec, match], hotNext);
+  out.hit = await interleave([ec, ecNoMem, match], hotNext);
 
   // Miss path: every request a new URL on a cacheable route (edgecache keys it,
   // misses, fetches the origin and stores; the proxy just forwards; the store
@@ -136,8 +170,12 @@ try {
   let m = 0;
   const missNext = () => `/api/courses/?search=m${m++}`;
   out.miss = await interleave([ec, proxy, store], missNext);
+  // The same, below saturation: latency added per request rather than capacity.
+  out.miss_paced = await interleave([ec, proxy, store], missNext, pacedRound);
+  out.paced_rate = PACED_RATE;
+  out.paced_ms = PACED_MS;
 
-  await Promise.all([ec.mf.dispose(), match.mf.dispose(), proxy.mf.dispose(), store.mf.dispose()]);
+  await Promise.all([ec, ecNoMem, match, proxy, store].map((w) => w.mf.dispose()));
 
   // Cold start: a fresh workerd instance each time, alternating.
   const cold = { edgecache: [], match: [] };
