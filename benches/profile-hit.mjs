@@ -3,6 +3,7 @@
 //   node benches/profile-hit.mjs profile [REQUESTS]   CPU profile of edgecache hits
 //                                                     (KIND=match: of the JS baseline)
 //   node benches/profile-hit.mjs compare [ROUNDS]     edgecache vs benches/workers/match.mjs
+//   MISS=1 before either: the miss path instead (a new URL every request)
 //
 // Both use build/index.js + build/index_bg.wasm as built, the wrangler.toml
 // config (origin replaced by the bench origin), 64 hot URLs, concurrency 8.
@@ -85,7 +86,10 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 
 const hot = Array.from({ length: HOT_URLS }, (_, i) => `/api/courses/${i + 1}/`);
 let h = 0;
-const next = () => hot[h++ % HOT_URLS];
+// MISS=1: every request a new URL on a cacheable route (the miss path; the JS
+// `match` worker then does match + fetch + put, the same I/O).
+const MISS = process.env.MISS === "1";
+const next = MISS ? () => `/api/courses/?search=p${h++}` : () => hot[h++ % HOT_URLS];
 
 async function drive(base, n, pids = []) {
   const c0 = pids.reduce((a, p) => a + cpuMs(p), 0);
@@ -106,7 +110,7 @@ async function drive(base, n, pids = []) {
 
 async function warm(w) {
   for (const u of hot) await timedGet(agent, w.base, u);
-  if (w.kind === "edgecache" || w.kind === "before") {
+  if (!MISS && (w.kind === "edgecache" || w.kind === "before")) {
     const probe = await timedGet(agent, w.base, hot[0]);
     if (!/;\s*hit/.test(String(probe.headers["cache-status"]))) {
       throw new Error(`edgecache did not hit after warming: ${probe.headers["cache-status"]}`);

@@ -36,14 +36,13 @@ pub fn handle(req: &Request, env: &Env, state: &State, headers: &CoreHeaders) ->
     let Some(target) = target else {
         return plain(400, "edgecache: explain needs ?url=", &cs);
     };
-    let user_secret = secret(env, "EDGECACHE_KEY_SECRET");
     let e = explain(
         &state.config,
         &KeyRequest {
             method: "GET",
             url: &target,
             headers: &req_headers,
-            user_secret: user_secret.as_deref().map(str::as_bytes),
+            user_secret: state.key_secret.as_deref().map(str::as_bytes),
         },
     );
     let body = serde_json::to_vec_pretty(&e).map_err(|e| Error::RustError(e.to_string()))?;

@@ -28,6 +28,9 @@ pub(crate) struct State {
     pub refresh: RefCell<crate::refresh::RefreshGate>,
     /// Small entries kept in the isolate, in front of the Cache API.
     pub memory: RefCell<memory::Tier>,
+    /// `EDGECACHE_KEY_SECRET` (per-user keys), read once: secrets are fixed for
+    /// an isolate's life (a new secret means a new deployment).
+    pub key_secret: Option<String>,
 }
 
 thread_local! {
@@ -50,6 +53,7 @@ fn state(env: &Env) -> Rc<std::result::Result<State, String>> {
         memo: RefCell::new(Memo::new(config.purge.generation_memo, MEMO_CAPACITY)),
         refresh: RefCell::new(crate::refresh::RefreshGate::new(MEMO_CAPACITY)),
         memory: RefCell::new(memory::Tier::new(config.memory.clone())),
+        key_secret: secret(env, "EDGECACHE_KEY_SECRET"),
         config,
     });
     let rc = Rc::new(loaded);
@@ -122,13 +126,12 @@ async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
         .get("content-length")
         .is_some_and(|v| v.trim() != "0")
         || headers.contains("transfer-encoding");
-    let user_secret = secret(&env, "EDGECACHE_KEY_SECRET");
     let incoming = Incoming {
         method: &method,
         url: &url,
         headers: &headers,
         has_body,
-        user_secret: user_secret.as_deref().map(str::as_bytes),
+        user_secret: state.key_secret.as_deref().map(str::as_bytes),
     };
     let plan = flow::plan(&state.config, &incoming);
     if let Plan::Lookup(lookup) = plan {

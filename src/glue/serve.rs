@@ -313,18 +313,17 @@ async fn forward_uncached(
 async fn refresh(env: Env, key_url: String, req_headers: CoreHeaders) {
     let state = super::state(&env);
     let Ok(state) = state.as_ref() else { return };
-    refresh_entry(&env, state, &key_url, &req_headers).await;
+    refresh_entry(state, &key_url, &req_headers).await;
     state.refresh.borrow_mut().finish(&key_url);
 }
 
-async fn refresh_entry(env: &Env, state: &State, key_url: &str, req_headers: &CoreHeaders) {
-    let user_secret = super::secret(env, "EDGECACHE_KEY_SECRET");
+async fn refresh_entry(state: &State, key_url: &str, req_headers: &CoreHeaders) {
     let incoming = flow::Incoming {
         method: "GET",
         url: key_url,
         headers: req_headers,
         has_body: false,
-        user_secret: user_secret.as_deref().map(str::as_bytes),
+        user_secret: state.key_secret.as_deref().map(str::as_bytes),
     };
     let flow::Plan::Lookup(lk) = flow::plan(&state.config, &incoming) else {
         return;
