@@ -192,6 +192,31 @@ fn name_parts(raw: &str) -> (Cow<'_, str>, Cow<'_, [u8]>) {
     (Cow::Owned(encode_component(&decoded)), Cow::Owned(decoded))
 }
 
+/// `s.split(sep as char)` for an ASCII `sep`, as a plain byte loop (queries
+/// are split on every request, into short pieces).
+fn split_byte(s: &str, sep: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match split_once_byte(r, sep) {
+            Some((piece, after)) => {
+                rest = Some(after);
+                Some(piece)
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
+}
+
+/// `s.split_once(sep as char)` for an ASCII `sep`, as a plain byte loop.
+fn split_once_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|b| b == sep)?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
 /// Normalizes a raw query (without `?`) into canonical pairs, sorted by encoded
 /// name (stable: repeated names keep their relative order, which Django's
 /// `getlist` exposes and `get` resolves to the last one).
@@ -205,12 +230,12 @@ pub fn normalize_query<'a>(
     rules: Option<&QueryRules>,
     tracking: &[String],
 ) -> Vec<QueryParam<'a>> {
-    let mut pairs: Vec<QueryParam<'a>> = Vec::new();
-    for piece in query.split('&') {
+    let mut pairs: Vec<QueryParam<'a>> = Vec::with_capacity(count_params(query));
+    for piece in split_byte(query, b'&') {
         if piece.is_empty() {
             continue;
         }
-        let (raw_name, raw_value) = piece.split_once('=').unwrap_or((piece, ""));
+        let (raw_name, raw_value) = split_once_byte(piece, b'=').unwrap_or((piece, ""));
         let (encoded_name, name) = name_parts(raw_name);
         if name.is_empty() {
             // `?=x`: no name Django could read it under.
@@ -223,14 +248,13 @@ pub fn normalize_query<'a>(
         if name.eq_ignore_ascii_case(VARIANT_PARAM.as_bytes()) {
             continue;
         }
-        if is_tracking(tracking, &name) {
+        // Each check only drops, so their order does not change the result:
+        // the route's list (short, often an allow list) goes first.
+        if rules.is_some_and(|r| !r.filter.keeps_bytes(&name)) || is_tracking(tracking, &name) {
             continue;
         }
         let mut value = percent_decode_cow(raw_value.as_bytes(), true);
         if let Some(rules) = rules {
-            if !rules.filter.keeps_bytes(&name) {
-                continue;
-            }
             value = normalize_value_cow(rules, &name, value);
             let default = if rules.defaults.is_empty() {
                 None
