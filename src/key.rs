@@ -314,19 +314,25 @@ fn canonical_path_cow(path: &str) -> Option<Cow<'_, str>> {
 /// another placeholder. Borrowed when there is nothing to expand.
 fn expand_tags<'c>(route: &'c Route, path: &str) -> Cow<'c, [String]> {
     let templates = &route.tags;
-    if !templates.iter().any(|t| t.contains('{')) {
+    if !templates.iter().any(|t| t.contains('{')) || !route.path.has_params() {
         return Cow::Borrowed(templates);
     }
-    let mut params: Vec<(&str, &str)> = Vec::new();
-    if !route
-        .path
-        .matches_with(path, |name, value| params.push((name, value)))
-    {
-        params.clear();
-    }
-    if params.is_empty() {
-        return Cow::Borrowed(templates);
-    }
+    // The param whose name, then `}`, starts `after` (first in pattern order),
+    // with its value: matched again on `path` rather than collected, so the
+    // usual one placeholder per template costs no allocation.
+    let param_at = |after: &str| {
+        let mut hit = None;
+        let matched = route.path.matches_with(path, |name, value| {
+            if hit.is_none()
+                && after
+                    .strip_prefix(name)
+                    .is_some_and(|r| r.starts_with('}'))
+            {
+                hit = Some((name, value));
+            }
+        });
+        hit.filter(|_| matched)
+    };
     let expand = |t: &String| {
         if !t.contains('{') {
             return t.clone();
@@ -336,10 +342,7 @@ fn expand_tags<'c>(route: &'c Route, path: &str) -> Cow<'c, [String]> {
         while let Some(open) = rest.find('{') {
             s.push_str(&rest[..open]);
             let after = &rest[open + 1..];
-            let hit = params
-                .iter()
-                .find(|(name, _)| after.strip_prefix(name).is_some_and(|r| r.starts_with('}')));
-            match hit {
+            match param_at(after) {
                 Some((name, value)) => {
                     // `,` separates tags in `Cache-Tag`; canonical segments may hold one.
                     if value.contains(',') {

@@ -32,9 +32,21 @@ pub struct QueryParam<'a> {
 /// True when a (decoded) parameter name matches the tracking list
 /// (`utm_*` is a prefix match, anything else exact, case-sensitive).
 pub fn is_tracking(tracking: &[String], name: &[u8]) -> bool {
-    tracking.iter().any(|t| match t.as_bytes().split_last() {
-        Some((b'*', prefix)) => name.starts_with(prefix),
-        _ => name == t.as_bytes(),
+    tracking.iter().any(|t| {
+        let (pattern, prefix) = match t.as_bytes().split_last() {
+            Some((b'*', prefix)) => (prefix, true),
+            _ => (t.as_bytes(), false),
+        };
+        // Most names differ from most entries in the first byte: decide those
+        // without a call to `memcmp` (every parameter asks this).
+        if pattern.first().is_some_and(|f| name.first() != Some(f)) {
+            return false;
+        }
+        if prefix {
+            name.starts_with(pattern)
+        } else {
+            name == pattern
+        }
     })
 }
 
@@ -144,11 +156,18 @@ pub fn count_params(query: &str) -> usize {
 /// Lower-cases (Unicode when the bytes are UTF-8, ASCII otherwise) and clamps a
 /// decoded value as the route declares for `name`.
 pub fn normalize_value(rules: &QueryRules, name: &[u8], value: &[u8]) -> Vec<u8> {
-    normalize_value_cow(rules, name, Cow::Borrowed(value)).into_owned()
+    let name_str = std::str::from_utf8(name).ok();
+    normalize_value_cow(rules, name, name_str, Cow::Borrowed(value)).into_owned()
 }
 
-/// [`normalize_value`] that returns `value` itself when no rule changes it.
-fn normalize_value_cow<'a>(rules: &QueryRules, name: &[u8], value: Cow<'a, [u8]>) -> Cow<'a, [u8]> {
+/// [`normalize_value`] that returns `value` itself when no rule changes it;
+/// `name_str` is `name` as a `str` when it is UTF-8 (the rule maps are keyed by `String`).
+fn normalize_value_cow<'a>(
+    rules: &QueryRules,
+    name: &[u8],
+    name_str: Option<&str>,
+    value: Cow<'a, [u8]>,
+) -> Cow<'a, [u8]> {
     let mut v = value;
     if rules.lowercase.iter().any(|n| n.as_bytes() == name) {
         // ASCII without upper case is already lower case in both readings.
@@ -162,9 +181,7 @@ fn normalize_value_cow<'a>(rules: &QueryRules, name: &[u8], value: Cow<'a, [u8]>
     if rules.clamp.is_empty() {
         return v;
     }
-    let clamp = std::str::from_utf8(name)
-        .ok()
-        .and_then(|n| rules.clamp.get(n));
+    let clamp = name_str.and_then(|n| rules.clamp.get(n));
     if let Some(&(min, max)) = clamp {
         // Non-numeric values are kept as they are: we do not guess what the
         // origin makes of them (DRF answers 404 or falls back to the default).
@@ -172,13 +189,26 @@ fn normalize_value_cow<'a>(rules: &QueryRules, name: &[u8], value: Cow<'a, [u8]>
             .ok()
             .and_then(|s| s.parse::<i64>().ok())
         {
-            let clamped = n.clamp(min, max).to_string();
-            if clamped.as_bytes() != &*v {
-                v = Cow::Owned(clamped.into_bytes());
+            let clamped = n.clamp(min, max);
+            // The number is written back in its shortest form (`010` → `10`),
+            // so a value that is in range and already so written stays as it is.
+            if clamped != n || !is_shortest_decimal(&v) {
+                v = Cow::Owned(clamped.to_string().into_bytes());
             }
         }
     }
     v
+}
+
+/// True when `s` is how `i64::to_string` writes its number: an optional `-`,
+/// then digits without a leading zero (`0` alone, never `-0`, no `+`).
+fn is_shortest_decimal(s: &[u8]) -> bool {
+    let digits = s.strip_prefix(b"-").unwrap_or(s);
+    match digits {
+        [] => false,
+        [b'0'] => digits.len() == s.len(),
+        [first, ..] => *first != b'0' && digits.iter().all(u8::is_ascii_digit),
+    }
 }
 
 /// The canonical encoding of a raw (still encoded) name, borrowed when the raw
@@ -230,7 +260,7 @@ pub fn normalize_query<'a>(
     rules: Option<&QueryRules>,
     tracking: &[String],
 ) -> Vec<QueryParam<'a>> {
-    let mut pairs: Vec<QueryParam<'a>> = Vec::with_capacity(count_params(query));
+    let mut pairs: Vec<QueryParam<'a>> = Vec::new();
     for piece in split_byte(query, b'&') {
         if piece.is_empty() {
             continue;
@@ -255,14 +285,14 @@ pub fn normalize_query<'a>(
         }
         let mut value = percent_decode_cow(raw_value.as_bytes(), true);
         if let Some(rules) = rules {
-            value = normalize_value_cow(rules, &name, value);
-            let default = if rules.defaults.is_empty() {
-                None
-            } else {
-                std::str::from_utf8(&name)
-                    .ok()
-                    .and_then(|n| rules.defaults.get(n))
+            // A borrowed encoded name is the raw name, all unreserved: the
+            // decoded name itself, already a `str`.
+            let name_str = match &encoded_name {
+                Cow::Borrowed(n) => Some(*n),
+                Cow::Owned(_) => std::str::from_utf8(&name).ok(),
             };
+            value = normalize_value_cow(rules, &name, name_str, value);
+            let default = name_str.and_then(|n| rules.defaults.get(n));
             if default.is_some_and(|d| d.as_bytes() == &*value) {
                 continue;
             }

@@ -211,6 +211,11 @@ impl PathPattern {
                 .all(|(a, b)| seg_covered(a, b))
     }
 
+    /// True when the pattern has a `:param` segment.
+    pub fn has_params(&self) -> bool {
+        self.param_names().next().is_some()
+    }
+
     /// Names of the `:param` segments, in order.
     pub fn param_names(&self) -> impl Iterator<Item = &str> {
         self.segments.iter().filter_map(|s| match s {
