@@ -314,7 +314,7 @@ fn canonical_path_cow(path: &str) -> Option<Cow<'_, str>> {
 /// another placeholder. Borrowed when there is nothing to expand.
 fn expand_tags<'c>(route: &'c Route, path: &str) -> Cow<'c, [String]> {
     let templates = &route.tags;
-    if !templates.iter().any(|t| t.contains('{')) || !route.path.has_params() {
+    if !route.path.has_params() || !templates.iter().any(|t| has_byte(t, b'{')) {
         return Cow::Borrowed(templates);
     }
     // The param whose name, then `}`, starts `after` (first in pattern order),
@@ -323,29 +323,25 @@ fn expand_tags<'c>(route: &'c Route, path: &str) -> Cow<'c, [String]> {
     let param_at = |after: &str| {
         let mut hit = None;
         let matched = route.path.matches_with(path, |name, value| {
-            if hit.is_none()
-                && after
-                    .strip_prefix(name)
-                    .is_some_and(|r| r.starts_with('}'))
-            {
+            if hit.is_none() && after.strip_prefix(name).is_some_and(|r| r.starts_with('}')) {
                 hit = Some((name, value));
             }
         });
         hit.filter(|_| matched)
     };
     let expand = |t: &String| {
-        if !t.contains('{') {
+        if !has_byte(t, b'{') {
             return t.clone();
         }
         let mut s = String::with_capacity(t.len() + 16);
         let mut rest = t.as_str();
-        while let Some(open) = rest.find('{') {
+        while let Some(open) = rest.bytes().position(|b| b == b'{') {
             s.push_str(&rest[..open]);
             let after = &rest[open + 1..];
             match param_at(after) {
                 Some((name, value)) => {
                     // `,` separates tags in `Cache-Tag`; canonical segments may hold one.
-                    if value.contains(',') {
+                    if has_byte(value, b',') {
                         s.push_str(&value.replace(',', "%2C"));
                     } else {
                         s.push_str(value);
@@ -362,6 +358,12 @@ fn expand_tags<'c>(route: &'c Route, path: &str) -> Cow<'c, [String]> {
         s
     };
     Cow::Owned(templates.iter().map(expand).collect())
+}
+
+/// `s.contains(b as char)` for an ASCII `b`, as a plain loop: tag templates
+/// and path segments are a few bytes, too short for `memchr` to pay off.
+fn has_byte(s: &str, b: u8) -> bool {
+    s.bytes().any(|c| c == b)
 }
 
 fn over_header_limits(config: &Config, headers: &Headers) -> Option<BypassReason> {

@@ -29,6 +29,45 @@ pub struct QueryParam<'a> {
     pub value: Cow<'a, [u8]>,
 }
 
+/// The tracking list (`tracking_params`), with the first bytes its entries
+/// start with precomputed when config is loaded: most parameter names start
+/// with none of them, and are cleared without a look at the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackingParams {
+    names: Vec<String>,
+    /// Bit `b` set when an entry can match a name whose first byte is `b`
+    /// (all set when one matches any name: an entry of `*` alone).
+    first: [u64; 4],
+}
+
+impl TrackingParams {
+    pub fn new(names: Vec<String>) -> Self {
+        let mut first = [0u64; 4];
+        for t in &names {
+            match t.as_bytes() {
+                [b'*'] | [] => first = [u64::MAX; 4],
+                [b, ..] => first[usize::from(b >> 6)] |= 1 << (b & 63),
+            }
+        }
+        TrackingParams { names, first }
+    }
+
+    /// The entries as configured.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// [`is_tracking`] against this list.
+    pub fn matches(&self, name: &[u8]) -> bool {
+        let may = match name.first() {
+            Some(&b) => self.first[usize::from(b >> 6)] & (1 << (b & 63)) != 0,
+            // Only an empty entry or `*` can match an empty name.
+            None => self.first == [u64::MAX; 4],
+        };
+        may && is_tracking(&self.names, name)
+    }
+}
+
 /// True when a (decoded) parameter name matches the tracking list
 /// (`utm_*` is a prefix match, anything else exact, case-sensitive).
 pub fn is_tracking(tracking: &[String], name: &[u8]) -> bool {
@@ -252,13 +291,13 @@ fn split_once_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
 /// `getlist` exposes and `get` resolves to the last one).
 ///
 /// `rules` is the route's query rules (`None` for URLs outside any route: then
-/// only tracking and variant params are dropped). Dropped, in order: empty
+/// only tracking and variant params are dropped). Dropped: empty
 /// names, the reserved variant param, tracking params, params the allow/deny
 /// list removes, params whose normalized value equals their declared default.
 pub fn normalize_query<'a>(
     query: &'a str,
     rules: Option<&QueryRules>,
-    tracking: &[String],
+    tracking: &TrackingParams,
 ) -> Vec<QueryParam<'a>> {
     let mut pairs: Vec<QueryParam<'a>> = Vec::new();
     for piece in split_byte(query, b'&') {
@@ -280,7 +319,7 @@ pub fn normalize_query<'a>(
         }
         // Each check only drops, so their order does not change the result:
         // the route's list (short, often an allow list) goes first.
-        if rules.is_some_and(|r| !r.filter.keeps_bytes(&name)) || is_tracking(tracking, &name) {
+        if rules.is_some_and(|r| !r.filter.keeps_bytes(&name)) || tracking.matches(&name) {
             continue;
         }
         let mut value = percent_decode_cow(raw_value.as_bytes(), true);
@@ -350,7 +389,7 @@ mod tests {
 
     #[test]
     fn borrows_canonical_names_and_values() {
-        let pairs = normalize_query("b=2&a=x-y", None, &[]);
+        let pairs = normalize_query("b=2&a=x-y", None, &TrackingParams::new(vec![]));
         assert!(pairs
             .iter()
             .all(|p| matches!((&p.name, &p.value), (Cow::Borrowed(_), Cow::Borrowed(_)))));
@@ -361,7 +400,7 @@ mod tests {
 
     #[test]
     fn encodes_names_that_need_it() {
-        let pairs = normalize_query("%61+b=1&a%2Bc=%7e", None, &[]);
+        let pairs = normalize_query("%61+b=1&a%2Bc=%7e", None, &TrackingParams::new(vec![]));
         let mut out = Vec::new();
         join_pairs(&pairs, &mut out);
         assert_eq!(out, b"a%20b=1&a%2Bc=~");
