@@ -30,7 +30,7 @@ pub struct Config {
     /// Origin base URL, e.g. `http://127.0.0.1:8000` (scheme + host + port, no path).
     pub origin: url::Url,
     /// Query parameter names dropped from every key; a trailing `*` is a prefix match.
-    pub tracking_params: Vec<String>,
+    pub tracking_params: crate::query::TrackingParams,
     /// Request headers forwarded to the origin on cacheable routes (lower-case names).
     pub forward_headers: Vec<String>,
     /// Response headers that carry origin tags (lower-case), e.g. `cache-tag`, `surrogate-key`.

@@ -32,9 +32,9 @@ pub fn explain(config: &Config, req: &KeyRequest) -> Explanation {
     match cache_key(config, req) {
         Ok(KeyOutcome::Cache(k)) => Explanation {
             route: Some(k.route.name.clone()),
-            key: Some(k.url),
+            key: Some(k.url().to_string()),
             ttl_seconds: Some(k.route.ttl),
-            tags: k.tags,
+            tags: k.tags.into_owned(),
             cacheable: true,
             reason: None,
         },

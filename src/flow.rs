@@ -107,9 +107,9 @@ impl Lookup<'_> {
 
     /// Generation names that apply to an entry of this key carrying `stamp`.
     pub fn names(&self, stamp: &Stamp) -> Vec<GenName> {
-        let mut tags = self.key.tags.clone();
+        let mut tags = self.key.tags.to_vec();
         tags.extend(stamp.tags().iter().cloned());
-        request_names(&self.host, &self.path, &self.key.base_url, &tags)
+        request_names(&self.host, &self.path, self.key.base_url(), &tags)
     }
 }
 
@@ -189,9 +189,9 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
                 };
             }
             let origin = config.origin.as_str().trim_end_matches('/');
-            let origin_url = format!("{origin}{}", key.origin_path_and_query);
+            let origin_url = format!("{origin}{}", key.origin_path_and_query());
             let origin_headers = crate::variant::origin_headers(key.route, inc.headers);
-            let (host, path) = host_and_path(&key.base_url);
+            let (host, path) = host_and_path(key.base_url());
             let has_credentials =
                 !crate::variant::present_credentials(key.route, inc.headers).is_empty();
             Plan::Lookup(Box::new(Lookup {
@@ -349,7 +349,7 @@ pub fn stale_on_error(
 }
 
 fn debug_key<'a>(config: &Config, lookup: &'a Lookup) -> Option<&'a str> {
-    config.debug.then_some(lookup.key.url.as_str())
+    config.debug.then_some(lookup.key.url())
 }
 
 /// The stored (or origin) headers as a client may see them: internal headers

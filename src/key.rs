@@ -24,7 +24,7 @@ use crate::config::{Config, Route, VARIANT_PARAM};
 use crate::headers::Headers;
 use crate::query::{ascii_string, count_params, encode_component, join_pairs, normalize_query};
 use crate::routes::Params;
-use crate::variant::{present_credentials, user_id, variant_value};
+use crate::variant::{has_variant, present_credentials, user_id, write_variant};
 use std::borrow::Cow;
 use std::fmt;
 
@@ -72,26 +72,71 @@ impl BypassReason {
 }
 
 /// A computed key for a cacheable request.
+///
+/// One string holds the key URL; the parts other code needs (the key without
+/// the variant, the origin path and query, the variant) are ranges of it, so
+/// a key costs one allocation for its text, and dropping it one free.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CacheKey<'c> {
     pub route: &'c Route,
     /// Index of `route` in `config.routes`.
     pub route_index: usize,
-    /// The full key: `base_url` plus `__edgecache=<variant>` as the last param
-    /// when the route has variant dimensions.
-    pub url: String,
+    /// Route tag templates expanded with the path params; borrowed from the
+    /// route when no template has a `{param}` to fill.
+    pub tags: Cow<'c, [String]>,
+    /// `https://host[:port]` `/path` `?query` `&__edgecache=variant`, all ASCII.
+    url: String,
+    /// Where the path starts in `url`.
+    path_start: usize,
+    /// Where `base_url` ends in `url` (the variant param, if any, follows).
+    base_end: usize,
+}
+
+impl CacheKey<'_> {
+    /// The full key: [`CacheKey::base_url`] plus `__edgecache=<variant>` as
+    /// the last param when the route has variant dimensions.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// [`CacheKey::url`], owned.
+    pub fn into_url(self) -> String {
+        self.url
+    }
+
     /// The key without the variant: the same for every variant of a URL (what
     /// purge by URL works on).
-    pub base_url: String,
+    pub fn base_url(&self) -> &str {
+        self.url.get(..self.base_end).unwrap_or_default()
+    }
+
     /// Canonical path and query (no variant): what must be requested from the
     /// origin, so the origin sees exactly what was keyed.
-    pub origin_path_and_query: String,
-    /// Path parameters, canonical segments.
-    pub params: Params,
-    /// Route tag templates expanded with `params`.
-    pub tags: Vec<String>,
-    /// The encoded variant value, if any.
-    pub variant: Option<String>,
+    pub fn origin_path_and_query(&self) -> &str {
+        self.url
+            .get(self.path_start..self.base_end)
+            .unwrap_or_default()
+    }
+
+    /// The canonical path (what the route matched).
+    pub fn path(&self) -> &str {
+        let pq = self.origin_path_and_query();
+        pq.split_once('?').map_or(pq, |(path, _)| path)
+    }
+
+    /// The encoded variant value, if the route has variant dimensions.
+    pub fn variant(&self) -> Option<&str> {
+        self.url
+            .get(self.base_end..)?
+            .get(1..)?
+            .strip_prefix(VARIANT_PARAM)?
+            .strip_prefix('=')
+    }
+
+    /// Path parameters, canonical segments (matched again on [`CacheKey::path`]).
+    pub fn params(&self) -> Params {
+        self.route.path.matches(self.path()).unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -262,47 +307,63 @@ fn canonical_path_cow(path: &str) -> Option<Cow<'_, str>> {
     Some(Cow::Owned(out))
 }
 
-/// Expands `{name}` in each template with the param's value (`,` escaped).
-/// One left-to-right pass; the same as replacing each `{name}` in turn, since
-/// canonical path segments never hold `{` or `}` (the URL parser escapes them),
-/// so a substituted value cannot form or break another placeholder.
-fn expand_tags(templates: &[String], params: &Params) -> Vec<String> {
-    templates
-        .iter()
-        .map(|t| {
-            if params.is_empty() || !t.contains('{') {
-                return t.clone();
+/// The route's tags with `{name}` expanded from the params `path` matched
+/// (`,` escaped). One left-to-right pass per template; the same as replacing
+/// each `{name}` in turn, since canonical path segments never hold `{` or `}`
+/// (the URL parser escapes them), so a substituted value cannot form or break
+/// another placeholder. Borrowed when there is nothing to expand.
+fn expand_tags<'c>(route: &'c Route, path: &str) -> Cow<'c, [String]> {
+    let templates = &route.tags;
+    if !route.path.has_params() || !templates.iter().any(|t| has_byte(t, b'{')) {
+        return Cow::Borrowed(templates);
+    }
+    // The param whose name, then `}`, starts `after` (first in pattern order),
+    // with its value: matched again on `path` rather than collected, so the
+    // usual one placeholder per template costs no allocation.
+    let param_at = |after: &str| {
+        let mut hit = None;
+        let matched = route.path.matches_with(path, |name, value| {
+            if hit.is_none() && after.strip_prefix(name).is_some_and(|r| r.starts_with('}')) {
+                hit = Some((name, value));
             }
-            let mut s = String::with_capacity(t.len() + 16);
-            let mut rest = t.as_str();
-            while let Some(open) = rest.find('{') {
-                s.push_str(&rest[..open]);
-                let after = &rest[open + 1..];
-                let hit = params.iter().find(|(name, _)| {
-                    after
-                        .strip_prefix(name.as_str())
-                        .is_some_and(|r| r.starts_with('}'))
-                });
-                match hit {
-                    Some((name, value)) => {
-                        // `,` separates tags in `Cache-Tag`; canonical segments may hold one.
-                        if value.contains(',') {
-                            s.push_str(&value.replace(',', "%2C"));
-                        } else {
-                            s.push_str(value);
-                        }
-                        rest = &after[name.len() + 1..];
+        });
+        hit.filter(|_| matched)
+    };
+    let expand = |t: &String| {
+        if !has_byte(t, b'{') {
+            return t.clone();
+        }
+        let mut s = String::with_capacity(t.len() + 16);
+        let mut rest = t.as_str();
+        while let Some(open) = rest.bytes().position(|b| b == b'{') {
+            s.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            match param_at(after) {
+                Some((name, value)) => {
+                    // `,` separates tags in `Cache-Tag`; canonical segments may hold one.
+                    if has_byte(value, b',') {
+                        s.push_str(&value.replace(',', "%2C"));
+                    } else {
+                        s.push_str(value);
                     }
-                    None => {
-                        s.push('{');
-                        rest = after;
-                    }
+                    rest = &after[name.len() + 1..];
+                }
+                None => {
+                    s.push('{');
+                    rest = after;
                 }
             }
-            s.push_str(rest);
-            s
-        })
-        .collect()
+        }
+        s.push_str(rest);
+        s
+    };
+    Cow::Owned(templates.iter().map(expand).collect())
+}
+
+/// `s.contains(b as char)` for an ASCII `b`, as a plain loop: tag templates
+/// and path segments are a few bytes, too short for `memchr` to pay off.
+fn has_byte(s: &str, b: u8) -> bool {
+    s.bytes().any(|c| c == b)
 }
 
 fn over_header_limits(config: &Config, headers: &Headers) -> Option<BypassReason> {
@@ -322,9 +383,10 @@ fn over_header_limits(config: &Config, headers: &Headers) -> Option<BypassReason
 /// Idempotent: keying `CacheKey::url` again (same headers) gives the same key
 /// (`fuzz/` checks this).
 ///
-/// Cost: one `Url::parse`; the key URL is written once into one buffer and
-/// `base_url`/`origin_path_and_query` are slices of it (copied out), so a
-/// canonical request allocates a handful of strings, none per parameter.
+/// Cost: one `Url::parse`; the key URL, variant included, is written once
+/// into one buffer that the key keeps (`base_url` and the rest are ranges of
+/// it). A canonical request on a route without `{param}` tags allocates that
+/// buffer and the list of query pairs, nothing per parameter.
 pub fn cache_key<'c>(config: &'c Config, req: &KeyRequest) -> Result<KeyOutcome<'c>, KeyError> {
     cache_key_parsed(config, req, None)
 }
@@ -356,7 +418,7 @@ pub fn cache_key_parsed<'c>(
     let Some(path) = canon.path.as_deref() else {
         return bypass(None, BypassReason::SuspiciousPath);
     };
-    let Some((route_index, params)) = config.routes_match(path) else {
+    let Some(route_index) = config.route_index(path) else {
         return Ok(KeyOutcome::NoRoute);
     };
     let route = &config.routes[route_index];
@@ -381,18 +443,21 @@ pub fn cache_key_parsed<'c>(
         }
     };
     let pairs = normalize_query(canon.query, Some(&route.query), &config.tracking_params);
-    let variant = variant_value(route, req.headers, user.as_deref());
+    let varies = has_variant(route);
     // `https://host[:port]` `/path` `?query` `&__edgecache=variant`: one buffer;
-    // the query is re-encoded at most 3× longer than it came.
+    // the query is re-encoded at most 3× longer than it came. The variant's
+    // length is not known before it is written: room for a short one.
     let capacity = 8
         + canon.host.len()
         + 6
         + path.len()
         + 1
         + 3 * canon.query.len()
-        + variant
-            .as_ref()
-            .map_or(0, |v| v.len() + VARIANT_PARAM.len() + 2);
+        + if varies {
+            VARIANT_PARAM.len() + 2 + 24 * (route.vary.len() + 1)
+        } else {
+            0
+        };
     let mut buf = Vec::with_capacity(capacity);
     canon.write_authority(&mut buf);
     let path_start = buf.len();
@@ -402,11 +467,11 @@ pub fn cache_key_parsed<'c>(
         join_pairs(&pairs, &mut buf);
     }
     let base_end = buf.len();
-    if let Some(v) = &variant {
+    if varies {
         buf.push(if pairs.is_empty() { b'?' } else { b'&' });
         buf.extend_from_slice(VARIANT_PARAM.as_bytes());
         buf.push(b'=');
-        buf.extend_from_slice(v.as_bytes());
+        write_variant(route, req.headers, user.as_deref(), &mut buf);
     }
     // All ASCII (host and path as `url` serializes them, the rest encoded), so
     // the offsets are character boundaries.
@@ -417,19 +482,16 @@ pub fn cache_key_parsed<'c>(
     if url.len() > config.limits.max_url_bytes {
         return bypass(Some(route), BypassReason::UrlTooLong);
     }
-    if pairs.len() + usize::from(variant.is_some()) > config.limits.max_query_params {
+    if pairs.len() + usize::from(varies) > config.limits.max_query_params {
         return bypass(Some(route), BypassReason::TooManyParams);
     }
-    let part = |r: std::ops::Range<usize>| url.get(r).unwrap_or_default().to_string();
     Ok(KeyOutcome::Cache(CacheKey {
         route,
         route_index,
-        tags: expand_tags(&route.tags, &params),
-        base_url: part(0..base_end),
-        origin_path_and_query: part(path_start..base_end),
+        tags: expand_tags(route, path),
         url,
-        params,
-        variant,
+        path_start,
+        base_end,
     }))
 }
 
@@ -447,7 +509,7 @@ pub fn normalize_url_for_purge<'c>(
     let Some(path) = canon.path.as_deref() else {
         return Err(KeyError::SuspiciousPath(url.to_string()));
     };
-    let route = config.routes_match(path).map(|(i, _)| &config.routes[i]);
+    let route = config.route_index(path).map(|i| &config.routes[i]);
     let pairs = normalize_query(
         canon.query,
         route.map(|r| &r.query),

@@ -29,12 +29,63 @@ pub struct QueryParam<'a> {
     pub value: Cow<'a, [u8]>,
 }
 
+/// The tracking list (`tracking_params`), with the first bytes its entries
+/// start with precomputed when config is loaded: most parameter names start
+/// with none of them, and are cleared without a look at the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackingParams {
+    names: Vec<String>,
+    /// Bit `b` set when an entry can match a name whose first byte is `b`
+    /// (all set when one matches any name: an entry of `*` alone).
+    first: [u64; 4],
+}
+
+impl TrackingParams {
+    pub fn new(names: Vec<String>) -> Self {
+        let mut first = [0u64; 4];
+        for t in &names {
+            match t.as_bytes() {
+                [b'*'] | [] => first = [u64::MAX; 4],
+                [b, ..] => first[usize::from(b >> 6)] |= 1 << (b & 63),
+            }
+        }
+        TrackingParams { names, first }
+    }
+
+    /// The entries as configured.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// [`is_tracking`] against this list.
+    pub fn matches(&self, name: &[u8]) -> bool {
+        let may = match name.first() {
+            Some(&b) => self.first[usize::from(b >> 6)] & (1 << (b & 63)) != 0,
+            // Only an empty entry or `*` can match an empty name.
+            None => self.first == [u64::MAX; 4],
+        };
+        may && is_tracking(&self.names, name)
+    }
+}
+
 /// True when a (decoded) parameter name matches the tracking list
 /// (`utm_*` is a prefix match, anything else exact, case-sensitive).
 pub fn is_tracking(tracking: &[String], name: &[u8]) -> bool {
-    tracking.iter().any(|t| match t.as_bytes().split_last() {
-        Some((b'*', prefix)) => name.starts_with(prefix),
-        _ => name == t.as_bytes(),
+    tracking.iter().any(|t| {
+        let (pattern, prefix) = match t.as_bytes().split_last() {
+            Some((b'*', prefix)) => (prefix, true),
+            _ => (t.as_bytes(), false),
+        };
+        // Most names differ from most entries in the first byte: decide those
+        // without a call to `memcmp` (every parameter asks this).
+        if pattern.first().is_some_and(|f| name.first() != Some(f)) {
+            return false;
+        }
+        if prefix {
+            name.starts_with(pattern)
+        } else {
+            name == pattern
+        }
     })
 }
 
@@ -144,11 +195,18 @@ pub fn count_params(query: &str) -> usize {
 /// Lower-cases (Unicode when the bytes are UTF-8, ASCII otherwise) and clamps a
 /// decoded value as the route declares for `name`.
 pub fn normalize_value(rules: &QueryRules, name: &[u8], value: &[u8]) -> Vec<u8> {
-    normalize_value_cow(rules, name, Cow::Borrowed(value)).into_owned()
+    let name_str = std::str::from_utf8(name).ok();
+    normalize_value_cow(rules, name, name_str, Cow::Borrowed(value)).into_owned()
 }
 
-/// [`normalize_value`] that returns `value` itself when no rule changes it.
-fn normalize_value_cow<'a>(rules: &QueryRules, name: &[u8], value: Cow<'a, [u8]>) -> Cow<'a, [u8]> {
+/// [`normalize_value`] that returns `value` itself when no rule changes it;
+/// `name_str` is `name` as a `str` when it is UTF-8 (the rule maps are keyed by `String`).
+fn normalize_value_cow<'a>(
+    rules: &QueryRules,
+    name: &[u8],
+    name_str: Option<&str>,
+    value: Cow<'a, [u8]>,
+) -> Cow<'a, [u8]> {
     let mut v = value;
     if rules.lowercase.iter().any(|n| n.as_bytes() == name) {
         // ASCII without upper case is already lower case in both readings.
@@ -162,9 +220,7 @@ fn normalize_value_cow<'a>(rules: &QueryRules, name: &[u8], value: Cow<'a, [u8]>
     if rules.clamp.is_empty() {
         return v;
     }
-    let clamp = std::str::from_utf8(name)
-        .ok()
-        .and_then(|n| rules.clamp.get(n));
+    let clamp = name_str.and_then(|n| rules.clamp.get(n));
     if let Some(&(min, max)) = clamp {
         // Non-numeric values are kept as they are: we do not guess what the
         // origin makes of them (DRF answers 404 or falls back to the default).
@@ -172,13 +228,26 @@ fn normalize_value_cow<'a>(rules: &QueryRules, name: &[u8], value: Cow<'a, [u8]>
             .ok()
             .and_then(|s| s.parse::<i64>().ok())
         {
-            let clamped = n.clamp(min, max).to_string();
-            if clamped.as_bytes() != &*v {
-                v = Cow::Owned(clamped.into_bytes());
+            let clamped = n.clamp(min, max);
+            // The number is written back in its shortest form (`010` → `10`),
+            // so a value that is in range and already so written stays as it is.
+            if clamped != n || !is_shortest_decimal(&v) {
+                v = Cow::Owned(clamped.to_string().into_bytes());
             }
         }
     }
     v
+}
+
+/// True when `s` is how `i64::to_string` writes its number: an optional `-`,
+/// then digits without a leading zero (`0` alone, never `-0`, no `+`).
+fn is_shortest_decimal(s: &[u8]) -> bool {
+    let digits = s.strip_prefix(b"-").unwrap_or(s);
+    match digits {
+        [] => false,
+        [b'0'] => digits.len() == s.len(),
+        [first, ..] => *first != b'0' && digits.iter().all(u8::is_ascii_digit),
+    }
 }
 
 /// The canonical encoding of a raw (still encoded) name, borrowed when the raw
@@ -192,25 +261,50 @@ fn name_parts(raw: &str) -> (Cow<'_, str>, Cow<'_, [u8]>) {
     (Cow::Owned(encode_component(&decoded)), Cow::Owned(decoded))
 }
 
+/// `s.split(sep as char)` for an ASCII `sep`, as a plain byte loop (queries
+/// are split on every request, into short pieces).
+fn split_byte(s: &str, sep: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match split_once_byte(r, sep) {
+            Some((piece, after)) => {
+                rest = Some(after);
+                Some(piece)
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
+}
+
+/// `s.split_once(sep as char)` for an ASCII `sep`, as a plain byte loop.
+fn split_once_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|b| b == sep)?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
 /// Normalizes a raw query (without `?`) into canonical pairs, sorted by encoded
 /// name (stable: repeated names keep their relative order, which Django's
 /// `getlist` exposes and `get` resolves to the last one).
 ///
 /// `rules` is the route's query rules (`None` for URLs outside any route: then
-/// only tracking and variant params are dropped). Dropped, in order: empty
+/// only tracking and variant params are dropped). Dropped: empty
 /// names, the reserved variant param, tracking params, params the allow/deny
 /// list removes, params whose normalized value equals their declared default.
 pub fn normalize_query<'a>(
     query: &'a str,
     rules: Option<&QueryRules>,
-    tracking: &[String],
+    tracking: &TrackingParams,
 ) -> Vec<QueryParam<'a>> {
     let mut pairs: Vec<QueryParam<'a>> = Vec::new();
-    for piece in query.split('&') {
+    for piece in split_byte(query, b'&') {
         if piece.is_empty() {
             continue;
         }
-        let (raw_name, raw_value) = piece.split_once('=').unwrap_or((piece, ""));
+        let (raw_name, raw_value) = split_once_byte(piece, b'=').unwrap_or((piece, ""));
         let (encoded_name, name) = name_parts(raw_name);
         if name.is_empty() {
             // `?=x`: no name Django could read it under.
@@ -223,22 +317,21 @@ pub fn normalize_query<'a>(
         if name.eq_ignore_ascii_case(VARIANT_PARAM.as_bytes()) {
             continue;
         }
-        if is_tracking(tracking, &name) {
+        // Each check only drops, so their order does not change the result:
+        // the route's list (short, often an allow list) goes first.
+        if rules.is_some_and(|r| !r.filter.keeps_bytes(&name)) || tracking.matches(&name) {
             continue;
         }
         let mut value = percent_decode_cow(raw_value.as_bytes(), true);
         if let Some(rules) = rules {
-            if !rules.filter.keeps_bytes(&name) {
-                continue;
-            }
-            value = normalize_value_cow(rules, &name, value);
-            let default = if rules.defaults.is_empty() {
-                None
-            } else {
-                std::str::from_utf8(&name)
-                    .ok()
-                    .and_then(|n| rules.defaults.get(n))
+            // A borrowed encoded name is the raw name, all unreserved: the
+            // decoded name itself, already a `str`.
+            let name_str = match &encoded_name {
+                Cow::Borrowed(n) => Some(*n),
+                Cow::Owned(_) => std::str::from_utf8(&name).ok(),
             };
+            value = normalize_value_cow(rules, &name, name_str, value);
+            let default = name_str.and_then(|n| rules.defaults.get(n));
             if default.is_some_and(|d| d.as_bytes() == &*value) {
                 continue;
             }
@@ -296,7 +389,7 @@ mod tests {
 
     #[test]
     fn borrows_canonical_names_and_values() {
-        let pairs = normalize_query("b=2&a=x-y", None, &[]);
+        let pairs = normalize_query("b=2&a=x-y", None, &TrackingParams::new(vec![]));
         assert!(pairs
             .iter()
             .all(|p| matches!((&p.name, &p.value), (Cow::Borrowed(_), Cow::Borrowed(_)))));
@@ -307,7 +400,7 @@ mod tests {
 
     #[test]
     fn encodes_names_that_need_it() {
-        let pairs = normalize_query("%61+b=1&a%2Bc=%7e", None, &[]);
+        let pairs = normalize_query("%61+b=1&a%2Bc=%7e", None, &TrackingParams::new(vec![]));
         let mut out = Vec::new();
         join_pairs(&pairs, &mut out);
         assert_eq!(out, b"a%20b=1&a%2Bc=~");

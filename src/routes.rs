@@ -103,42 +103,79 @@ fn segment_matches(pat: &PathSegment, seg: &str) -> bool {
     }
 }
 
+/// `s.split_once('/')` as a plain byte loop: every route is tried on every
+/// request, and the paths are short (the char searcher's setup costs more).
+fn split_slash(s: &str) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|b| b == b'/')?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
 impl PathPattern {
     /// Matches a canonical path (starting with `/`); returns captured params.
     pub fn matches(&self, path: &str) -> Option<Params> {
-        let mut rest = path.strip_prefix('/')?;
         let mut params = Params::new();
+        self.matches_with(path, |name, value| {
+            params.push((name.to_string(), value.to_string()))
+        })
+        .then_some(params)
+    }
+
+    /// [`PathPattern::matches`] without allocating: hands each captured
+    /// `(name, value)` to `capture`, in pattern order. Captures may be handed
+    /// over before a later segment fails, so use them only when this returns true.
+    pub fn matches_with<'s, 'p>(
+        &'s self,
+        path: &'p str,
+        mut capture: impl FnMut(&'s str, &'p str),
+    ) -> bool {
+        let Some(mut rest) = path.strip_prefix('/') else {
+            return false;
+        };
+        let mut segment = |pat: &'s PathSegment, seg: &'p str| {
+            if !segment_matches(pat, seg) {
+                return false;
+            }
+            if let PathSegment::Param(name) = pat {
+                capture(name, seg);
+            }
+            true
+        };
         if self.wildcard {
             // Every prefix segment must be followed by "/": `/media/*` matches
             // `/media/` and `/media/a/b`, never `/media` or `/mediafoo`.
             for pat in &self.segments {
-                let (seg, after) = rest.split_once('/')?;
-                if !segment_matches(pat, seg) {
-                    return None;
+                let Some((seg, after)) = split_slash(rest) else {
+                    return false;
+                };
+                if !segment(pat, seg) {
+                    return false;
                 }
-                capture(pat, seg, &mut params);
                 rest = after;
             }
-            return Some(params);
+            return true;
         }
         if rest.is_empty() {
-            return (self.segments.is_empty() && self.trailing_slash).then_some(params);
+            return self.segments.is_empty() && self.trailing_slash;
         }
-        let body = match (self.trailing_slash, rest.strip_suffix('/')) {
+        let mut body = match (self.trailing_slash, rest.strip_suffix('/')) {
             (true, Some(b)) => b,
             (false, None) => rest,
-            _ => return None,
+            _ => return false,
         };
-        let mut segs = body.split('/');
-        for pat in &self.segments {
-            let seg = segs.next()?;
-            if !segment_matches(pat, seg) {
-                return None;
-            }
-            capture(pat, seg, &mut params);
-        }
         // `self.segments` may be empty only for "/" (handled above).
-        (segs.next().is_none() && !self.segments.is_empty()).then_some(params)
+        let Some((last, init)) = self.segments.split_last() else {
+            return false;
+        };
+        for pat in init {
+            let Some((seg, after)) = split_slash(body) else {
+                return false;
+            };
+            if !segment(pat, seg) {
+                return false;
+            }
+            body = after;
+        }
+        !body.contains('/') && segment(last, body)
     }
 
     /// True when every path this pattern matches is also matched by `earlier`,
@@ -174,6 +211,11 @@ impl PathPattern {
                 .all(|(a, b)| seg_covered(a, b))
     }
 
+    /// True when the pattern has a `:param` segment.
+    pub fn has_params(&self) -> bool {
+        self.param_names().next().is_some()
+    }
+
     /// Names of the `:param` segments, in order.
     pub fn param_names(&self) -> impl Iterator<Item = &str> {
         self.segments.iter().filter_map(|s| match s {
@@ -183,20 +225,19 @@ impl PathPattern {
     }
 }
 
-fn capture(pat: &PathSegment, seg: &str, params: &mut Params) {
-    if let PathSegment::Param(name) = pat {
-        params.push((name.clone(), seg.to_string()));
-    }
-}
-
 impl Config {
     /// First route whose pattern matches the canonical `path`, with its index
     /// in `routes` and the captured params. `None` = pass through, never stored.
     pub fn routes_match(&self, path: &str) -> Option<(usize, Params)> {
+        let i = self.route_index(path)?;
+        Some((i, self.routes[i].path.matches(path)?))
+    }
+
+    /// [`Config::routes_match`] without the params (nothing allocated).
+    pub fn route_index(&self, path: &str) -> Option<usize> {
         self.routes
             .iter()
-            .enumerate()
-            .find_map(|(i, r)| r.path.matches(path).map(|p| (i, p)))
+            .position(|r| r.path.matches_with(path, |_, _| ()))
     }
 }
 

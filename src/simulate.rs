@@ -111,7 +111,7 @@ pub fn key_for(f: KeyFunction, config: &Config, entry: &LogEntry) -> KeyDecision
                 user_secret: None,
             };
             match cache_key(config, &req) {
-                Ok(KeyOutcome::Cache(k)) => KeyDecision::Key(k.url),
+                Ok(KeyOutcome::Cache(k)) => KeyDecision::Key(k.into_url()),
                 Ok(KeyOutcome::Bypass { reason, .. }) => {
                     KeyDecision::Uncacheable(Uncacheable::Bypass(reason))
                 }

@@ -92,28 +92,38 @@ fn escape(v: &str) -> String {
     v.replace('%', "%25").replace('~', "%7E")
 }
 
+/// True when keys on `route` carry a variant (declared `vary` headers, or per-user).
+pub fn has_variant(route: &Route) -> bool {
+    !route.vary.is_empty() || route.per_user
+}
+
 /// The canonical variant value (before query encoding): components joined by
 /// `~`, one per `vary` header in route order (`name.value` when present,
 /// `name` alone when absent, so absent ≠ empty), then `user.<id>` on per-user
 /// routes. The structure is fixed by the route, so the encoding is injective.
 /// Returns `None` when the route has no variant dimensions.
-///
-/// Written straight into one string: the encoding is per byte and `~`/`.` are
-/// unreserved, so encoding each component in turn equals encoding the join.
 pub fn variant_value(route: &Route, headers: &Headers, user: Option<&str>) -> Option<String> {
-    if route.vary.is_empty() && !route.per_user {
+    if !has_variant(route) {
         return None;
     }
     let mut out = Vec::with_capacity(32 * (route.vary.len() + 1));
+    write_variant(route, headers, user, &mut out);
+    Some(ascii_string(out))
+}
+
+/// Appends the encoded [`variant_value`] to `out` (nothing when the route has
+/// no variant dimensions); the key writes it straight into its URL.
+/// The encoding is per byte and `~`/`.` are unreserved, so encoding each
+/// component in turn equals encoding the join.
+pub fn write_variant(route: &Route, headers: &Headers, user: Option<&str>, out: &mut Vec<u8>) {
     for (i, h) in route.vary.iter().enumerate() {
         if i > 0 {
             out.push(b'~');
         }
-        encode_into(h.as_bytes(), &mut out);
-        if headers.contains(h) {
-            let v = headers.get_joined(h).unwrap_or_default();
+        encode_into(h.as_bytes(), out);
+        if let Some(v) = headers.get_joined(h) {
             out.push(b'.');
-            encode_into(escape(&normalize_header_value(h, &v)).as_bytes(), &mut out);
+            encode_into(escape(&normalize_header_value(h, &v)).as_bytes(), out);
         }
     }
     if route.per_user {
@@ -121,9 +131,8 @@ pub fn variant_value(route: &Route, headers: &Headers, user: Option<&str>) -> Op
             out.push(b'~');
         }
         out.extend_from_slice(b"user.");
-        encode_into(user.unwrap_or(ANON).as_bytes(), &mut out);
+        encode_into(user.unwrap_or(ANON).as_bytes(), out);
     }
-    Some(ascii_string(out))
 }
 
 /// Headers to send to the origin for a cacheable request on `route`: the

@@ -61,7 +61,7 @@ fn defaults_apply_when_fields_are_omitted() {
         c.routes.is_empty(),
         "no routes is allowed: everything passes through"
     );
-    assert!(c.tracking_params.iter().any(|t| t == "utm_*"));
+    assert!(c.tracking_params.names().iter().any(|t| t == "utm_*"));
     assert_eq!(c.forward_headers, ["accept", "accept-language"]);
     assert_eq!(c.tag_headers, ["cache-tag", "surrogate-key"]);
     assert_eq!(c.limits.max_url_bytes, 8192);

@@ -7,10 +7,10 @@
 //!
 //! Invariants:
 //! - `cache_key` never panics (nor does `normalize_url_for_purge`);
-//! - idempotence: keying `k.url` again with the same headers gives the identical key;
+//! - idempotence: keying `k.url()` again with the same headers gives the identical key;
 //! - permuting the order of distinct parameter names never changes the outcome;
-//! - `normalize_url_for_purge(k.url)` and `normalize_url_for_purge(url)` both give
-//!   `k.base_url` and `k.route`.
+//! - `normalize_url_for_purge(k.url())` and `normalize_url_for_purge(url)` both give
+//!   `k.base_url()` and `k.route`.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -121,15 +121,15 @@ fn check(config: &Config, url: &str, headers: &Headers) {
         return;
     };
     // Idempotence: the key URL is its own key.
-    match key(config, &k.url, headers) {
-        Some(KeyOutcome::Cache(k2)) => assert_eq!(k, k2, "re-keying {:?}", k.url),
-        other => panic!("re-keying {:?} gave {other:?}", k.url),
+    match key(config, k.url(), headers) {
+        Some(KeyOutcome::Cache(k2)) => assert_eq!(k, k2, "re-keying {:?}", k.url()),
+        other => panic!("re-keying {:?} gave {other:?}", k.url()),
     }
     // Purge normalization reaches the same base key, from the key or the request.
-    for u in [k.url.as_str(), url] {
+    for u in [k.url(), url] {
         match normalize_url_for_purge(config, u) {
             Ok((route, base)) => {
-                assert_eq!(base, k.base_url, "purge of {u:?}");
+                assert_eq!(base, k.base_url(), "purge of {u:?}");
                 assert_eq!(route, Some(k.route), "purge route of {u:?}");
             }
             Err(e) => panic!("purge of {u:?}: {e}"),

@@ -10,6 +10,7 @@ use super::route::{parse_route, RawRoute};
 use super::{Config, Limits, MemorySettings, PurgeSettings, Route};
 use crate::config::Secs;
 use crate::duration::parse_duration;
+use crate::query::TrackingParams;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -183,7 +184,7 @@ impl Config {
         }
         Ok(Config {
             origin,
-            tracking_params,
+            tracking_params: TrackingParams::new(tracking_params),
             forward_headers,
             tag_headers,
             debug: raw.debug,

@@ -24,7 +24,7 @@ pub async fn serve(
     lk: &Lookup<'_>,
     now: u64,
 ) -> Option<Result<worker::web_sys::Response>> {
-    let found = state.memory.borrow_mut().get(&lk.key.url, now)?;
+    let found = state.memory.borrow_mut().get(lk.key.url(), now)?;
     let names = lk.names(&found.entry.stamp);
     let gens = kv::read(env, state, &names, now).await;
     match flow::on_stored(&state.config, lk, &found.entry, &found.headers, &gens, now) {
@@ -39,7 +39,7 @@ pub async fn serve(
             Some(respond_blob(&found.body, delivery))
         }
         _ => {
-            state.memory.borrow_mut().remove(&lk.key.url);
+            state.memory.borrow_mut().remove(lk.key.url());
             None
         }
     }
@@ -76,7 +76,11 @@ pub fn promote(
     let limit = state.config.memory.max_entry_bytes;
     drop(memory);
     let copy = resp.cloned()?;
-    let (key, base_url, stored) = (lk.key.url.clone(), lk.key.base_url.clone(), stored.clone());
+    let (key, base_url, stored) = (
+        lk.key.url().to_string(),
+        lk.key.base_url().to_string(),
+        stored.clone(),
+    );
     ctx.wait_until(async move {
         if let Ok(Some(body)) = read_whole(copy, length, limit).await {
             keep(key, base_url, stored, body);

@@ -124,7 +124,7 @@ pub async fn lookup(
     let cache = Cache::default();
     let mut stale: Option<Stale> = None;
     let mut miss_detail: Option<&'static str> = None;
-    let found = cache.get(lk.key.url.as_str(), false).await.ok().flatten();
+    let found = cache.get(lk.key.url(), false).await.ok().flatten();
     if let Some(resp) = found {
         let stored = to_core(resp.headers());
         match StoredEntry::parse(&stored) {
@@ -143,11 +143,14 @@ pub async fn lookup(
                         // route timeout); other stale hits meanwhile just serve stale.
                         let hold = lk.route().timeout.saturating_add(1);
                         if revalidate
-                            && state.refresh.borrow_mut().try_start(&lk.key.url, now, hold)
+                            && state
+                                .refresh
+                                .borrow_mut()
+                                .try_start(lk.key.url(), now, hold)
                         {
                             ctx.wait_until(refresh(
                                 env.clone(),
-                                lk.key.url.clone(),
+                                lk.key.url().to_string(),
                                 req_headers.clone(),
                             ));
                         }
@@ -183,7 +186,7 @@ pub async fn lookup(
                         // and nothing is stored.
                         log(
                             "generations_unreadable",
-                            serde_json::json!({ "key": lk.key.url }),
+                            serde_json::json!({ "key": lk.key.url() }),
                         );
                         let cs =
                             CacheStatus::forward(Fwd::Bypass).detail("generations_unavailable");
@@ -235,8 +238,8 @@ pub async fn lookup(
         // Tee: the client's body streams at once; the copy goes to the cache in wait_until.
         let copy = resp.cloned()?;
         ctx.wait_until(put_copy(
-            lk.key.url.clone(),
-            lk.key.base_url.clone(),
+            lk.key.url().to_string(),
+            lk.key.base_url().to_string(),
             copy,
             store.status,
             store.headers,
@@ -268,7 +271,7 @@ fn serve_stored(
         flow::CopyStrategy::Streamed { .. } => {
             let (guarded, complete) = super::body::guarded(resp, status, &headers)?;
             if let Some(p) = complete {
-                let key = lk.key.url.clone();
+                let key = lk.key.url().to_string();
                 ctx.wait_until(async move {
                     let v = wasm_bindgen_futures::JsFuture::from(p).await;
                     if matches!(v.map(|v| v.as_bool()), Ok(Some(false))) {
@@ -344,8 +347,8 @@ async fn refresh_entry(state: &State, key_url: &str, req_headers: &CoreHeaders) 
     );
     if let Some(store) = decision.store {
         put_copy(
-            lk.key.url.clone(),
-            lk.key.base_url.clone(),
+            lk.key.url().to_string(),
+            lk.key.base_url().to_string(),
             resp,
             store.status,
             store.headers,
