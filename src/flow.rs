@@ -191,7 +191,7 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
             let origin = config.origin.as_str().trim_end_matches('/');
             let origin_url = format!("{origin}{}", key.origin_path_and_query());
             let origin_headers = crate::variant::origin_headers(key.route, inc.headers);
-            let (host, path) = host_and_path(key.base_url());
+            let (host, path) = (key.host().to_string(), key.path().to_string());
             let has_credentials =
                 !crate::variant::present_credentials(key.route, inc.headers).is_empty();
             Plan::Lookup(Box::new(Lookup {
@@ -221,17 +221,6 @@ pub fn pass_headers(incoming: &Headers, forward_body: bool) -> Headers {
         out.remove("content-type");
     }
     out
-}
-
-/// Host (as keys spell it, see [`crate::key::key_host`]) and path of a key URL.
-fn host_and_path(base_url: &str) -> (String, String) {
-    match url::Url::parse(base_url) {
-        Ok(u) => (
-            crate::key::key_host(&u).unwrap_or_default(),
-            u.path().to_string(),
-        ),
-        Err(_) => (String::new(), "/".to_string()),
-    }
 }
 
 /// What to do with an entry found in the cache.

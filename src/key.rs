@@ -99,6 +99,14 @@ impl CacheKey<'_> {
         &self.url
     }
 
+    /// The host as keys spell it (`host[:port]`, see [`key_host`]): the
+    /// authority of [`CacheKey::url`].
+    pub fn host(&self) -> &str {
+        self.url
+            .get("https://".len()..self.path_start)
+            .unwrap_or_default()
+    }
+
     /// [`CacheKey::url`], owned.
     pub fn into_url(self) -> String {
         self.url

@@ -85,6 +85,17 @@ fn fixture_cases_give_expected_keys_and_reasons() {
                 ));
             }
         }
+        if let Ok(KeyOutcome::Cache(k)) = cache_key(&config, &req) {
+            let (host, path) = reparsed_host_and_path(k.base_url());
+            if (k.host(), k.path()) != (host.as_str(), path.as_str()) {
+                failures.push(format!(
+                    "{}: host/path {:?} {:?}, parsing the key gives {host:?} {path:?}",
+                    case.name,
+                    k.host(),
+                    k.path()
+                ));
+            }
+        }
         // Every key is a fixed point: keying it again gives it back.
         if let Some(k) = &e.key {
             let again = key_of(&config, "GET", k, &headers, req.user_secret);
@@ -293,6 +304,88 @@ fn param_strategy() -> impl Strategy<Value = (String, String)> {
     (text.clone(), text)
 }
 
+/// Host and path of a key URL by parsing it again (what `flow` did before it
+/// took them from the key's ranges).
+fn reparsed_host_and_path(base_url: &str) -> (String, String) {
+    let u = url::Url::parse(base_url).expect("a key is a URL");
+    (
+        edgecache::key::key_host(&u).expect("a key has a host"),
+        u.path().to_string(),
+    )
+}
+
+#[test]
+fn host_and_path_ranges_match_a_reparse_for_idna_ipv6_ports_and_escapes() {
+    let config = config();
+    let h = Headers::new();
+    for (url, host, path) in [
+        (
+            "https://CAFÉ.example/media/a%41/é%20~/x.png?x=1",
+            "xn--caf-dma.example",
+            "/media/aA/%C3%A9%20~/x.png",
+        ),
+        (
+            "http://[::1]:8080/media/%ff/b.png",
+            "[::1]:8080",
+            "/media/%FF/b.png",
+        ),
+        (
+            "https://api.example.com:8443/media/a.b/c",
+            "api.example.com:8443",
+            "/media/a.b/c",
+        ),
+        (
+            "http://api.example.com:80/media/%7e/x",
+            "api.example.com",
+            "/media/~/x",
+        ),
+    ] {
+        let req = KeyRequest {
+            method: "GET",
+            url,
+            headers: &h,
+            user_secret: None,
+        };
+        let Ok(KeyOutcome::Cache(k)) = cache_key(&config, &req) else {
+            panic!("{url}: expected a key")
+        };
+        assert_eq!((k.host(), k.path()), (host, path), "{url}");
+        let (rh, rp) = reparsed_host_and_path(k.base_url());
+        assert_eq!((k.host(), k.path()), (rh.as_str(), rp.as_str()), "{url}");
+    }
+}
+
+const HOSTS: &[&str] = &[
+    "https://Api.Example.com",
+    "http://api.example.com:80",
+    "https://api.example.com:8443",
+    "http://[::1]:8080",
+    "https://127.0.0.1:443",
+    "https://xn--caf-dma.example",
+    "https://CAFÉ.example",
+];
+
+fn segment_atom() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-zA-Z0-9._-]{1,3}",
+        Just("%2e".to_string()),
+        Just("%2E%2e".to_string()),
+        Just("..".to_string()),
+        Just(".".to_string()),
+        Just("%2F".to_string()),
+        Just("%41".to_string()),
+        Just("%ff".to_string()),
+        Just("é".to_string()),
+        Just(" ".to_string()),
+        Just("%20".to_string()),
+        Just("~".to_string()),
+        Just("!$&'()*+,=@:".to_string()),
+        Just("%3B".to_string()),
+        Just("\\".to_string()),
+        Just("%5C".to_string()),
+    ]
+}
+
 const PATHS: &[&str] = &[
     "/api/courses/",
     "/api/courses/7/",
@@ -319,6 +412,25 @@ proptest! {
             prop_assert_eq!(again.as_deref(), Some(k.url()));
             let purge = normalize_url_for_purge(&config, k.url()).map(|(_, b)| b);
             prop_assert_eq!(purge, Ok(k.base_url().to_string()));
+        }
+    }
+
+    #[test]
+    fn host_and_path_of_a_key_are_what_parsing_its_base_url_gives(
+        host_i in 0..HOSTS.len(),
+        segments in prop::collection::vec(prop::collection::vec(segment_atom(), 0..4), 0..4),
+        params in prop::collection::vec(param_strategy(), 0..3),
+    ) {
+        let config = config();
+        let path: Vec<String> = segments.iter().map(|s| s.concat()).collect();
+        let query: Vec<String> = params.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        let url = format!("{}/media/{}?{}", HOSTS[host_i], path.join("/"), query.join("&"));
+        let h = Headers::new();
+        let req = KeyRequest { method: "GET", url: &url, headers: &h, user_secret: None };
+        if let Ok(KeyOutcome::Cache(k)) = cache_key(&config, &req) {
+            let (host, path) = reparsed_host_and_path(k.base_url());
+            prop_assert_eq!(k.host(), host.as_str());
+            prop_assert_eq!(k.path(), path.as_str());
         }
     }
 
