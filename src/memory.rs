@@ -20,7 +20,7 @@
 use crate::config::MemorySettings;
 use crate::flow::StoredEntry;
 use crate::headers::Headers;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 /// One entry as the Cache API holds it.
@@ -72,14 +72,15 @@ struct Slot<B> {
     cost: u64,
 }
 
-/// The memory tier. `get` counts as a use; the least recently used entries go
-/// first when room is needed.
+/// The memory tier. `get` counts as a use. When a newcomer does not fit, the
+/// least recently used entries go first, in one batch that leaves an eighth
+/// of the tier free besides the newcomer (so a full tier sorts its entries
+/// once per many inserts, and a hit only bumps a counter).
 pub struct MemoryTier<B> {
     settings: MemorySettings,
     used: u64,
     seq: u64,
     slots: HashMap<String, Slot<B>>,
-    order: BTreeMap<u64, String>,
 }
 
 impl<B> MemoryTier<B> {
@@ -89,7 +90,6 @@ impl<B> MemoryTier<B> {
             used: 0,
             seq: 0,
             slots: HashMap::new(),
-            order: BTreeMap::new(),
         }
     }
 
@@ -108,9 +108,7 @@ impl<B> MemoryTier<B> {
             return None;
         }
         self.seq += 1;
-        self.order.remove(&slot.seq);
         slot.seq = self.seq;
-        self.order.insert(self.seq, key.to_string());
         Some(slot.entry.clone())
     }
 
@@ -121,19 +119,31 @@ impl<B> MemoryTier<B> {
     pub fn insert(&mut self, key: String, entry: MemEntry<B>, now: u64) {
         self.remove(&key);
         let cost = entry.cost(&key);
-        if !self.admits(entry.body_bytes) || cost > self.settings.max_bytes {
+        let max = self.settings.max_bytes;
+        if !self.admits(entry.body_bytes) || cost > max {
             return;
         }
-        while self.used + cost > self.settings.max_bytes {
-            let Some((_, oldest)) = self.order.pop_first() else {
-                break;
-            };
-            if let Some(s) = self.slots.remove(&oldest) {
-                self.used -= s.cost;
+        if self.used + cost > max {
+            // Down to 7/8 of the tier with the newcomer (to the newcomer alone
+            // if it needs more than that).
+            let target = (max - max / 8).max(cost) - cost;
+            let mut by_use: Vec<(u64, &String)> =
+                self.slots.iter().map(|(k, s)| (s.seq, k)).collect();
+            by_use.sort_unstable();
+            let mut used = self.used;
+            let mut evict = Vec::new();
+            for (_, k) in by_use {
+                if used <= target {
+                    break;
+                }
+                used -= self.slots[k].cost;
+                evict.push(k.clone());
+            }
+            for k in evict {
+                self.remove(&k);
             }
         }
         self.seq += 1;
-        self.order.insert(self.seq, key.clone());
         self.used += cost;
         self.slots.insert(
             key,
@@ -148,7 +158,6 @@ impl<B> MemoryTier<B> {
 
     pub fn remove(&mut self, key: &str) {
         if let Some(s) = self.slots.remove(key) {
-            self.order.remove(&s.seq);
             self.used -= s.cost;
         }
     }

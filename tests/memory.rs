@@ -117,34 +117,75 @@ fn a_tier_of_zero_bytes_keeps_nothing() {
     assert!(t.is_empty());
 }
 
+fn cost_of_one() -> u64 {
+    let mut t = tier(1 << 20, 1024, 60);
+    t.insert("k00".into(), entry("b", "x"), 0);
+    t.used_bytes()
+}
+
 #[test]
-fn the_least_recently_used_entry_goes_first_and_the_total_stays_bounded() {
+fn the_least_recently_used_entries_go_first_and_the_total_stays_bounded() {
+    let one = cost_of_one();
+    // Room for exactly sixteen entries of this size (keys of equal length).
+    let mut t = tier(16 * one, 1024, 60);
+    for i in 0..16 {
+        t.insert(format!("k{i:02}"), entry("b", "x"), 0);
+    }
+    assert_eq!(t.len(), 16);
+    assert_eq!(t.used_bytes(), 16 * one);
+    // Use the oldest few again: they become the most recently used.
+    for i in 0..3 {
+        assert!(t.get(&format!("k{i:02}"), 1).is_some());
+    }
+    t.insert("k16".into(), entry("b", "x"), 1);
+    // One batch: down to 7/8 with the newcomer, i.e. 14 entries in all.
+    assert_eq!(t.len(), 14);
+    assert!(t.used_bytes() <= 16 * one - 16 * one / 8);
+    for i in 3..6 {
+        assert!(
+            t.get(&format!("k{i:02}"), 1).is_none(),
+            "k{i:02} was among the least recently used"
+        );
+    }
+    for i in (0..3).chain(6..17) {
+        assert!(t.get(&format!("k{i:02}"), 1).is_some(), "k{i:02} kept");
+    }
+    // The next insert fits without evicting anything.
+    t.insert("k17".into(), entry("b", "x"), 1);
+    assert_eq!(t.len(), 15);
+}
+
+#[test]
+fn a_newcomer_needing_most_of_the_tier_is_kept_alone() {
+    let one = cost_of_one();
+    let big = {
+        let mut t = tier(1 << 20, 1024, 60);
+        t.insert(
+            "big".into(),
+            entry("b", "0123456789012345678901234567890123456789"),
+            0,
+        );
+        t.used_bytes()
+    };
+    let mut t = tier(big + one / 2, 1024, 60);
+    t.insert("k00".into(), entry("b", "x"), 0);
+    t.insert(
+        "big".into(),
+        entry("b", "0123456789012345678901234567890123456789"),
+        0,
+    );
+    assert!(t.get("k00", 0).is_none());
+    assert!(t.get("big", 0).is_some());
+    assert_eq!(t.used_bytes(), big);
+}
+
+#[test]
+fn an_entry_larger_than_the_whole_tier_evicts_nothing() {
     let one = {
         let mut t = tier(1 << 20, 1024, 60);
         t.insert("k0".into(), entry("b", "x"), 0);
         t.used_bytes()
     };
-    // Room for exactly three entries of this size.
-    let mut t = tier(3 * one, 1024, 60);
-    for k in ["k0", "k1", "k2"] {
-        t.insert(k.into(), entry("b", "x"), 0);
-    }
-    assert_eq!(t.len(), 3);
-    assert!(t.get("k0", 1).is_some(), "k0 is now the most recently used");
-    t.insert("k3".into(), entry("b", "x"), 1);
-    assert_eq!(t.len(), 3);
-    assert!(t.get("k1", 1).is_none(), "k1 was the least recently used");
-    for k in ["k0", "k2", "k3"] {
-        assert!(t.get(k, 1).is_some(), "{k} kept");
-    }
-    assert!(t.used_bytes() <= 3 * one);
-}
-
-#[test]
-fn an_entry_larger_than_the_whole_tier_evicts_nothing() {
-    let mut t = tier(1 << 20, 1024, 60);
-    t.insert("k0".into(), entry("b", "x"), 0);
-    let one = t.used_bytes();
     let mut t = tier(one, 1024, 60);
     t.insert("k0".into(), entry("b", "x"), 0);
     t.insert("k-longer-key".into(), entry("b", "x"), 0);

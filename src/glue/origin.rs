@@ -1,10 +1,43 @@
-//! Origin fetch with a timeout. The request is built from core values; the
-//! response body stays a JS stream.
+//! Origin fetch with a timeout. The request is built from core values in one
+//! JS call; the response body stays a JS stream.
 
 use crate::headers::Headers as CoreHeaders;
-use futures_util::future::{select, Either};
 use std::time::Duration;
-use worker::{AbortController, Delay, Fetch, Method, Request, RequestInit, Response};
+use wasm_bindgen::prelude::*;
+use worker::Response;
+
+// `fetch` with manual redirects, aborted after `timeoutMs`. Resolves the
+// Response, a string (why the fetch failed: for the log only) or null (timed
+// out). The race keeps a handler on the fetch, so an abort after the timeout
+// is never an unhandled rejection.
+#[wasm_bindgen(inline_js = r#"
+export async function edgecache_fetch(url, method, headers, body, timeoutMs) {
+  const ctl = new AbortController();
+  let timer;
+  const timeout = new Promise((resolve) => {
+    timer = setTimeout(() => resolve(null), timeoutMs);
+  });
+  try {
+    const sent = fetch(url, { method, headers, body, redirect: "manual", signal: ctl.signal });
+    const res = await Promise.race([sent, timeout]);
+    if (res === null) ctl.abort();
+    return res;
+  } catch (e) {
+    return String(e);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+"#)]
+extern "C" {
+    fn edgecache_fetch(
+        url: &str,
+        method: &str,
+        headers: &worker::web_sys::Headers,
+        body: &JsValue,
+        timeout_ms: f64,
+    ) -> js_sys::Promise;
+}
 
 /// How an origin fetch ended, for the core to decide on (serve stale, 502, 504).
 pub enum OriginResult {
@@ -16,40 +49,33 @@ pub enum OriginResult {
 
 pub struct OriginRequest<'a> {
     pub url: &'a str,
-    pub method: Method,
+    pub method: &'a str,
     pub headers: &'a CoreHeaders,
-    /// A JS body stream to forward (unsafe methods on pass-through only).
-    pub body: Option<wasm_bindgen::JsValue>,
+    /// A JS body to send (a stream on pass-through of unsafe methods; a string
+    /// for API calls).
+    pub body: Option<JsValue>,
     pub timeout: Duration,
 }
 
 pub async fn fetch_origin(req: OriginRequest<'_>) -> OriginResult {
-    let mut init = RequestInit::new();
-    init.with_method(req.method)
-        .with_redirect(worker::RequestRedirect::Manual)
-        .with_body(req.body);
-    match super::convert::to_worker(req.headers) {
-        Ok(h) => {
-            init.with_headers(h);
-        }
+    let headers = match super::convert::to_worker(req.headers) {
+        Ok(h) => h,
         Err(e) => return OriginResult::Unreachable(format!("bad header: {e}")),
-    }
-    let request = match Request::new_with_init(req.url, &init) {
-        Ok(r) => r,
-        Err(e) => return OriginResult::Unreachable(format!("bad origin request: {e}")),
     };
-    let controller = AbortController::default();
-    let signal = controller.signal();
-    let fetch = Fetch::Request(request);
-    let send = Box::pin(fetch.send_with_signal(&signal));
-    let timer = Box::pin(Delay::from(req.timeout));
-    let outcome = match select(send, timer).await {
-        Either::Left((Ok(resp), _)) => OriginResult::Response(resp),
-        Either::Left((Err(e), _)) => OriginResult::Unreachable(e.to_string()),
-        Either::Right(_) => OriginResult::TimedOut,
-    };
-    if matches!(outcome, OriginResult::TimedOut) {
-        controller.abort();
+    let body = req.body.unwrap_or(JsValue::NULL);
+    let promise = edgecache_fetch(
+        req.url,
+        req.method,
+        &headers.0,
+        &body,
+        req.timeout.as_millis() as f64,
+    );
+    match wasm_bindgen_futures::JsFuture::from(promise).await {
+        Ok(v) if v.is_null() => OriginResult::TimedOut,
+        Ok(v) => match v.as_string() {
+            Some(why) => OriginResult::Unreachable(why),
+            None => OriginResult::Response(Response::from(worker::web_sys::Response::from(v))),
+        },
+        Err(e) => OriginResult::Unreachable(format!("{e:?}")),
     }
-    outcome
 }

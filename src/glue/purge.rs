@@ -3,6 +3,7 @@
 //! deletes and zone purge calls the plan names, and answers the receipt.
 
 use super::convert::{local, now_millis, now_secs};
+use super::origin::{fetch_origin, OriginRequest, OriginResult};
 use super::{kv, log, plain, secret, State};
 use crate::cache_status::{CacheStatus, Fwd};
 use crate::headers::Headers as CoreHeaders;
@@ -153,28 +154,31 @@ fn receipt_response(receipt: &crate::purge::Receipt) -> Result<Response> {
     local(receipt.status(), &h, Some(receipt.to_json().into_bytes()))
 }
 
+/// Longest wait for one zone purge API call.
+const ZONE_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// One zone purge API call, retried on 429/5xx with the core's backoff schedule.
 async fn send_zone_call(call: &ZonePurgeCall, token: &str, id: &str) {
     let mut attempt = 0u32;
     loop {
         attempt += 1;
-        let mut init = RequestInit::new();
-        let headers = Headers::new();
-        let _ = headers.set("authorization", &format!("Bearer {token}"));
-        let _ = headers.set("content-type", "application/json");
-        init.with_method(Method::Post)
-            .with_headers(headers)
-            .with_body(Some(call.body.to_string().into()));
-        let result = match Request::new_with_init(&call.url, &init) {
-            Ok(r) => Fetch::Request(r).send().await,
-            Err(e) => Err(e),
-        };
+        let mut headers = CoreHeaders::new();
+        headers.append("authorization", &format!("Bearer {token}"));
+        headers.append("content-type", "application/json");
+        let result = fetch_origin(OriginRequest {
+            url: &call.url,
+            method: "POST",
+            headers: &headers,
+            body: Some(call.body.to_string().into()),
+            timeout: ZONE_CALL_TIMEOUT,
+        })
+        .await;
         let (status, retry_after) = match &result {
-            Ok(r) => (
+            OriginResult::Response(r) => (
                 r.status_code(),
                 r.headers().get("retry-after").ok().flatten(),
             ),
-            Err(_) => (0, None),
+            _ => (0, None),
         };
         if (200..300).contains(&status) {
             log(

@@ -52,9 +52,10 @@ pub async fn pass(
     } else {
         None
     };
+    let method = req.method().to_string();
     let result = fetch_origin(OriginRequest {
         url: &target,
-        method: req.method(),
+        method: &method,
         headers: &fwd,
         body,
         timeout: PASS_TIMEOUT,
@@ -423,7 +424,7 @@ async fn put_guarded(
 async fn fetch_keyed(lk: &Lookup<'_>) -> OriginResult {
     fetch_origin(OriginRequest {
         url: &lk.origin_url,
-        method: Method::Get,
+        method: "GET",
         headers: &lk.origin_headers,
         body: None,
         timeout: Duration::from_secs(lk.route().timeout),
