@@ -438,11 +438,7 @@ pub fn on_origin(
     // RFC 9111 §3.1: hop-by-hop fields and those the origin's `Connection`
     // names are never stored (a stored `Transfer-Encoding` beside the length
     // of the stored body would frame a hit wrongly).
-    let nominated: Vec<String> = origin_headers
-        .get_all("connection")
-        .flat_map(|v| v.split(','))
-        .map(|n| n.trim().to_ascii_lowercase())
-        .collect();
+    let nominated = crate::request_policy::connection_nominated(origin_headers);
     let mut stored: Headers = origin_headers
         .iter()
         .filter(|(n, _)| {

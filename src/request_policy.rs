@@ -43,12 +43,7 @@ pub const POISONING_HEADERS: &[&str] = &[
 /// Hazard: every forwarded header that can change the response must also be
 /// in the cache key (`route.vary`); this function cannot check that.
 pub fn forwarded_headers(incoming: &Headers, allow: &[String]) -> Headers {
-    let nominated: Vec<String> = incoming
-        .get_all("connection")
-        .flat_map(|v| v.split(','))
-        .map(|n| n.trim().to_ascii_lowercase())
-        .filter(|n| !n.is_empty())
-        .collect();
+    let nominated = connection_nominated(incoming);
     incoming
         .iter()
         .filter(|(name, _)| {
@@ -57,6 +52,17 @@ pub fn forwarded_headers(incoming: &Headers, allow: &[String]) -> Headers {
                 && !POISONING_HEADERS.contains(name)
                 && !nominated.iter().any(|n| n == name)
         })
+        .collect()
+}
+
+/// The field names a message's `Connection` header lists (lower-case): they
+/// are hop-by-hop for that message (RFC 9110 §7.6.1).
+pub fn connection_nominated(headers: &Headers) -> Vec<String> {
+    headers
+        .get_all("connection")
+        .flat_map(|v| v.split(','))
+        .map(|n| n.trim().to_ascii_lowercase())
+        .filter(|n| !n.is_empty())
         .collect()
 }
 
