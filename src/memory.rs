@@ -127,21 +127,20 @@ impl<B> MemoryTier<B> {
             // Down to 7/8 of the tier with the newcomer (to the newcomer alone
             // if it needs more than that).
             let target = (max - max / 8).max(cost) - cost;
-            let mut by_use: Vec<(u64, &String)> =
-                self.slots.iter().map(|(k, s)| (s.seq, k)).collect();
+            // Sequence numbers are unique: evicting up to a cutoff in use order
+            // is one `retain`.
+            let mut by_use: Vec<(u64, u64)> =
+                self.slots.values().map(|s| (s.seq, s.cost)).collect();
             by_use.sort_unstable();
-            let mut used = self.used;
-            let mut evict = Vec::new();
-            for (_, k) in by_use {
-                if used <= target {
+            let mut cutoff = 0;
+            for (seq, cost) in by_use {
+                if self.used <= target {
                     break;
                 }
-                used -= self.slots[k].cost;
-                evict.push(k.clone());
+                self.used -= cost;
+                cutoff = seq;
             }
-            for k in evict {
-                self.remove(&k);
-            }
+            self.slots.retain(|_, s| s.seq > cutoff);
         }
         self.seq += 1;
         self.used += cost;
@@ -164,15 +163,15 @@ impl<B> MemoryTier<B> {
 
     /// Drops every variant of `base_url` (what an unsafe method invalidates).
     pub fn remove_base(&mut self, base_url: &str) {
-        let keys: Vec<String> = self
-            .slots
-            .iter()
-            .filter(|(_, s)| s.entry.base_url == base_url)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in keys {
-            self.remove(&k);
-        }
+        let mut freed = 0;
+        self.slots.retain(|_, s| {
+            let keep = s.entry.base_url != base_url;
+            if !keep {
+                freed += s.cost;
+            }
+            keep
+        });
+        self.used -= freed;
     }
 
     pub fn len(&self) -> usize {

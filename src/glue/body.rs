@@ -127,12 +127,12 @@ async function readAll(body, expected, limit) {
 // { response, blob, size } for cache.put (and the memory tier) only when the
 // body is complete, else null. A truncated body never reaches a cache.
 export async function edgecache_complete_copy(body, expected, limit, status, headers) {
-  const blob = body ? await readAll(body, expected, limit) : new Blob([]);
-  if (!blob) return null;
-  return { response: new Response(body ? blob : null, { status, headers }), blob, size: blob.size };
+  const whole = await edgecache_read_blob(body, expected, limit);
+  if (!whole) return null;
+  return { response: new Response(body ? whole.blob : null, { status, headers }), ...whole };
 }
 
-// A body read whole for the memory tier: { blob, size } or null (see readAll).
+// A body (or none) read whole: { blob, size } or null (see readAll).
 export async function edgecache_read_blob(body, expected, limit) {
   const blob = body ? await readAll(body, expected, limit) : new Blob([]);
   return blob ? { blob, size: blob.size } : null;

@@ -69,12 +69,10 @@ pub fn promote(
     stored: &CoreHeaders,
 ) -> Result<()> {
     let length = stored.content_length();
-    let memory = state.memory.borrow();
-    if !memory.admits(length.unwrap_or(0)) {
+    if !state.memory.borrow().admits(length.unwrap_or(0)) {
         return Ok(());
     }
     let limit = state.config.memory.max_entry_bytes;
-    drop(memory);
     let copy = resp.cloned()?;
     let (key, base_url, stored) = (
         lk.key.url().to_string(),

@@ -376,7 +376,7 @@ async fn put_copy(
                     let put = Cache::default().put(key.as_str(), stored).await;
                     // Kept only once the Cache API holds the same copy (or tried to):
                     // a memory hit then answers what a Cache API hit would.
-                    super::memory::keep(key.clone(), base_url, headers.clone(), body);
+                    super::memory::keep(key.clone(), base_url, headers, body);
                     put.map(|_| true)
                 }
                 Ok(None) => Ok(false),
