@@ -62,10 +62,12 @@ pub fn deliver(
             body: BodyPart::Empty,
         };
     }
+    // HEAD, and the statuses Fetch forbids a body for (RFC 9110 §15.3.5,
+    // §15.3.6: 204 and 205 have no content), carry none.
     let whole = |status, headers| Delivery {
         status,
         headers,
-        body: if head {
+        body: if head || matches!(status, 204 | 205) {
             BodyPart::Empty
         } else {
             BodyPart::Whole

@@ -40,11 +40,13 @@ pub struct MemEntry<B> {
 impl<B> MemEntry<B> {
     /// An entry for a body read whole, with the stored `headers`; `None` when
     /// they are not a readable stored entry. Without a `Content-Length` one is
-    /// added: the Cache API's copy of a body of known length (a `Blob`) carries
-    /// it, so a memory hit answers (and slices ranges) as a Cache API hit does.
+    /// added (except for 204 and 205): the Cache API's copy of a body of known
+    /// length (a `Blob`) carries it, so a memory hit answers (and slices
+    /// ranges) as a Cache API hit does.
     pub fn new(base_url: String, mut headers: Headers, body: B, body_bytes: u64) -> Option<Self> {
         let entry = StoredEntry::parse(&headers)?;
-        if !headers.contains("content-length") {
+        // 204 and 205 never carry a length (RFC 9110 §8.6).
+        if !headers.contains("content-length") && !matches!(entry.status, 204 | 205) {
             headers.append("content-length", &body_bytes.to_string());
         }
         Some(MemEntry {

@@ -111,3 +111,14 @@ fn ranges_need_an_exact_identity_length() {
     );
     assert_eq!(ranged_length(&r, 200, &headers(&[])), None);
 }
+
+#[test]
+fn a_stored_204_or_205_is_delivered_without_a_body() {
+    for status in [204, 205] {
+        let d = deliver(&api_route(), false, &headers(&[]), status, headers(&[]));
+        assert_eq!(d.status, status);
+        assert_eq!(d.body, BodyPart::Empty, "{status}");
+    }
+    let d = deliver(&api_route(), false, &headers(&[]), 200, headers(&[]));
+    assert_eq!(d.body, BodyPart::Whole);
+}

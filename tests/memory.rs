@@ -18,9 +18,13 @@ fn settings(max_bytes: u64, max_entry_bytes: u64, max_age: u64) -> MemorySetting
 /// The stored headers of a real `on_origin` decision, so entries parse as the
 /// Cache API's copies do.
 fn stored_headers() -> Headers {
+    stored_headers_for(200)
+}
+
+fn stored_headers_for(status: u16) -> Headers {
     let c = Config::from_json(&json!({
         "origin": "http://127.0.0.1:8000",
-        "routes": [{ "name": "a", "path": "/a/*", "ttl": "15m" }],
+        "routes": [{ "name": "a", "path": "/a/*", "ttl": "15m", "status_ttl": { "205": "1m" } }],
     }))
     .expect("valid config");
     let none = Headers::new();
@@ -37,7 +41,7 @@ fn stored_headers() -> Headers {
         panic!("expected a lookup")
     };
     let origin: Headers = [("content-type", "application/json")].into_iter().collect();
-    on_origin(&c, &lk, 200, &origin, 0, 1000)
+    on_origin(&c, &lk, status, &origin, 0, 1000)
         .store
         .expect("stored")
         .headers
@@ -75,6 +79,15 @@ fn an_entry_carries_its_length_as_the_cache_apis_copy_does_and_needs_stored_head
         1,
         "not added twice"
     );
+    for status in [204, 205] {
+        let e = MemEntry::new("b".into(), stored_headers_for(status), "", 0)
+            .expect("a stored 204/205 parses");
+        assert_eq!(
+            e.headers.get("content-length"),
+            None,
+            "{status}: never a length"
+        );
+    }
     let plain: Headers = [("content-type", "text/plain")].into_iter().collect();
     assert!(
         MemEntry::new("b".into(), plain, "x", 1).is_none(),

@@ -135,6 +135,23 @@ describe("memory tier", () => {
     expect(l2.r.headers.get("content-range")).toBe(range.r.headers.get("content-range"));
   });
 
+  test("a stored 204 (a null-body status) is answered from memory and from the Cache API", async () => {
+    origin.on("/api/empty", () => ({ status: 204, headers: { "cache-control": "max-age=600" } }));
+    const first = await get(worker, "/api/empty");
+    expect(first.r.status).toBe(204);
+    const hit = await untilMemory(worker, "/api/empty");
+    expect(hit.memory).toBe(true);
+    expect(hit.r.status).toBe(204);
+    expect(hit.body).toBe("");
+    expect(hit.r.headers.get("content-length")).toBeNull();
+    await get(offWorker, "/api/empty");
+    const l2 = await untilHit(() => get(offWorker, "/api/empty"));
+    expect(l2.hit).toBe(true);
+    expect(l2.r.status).toBe(204);
+    expect(l2.r.headers.get("content-length")).toBeNull();
+    expect(origin.hits("/api/empty")).toBe(2);
+  });
+
   test("memory.max_bytes = 0 turns the tier off: every hit comes from the Cache API", async () => {
     origin.on("/api/off", () => ({ status: 200, headers: { "content-type": "text/plain" }, body: "off" }));
     await get(offWorker, "/api/off");
