@@ -396,6 +396,12 @@ const PATHS: &[&str] = &[
 
 proptest! {
     #[test]
+    fn count_params_counts_the_non_empty_pieces(query in "[a&=%]{0,24}") {
+        let expected = query.split('&').filter(|p| !p.is_empty()).count();
+        prop_assert_eq!(edgecache::query::count_params(&query), expected);
+    }
+
+    #[test]
     fn keying_a_key_gives_the_same_key(
         path_i in 0..PATHS.len(),
         params in prop::collection::vec(param_strategy(), 0..6),
