@@ -115,13 +115,13 @@ async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
         }
     };
     let headers = convert::raw_to_core(&raw.headers());
-    let raw_url = raw.url();
-    // Serialized as `Request::url` did (a parse, an error for an unparsable URL).
-    let url = raw_url
-        .parse::<Url>()
-        .map_err(|e| Error::RustError(format!("failed to parse Url from {e}: {raw_url}")))?
-        .to_string();
-    let method = Method::from(raw.method()).to_string();
+    // The runtime's URL as it is: `flow::plan` parses it (once), and keys are
+    // built from that parse, so a re-serialization here would change nothing.
+    let url = raw.url();
+    // The method as sent: `worker::Method` knows ten names and turns any other
+    // (PROPFIND, PURGE, QUERY...) into GET; the core treats unknown methods as
+    // unsafe (RFC 9110 §9.2.1).
+    let method = raw.method();
     let has_body = headers
         .get("content-length")
         .is_some_and(|v| v.trim() != "0")

@@ -42,7 +42,7 @@ pub async fn handle(
         .content_length()
         .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     // Method and declared size are refused before the body is read or any HMAC work.
-    if let Err(e) = precheck(req.method().as_ref(), declared) {
+    if let Err(e) = precheck(&req.inner().method(), declared) {
         return refuse(e);
     }
     let body = req.bytes().await.unwrap_or_default();

@@ -52,7 +52,8 @@ pub async fn pass(
     } else {
         None
     };
-    let method = req.method().to_string();
+    // As sent (see `glue::fetch`: `Request::method` maps unknown names to GET).
+    let method = req.inner().method();
     let result = fetch_origin(OriginRequest {
         url: &target,
         method: &method,

@@ -352,6 +352,32 @@ describe("unsafe methods", () => {
     expect(rec.method).toBe("POST");
   });
 
+  test("a method the runtime does not name (PROPFIND, PURGE, QUERY) passes through as sent and invalidates", async () => {
+    let v = 0;
+    origin.on("/api/custom-method", (req) =>
+      req.method === "GET"
+        ? { headers: { "content-type": "text/plain", "cache-control": "max-age=600" }, body: `get${++v}` }
+        : { status: 207, headers: { "content-type": "text/plain" }, body: `${req.method}:${req.body.toString()}` },
+    );
+    const [, hit] = await getTimes("/api/custom-method");
+    expect(cacheStatus(hit).params.hit).toBe(true);
+    for (const method of ["PROPFIND", "PURGE", "QUERY"]) {
+      const r = await get("/api/custom-method", { method, body: "q=1" });
+      expect(r.status, method).toBe(207);
+      expect(await r.text(), method).toBe(`${method}:q=1`);
+      expect(cacheStatus(r).params.fwd, method).toBe("method");
+      expect(origin.requests.filter((q) => q.method === method).length, method).toBe(1);
+      // Unknown methods are unsafe (RFC 9110 §9.2.1): the entry is invalidated.
+      const after = await get("/api/custom-method");
+      expect(cacheStatus(after).params.hit, method).toBeUndefined();
+      await after.text();
+    }
+    // Outside any route too: the origin gets the method as sent.
+    const r = await get("/elsewhere-custom", { method: "PROPFIND", body: "x" });
+    await r.text();
+    expect(origin.requests.find((q) => q.url === "/elsewhere-custom").method).toBe("PROPFIND");
+  });
+
   test("a 2xx answer to an unsafe method invalidates the stored entry", async () => {
     origin.on("/api/invalidate", (req) =>
       req.method === "GET"
