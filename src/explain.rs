@@ -34,7 +34,7 @@ pub fn explain(config: &Config, req: &KeyRequest) -> Explanation {
             route: Some(k.route.name.clone()),
             key: Some(k.url().to_string()),
             ttl_seconds: Some(k.route.ttl),
-            tags: k.tags.into_owned(),
+            tags: k.tags().into_owned(),
             cacheable: true,
             reason: None,
         },

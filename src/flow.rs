@@ -107,7 +107,7 @@ impl Lookup<'_> {
 
     /// Generation names that apply to an entry of this key carrying `stamp`.
     pub fn names(&self, stamp: &Stamp) -> Vec<GenName> {
-        let mut tags = self.key.tags.to_vec();
+        let mut tags = self.key.tags().into_owned();
         tags.extend(stamp.tags().iter().cloned());
         request_names(&self.host, &self.path, self.key.base_url(), &tags)
     }

@@ -33,12 +33,15 @@ impl Headers {
 
     /// All values of `name` joined with ", " (RFC 9110 §5.3 list combination).
     pub fn get_joined(&self, name: &str) -> Option<String> {
-        let vals: Vec<&str> = self.get_all(name).collect();
-        if vals.is_empty() {
-            None
-        } else {
-            Some(vals.join(", "))
+        // Absent is the common case on the key path (every `vary` name and
+        // credential is asked for): decided without collecting anything.
+        let mut vals = self.get_all(name);
+        let mut out = vals.next()?.to_string();
+        for v in vals {
+            out.push_str(", ");
+            out.push_str(v);
         }
+        Some(out)
     }
 
     /// `Content-Length` as a number; `None` when absent or not a plain number.

@@ -22,7 +22,9 @@
 
 use crate::config::{Config, Route, VARIANT_PARAM};
 use crate::headers::Headers;
-use crate::query::{ascii_string, count_params, encode_component, join_pairs, normalize_query};
+use crate::query::{
+    ascii_string, encode_component, join_pairs, normalize_query, normalize_query_counted,
+};
 use crate::routes::Params;
 use crate::variant::{has_variant, present_credentials, user_id, write_variant};
 use std::borrow::Cow;
@@ -81,9 +83,6 @@ pub struct CacheKey<'c> {
     pub route: &'c Route,
     /// Index of `route` in `config.routes`.
     pub route_index: usize,
-    /// Route tag templates expanded with the path params; borrowed from the
-    /// route when no template has a `{param}` to fill.
-    pub tags: Cow<'c, [String]>,
     /// `https://host[:port]` `/path` `?query` `&__edgecache=variant`, all ASCII.
     url: String,
     /// Where the path starts in `url`.
@@ -92,7 +91,7 @@ pub struct CacheKey<'c> {
     base_end: usize,
 }
 
-impl CacheKey<'_> {
+impl<'c> CacheKey<'c> {
     /// The full key: [`CacheKey::base_url`] plus `__edgecache=<variant>` as
     /// the last param when the route has variant dimensions.
     pub fn url(&self) -> &str {
@@ -144,6 +143,15 @@ impl CacheKey<'_> {
     /// Path parameters, canonical segments (matched again on [`CacheKey::path`]).
     pub fn params(&self) -> Params {
         self.route.path.matches(self.path()).unwrap_or_default()
+    }
+
+    /// Route tag templates expanded with the path params; borrowed from the
+    /// route when no template has a `{param}` to fill. Expanded when asked
+    /// for, not kept in the key: only an entry found under the key is checked
+    /// against tag purges (`flow::Lookup::names`), so a lookup that finds
+    /// nothing never needs them.
+    pub fn tags(&self) -> Cow<'c, [String]> {
+        expand_tags(self.route, self.path())
     }
 }
 
@@ -393,8 +401,9 @@ fn over_header_limits(config: &Config, headers: &Headers) -> Option<BypassReason
 ///
 /// Cost: one `Url::parse`; the key URL, variant included, is written once
 /// into one buffer that the key keeps (`base_url` and the rest are ranges of
-/// it). A canonical request on a route without `{param}` tags allocates that
-/// buffer and the list of query pairs, nothing per parameter.
+/// it). A canonical request allocates that buffer and the list of query
+/// pairs, nothing per parameter; route tags are expanded only when asked for
+/// ([`CacheKey::tags`]).
 pub fn cache_key<'c>(config: &'c Config, req: &KeyRequest) -> Result<KeyOutcome<'c>, KeyError> {
     cache_key_parsed(config, req, None)
 }
@@ -436,7 +445,11 @@ pub fn cache_key_parsed<'c>(
     if canon.has_userinfo {
         return bypass(Some(route), BypassReason::Credentials);
     }
-    if count_params(canon.query) > config.limits.max_query_params {
+    // Normalized before the checks that follow it (it only reads the query),
+    // so that the parameters are counted in the same pass.
+    let (pairs, param_count) =
+        normalize_query_counted(canon.query, Some(&route.query), &config.tracking_params);
+    if param_count > config.limits.max_query_params {
         return bypass(Some(route), BypassReason::TooManyParams);
     }
     let creds = present_credentials(route, req.headers);
@@ -450,7 +463,6 @@ pub fn cache_key_parsed<'c>(
             })
         }
     };
-    let pairs = normalize_query(canon.query, Some(&route.query), &config.tracking_params);
     let varies = has_variant(route);
     // `https://host[:port]` `/path` `?query` `&__edgecache=variant`: one buffer;
     // the query is re-encoded at most 3× longer than it came. The variant's
@@ -496,7 +508,6 @@ pub fn cache_key_parsed<'c>(
     Ok(KeyOutcome::Cache(CacheKey {
         route,
         route_index,
-        tags: expand_tags(route, path),
         url,
         path_start,
         base_end,

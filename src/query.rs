@@ -119,15 +119,6 @@ pub(crate) fn percent_decode(s: &[u8], plus_is_space: bool) -> Vec<u8> {
     out
 }
 
-/// [`percent_decode`] that borrows `s` when it holds nothing to decode.
-fn percent_decode_cow(s: &[u8], plus_is_space: bool) -> Cow<'_, [u8]> {
-    if s.iter().any(|&b| b == b'%' || (plus_is_space && b == b'+')) {
-        Cow::Owned(percent_decode(s, plus_is_space))
-    } else {
-        Cow::Borrowed(s)
-    }
-}
-
 /// RFC 3986 §2.3 unreserved.
 #[inline]
 pub(crate) fn is_unreserved(b: u8) -> bool {
@@ -251,40 +242,40 @@ fn is_shortest_decimal(s: &[u8]) -> bool {
 }
 
 /// The canonical encoding of a raw (still encoded) name, borrowed when the raw
-/// name is already canonical (only unreserved bytes: nothing to decode, nothing
-/// to encode), with its decoded bytes.
-fn name_parts(raw: &str) -> (Cow<'_, str>, Cow<'_, [u8]>) {
-    if raw.bytes().all(is_unreserved) {
+/// name is already canonical (`plain`: only unreserved bytes, nothing to
+/// decode, nothing to encode), with its decoded bytes.
+fn name_parts(raw: &str, plain: bool) -> (Cow<'_, str>, Cow<'_, [u8]>) {
+    if plain {
         return (Cow::Borrowed(raw), Cow::Borrowed(raw.as_bytes()));
     }
     let decoded = percent_decode(raw.as_bytes(), true);
     (Cow::Owned(encode_component(&decoded)), Cow::Owned(decoded))
 }
 
-/// `s.split(sep as char)` for an ASCII `sep`, as a plain byte loop (queries
-/// are split on every request, into short pieces).
-fn split_byte(s: &str, sep: u8) -> impl Iterator<Item = &str> {
-    let mut rest = Some(s);
-    std::iter::from_fn(move || {
-        let r = rest?;
-        match split_once_byte(r, sep) {
-            Some((piece, after)) => {
-                rest = Some(after);
-                Some(piece)
-            }
-            None => {
-                rest = None;
-                Some(r)
-            }
-        }
-    })
-}
+/// Byte classes for the one pass [`normalize_query_counted`] makes over a query.
+const PLAIN: u8 = 0;
+const AMP: u8 = 1;
+const EQ: u8 = 2;
+/// `%` or `+`: decoding changes the piece.
+const DECODE: u8 = 3;
+/// Kept by decoding, but not unreserved: a name holding one is re-encoded.
+const OTHER: u8 = 4;
 
-/// `s.split_once(sep as char)` for an ASCII `sep`, as a plain byte loop.
-fn split_once_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
-    let i = s.bytes().position(|b| b == sep)?;
-    Some((s.get(..i)?, s.get(i + 1..)?))
-}
+static QUERY_CLASS: [u8; 256] = {
+    let mut t = [OTHER; 256];
+    let mut b = 0;
+    while b < 256 {
+        if UNRESERVED[b] {
+            t[b] = PLAIN;
+        }
+        b += 1;
+    }
+    t[b'&' as usize] = AMP;
+    t[b'=' as usize] = EQ;
+    t[b'%' as usize] = DECODE;
+    t[b'+' as usize] = DECODE;
+    t
+};
 
 /// Normalizes a raw query (without `?`) into canonical pairs, sorted by encoded
 /// name (stable: repeated names keep their relative order, which Django's
@@ -299,50 +290,130 @@ pub fn normalize_query<'a>(
     rules: Option<&QueryRules>,
     tracking: &TrackingParams,
 ) -> Vec<QueryParam<'a>> {
+    normalize_query_counted(query, rules, tracking).0
+}
+
+/// [`normalize_query`], with the [`count_params`] of `query` (what the limit
+/// counts), from the same pass.
+///
+/// One pass over the bytes finds the pieces, the first `=` of each, and
+/// whether the name is already canonical and the value needs decoding; the
+/// query is not scanned again per piece (keying runs on every request).
+pub(crate) fn normalize_query_counted<'a>(
+    query: &'a str,
+    rules: Option<&QueryRules>,
+    tracking: &TrackingParams,
+) -> (Vec<QueryParam<'a>>, usize) {
+    let b = query.as_bytes();
     let mut pairs: Vec<QueryParam<'a>> = Vec::new();
-    for piece in split_byte(query, b'&') {
-        if piece.is_empty() {
-            continue;
-        }
-        let (raw_name, raw_value) = split_once_byte(piece, b'=').unwrap_or((piece, ""));
-        let (encoded_name, name) = name_parts(raw_name);
-        if name.is_empty() {
-            // `?=x`: no name Django could read it under.
-            continue;
-        }
-        // HAZARD: the variant part of a key is computed from headers and
-        // credentials only. If a client could send `__edgecache=user.<hash>`,
-        // it could pick another user's variant and read their cached data, or
-        // write a response into it. So any incoming one is always dropped.
-        if name.eq_ignore_ascii_case(VARIANT_PARAM.as_bytes()) {
-            continue;
-        }
-        // Each check only drops, so their order does not change the result:
-        // the route's list (short, often an allow list) goes first.
-        if rules.is_some_and(|r| !r.filter.keeps_bytes(&name)) || tracking.matches(&name) {
-            continue;
-        }
-        let mut value = percent_decode_cow(raw_value.as_bytes(), true);
-        if let Some(rules) = rules {
-            // A borrowed encoded name is the raw name, all unreserved: the
-            // decoded name itself, already a `str`.
-            let name_str = match &encoded_name {
-                Cow::Borrowed(n) => Some(*n),
-                Cow::Owned(_) => std::str::from_utf8(&name).ok(),
-            };
-            value = normalize_value_cow(rules, &name, name_str, value);
-            let default = name_str.and_then(|n| rules.defaults.get(n));
-            if default.is_some_and(|d| d.as_bytes() == &*value) {
-                continue;
+    let mut count = 0;
+    let mut start = 0;
+    // Of the current piece: where its first `=` is, whether the bytes before
+    // it are all unreserved, whether the bytes after it hold `%` or `+`.
+    let mut eq = None;
+    let mut name_plain = true;
+    let mut value_decode = false;
+    let mut i = 0;
+    loop {
+        // Unreserved bytes change nothing: skip to the next byte that does.
+        i += b
+            .get(i..)
+            .and_then(|r| r.iter().position(|&c| QUERY_CLASS[usize::from(c)] != PLAIN))
+            .unwrap_or(b.len() - i.min(b.len()));
+        // The end of the query ends the last piece as a `&` would.
+        let class = b.get(i).map_or(AMP, |&c| QUERY_CLASS[usize::from(c)]);
+        if class == AMP {
+            if i > start {
+                count += 1;
+                // `&` and `=` are ASCII: the slices are on char boundaries.
+                let (raw_name, raw_value) = match eq {
+                    Some(e) => (query.get(start..e), query.get(e + 1..i)),
+                    None => (query.get(start..i), Some("")),
+                };
+                if let (Some(raw_name), Some(raw_value)) = (raw_name, raw_value) {
+                    if let Some(p) = normalize_pair(
+                        raw_name,
+                        name_plain,
+                        raw_value,
+                        value_decode,
+                        rules,
+                        tracking,
+                    ) {
+                        pairs.push(p);
+                    }
+                }
             }
+            if i >= b.len() {
+                break;
+            }
+            start = i + 1;
+            eq = None;
+            name_plain = true;
+            value_decode = false;
+        } else if eq.is_some() {
+            // In the value a later `=` is kept as it is (encoded when written).
+            value_decode |= class == DECODE;
+        } else if class == EQ {
+            eq = Some(i);
+        } else {
+            name_plain = false;
         }
-        pairs.push(QueryParam {
-            name: encoded_name,
-            value,
-        });
+        i += 1;
     }
     pairs.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
-    pairs
+    (pairs, count)
+}
+
+/// One `name=value` piece of a query (still encoded), or `None` when it is
+/// dropped (see [`normalize_query`]). `name_plain`: the raw name is all
+/// unreserved; `value_decode`: the raw value holds `%` or `+`.
+fn normalize_pair<'a>(
+    raw_name: &'a str,
+    name_plain: bool,
+    raw_value: &'a str,
+    value_decode: bool,
+    rules: Option<&QueryRules>,
+    tracking: &TrackingParams,
+) -> Option<QueryParam<'a>> {
+    let (encoded_name, name) = name_parts(raw_name, name_plain);
+    if name.is_empty() {
+        // `?=x`: no name Django could read it under.
+        return None;
+    }
+    // HAZARD: the variant part of a key is computed from headers and
+    // credentials only. If a client could send `__edgecache=user.<hash>`,
+    // it could pick another user's variant and read their cached data, or
+    // write a response into it. So any incoming one is always dropped.
+    if name.eq_ignore_ascii_case(VARIANT_PARAM.as_bytes()) {
+        return None;
+    }
+    // Each check only drops, so their order does not change the result:
+    // the route's list (short, often an allow list) goes first.
+    if rules.is_some_and(|r| !r.filter.keeps_bytes(&name)) || tracking.matches(&name) {
+        return None;
+    }
+    let mut value = if value_decode {
+        Cow::Owned(percent_decode(raw_value.as_bytes(), true))
+    } else {
+        Cow::Borrowed(raw_value.as_bytes())
+    };
+    if let Some(rules) = rules {
+        // A borrowed encoded name is the raw name, all unreserved: the
+        // decoded name itself, already a `str`.
+        let name_str = match &encoded_name {
+            Cow::Borrowed(n) => Some(*n),
+            Cow::Owned(_) => std::str::from_utf8(&name).ok(),
+        };
+        value = normalize_value_cow(rules, &name, name_str, value);
+        let default = name_str.and_then(|n| rules.defaults.get(n));
+        if default.is_some_and(|d| d.as_bytes() == &*value) {
+            return None;
+        }
+    }
+    Some(QueryParam {
+        name: encoded_name,
+        value,
+    })
 }
 
 /// Appends `a=1&b=2` for `pairs` to `out` (nothing for none), values encoded canonically.
