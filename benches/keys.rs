@@ -7,8 +7,8 @@
 //! median round is reported as one JSON line. Reports only; asserts nothing.
 
 use edgecache::config::load_wrangler_toml;
-use edgecache::headers::Headers;
-use edgecache::key::{cache_key, KeyRequest};
+use edgecache::http::headers::Headers;
+use edgecache::request::key::{cache_key, KeyRequest};
 use edgecache::simulate::{parse_log, LogOptions};
 use std::hint::black_box;
 use std::time::Instant;

@@ -4,33 +4,19 @@
 //! Time enters as a value (`now`, seconds since the Unix epoch). The wasm glue
 //! (compiled only for `wasm32`) converts runtime types, calls one core function
 //! and maps the result to a response.
+//!
+//! Layers, lowest first (`docs/architecture.md`; `tests/layers.rs` enforces it):
+//! `http` ← `config` ← `request` | `response` ← `purge` ← `flow` ← `glue`, CLI.
+//! A module imports only from its own layer's lower modules and from lower layers.
 
-pub mod cache_control;
-pub mod cache_status;
-pub mod conditional;
 pub mod config;
-pub mod delivery;
-pub mod duration;
-pub mod explain;
 pub mod flow;
-pub mod freshness;
-pub mod generations;
-pub mod headers;
-pub mod httpdate;
-pub mod key;
-pub mod memory;
-pub mod policy;
+pub mod http;
 pub mod purge;
-pub mod query;
-pub mod range;
-pub mod refresh;
-pub mod request_policy;
-pub mod routes;
-pub mod signature;
+pub mod request;
+pub mod response;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod simulate;
-pub mod variant;
-pub mod webhook;
-pub mod zone_purge;
 
 #[cfg(target_arch = "wasm32")]
 mod glue;

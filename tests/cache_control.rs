@@ -1,6 +1,6 @@
 mod common;
 
-use edgecache::cache_control::{CacheControl, FieldScope};
+use edgecache::http::cache_control::{CacheControl, FieldScope};
 use proptest::prelude::*;
 
 fn check(input: &str, expect: &str, cc: &CacheControl) {
@@ -88,7 +88,7 @@ proptest! {
 /// quote, so raw members never overlap; its argument still reads as malformed.
 #[test]
 fn unterminated_quote_member_raw_stops_at_the_quote() {
-    let d = edgecache::cache_control::split_directives("max-age=\"60, no-store");
+    let d = edgecache::http::cache_control::split_directives("max-age=\"60, no-store");
     let raws: Vec<&str> = d.iter().map(|d| d.raw).collect();
     assert_eq!(raws, ["max-age=\"", "60", "no-store"]);
     let cc = CacheControl::parse("max-age=\"60, no-store");

@@ -1,5 +1,5 @@
-use edgecache::cache_status::{CacheStatus, Fwd};
-use edgecache::policy::NotStoredReason;
+use edgecache::http::cache_status::{CacheStatus, Fwd};
+use edgecache::response::store::NotStoredReason;
 
 #[test]
 fn hit_with_ttl() {

@@ -1,13 +1,13 @@
 mod common;
 
 use common::headers;
-use edgecache::conditional::{evaluate, not_modified_headers, Conditional};
+use edgecache::response::conditional::{evaluate, not_modified_headers, Conditional};
 
 const LM: &str = "Sun, 06 Nov 1994 08:49:37 GMT";
 const LATER: &str = "Mon, 07 Nov 1994 08:49:37 GMT";
 const EARLIER: &str = "Sat, 05 Nov 1994 08:49:37 GMT";
 
-fn stored() -> edgecache::headers::Headers {
+fn stored() -> edgecache::http::headers::Headers {
     headers(&[("etag", "\"v1\""), ("last-modified", LM)])
 }
 

@@ -1,5 +1,6 @@
 //! How the cache's copy of an origin body is written (flow::copy_strategy).
-use edgecache::flow::{copy_strategy, CopyStrategy, BUFFERED_COPY_LIMIT};
+use edgecache::config::BUFFERED_COPY_LIMIT;
+use edgecache::flow::{copy_strategy, CopyStrategy};
 
 #[test]
 fn small_bodies_are_buffered_and_checked_against_their_length() {

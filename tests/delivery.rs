@@ -1,9 +1,9 @@
 mod common;
 
 use common::{api_route, headers, media_route};
-use edgecache::delivery::{deliver, ranged_length, BodyPart};
+use edgecache::response::delivery::{deliver, ranged_length, BodyPart};
 
-fn png(extra: &[(&str, &str)]) -> edgecache::headers::Headers {
+fn png(extra: &[(&str, &str)]) -> edgecache::http::headers::Headers {
     let mut h = headers(&[("content-type", "image/png"), ("content-length", "1000")]);
     for (n, v) in extra {
         h.append(n, v);

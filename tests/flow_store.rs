@@ -1,10 +1,10 @@
 //! `flow::on_origin` / `StoredEntry`: what the stored copy and the first client get.
 
 use edgecache::config::Config;
-use edgecache::flow::{
-    on_origin, pass_headers, plan, Incoming, Plan, StoredEntry, STATUS_HEADER, STORED_AS,
-};
-use edgecache::headers::Headers;
+use edgecache::flow::entry::{STATUS_HEADER, STORED_AS};
+use edgecache::flow::{on_origin, plan, Incoming, Plan, StoredEntry};
+use edgecache::http::headers::Headers;
+use edgecache::request::forward::pass_headers;
 use serde_json::json;
 
 fn config() -> Config {

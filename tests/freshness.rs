@@ -1,7 +1,8 @@
 mod common;
 
 use common::api_route;
-use edgecache::freshness::{
+use edgecache::flow::entry::{encode_meta, parse_meta};
+use edgecache::response::freshness::{
     downstream_cache_control, freshness, remaining_ttl, Freshness, StoredMeta,
 };
 use proptest::prelude::*;
@@ -70,8 +71,8 @@ fn remaining_ttl_goes_negative_once_stale() {
 #[test]
 fn meta_round_trips_through_header_value() {
     let m = meta(60, 30, 600);
-    assert_eq!(m.to_header_value(), "v1;at=1000;ttl=60;swr=30;sie=600");
-    assert_eq!(StoredMeta::from_header_value(&m.to_header_value()), Some(m));
+    assert_eq!(encode_meta(&m), "v1;at=1000;ttl=60;swr=30;sie=600");
+    assert_eq!(parse_meta(&encode_meta(&m)), Some(m));
 }
 
 #[test]
@@ -89,7 +90,7 @@ fn meta_parsing_rejects_garbage() {
         "v1;at=1;ttl=99999999999999999999999;swr=1;sie=1",
         "v1; at=1;ttl=1;swr=1;sie=1",
     ] {
-        assert_eq!(StoredMeta::from_header_value(bad), None, "{bad:?}");
+        assert_eq!(parse_meta(bad), None, "{bad:?}");
     }
 }
 
@@ -128,13 +129,13 @@ fn downstream_is_none_without_origin_cache_control() {
 proptest! {
     #[test]
     fn meta_parser_never_panics(s in "\\PC*") {
-        let _ = StoredMeta::from_header_value(&s);
+        let _ = parse_meta(&s);
     }
 
     #[test]
     fn any_meta_round_trips(a: u64, b: u64, c: u64, d: u64) {
         let m = StoredMeta { stored_at: a, ttl: b, stale_while_revalidate: c, stale_if_error: d };
-        prop_assert_eq!(StoredMeta::from_header_value(&m.to_header_value()), Some(m));
+        prop_assert_eq!(parse_meta(&encode_meta(&m)), Some(m));
     }
 }
 

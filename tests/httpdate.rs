@@ -1,4 +1,4 @@
-use edgecache::httpdate;
+use edgecache::http::date;
 use proptest::prelude::*;
 
 #[test]
@@ -13,42 +13,39 @@ fn parses_fixture_table() {
             "none" => None,
             n => Some(n.parse().unwrap()),
         };
-        assert_eq!(httpdate::parse(input.trim()), expect, "input {input:?}");
+        assert_eq!(date::parse(input.trim()), expect, "input {input:?}");
     }
 }
 
 #[test]
 fn formats_imf_fixdate() {
-    assert_eq!(
-        httpdate::format(784_111_777),
-        "Sun, 06 Nov 1994 08:49:37 GMT"
-    );
+    assert_eq!(date::format(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
 }
 
 #[test]
 fn formats_epoch() {
-    assert_eq!(httpdate::format(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+    assert_eq!(date::format(0), "Thu, 01 Jan 1970 00:00:00 GMT");
 }
 
 #[test]
 fn rejects_non_ascii_without_panicking() {
-    assert_eq!(httpdate::parse("Sün, 06 Nov 1994 08:49:37 GMT"), None);
+    assert_eq!(date::parse("Sün, 06 Nov 1994 08:49:37 GMT"), None);
 }
 
 #[test]
 fn formats_huge_values_without_panicking() {
-    let _ = httpdate::format(u64::MAX);
+    let _ = date::format(u64::MAX);
 }
 
 proptest! {
     #[test]
     fn format_then_parse_round_trips(secs in 0u64..253_402_300_800) {
-        prop_assert_eq!(httpdate::parse(&httpdate::format(secs)), Some(secs));
+        prop_assert_eq!(date::parse(&date::format(secs)), Some(secs));
     }
 
     #[test]
     fn never_panics_on_garbage(s in "\\PC*") {
-        let _ = httpdate::parse(&s);
+        let _ = date::parse(&s);
     }
 }
 
@@ -56,18 +53,18 @@ proptest! {
 /// time in year 10000, whose `format` (five-digit year) no longer parsed.
 #[test]
 fn leap_second_past_year_9999_is_refused() {
-    assert_eq!(httpdate::parse("Fri, 31 Dec 9999 23:59:60 GMT"), None);
+    assert_eq!(date::parse("Fri, 31 Dec 9999 23:59:60 GMT"), None);
     assert_eq!(
-        httpdate::parse("Fri, 31 Dec 9999 23:59:59 GMT"),
+        date::parse("Fri, 31 Dec 9999 23:59:59 GMT"),
         Some(253_402_300_799)
     );
     assert_eq!(
-        httpdate::parse(&httpdate::format(253_402_300_799)),
+        date::parse(&date::format(253_402_300_799)),
         Some(253_402_300_799)
     );
     // Other leap seconds still read as the next second.
     assert_eq!(
-        httpdate::parse("Sun, 31 Dec 2028 23:59:60 GMT"),
-        httpdate::parse("Mon, 01 Jan 2029 00:00:00 GMT")
+        date::parse("Sun, 31 Dec 2028 23:59:60 GMT"),
+        date::parse("Mon, 01 Jan 2029 00:00:00 GMT")
     );
 }

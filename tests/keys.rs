@@ -2,10 +2,10 @@
 //! properties (idempotence, order independence) and purge normalization.
 
 use edgecache::config::{load_wrangler_toml, Config};
-use edgecache::explain::explain;
-use edgecache::headers::Headers;
-use edgecache::key::{cache_key, normalize_url_for_purge, KeyOutcome, KeyRequest};
-use edgecache::variant::origin_headers;
+use edgecache::http::headers::Headers;
+use edgecache::request::explain::explain;
+use edgecache::request::key::{cache_key, normalize_url_for_purge, KeyOutcome, KeyRequest};
+use edgecache::request::variant::origin_headers;
 use proptest::prelude::*;
 use serde::Deserialize;
 
@@ -309,7 +309,7 @@ fn param_strategy() -> impl Strategy<Value = (String, String)> {
 fn reparsed_host_and_path(base_url: &str) -> (String, String) {
     let u = url::Url::parse(base_url).expect("a key is a URL");
     (
-        edgecache::key::key_host(&u).expect("a key has a host"),
+        edgecache::request::key::key_host(&u).expect("a key has a host"),
         u.path().to_string(),
     )
 }
@@ -398,7 +398,7 @@ proptest! {
     #[test]
     fn count_params_counts_the_non_empty_pieces(query in "[a&=%]{0,24}") {
         let expected = query.split('&').filter(|p| !p.is_empty()).count();
-        prop_assert_eq!(edgecache::query::count_params(&query), expected);
+        prop_assert_eq!(edgecache::request::query::count_params(&query), expected);
     }
 
     #[test]

@@ -2,9 +2,9 @@
 //! the `memory` config section.
 
 use edgecache::config::{Config, MemorySettings};
+use edgecache::flow::memory::{MemEntry, MemoryTier};
 use edgecache::flow::{on_origin, plan, Incoming, Plan};
-use edgecache::headers::Headers;
-use edgecache::memory::{MemEntry, MemoryTier};
+use edgecache::http::headers::Headers;
 use serde_json::json;
 
 fn settings(max_bytes: u64, max_entry_bytes: u64, max_age: u64) -> MemorySettings {

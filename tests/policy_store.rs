@@ -2,7 +2,7 @@ mod common;
 
 use common::{api_route, headers, media_route};
 use edgecache::config::{Route, TtlMode};
-use edgecache::policy::{
+use edgecache::response::store::{
     decide_store, NotStoredReason, OriginResponse, RequestFacts, RequestMethod, StoreDecision,
     StorePlan,
 };
@@ -275,7 +275,7 @@ fn respect_mode_uses_expires_minus_date() {
 
 #[test]
 fn respect_mode_uses_now_when_date_is_missing() {
-    let exp = edgecache::httpdate::format(NOW + 45);
+    let exp = edgecache::http::date::format(NOW + 45);
     assert_eq!(plan(decide(200, &[("expires", &exp)])).ttl, 45);
 }
 

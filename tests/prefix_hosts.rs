@@ -1,9 +1,9 @@
 //! Prefix purges name hosts the way keys spell them (host plus a non-default port).
 use edgecache::config::Config;
 use edgecache::flow::{plan, Incoming, Plan};
-use edgecache::generations::{purge_names, Stamp};
-use edgecache::headers::Headers;
-use edgecache::purge::parse_purge_body;
+use edgecache::http::headers::Headers;
+use edgecache::purge::body::parse_purge_body;
+use edgecache::purge::generations::{purge_names, Stamp};
 
 fn config() -> Config {
     Config::from_json_str(

@@ -1,12 +1,14 @@
-use edgecache::purge::{
-    parse_purge_body, receipt_key, receipt_ttl, replay_decision, GenerationsStatus, PurgeBodyError,
-    Receipt, Replay, ZonePurgeStatus, MAX_BODY_BYTES, MAX_ITEMS, MAX_PREFIXES, MAX_PREFIX_DEPTH,
+use edgecache::purge::body::{
+    parse_purge_body, PurgeBodyError, MAX_BODY_BYTES, MAX_ITEMS, MAX_PREFIXES, MAX_PREFIX_DEPTH,
     MAX_TAGS, MAX_TAG_BYTES, MAX_URLS, MAX_URL_BYTES,
+};
+use edgecache::purge::receipt::{
+    receipt_key, receipt_ttl, replay_decision, GenerationsStatus, Receipt, Replay, ZonePurgeStatus,
 };
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-fn parse(v: Value) -> Result<edgecache::purge::PurgeRequest, PurgeBodyError> {
+fn parse(v: Value) -> Result<edgecache::purge::body::PurgeRequest, PurgeBodyError> {
     parse_purge_body(v.to_string().as_bytes())
 }
 

@@ -1,7 +1,7 @@
 mod common;
 
 use common::headers;
-use edgecache::range::{evaluate, parse_range, RangeOutcome};
+use edgecache::response::range::{evaluate, parse_range, RangeOutcome};
 use proptest::prelude::*;
 
 fn partial(start: u64, end: u64, total: u64) -> RangeOutcome {

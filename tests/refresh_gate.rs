@@ -1,5 +1,5 @@
 //! Background refreshes are collapsed per key (refresh::RefreshGate).
-use edgecache::refresh::RefreshGate;
+use edgecache::flow::refresh::RefreshGate;
 
 #[test]
 fn only_one_refresh_per_key_starts_while_one_is_in_flight() {

@@ -1,10 +1,9 @@
 mod common;
 
 use common::{headers, limits};
-use edgecache::request_policy::{
-    check_limits, forwarded_headers, media_type_agrees, LimitViolation, TypeCheck,
-    POISONING_HEADERS,
-};
+use edgecache::request::forward::{forwarded_headers, POISONING_HEADERS};
+use edgecache::request::limits::{check_limits, LimitViolation};
+use edgecache::response::media_type::{media_type_agrees, TypeCheck};
 
 fn allow(names: &[&str]) -> Vec<String> {
     names.iter().map(|s| s.to_string()).collect()

@@ -1,6 +1,6 @@
 use base64::prelude::{Engine as _, BASE64_STANDARD};
-use edgecache::headers::Headers;
-use edgecache::signature::{
+use edgecache::http::headers::Headers;
+use edgecache::purge::signature::{
     parse_secrets, sign, verify, Secret, SecretError, VerifyError, WebhookHeaders,
 };
 use proptest::prelude::*;

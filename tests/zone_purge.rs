@@ -1,6 +1,6 @@
 use edgecache::config::PurgeSettings;
-use edgecache::purge::parse_purge_body;
-use edgecache::zone_purge::{
+use edgecache::purge::body::parse_purge_body;
+use edgecache::purge::zone::{
     is_retryable, plan, retry_delay, DEFAULT_MAX_PER_CALL, MAX_ATTEMPTS, MAX_PER_CALL_CEILING,
 };
 use serde_json::{json, Value};
@@ -15,7 +15,7 @@ fn settings(zone: Option<&str>) -> PurgeSettings {
     }
 }
 
-fn body_of(v: Value) -> edgecache::purge::PurgeRequest {
+fn body_of(v: Value) -> edgecache::purge::body::PurgeRequest {
     parse_purge_body(v.to_string().as_bytes()).unwrap()
 }
 

@@ -16,8 +16,8 @@
 use std::sync::OnceLock;
 
 use edgecache::config::{load_wrangler_toml, Config, Limits};
-use edgecache::headers::Headers;
-use edgecache::key::{cache_key, normalize_url_for_purge, KeyOutcome, KeyRequest};
+use edgecache::http::headers::Headers;
+use edgecache::request::key::{cache_key, normalize_url_for_purge, KeyOutcome, KeyRequest};
 use libfuzzer_sys::fuzz_target;
 
 const SECRET: &[u8] = b"fuzz-user-secret-0123456789";

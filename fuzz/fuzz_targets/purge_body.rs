@@ -12,12 +12,12 @@
 
 use std::collections::HashSet;
 
-use edgecache::generations::prefix_paths;
-use edgecache::key::canonical_path;
-use edgecache::purge::{
+use edgecache::purge::body::{
     check_tag, parse_purge_body, PurgeRequest, MAX_BODY_BYTES, MAX_ITEMS, MAX_PREFIXES,
     MAX_PREFIX_DEPTH, MAX_TAGS, MAX_URLS, MAX_URL_BYTES,
 };
+use edgecache::purge::generations::prefix_paths;
+use edgecache::request::key::canonical_path;
 use libfuzzer_sys::fuzz_target;
 
 fn distinct<T: std::hash::Hash + Eq>(items: impl IntoIterator<Item = T>) -> bool {

@@ -13,7 +13,9 @@
 #![no_main]
 
 use base64::prelude::{Engine as _, BASE64_STANDARD};
-use edgecache::signature::{parse_secrets, sign, verify, Secret, VerifyError, WebhookHeaders};
+use edgecache::purge::signature::{
+    parse_secrets, sign, verify, Secret, VerifyError, WebhookHeaders,
+};
 use libfuzzer_sys::fuzz_target;
 
 const TOLERANCE: u64 = 300;

@@ -19,9 +19,9 @@ mod webhook_cmd;
 mod cli {
     use super::webhook_cmd;
     use edgecache::config::{load_wrangler_toml, wrangler_var_json, Config};
-    use edgecache::explain::explain;
-    use edgecache::headers::Headers;
-    use edgecache::key::KeyRequest;
+    use edgecache::http::headers::Headers;
+    use edgecache::request::explain::explain;
+    use edgecache::request::key::KeyRequest;
 
     const HELP: &str = "\
 edgecache: an edge cache for APIs and their media, on Cloudflare Workers
@@ -258,7 +258,7 @@ requests are uncacheable for all three. TTL: the matching route's, else
                 "--capacity" => sim.capacity = number(value(&mut it, a)?, a)? as usize,
                 "--default-ttl" => {
                     let v = value(&mut it, a)?;
-                    sim.default_ttl = edgecache::duration::parse_duration(&v)
+                    sim.default_ttl = edgecache::config::duration::parse_duration(&v)
                         .map_err(|e| Exit::Usage(format!("{a}: {e}")))?;
                 }
                 "--host" => log_opts.host = value(&mut it, a)?,

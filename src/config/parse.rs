@@ -7,10 +7,11 @@
 
 use super::error::{ConfigError, Place};
 use super::route::{parse_route, RawRoute};
+use super::Secs;
 use super::{Config, Limits, MemorySettings, PurgeSettings, Route};
-use crate::config::Secs;
-use crate::duration::parse_duration;
-use crate::query::TrackingParams;
+use crate::config::duration::parse_duration;
+use crate::config::query_rules::TrackingParams;
+use crate::http::text::is_token;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -66,9 +67,6 @@ pub const CREDENTIAL_HEADERS: &[&str] = &["authorization", "cookie", "proxy-auth
 pub const DEFAULT_TAG_HEADERS: &[&str] = &["cache-tag", "surrogate-key"];
 pub const DEFAULT_CREDENTIALS: &[&str] = &["authorization", "cookie:sessionid"];
 pub const DEFAULT_API_BASE: &str = "https://api.cloudflare.com/client/v4";
-
-/// The reserved query parameter that carries the variant part of a key.
-pub const VARIANT_PARAM: &str = "__edgecache";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -230,13 +228,6 @@ fn parse_origin(s: &str) -> Result<url::Url, ConfigError> {
     Ok(u)
 }
 
-/// RFC 9110 §5.6.2 token characters.
-pub(crate) fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
 fn header_list(
     given: Option<Vec<String>>,
     default: &[&str],
@@ -336,7 +327,7 @@ fn parse_memory(v: Option<Value>) -> Result<MemorySettings, ConfigError> {
             "must be at least 1 and at most max_bytes",
         ));
     }
-    if max_entry_bytes > crate::flow::BUFFERED_COPY_LIMIT {
+    if max_entry_bytes > super::BUFFERED_COPY_LIMIT {
         return Err(bad(
             "max_entry_bytes",
             max_entry_bytes,

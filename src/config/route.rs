@@ -3,9 +3,11 @@
 //! helpers (durations, header lists) live in `parse.rs`.
 
 use super::error::{ConfigError, Place};
-use super::parse::{duration, is_token, CREDENTIAL_HEADERS, DEFAULT_CREDENTIALS, VARIANT_PARAM};
+use super::parse::{duration, CREDENTIAL_HEADERS, DEFAULT_CREDENTIALS};
 use super::{Credential, ParamFilter, QueryRules, Route, RouteKind, TtlMode};
-use crate::routes::parse_pattern;
+use crate::config::pattern::parse_pattern;
+use crate::http::reserved::VARIANT_PARAM;
+use crate::http::text::is_token;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -297,7 +299,7 @@ fn parse_query(route: &str, raw: RawQuery, tracking: &[String]) -> Result<QueryR
                 value: name.to_string(),
             });
         }
-        if !rules.filter.keeps(name) || crate::query::is_tracking(tracking, name.as_bytes()) {
+        if !rules.filter.keeps(name) || super::query_rules::is_tracking(tracking, name.as_bytes()) {
             return Err(ConfigError::ExcludedParam {
                 route: route.to_string(),
                 field,
@@ -332,7 +334,7 @@ fn parse_query(route: &str, raw: RawQuery, tracking: &[String]) -> Result<QueryR
     // (a default of "Beginner" on a lower-cased param must still match).
     let mut defaults = BTreeMap::new();
     for (n, v) in raw.defaults {
-        let norm = crate::query::normalize_value(&rules, n.as_bytes(), v.as_bytes());
+        let norm = rules.normalize_value(n.as_bytes(), v.as_bytes());
         defaults.insert(n, String::from_utf8_lossy(&norm).into_owned());
     }
     rules.defaults = defaults;

@@ -3,7 +3,7 @@
 //! object never passes through Wasm memory.
 
 use super::convert::{local, rebuild, rebuild_raw, response_with, to_worker};
-use crate::delivery::{BodyPart, Delivery};
+use crate::response::delivery::{BodyPart, Delivery};
 use wasm_bindgen::prelude::*;
 use worker::web_sys::ReadableStream;
 use worker::{Response, ResponseBody, ResponseBuilder, Result};
@@ -211,7 +211,7 @@ pub async fn read_whole(
 pub async fn complete_copy(
     from: Response,
     status: u16,
-    headers: &crate::headers::Headers,
+    headers: &crate::http::headers::Headers,
     expected: Option<u64>,
     limit: u64,
 ) -> Result<Option<(Response, Whole)>> {
@@ -232,7 +232,7 @@ pub async fn complete_copy(
 pub fn guarded(
     from: Response,
     status: u16,
-    headers: &crate::headers::Headers,
+    headers: &crate::http::headers::Headers,
 ) -> Result<(Response, Option<js_sys::Promise>)> {
     let expected = headers.content_length().map_or(-1.0, |n| n as f64);
     let builder = ResponseBuilder::new()

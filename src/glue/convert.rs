@@ -1,6 +1,6 @@
 //! Conversions between `worker` types and core types. No decisions here.
 
-use crate::headers::Headers as CoreHeaders;
+use crate::http::headers::Headers as CoreHeaders;
 use wasm_bindgen::prelude::*;
 use worker::{Headers, Response, ResponseBody, ResponseBuilder, Result};
 

@@ -2,11 +2,11 @@
 //! `edgecache explain`, for bearers of `EDGECACHE_EXPLAIN_TOKEN` only.
 
 use super::{convert, plain, secret, State};
-use crate::cache_status::{CacheStatus, Fwd};
-use crate::explain::explain;
-use crate::flow::bearer_matches;
-use crate::headers::Headers as CoreHeaders;
-use crate::key::KeyRequest;
+use crate::http::cache_status::{CacheStatus, Fwd};
+use crate::http::headers::Headers as CoreHeaders;
+use crate::request::explain::bearer_matches;
+use crate::request::explain::explain;
+use crate::request::key::KeyRequest;
 use worker::*;
 
 pub fn handle(req: &Request, env: &Env, state: &State, headers: &CoreHeaders) -> Result<Response> {

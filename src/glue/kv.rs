@@ -1,7 +1,7 @@
 //! Generation values in Workers KV, behind the isolate memo.
 
 use super::State;
-use crate::generations::{encode_value, Gen, GenName, Generations};
+use crate::purge::generations::{encode_value, Gen, GenName, Generations};
 use futures_util::future::join_all;
 use worker::Env;
 
@@ -11,7 +11,8 @@ pub const BINDING: &str = "EDGECACHE_KV";
 /// that fails is `Gen::Unreadable` (never memoized), which the core treats as
 /// "cannot prove current".
 pub async fn read(env: &Env, state: &State, names: &[GenName], now: u64) -> Generations {
-    let (mut current, missing) = crate::generations::plan_reads(names, &state.memo.borrow(), now);
+    let (mut current, missing) =
+        crate::purge::generations::plan_reads(names, &state.memo.borrow(), now);
     if missing.is_empty() {
         return current;
     }

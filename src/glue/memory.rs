@@ -1,18 +1,18 @@
-//! The memory tier's I/O (see `crate::memory`): serving a memory hit, keeping
+//! The memory tier's I/O (see `crate::flow::memory`): serving a memory hit, keeping
 //! copies of what is stored in or served from the Cache API.
 
 use super::body::{read_whole, respond_blob, Whole};
 use super::convert::now_secs;
 use super::{kv, State};
-use crate::delivery::deliver;
+use crate::flow::memory::MemEntry;
 use crate::flow::{self, Lookup, StoredDecision};
-use crate::headers::Headers as CoreHeaders;
-use crate::memory::MemEntry;
+use crate::http::headers::Headers as CoreHeaders;
+use crate::response::delivery::deliver;
 use wasm_bindgen::JsValue;
 use worker::{Context, Env, Response, Result};
 
 /// The memory tier as the glue holds it: bodies are JS `Blob`s.
-pub type Tier = crate::memory::MemoryTier<JsValue>;
+pub type Tier = crate::flow::memory::MemoryTier<JsValue>;
 
 /// Serves `lk` from memory when the entry there is current and fresh (the
 /// same `flow::on_stored` decision as a Cache API hit). Anything else drops

@@ -1,5 +1,5 @@
 //! Wasm glue: the only code that touches `worker` types. It converts runtime
-//! types, calls the core (`crate::flow`, `crate::webhook`), performs the I/O the
+//! types, calls the core (`crate::flow`, `crate::purge::webhook`), performs the I/O the
 //! core names, and maps results to responses. Nothing is decided here.
 
 mod body;
@@ -11,11 +11,11 @@ mod origin;
 mod purge;
 mod serve;
 
-use crate::cache_status::{CacheStatus, Fwd};
 use crate::config::Config;
 use crate::flow::{self, Incoming, Plan, Reserved};
-use crate::generations::Memo;
-use crate::headers::Headers as CoreHeaders;
+use crate::http::cache_status::{CacheStatus, Fwd};
+use crate::http::headers::Headers as CoreHeaders;
+use crate::purge::generations::Memo;
 use std::cell::RefCell;
 use std::rc::Rc;
 use worker::*;
@@ -25,7 +25,7 @@ pub(crate) struct State {
     pub config: Config,
     pub memo: RefCell<Memo>,
     /// Background refreshes in flight (stale-while-revalidate), collapsed per key.
-    pub refresh: RefCell<crate::refresh::RefreshGate>,
+    pub refresh: RefCell<crate::flow::refresh::RefreshGate>,
     /// Small entries kept in the isolate, in front of the Cache API.
     pub memory: RefCell<memory::Tier>,
     /// `EDGECACHE_KEY_SECRET` (per-user keys), read once: secrets are fixed for
@@ -51,7 +51,7 @@ fn state(env: &Env) -> Rc<std::result::Result<State, String>> {
     }
     let loaded = load_config(env).map(|config| State {
         memo: RefCell::new(Memo::new(config.purge.generation_memo, MEMO_CAPACITY)),
-        refresh: RefCell::new(crate::refresh::RefreshGate::new(MEMO_CAPACITY)),
+        refresh: RefCell::new(crate::flow::refresh::RefreshGate::new(MEMO_CAPACITY)),
         memory: RefCell::new(memory::Tier::new(config.memory.clone())),
         key_secret: secret(env, "EDGECACHE_KEY_SECRET"),
         config,

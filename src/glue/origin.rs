@@ -1,7 +1,7 @@
 //! Origin fetch with a timeout. The request is built from core values in one
 //! JS call; the response body stays a JS stream.
 
-use crate::headers::Headers as CoreHeaders;
+use crate::http::headers::Headers as CoreHeaders;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use worker::Response;

@@ -1,18 +1,18 @@
 //! `POST /__edgecache/purge`: the signed purge webhook. The core verifies,
-//! parses and plans (`crate::webhook`); this file does the KV writes, local
+//! parses and plans (`crate::purge::webhook`); this file does the KV writes, local
 //! deletes and zone purge calls the plan names, and answers the receipt.
 
 use super::convert::{local, now_millis, now_secs};
 use super::origin::{fetch_origin, OriginRequest, OriginResult};
 use super::{kv, log, plain, secret, State};
-use crate::cache_status::{CacheStatus, Fwd};
-use crate::headers::Headers as CoreHeaders;
-use crate::purge::{
+use crate::http::cache_status::{CacheStatus, Fwd};
+use crate::http::headers::Headers as CoreHeaders;
+use crate::purge::receipt::{
     receipt_key, receipt_ttl, replay_decision, GenerationsStatus, Replay, ZonePurgeStatus,
 };
-use crate::signature::parse_secrets;
-use crate::webhook::{authenticate, generation_ttl, plan_purge, precheck, WebhookError};
-use crate::zone_purge::{is_retryable, retry_delay, ZonePurgeCall};
+use crate::purge::signature::parse_secrets;
+use crate::purge::webhook::{authenticate, generation_ttl, plan_purge, precheck, WebhookError};
+use crate::purge::zone::{is_retryable, retry_delay, ZonePurgeCall};
 use std::time::Duration;
 use worker::*;
 
@@ -76,7 +76,7 @@ pub async fn handle(
         return receipt_response(&receipt);
     }
     // `/path` prefixes apply to the host the webhook arrived on, spelled as keys spell it.
-    let host = crate::key::key_host(&req.url()?).unwrap_or_default();
+    let host = crate::request::key::key_host(&req.url()?).unwrap_or_default();
     let zone_token = secret(env, "EDGECACHE_ZONE_TOKEN");
     let zone_on = config.purge.zone_id.is_some() && zone_token.is_some();
     let plan = match plan_purge(config, &verified.id, &body, &host, zone_on, now) {
@@ -141,7 +141,7 @@ pub async fn handle(
     receipt_response(&receipt)
 }
 
-fn receipt_response(receipt: &crate::purge::Receipt) -> Result<Response> {
+fn receipt_response(receipt: &crate::purge::receipt::Receipt) -> Result<Response> {
     let mut h = CoreHeaders::new();
     h.append("content-type", "application/json");
     h.append("cache-control", "no-store");

@@ -4,11 +4,11 @@ use super::body::{respond, respond_raw};
 use super::convert::{now_millis, now_secs, rebuild, to_core};
 use super::origin::{fetch_origin, OriginRequest, OriginResult};
 use super::{kv, log, plain, State};
-use crate::cache_status::{CacheStatus, Fwd};
-use crate::delivery::deliver;
 use crate::flow::{self, Lookup, StoredDecision, StoredEntry};
-use crate::generations::GenName;
-use crate::headers::Headers as CoreHeaders;
+use crate::http::cache_status::{CacheStatus, Fwd};
+use crate::http::headers::Headers as CoreHeaders;
+use crate::purge::generations::GenName;
+use crate::response::delivery::deliver;
 use std::time::Duration;
 use worker::*;
 
@@ -46,7 +46,7 @@ pub async fn pass(
         target.push('?');
         target.push_str(q);
     }
-    let fwd = flow::pass_headers(headers, forward_body);
+    let fwd = crate::request::forward::pass_headers(headers, forward_body);
     let body = if forward_body {
         req.inner().body().map(wasm_bindgen::JsValue::from)
     } else {
@@ -71,7 +71,7 @@ pub async fn pass(
     if let Some(base) = invalidate.filter(|_| (200..300).contains(&status)) {
         // RFC 9111 §4.4: a successful unsafe request invalidates the target URI.
         let names = vec![GenName::url(&base)];
-        let ttl = crate::webhook::generation_ttl(config);
+        let ttl = crate::purge::webhook::generation_ttl(config);
         if let Err(e) = kv::bump(env, state, &names, now_millis(), ttl, now_secs()).await {
             log(
                 "invalidate_failed",

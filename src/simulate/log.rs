@@ -196,7 +196,7 @@ pub fn parse_clf_time(s: &str) -> Option<u64> {
     let mut it = dt.splitn(3, '/');
     let day: u64 = it.next()?.parse().ok()?;
     let mname = it.next()?;
-    let month = crate::httpdate::MONTHS.iter().position(|m| *m == mname)? as u64 + 1;
+    let month = crate::http::date::MONTHS.iter().position(|m| *m == mname)? as u64 + 1;
     let rest = it.next()?;
     let mut f = rest.split(':');
     let year: u64 = f.next()?.parse().ok()?;
@@ -206,7 +206,7 @@ pub fn parse_clf_time(s: &str) -> Option<u64> {
     if f.next().is_some() || h > 23 || mi > 59 || sec > 60 {
         return None;
     }
-    let local = crate::httpdate::to_unix(year, month, day, h, mi, sec)?;
+    let local = crate::http::date::to_unix(year, month, day, h, mi, sec)?;
     let zb = zone.as_bytes();
     if zb.len() != 5 || !matches!(zb[0], b'+' | b'-') || !zb[1..].iter().all(u8::is_ascii_digit) {
         return None;

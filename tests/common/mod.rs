@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use edgecache::config::{
     Limits, ParamFilter, PathPattern, PathSegment, QueryRules, Route, RouteKind, TtlMode,
 };
-use edgecache::headers::Headers;
+use edgecache::http::headers::Headers;
 
 /// An API route `/api/*`: ttl 300, Respect, no vary, not per-user, no stale windows.
 pub fn api_route() -> Route {

@@ -2,7 +2,7 @@
 //! for scripts and CI. Signing uses the same core as the worker's verifier.
 
 use crate::cli::{value, Exit};
-use edgecache::signature::{parse_secrets, sign, Secret};
+use edgecache::purge::signature::{parse_secrets, sign, Secret};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub const SIGN_HELP: &str = "\

@@ -5,9 +5,9 @@
 //! ranges, malformed syntax) is ignored and the full 200 is served, which RFC
 //! 9110 §14.2 permits. Numbers saturate rather than overflow.
 
-use crate::conditional::EntityTag;
-use crate::headers::Headers;
-use crate::httpdate;
+use crate::http::date;
+use crate::http::headers::Headers;
+use crate::response::conditional::EntityTag;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RangeOutcome {
@@ -83,8 +83,8 @@ pub fn if_range_matches(if_range: &str, stored: &Headers) -> bool {
         return want.strong_eq(&have);
     }
     match (
-        httpdate::parse(v),
-        stored.get("last-modified").and_then(httpdate::parse),
+        date::parse(v),
+        stored.get("last-modified").and_then(date::parse),
     ) {
         (Some(a), Some(b)) => a == b,
         _ => false,

@@ -13,17 +13,17 @@
 //! Hazards:
 //! - Verify the *raw* body bytes. Re-serialized JSON (other spacing, key order) does not
 //!   verify, by design.
-//! - The caller must cap the body size (see [`crate::purge::MAX_BODY_BYTES`]) *before*
+//! - The caller must cap the body size (see [`crate::purge::body::MAX_BODY_BYTES`]) *before*
 //!   calling [`verify`], so an unauthenticated client cannot make us hash megabytes.
 //! - A verified message can be replayed within the tolerance window; the purge layer keeps
-//!   a receipt per `webhook-id` for that window (see [`crate::purge::receipt_key`]).
+//!   a receipt per `webhook-id` for that window (see [`crate::purge::receipt::receipt_key`]).
 
 use base64::prelude::{Engine as _, BASE64_STANDARD};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use std::fmt;
 
-use crate::headers::Headers;
+use crate::http::headers::Headers;
 
 type HmacSha256 = Hmac<Sha256>;
 

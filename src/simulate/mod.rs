@@ -28,8 +28,8 @@ pub mod log;
 pub mod lru;
 
 use crate::config::{Config, Secs};
-use crate::headers::Headers;
-use crate::key::{cache_key, canonical_path, BypassReason, KeyOutcome, KeyRequest};
+use crate::http::headers::Headers;
+use crate::request::key::{cache_key, canonical_path, BypassReason, KeyOutcome, KeyRequest};
 pub use log::{parse_log, LogEntry, LogError, LogOptions};
 use lru::{Lookup, LruTtl};
 use serde::Serialize;

@@ -10,7 +10,7 @@
 use serde_json::{json, Value};
 
 use crate::config::PurgeSettings;
-use crate::purge::PurgeRequest;
+use crate::purge::body::PurgeRequest;
 
 /// Items per purge call by default. Cloudflare's purge page lists "max operations per
 /// request" of 100 on Free/Pro/Business and 500 on Enterprise

@@ -8,8 +8,8 @@
 //! a client can claim any id; it cannot forge another user's session.
 
 use crate::config::{Credential, Route};
-use crate::headers::Headers;
-use crate::query::{ascii_string, encode_into};
+use crate::http::headers::Headers;
+use crate::request::query::{ascii_string, encode_into};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 

@@ -19,7 +19,7 @@
 
 use crate::config::MemorySettings;
 use crate::flow::StoredEntry;
-use crate::headers::Headers;
+use crate::http::headers::Headers;
 use std::collections::HashMap;
 use std::rc::Rc;
 

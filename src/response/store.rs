@@ -9,11 +9,11 @@
 //! may only be reused after revalidation (`no-cache`, or `must-revalidate` /
 //! `proxy-revalidate` with no freshness left) is simply not stored.
 
-use crate::cache_control::{parse_delta_seconds, CacheControl, FieldScope};
 use crate::config::{Route, RouteKind, TtlMode};
-use crate::headers::Headers;
-use crate::httpdate;
-use crate::request_policy::{media_type_agrees, TypeCheck};
+use crate::http::cache_control::{parse_delta_seconds, CacheControl, FieldScope};
+use crate::http::date;
+use crate::http::headers::Headers;
+use crate::response::media_type::{media_type_agrees, TypeCheck};
 
 /// Status codes that are heuristically cacheable (RFC 9110 §15.1), hence
 /// storable without `status_ttl`.
@@ -291,14 +291,14 @@ pub fn origin_freshness(cc: &CacheControl, h: &Headers, now: u64) -> Option<u64>
         let mut values = h.get_all("expires");
         let first = values.next()?;
         let expires = if values.all(|v| v.trim() == first.trim()) {
-            httpdate::parse(first)
+            date::parse(first)
         } else {
             None
         };
         match expires {
             None => 0,
             Some(exp) => {
-                let date = h.get("date").and_then(httpdate::parse).unwrap_or(now);
+                let date = h.get("date").and_then(date::parse).unwrap_or(now);
                 exp.saturating_sub(date)
             }
         }

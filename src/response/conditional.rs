@@ -1,7 +1,7 @@
 //! Conditional requests answered from a stored response (RFC 9110 §13).
 
-use crate::headers::Headers;
-use crate::httpdate;
+use crate::http::date;
+use crate::http::headers::Headers;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Conditional {
@@ -47,10 +47,8 @@ pub fn evaluate(method: &str, request_headers: &Headers, stored_headers: &Header
         return Conditional::Proceed;
     };
     let (Some(ims), Some(lm)) = (
-        httpdate::parse(ims),
-        stored_headers
-            .get("last-modified")
-            .and_then(httpdate::parse),
+        date::parse(ims),
+        stored_headers.get("last-modified").and_then(date::parse),
     ) else {
         return Conditional::Proceed;
     };

@@ -1,12 +1,9 @@
 //! Serving decision for a stored entry, the metadata kept beside it, and what
 //! the client is told in `Cache-Control`.
 
-use crate::cache_control::split_directives;
 use crate::config::Route;
-use crate::policy::StorePlan;
-
-/// Name of the response header the glue keeps [`StoredMeta`] in.
-pub const META_HEADER: &str = "x-edgecache-meta";
+use crate::http::cache_control::split_directives;
+use crate::response::store::StorePlan;
 
 /// Timing facts stored with a response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,51 +50,6 @@ impl StoredMeta {
             stale_if_error: plan.stale_if_error,
         }
     }
-
-    /// Serializes as `v1;at=<stored_at>;ttl=<ttl>;swr=<swr>;sie=<sie>`.
-    pub fn to_header_value(&self) -> String {
-        format!(
-            "v1;at={};ttl={};swr={};sie={}",
-            self.stored_at, self.ttl, self.stale_while_revalidate, self.stale_if_error
-        )
-    }
-
-    /// Strict inverse of [`StoredMeta::to_header_value`]: exactly that shape,
-    /// keys in that order, canonical decimal numbers (no sign, no leading
-    /// zeros, no spaces, fits u64). Anything else is `None`, which callers
-    /// must treat as a miss: guessing at damaged metadata could serve an
-    /// entry forever.
-    pub fn from_header_value(s: &str) -> Option<Self> {
-        let mut parts = s.split(';');
-        if parts.next()? != "v1" {
-            return None;
-        }
-        let mut field = |key: &str| -> Option<u64> {
-            let (k, v) = parts.next()?.split_once('=')?;
-            if k != key {
-                return None;
-            }
-            canonical_u64(v)
-        };
-        let meta = StoredMeta {
-            stored_at: field("at")?,
-            ttl: field("ttl")?,
-            stale_while_revalidate: field("swr")?,
-            stale_if_error: field("sie")?,
-        };
-        if parts.next().is_some() {
-            return None;
-        }
-        Some(meta)
-    }
-}
-
-fn canonical_u64(v: &str) -> Option<u64> {
-    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) || (v.len() > 1 && v.starts_with('0'))
-    {
-        return None;
-    }
-    v.parse().ok()
 }
 
 /// Classifies a stored entry at `now`. Age is `now - stored_at`, or 0 if the

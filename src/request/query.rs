@@ -18,7 +18,11 @@
 //! allocates nothing per parameter; a copy is made only where decoding,
 //! a rule or re-encoding changes the bytes (`Cow`).
 
-use crate::config::{QueryRules, VARIANT_PARAM};
+use crate::config::query_rules::TrackingParams;
+use crate::config::QueryRules;
+use crate::http::text::pct_byte;
+
+use crate::http::reserved::VARIANT_PARAM;
 use std::borrow::Cow;
 
 /// One normalized parameter: the canonical *encoded* name (what pairs are
@@ -27,66 +31,6 @@ use std::borrow::Cow;
 pub struct QueryParam<'a> {
     pub name: Cow<'a, str>,
     pub value: Cow<'a, [u8]>,
-}
-
-/// The tracking list (`tracking_params`), with the first bytes its entries
-/// start with precomputed when config is loaded: most parameter names start
-/// with none of them, and are cleared without a look at the list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrackingParams {
-    names: Vec<String>,
-    /// Bit `b` set when an entry can match a name whose first byte is `b`
-    /// (all set when one matches any name: an entry of `*` alone).
-    first: [u64; 4],
-}
-
-impl TrackingParams {
-    pub fn new(names: Vec<String>) -> Self {
-        let mut first = [0u64; 4];
-        for t in &names {
-            match t.as_bytes() {
-                [b'*'] | [] => first = [u64::MAX; 4],
-                [b, ..] => first[usize::from(b >> 6)] |= 1 << (b & 63),
-            }
-        }
-        TrackingParams { names, first }
-    }
-
-    /// The entries as configured.
-    pub fn names(&self) -> &[String] {
-        &self.names
-    }
-
-    /// [`is_tracking`] against this list.
-    pub fn matches(&self, name: &[u8]) -> bool {
-        let may = match name.first() {
-            Some(&b) => self.first[usize::from(b >> 6)] & (1 << (b & 63)) != 0,
-            // Only an empty entry or `*` can match an empty name.
-            None => self.first == [u64::MAX; 4],
-        };
-        may && is_tracking(&self.names, name)
-    }
-}
-
-/// True when a (decoded) parameter name matches the tracking list
-/// (`utm_*` is a prefix match, anything else exact, case-sensitive).
-pub fn is_tracking(tracking: &[String], name: &[u8]) -> bool {
-    tracking.iter().any(|t| {
-        let (pattern, prefix) = match t.as_bytes().split_last() {
-            Some((b'*', prefix)) => (prefix, true),
-            _ => (t.as_bytes(), false),
-        };
-        // Most names differ from most entries in the first byte: decide those
-        // without a call to `memcmp` (every parameter asks this).
-        if pattern.first().is_some_and(|f| name.first() != Some(f)) {
-            return false;
-        }
-        if prefix {
-            name.starts_with(pattern)
-        } else {
-            name == pattern
-        }
-    })
 }
 
 fn hex_val(b: u8) -> Option<u8> {
@@ -137,8 +81,6 @@ static UNRESERVED: [bool; 256] = {
     t
 };
 
-const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
-
 /// Appends the canonical encoding of `bytes` to `out`: unreserved bytes
 /// literal, every other byte `%XX` upper-case. Runs of unreserved bytes are
 /// copied as one slice. `out` stays ASCII.
@@ -147,11 +89,7 @@ pub(crate) fn encode_into(bytes: &[u8], out: &mut Vec<u8>) {
     while let Some(i) = rest.iter().position(|&b| !is_unreserved(b)) {
         let b = rest[i];
         out.extend_from_slice(&rest[..i]);
-        out.extend_from_slice(&[
-            b'%',
-            HEX_UPPER[usize::from(b >> 4)],
-            HEX_UPPER[usize::from(b & 15)],
-        ]);
+        out.extend_from_slice(&pct_byte(b));
         rest = &rest[i + 1..];
     }
     out.extend_from_slice(rest);
@@ -181,64 +119,6 @@ pub fn count_params(query: &str) -> usize {
         return 1 + b.iter().filter(|&&c| c == b'&').count();
     }
     query.split('&').filter(|p| !p.is_empty()).count()
-}
-
-/// Lower-cases (Unicode when the bytes are UTF-8, ASCII otherwise) and clamps a
-/// decoded value as the route declares for `name`.
-pub fn normalize_value(rules: &QueryRules, name: &[u8], value: &[u8]) -> Vec<u8> {
-    let name_str = std::str::from_utf8(name).ok();
-    normalize_value_cow(rules, name, name_str, Cow::Borrowed(value)).into_owned()
-}
-
-/// [`normalize_value`] that returns `value` itself when no rule changes it;
-/// `name_str` is `name` as a `str` when it is UTF-8 (the rule maps are keyed by `String`).
-fn normalize_value_cow<'a>(
-    rules: &QueryRules,
-    name: &[u8],
-    name_str: Option<&str>,
-    value: Cow<'a, [u8]>,
-) -> Cow<'a, [u8]> {
-    let mut v = value;
-    if rules.lowercase.iter().any(|n| n.as_bytes() == name) {
-        // ASCII without upper case is already lower case in both readings.
-        if !v.iter().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
-            v = Cow::Owned(match std::str::from_utf8(&v) {
-                Ok(s) => s.to_lowercase().into_bytes(),
-                Err(_) => v.to_ascii_lowercase(),
-            });
-        }
-    }
-    if rules.clamp.is_empty() {
-        return v;
-    }
-    let clamp = name_str.and_then(|n| rules.clamp.get(n));
-    if let Some(&(min, max)) = clamp {
-        // Non-numeric values are kept as they are: we do not guess what the
-        // origin makes of them (DRF answers 404 or falls back to the default).
-        if let Some(n) = std::str::from_utf8(&v)
-            .ok()
-            .and_then(|s| s.parse::<i64>().ok())
-        {
-            let clamped = n.clamp(min, max);
-            // The number is written back in its shortest form (`010` → `10`),
-            // so a value that is in range and already so written stays as it is.
-            if clamped != n || !is_shortest_decimal(&v) {
-                v = Cow::Owned(clamped.to_string().into_bytes());
-            }
-        }
-    }
-    v
-}
-
-/// True when `s` is how `i64::to_string` writes its number: an optional `-`,
-/// then digits without a leading zero (`0` alone, never `-0`, no `+`).
-fn is_shortest_decimal(s: &[u8]) -> bool {
-    let digits = s.strip_prefix(b"-").unwrap_or(s);
-    match digits {
-        [] => false,
-        [b'0'] => digits.len() == s.len(),
-        [first, ..] => *first != b'0' && digits.iter().all(u8::is_ascii_digit),
-    }
 }
 
 /// The canonical encoding of a raw (still encoded) name, borrowed when the raw
@@ -404,7 +284,7 @@ fn normalize_pair<'a>(
             Cow::Borrowed(n) => Some(*n),
             Cow::Owned(_) => std::str::from_utf8(&name).ok(),
         };
-        value = normalize_value_cow(rules, &name, name_str, value);
+        value = rules.normalize_value_cow(&name, name_str, value);
         let default = name_str.and_then(|n| rules.defaults.get(n));
         if default.is_some_and(|d| d.as_bytes() == &*value) {
             return None;

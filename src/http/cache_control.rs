@@ -7,7 +7,8 @@
 //! wrong the other way (reading garbage as "fresh for a long time") leads to
 //! serving content the origin never meant to be cached.
 
-use crate::headers::Headers;
+use crate::http::headers::Headers;
+use crate::http::text::is_tchar;
 
 /// Largest delta-seconds value we keep. RFC 9111 §1.2.2: a recipient that
 /// cannot represent a larger value uses 2^31 ("effectively infinite").
@@ -173,11 +174,6 @@ fn field_scope(arg: Option<&str>) -> FieldScope {
             }
         }
     }
-}
-
-/// `tchar` of RFC 9110 §5.6.2.
-pub(crate) fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// Splits one field value into directives, honouring quoted strings (a comma

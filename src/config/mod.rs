@@ -8,8 +8,11 @@
 
 use std::collections::BTreeMap;
 
+pub mod duration;
 mod error;
 mod parse;
+pub mod pattern;
+pub mod query_rules;
 mod route;
 #[cfg(not(target_arch = "wasm32"))]
 mod wrangler;
@@ -17,7 +20,7 @@ mod wrangler;
 pub use error::{ConfigError, Place};
 pub use parse::{
     CREDENTIAL_HEADERS, DEFAULT_API_BASE, DEFAULT_CREDENTIALS, DEFAULT_FORWARD_HEADERS,
-    DEFAULT_TAG_HEADERS, DEFAULT_TRACKING_PARAMS, FORBIDDEN_FORWARD_HEADERS, VARIANT_PARAM,
+    DEFAULT_TAG_HEADERS, DEFAULT_TRACKING_PARAMS, FORBIDDEN_FORWARD_HEADERS,
 };
 #[cfg(not(target_arch = "wasm32"))]
 pub use wrangler::{load_wrangler_toml, wrangler_var_json};
@@ -25,12 +28,23 @@ pub use wrangler::{load_wrangler_toml, wrangler_var_json};
 /// Seconds. Durations in config are written "90s", "15m", "2h", "30d".
 pub type Secs = u64;
 
+/// Default clock-skew allowance between data centres (`purge.clock_skew`).
+/// Cloudflare's machines are NTP-synchronized far tighter than this; the
+/// margin mostly absorbs `Date.now()` coarseness inside Workers (see
+/// `purge::generations`).
+pub const DEFAULT_CLOCK_SKEW: Secs = 2;
+
+/// Bodies up to this size are read whole for the cache's copy (4 MiB: API
+/// responses); larger ones stream (`flow::copy`). The memory tier holds only
+/// bodies read whole, so `memory.max_entry_bytes` is at most this.
+pub const BUFFERED_COPY_LIMIT: u64 = 4 * 1024 * 1024;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// Origin base URL, e.g. `http://127.0.0.1:8000` (scheme + host + port, no path).
     pub origin: url::Url,
     /// Query parameter names dropped from every key; a trailing `*` is a prefix match.
-    pub tracking_params: crate::query::TrackingParams,
+    pub tracking_params: query_rules::TrackingParams,
     /// Request headers forwarded to the origin on cacheable routes (lower-case names).
     pub forward_headers: Vec<String>,
     /// Response headers that carry origin tags (lower-case), e.g. `cache-tag`, `surrogate-key`.
@@ -64,7 +78,7 @@ impl Default for Limits {
     }
 }
 
-/// The isolate's memory tier (see `crate::memory`).
+/// The isolate's memory tier (see `crate::flow::memory`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MemorySettings {
     /// Bytes held in all (bodies, headers, keys); 0 turns the tier off.
@@ -94,7 +108,7 @@ pub struct PurgeSettings {
     pub tolerance: Secs,
     /// Allowance for clock differences between data centres: an entry whose fetch
     /// started up to this long after a purge of one of its names still counts as
-    /// purged (see `crate::generations`). Costs a few misses right after a purge.
+    /// purged (see `crate::purge::generations`). Costs a few misses right after a purge.
     pub clock_skew: Secs,
     /// Cloudflare zone purge: zone id (token is a secret). None = layer off.
     pub zone_id: Option<String>,
@@ -108,7 +122,7 @@ impl Default for PurgeSettings {
         PurgeSettings {
             generation_memo: 5,
             tolerance: 300,
-            clock_skew: crate::generations::DEFAULT_SKEW_MS / 1000,
+            clock_skew: DEFAULT_CLOCK_SKEW,
             zone_id: None,
             api_base: DEFAULT_API_BASE.to_string(),
         }

@@ -3,12 +3,13 @@
 //! fills the receipt's layer results.
 
 use crate::config::Config;
-use crate::generations::{purge_names, staleness_bound, GenName};
-use crate::headers::Headers;
-use crate::key::normalize_url_for_purge;
-use crate::purge::{parse_purge_body, PurgeBodyError, PurgeRequest, Receipt, MAX_BODY_BYTES};
-use crate::signature::{verify, Secret, Verified, VerifyError, WebhookHeaders};
-use crate::zone_purge::{plan as zone_plan, ZonePurgeCall, DEFAULT_MAX_PER_CALL};
+use crate::http::headers::Headers;
+use crate::purge::body::{parse_purge_body, PurgeBodyError, PurgeRequest, MAX_BODY_BYTES};
+use crate::purge::generations::{purge_names, staleness_bound, GenName};
+use crate::purge::receipt::Receipt;
+use crate::purge::signature::{verify, Secret, Verified, VerifyError, WebhookHeaders};
+use crate::purge::zone::{plan as zone_plan, ZonePurgeCall, DEFAULT_MAX_PER_CALL};
+use crate::request::key::normalize_url_for_purge;
 
 /// Why a webhook was refused; one place maps each to an HTTP status.
 #[derive(Debug)]

@@ -1,18 +1,15 @@
-//! The purge webhook: its body, its limits, its receipt and replay handling.
+//! The purge webhook's body and its limits (the receipt is in `receipt.rs`).
 //!
 //! Body (JSON object, every field optional, at least one non-empty or `true`):
 //! `{"tags": [...], "urls": [...], "prefixes": [...], "everything": false}`.
 //! Unknown fields are refused, and every error names the field (`field `tagz` is unknown`,
-//! `tags[3]: ...`). The body must already have passed [`crate::signature::verify`].
+//! `tags[3]: ...`). The body must already have passed [`crate::purge::signature::verify`].
 //!
 //! Limits are constants below; the glue enforces [`MAX_BODY_BYTES`] (413) before any HMAC
 //! work, and [`parse_purge_body`] checks it again.
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
-
-use crate::generations::sha256_hex;
 
 /// Largest accepted webhook body (64 KiB). Checked by the glue before verification.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -32,7 +29,7 @@ pub const MAX_PREFIXES: usize = 100;
 /// receipt read and write.
 pub const MAX_ITEMS: usize = 900;
 /// Deepest prefix, in path segments. A request checks one prefix generation per segment
-/// boundary of its path, up to this depth (see [`crate::generations`]), so a deeper prefix
+/// boundary of its path, up to this depth (see [`crate::purge::generations`]), so a deeper prefix
 /// could never be reached and is refused.
 pub const MAX_PREFIX_DEPTH: usize = 32;
 
@@ -324,7 +321,7 @@ fn parse_prefix(p: &str) -> Result<Prefix, String> {
         if url.query().is_some() {
             return Err("a prefix cannot have a query".into());
         }
-        let host = crate::key::key_host(&url).ok_or("URL has no host")?;
+        let host = crate::request::key::key_host(&url).ok_or("URL has no host")?;
         (Some(host), url.path().to_string())
     } else {
         return Err("a prefix must start with `/` or be an absolute http(s) URL".into());
@@ -359,7 +356,7 @@ fn parse_prefix(p: &str) -> Result<Prefix, String> {
 fn canonical_prefix_path(path: &str) -> Option<String> {
     let mut url = url::Url::parse("https://prefix.invalid/").ok()?;
     url.set_path(path);
-    crate::key::canonical_path(url.path())
+    crate::request::key::canonical_path(url.path())
 }
 
 /// Depth in segments (a trailing `/` ignored); empty, `.` and `..` segments are refused.
@@ -378,172 +375,4 @@ fn segment_depth(path: &str) -> Result<usize, String> {
         ));
     }
     Ok(depth)
-}
-
-// ---------------------------------------------------------------------------------------
-// Receipt
-
-/// Outcome of writing generations (the global layer).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GenerationsStatus {
-    /// Not attempted yet (the glue has not filled the layer in).
-    Pending,
-    Ok,
-    Failed,
-}
-
-/// Outcome of the Cloudflare zone purge layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ZonePurgeStatus {
-    /// No zone id / API token configured.
-    Off,
-    /// Calls planned and handed to `wait_until`; their results are logged, not awaited.
-    Queued,
-    Ok,
-    Failed,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GenerationsLayer {
-    /// Generation keys written.
-    pub bumped: usize,
-    pub status: GenerationsStatus,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ZonePurgeLayer {
-    pub status: ZonePurgeStatus,
-    /// API calls planned.
-    pub requests: usize,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LocalDeleteLayer {
-    /// `cache.delete` calls that found an entry in the receiving data centre.
-    pub deleted: usize,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Layers {
-    pub generations: GenerationsLayer,
-    pub zone_purge: ZonePurgeLayer,
-    pub local_delete: LocalDeleteLayer,
-}
-
-/// What was asked for, echoed back as received (prefixes in their raw form).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Invalidated {
-    pub tags: Vec<String>,
-    pub urls: Vec<String>,
-    pub prefixes: Vec<String>,
-    pub everything: bool,
-}
-
-/// The webhook's answer. Built by [`Receipt::new`] with every layer pending/off; the glue
-/// fills each layer in as it runs it, then stores the receipt under [`receipt_key`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Receipt {
-    /// The `webhook-id`.
-    pub id: String,
-    /// Unix seconds at which this worker received the webhook.
-    pub received_at: u64,
-    pub invalidated: Invalidated,
-    pub layers: Layers,
-    /// After this many seconds every data centre serves fresh content
-    /// (see [`crate::generations::staleness_bound`]).
-    pub staleness_bound_seconds: u64,
-    /// True when this is the stored answer to an earlier delivery of the same id.
-    pub replayed: bool,
-}
-
-impl Receipt {
-    pub fn new(id: &str, now: u64, req: &PurgeRequest, staleness_bound_seconds: u64) -> Receipt {
-        Receipt {
-            id: id.to_string(),
-            received_at: now,
-            invalidated: Invalidated {
-                tags: req.tags.clone(),
-                urls: req.urls.clone(),
-                prefixes: req.prefixes.iter().map(|p| p.raw.clone()).collect(),
-                everything: req.everything,
-            },
-            layers: Layers {
-                generations: GenerationsLayer {
-                    bumped: 0,
-                    status: GenerationsStatus::Pending,
-                },
-                zone_purge: ZonePurgeLayer {
-                    status: ZonePurgeStatus::Off,
-                    requests: 0,
-                },
-                local_delete: LocalDeleteLayer { deleted: 0 },
-            },
-            staleness_bound_seconds,
-            replayed: false,
-        }
-    }
-
-    /// HTTP status for the receipt: 200 only when the global layer (generations) is done.
-    /// Otherwise 503, so a Standard Webhooks sender retries.
-    pub fn status(&self) -> u16 {
-        match self.layers.generations.status {
-            GenerationsStatus::Ok => 200,
-            GenerationsStatus::Pending | GenerationsStatus::Failed => 503,
-        }
-    }
-
-    /// Only a successful receipt is stored for replay; a failed one must let the sender's
-    /// retry do the work again.
-    pub fn storable(&self) -> bool {
-        self.status() == 200
-    }
-
-    pub fn to_json(&self) -> String {
-        // Serializing plain structs of strings, numbers and bools cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
-    }
-}
-
-/// The KV key under which the first receipt for `webhook_id` is stored. Hashed so any id
-/// fits Workers KV's 512-byte key limit and cannot collide with generation keys.
-pub fn receipt_key(webhook_id: &str) -> String {
-    format!("receipt:{}", sha256_hex(webhook_id.as_bytes()))
-}
-
-/// How long (seconds) to keep a receipt: a message verifies only while its timestamp is
-/// within `now ± tolerance`, so one signed message can arrive during at most
-/// `2 × tolerance` seconds. Workers KV refuses `expirationTtl` below 60 s.
-///
-/// Replay detection is best effort: KV is eventually consistent, so a redelivery to
-/// another data centre within ~60 s may not see the receipt and does the work again.
-/// That is harmless — every layer of a purge is idempotent.
-pub fn receipt_ttl(tolerance: u64) -> u64 {
-    tolerance.saturating_mul(2).max(60)
-}
-
-/// What to do with a delivery whose id may have been seen.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Replay {
-    /// No (readable) stored receipt: do the work.
-    Fresh,
-    /// Return this stored receipt (with `replayed: true`) and do nothing.
-    Replayed(Receipt),
-}
-
-/// Decides from the value stored under [`receipt_key`]. A stored value that does not
-/// parse, or belongs to another id, counts as absent: redoing a purge is safe, skipping
-/// one is not.
-pub fn replay_decision(webhook_id: &str, stored: Option<&str>) -> Replay {
-    let Some(s) = stored else {
-        return Replay::Fresh;
-    };
-    match serde_json::from_str::<Receipt>(s) {
-        Ok(mut r) if r.id == webhook_id => {
-            r.replayed = true;
-            Replay::Replayed(r)
-        }
-        _ => Replay::Fresh,
-    }
 }

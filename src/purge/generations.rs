@@ -27,7 +27,7 @@
 //! Hazard — clock skew: the purge time comes from one machine, the fetch start from
 //! another. If the purging machine's clock is behind, a purge that really happened after a
 //! fetch started could carry an earlier time. The `skew_ms` allowance (see
-//! [`DEFAULT_SKEW_MS`]) widens the comparison: anything fetched up to `skew_ms` after a
+//! `config::DEFAULT_CLOCK_SKEW`) widens the comparison: anything fetched up to `skew_ms` after a
 //! purge also counts as stale. The price is a few extra misses right after a purge.
 //! (Workers' `Date.now()` only advances across I/O, so the serving side's fetch start can
 //! only be *early*, which is the safe direction.)
@@ -44,43 +44,26 @@
 //! `prefix:h/api/courses`, `prefix:h/api/courses/12` — one name per segment boundary, at
 //! most [`MAX_PATH_DEPTH`] + 1 names. Purge prefixes are normalized the same way (no
 //! trailing slash, no empty segments, at most `MAX_PATH_DEPTH` segments; see
-//! [`crate::purge::Prefix`]), so every accepted prefix is one of the names some request
+//! [`crate::purge::body::Prefix`]), so every accepted prefix is one of the names some request
 //! checks. Consequence: prefixes match whole segments — `/api/courses` covers
 //! `/api/courses/…` but not `/api/courses-archive`.
 
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::config::PurgeSettings;
-use crate::purge::{PurgeRequest, MAX_PREFIX_DEPTH};
+use crate::http::text::{canonical_u64, sha256_hex};
+use crate::purge::body::{PurgeRequest, MAX_PREFIX_DEPTH};
 
-/// Response header (on stored entries only, never sent to clients) carrying the [`Stamp`].
-pub const STAMP_HEADER: &str = "x-edgecache-gen";
 /// Deepest path for which prefix names are checked (segments). Equal to the deepest prefix
 /// a purge may name.
 pub const MAX_PATH_DEPTH: usize = MAX_PREFIX_DEPTH;
 /// Most tags an entry may carry. Each is a KV read on a (memo-missing) hit; an entry with
 /// more cannot be stamped and must not be stored.
 pub const MAX_STAMP_TAGS: usize = 64;
-/// Default clock-skew allowance between data centres, milliseconds. Cloudflare's machines
-/// are NTP-synchronized far tighter than this; the margin mostly absorbs `Date.now()`
-/// coarseness inside Workers.
-pub const DEFAULT_SKEW_MS: u64 = 2_000;
 /// How long a Workers KV write may take to be visible in other locations: "up to 60
 /// seconds or more" (<https://developers.cloudflare.com/kv/concepts/how-kv-works/>). Not a
 /// hard guarantee; it is the documented typical bound, and what receipts report.
 pub const KV_PROPAGATION_SECS: u64 = 60;
-
-/// Lower-case hex SHA-256 (stable across machines, which key derivation needs).
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut s = String::with_capacity(64);
-    for b in digest.iter() {
-        s.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-        s.push(char::from(b"0123456789abcdef"[usize::from(b & 0xf)]));
-    }
-    s
-}
 
 /// A purgeable name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -177,17 +160,7 @@ pub fn encode_value(purged_at_ms: u64) -> String {
 
 /// Parses a KV value strictly (decimal digits only, canonical, fits `u64`).
 pub fn parse_value(s: &str) -> Option<u64> {
-    parse_canonical_u64(s)
-}
-
-fn parse_canonical_u64(s: &str) -> Option<u64> {
-    if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    if s.len() > 1 && s.starts_with('0') {
-        return None;
-    }
-    s.parse().ok()
+    canonical_u64(s)
 }
 
 /// The state of one name, as read.
@@ -303,65 +276,7 @@ impl Stamp {
     pub fn tags(&self) -> &[String] {
         &self.tags
     }
-
-    pub fn encode(&self) -> String {
-        let tags: Vec<String> = self.tags.iter().map(|t| pct_encode(t)).collect();
-        format!("1;{};{}", self.fetched_at_ms, tags.join(","))
-    }
-
-    /// Strict: only the canonical form [`Stamp::encode`] produces.
-    pub fn parse(s: &str) -> Option<Stamp> {
-        let mut parts = s.split(';');
-        let (version, at, tags) = (parts.next()?, parts.next()?, parts.next()?);
-        if parts.next().is_some() || version != "1" {
-            return None;
-        }
-        let fetched_at_ms = parse_canonical_u64(at)?;
-        let tags: Vec<String> = if tags.is_empty() {
-            Vec::new()
-        } else {
-            tags.split(',')
-                .map(pct_decode)
-                .collect::<Option<Vec<String>>>()?
-        };
-        let stamp = Stamp::new(fetched_at_ms, &tags).ok()?;
-        (stamp.encode() == s).then_some(stamp)
-    }
 }
-
-fn needs_escape(b: u8) -> bool {
-    !(0x21..=0x7e).contains(&b) || matches!(b, b'%' | b',' | b';')
-}
-
-fn pct_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        if needs_escape(b) {
-            out.push_str(&format!("%{b:02X}"));
-        } else {
-            out.push(char::from(b));
-        }
-    }
-    out
-}
-
-fn pct_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 /// Whether a stored entry may be served.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Currency {

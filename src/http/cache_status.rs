@@ -162,7 +162,7 @@ fn is_sf_token(s: &str) -> bool {
         Some(c) if c.is_ascii_alphabetic() || c == b'*' => {}
         _ => return false,
     }
-    b.all(|c| crate::cache_control::is_tchar(c) || c == b':' || c == b'/')
+    b.all(|c| crate::http::text::is_tchar(c) || c == b':' || c == b'/')
 }
 
 /// Structured Fields string (RFC 8941 §3.3.3): `"` and `\` escaped;

@@ -13,10 +13,10 @@
 //! of an object of unknown or encoded length could hand out wrong bytes as if
 //! they were right.
 
-use crate::conditional::{self, Conditional};
 use crate::config::{Route, RouteKind};
-use crate::headers::Headers;
-use crate::range::{self, RangeOutcome};
+use crate::http::headers::Headers;
+use crate::response::conditional::{self, Conditional};
+use crate::response::range::{self, RangeOutcome};
 
 /// Which part of the body to send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,13 +20,15 @@
 //!   routes key on an HMAC of the credential, never on the raw value or a
 //!   client-supplied id.
 
-use crate::config::{Config, Route, VARIANT_PARAM};
-use crate::headers::Headers;
-use crate::query::{
+use crate::config::{Config, Route};
+
+use crate::config::pattern::Params;
+use crate::http::headers::Headers;
+use crate::http::reserved::VARIANT_PARAM;
+use crate::request::query::{
     ascii_string, encode_component, join_pairs, normalize_query, normalize_query_counted,
 };
-use crate::routes::Params;
-use crate::variant::{has_variant, present_credentials, user_id, write_variant};
+use crate::request::variant::{has_variant, present_credentials, user_id, write_variant};
 use std::borrow::Cow;
 use std::fmt;
 
@@ -307,7 +309,7 @@ fn canonical_path_cow(path: &str) -> Option<Cow<'_, str>> {
                 {
                     return None;
                 }
-                if crate::query::is_unreserved(byte) {
+                if crate::request::query::is_unreserved(byte) {
                     out.push(char::from(byte));
                 } else {
                     out.push_str(&encode_component(&[byte]));
@@ -383,7 +385,7 @@ fn has_byte(s: &str, b: u8) -> bool {
 }
 
 fn over_header_limits(config: &Config, headers: &Headers) -> Option<BypassReason> {
-    use crate::request_policy::{check_header_limits, LimitViolation};
+    use crate::request::limits::{check_header_limits, LimitViolation};
     match check_header_limits(headers, &config.limits) {
         Ok(()) => None,
         Err(LimitViolation::TooManyHeaders { .. }) => Some(BypassReason::TooManyHeaders),

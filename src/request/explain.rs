@@ -2,7 +2,7 @@
 //! (`edgecache explain URL`, the `/__edgecache/explain` endpoint).
 
 use crate::config::Config;
-use crate::key::{cache_key, KeyError, KeyOutcome, KeyRequest};
+use crate::request::key::{cache_key, KeyError, KeyOutcome, KeyRequest};
 use serde::Serialize;
 
 /// `{route, key, ttl_seconds, tags, cacheable, reason}`. `reason` is a stable
@@ -47,4 +47,27 @@ pub fn explain(config: &Config, req: &KeyRequest) -> Explanation {
         Err(KeyError::MissingUserSecret { route }) => not(Some(route), "missing_user_secret"),
         Err(KeyError::SuspiciousPath(_)) => not(None, "suspicious_path"),
     }
+}
+
+/// Checks `Authorization: Bearer <token>` against the configured token in
+/// constant time (no early exit on the first differing byte). A missing
+/// configured token refuses everything.
+pub fn bearer_matches(configured: Option<&str>, authorization: Option<&str>) -> bool {
+    let (Some(want), Some(got)) = (configured, authorization) else {
+        return false;
+    };
+    let Some(got) = got.strip_prefix("Bearer ") else {
+        return false;
+    };
+    if want.is_empty() {
+        return false;
+    }
+    let (a, b) = (want.as_bytes(), got.trim().as_bytes());
+    let mut diff = a.len() ^ b.len();
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        diff |= usize::from(x ^ y);
+    }
+    diff == 0
 }

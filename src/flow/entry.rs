@@ -1,0 +1,161 @@
+//! The stored-entry format, in one place: every internal header a stored
+//! response carries, its version, and its parser.
+//!
+//! An entry in the Cache API (and in the memory tier) is the origin's answer
+//! with these fields added (all under [`INTERNAL_PREFIX`], stripped before a
+//! response leaves the worker: see `flow::stored::client_headers`):
+//!
+//! | header | carries | format |
+//! |---|---|---|
+//! | [`META_HEADER`] `x-edgecache-meta` | when stored, TTL and stale windows ([`StoredMeta`]) | `v1;at=<s>;ttl=<s>;swr=<s>;sie=<s>` |
+//! | [`STAMP_HEADER`] `x-edgecache-gen` | fetch start and tags, for purges ([`Stamp`]) | `1;<fetched_at_ms>;<tag>,<tag>…` |
+//! | [`STATUS_HEADER`] `x-edgecache-status` | the origin's status (the entry is stored as [`STORED_AS`]) | decimal 200..=599 |
+//! | [`ORIGIN_CC_HEADER`] `x-edgecache-origin-cc` | the origin's own `Cache-Control` | as received |
+//!
+//! Every parser is strict: a value in any other shape is `None`, and the entry
+//! is a miss (`detail=unreadable_entry`). Guessing at damaged metadata could
+//! serve an entry forever. To change a format, give it a new version tag and
+//! parse the old one until every entry written with it has expired.
+
+use crate::http::headers::Headers;
+pub use crate::http::reserved::INTERNAL_PREFIX;
+use crate::http::text::{canonical_u64, pct_byte};
+use crate::purge::generations::Stamp;
+use crate::response::freshness::StoredMeta;
+
+/// Name of the header holding [`StoredMeta`].
+pub const META_HEADER: &str = "x-edgecache-meta";
+/// Name of the header holding the [`Stamp`].
+pub const STAMP_HEADER: &str = "x-edgecache-gen";
+/// The origin's own `Cache-Control`, kept on stored entries (the stored copy's
+/// `Cache-Control` is rewritten for the Cache API's expiry).
+pub const ORIGIN_CC_HEADER: &str = "x-edgecache-origin-cc";
+
+/// The origin's status, kept on stored entries. Every entry is stored as a 200:
+/// the Cache API (and Miniflare's, which follows RFC 9111's list of understood
+/// statuses) silently refuses to store some statuses (503...) that a route's
+/// `status_ttl` may name, so the real status travels in this header.
+pub const STATUS_HEADER: &str = "x-edgecache-status";
+
+/// Status of every object handed to the Cache API (see [`STATUS_HEADER`]).
+pub const STORED_AS: u16 = 200;
+
+/// The parts of a stored entry the decision needs, parsed once.
+#[derive(Debug)]
+pub struct StoredEntry {
+    pub meta: StoredMeta,
+    pub stamp: Stamp,
+    /// The origin's status (from [`STATUS_HEADER`]).
+    pub status: u16,
+}
+
+impl StoredEntry {
+    /// `None` when the internal headers are missing or garbled: treat as a miss.
+    pub fn parse(headers: &Headers) -> Option<StoredEntry> {
+        Some(StoredEntry {
+            meta: parse_meta(headers.get(META_HEADER)?)?,
+            stamp: parse_stamp(headers.get(STAMP_HEADER)?)?,
+            status: headers
+                .get(STATUS_HEADER)
+                .and_then(canonical_u64)
+                .and_then(|s| u16::try_from(s).ok())
+                .filter(|s| (200..=599).contains(s))?,
+        })
+    }
+}
+
+/// Serializes as `v1;at=<stored_at>;ttl=<ttl>;swr=<swr>;sie=<sie>`.
+pub fn encode_meta(meta: &StoredMeta) -> String {
+    format!(
+        "v1;at={};ttl={};swr={};sie={}",
+        meta.stored_at, meta.ttl, meta.stale_while_revalidate, meta.stale_if_error
+    )
+}
+
+/// Strict inverse of [`encode_meta`]: exactly that shape, keys in that order,
+/// canonical decimal numbers (no sign, no leading zeros, no spaces, fits u64).
+/// Anything else is `None`, which callers must treat as a miss.
+pub fn parse_meta(s: &str) -> Option<StoredMeta> {
+    let mut parts = s.split(';');
+    if parts.next()? != "v1" {
+        return None;
+    }
+    let mut field = |key: &str| -> Option<u64> {
+        let (k, v) = parts.next()?.split_once('=')?;
+        if k != key {
+            return None;
+        }
+        canonical_u64(v)
+    };
+    let meta = StoredMeta {
+        stored_at: field("at")?,
+        ttl: field("ttl")?,
+        stale_while_revalidate: field("swr")?,
+        stale_if_error: field("sie")?,
+    };
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(meta)
+}
+
+/// Serializes as `1;<fetched_at_ms>;<tag>,<tag>…`: tags as the stamp holds
+/// them (lower-cased, sorted, distinct), with `%`, `,`, `;` and bytes outside
+/// `!`..=`~` percent-encoded (upper-case hex).
+pub fn encode_stamp(stamp: &Stamp) -> String {
+    let tags: Vec<String> = stamp.tags().iter().map(|t| pct_encode(t)).collect();
+    format!("1;{};{}", stamp.fetched_at_ms, tags.join(","))
+}
+
+/// Strict: only the canonical form [`encode_stamp`] produces, so
+/// `parse_stamp(encode_stamp(s)) == s` and anything else is `None`.
+pub fn parse_stamp(s: &str) -> Option<Stamp> {
+    let mut parts = s.split(';');
+    let (version, at, tags) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || version != "1" {
+        return None;
+    }
+    let fetched_at_ms = canonical_u64(at)?;
+    let tags: Vec<String> = if tags.is_empty() {
+        Vec::new()
+    } else {
+        tags.split(',')
+            .map(pct_decode)
+            .collect::<Option<Vec<String>>>()?
+    };
+    let stamp = Stamp::new(fetched_at_ms, &tags).ok()?;
+    (encode_stamp(&stamp) == s).then_some(stamp)
+}
+
+fn needs_escape(b: u8) -> bool {
+    !(0x21..=0x7e).contains(&b) || matches!(b, b'%' | b',' | b';')
+}
+
+fn pct_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if needs_escape(b) {
+            out.extend(pct_byte(b).map(char::from));
+        } else {
+            out.push(char::from(b));
+        }
+    }
+    out
+}
+
+fn pct_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}

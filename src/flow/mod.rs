@@ -1,0 +1,27 @@
+//! The request flow as pure decisions: what to do with an incoming request, with
+//! a stored entry, and with an origin answer. The wasm glue performs the I/O
+//! each step names (cache get/put, KV reads, origin fetch) and nothing else.
+//!
+//! ```text
+//! plan() ─► Reserved | Reject | Pass | Lookup
+//! Lookup: cache.get(key) ─► on_stored() ─► Serve | Revalidate(serve stale) | Miss | Unverifiable
+//!         miss: fetch origin_url with origin_headers ─► on_origin() ─► client headers + optional store
+//! ```
+//!
+//! HAZARD: every header added to stored entries under `x-edgecache-` is internal
+//! and must be stripped before a response leaves the worker
+//! ([`stored::client_headers`]). The stored format is in [`entry`].
+
+pub mod copy;
+pub mod entry;
+pub mod memory;
+pub mod origin;
+pub mod plan;
+pub mod refresh;
+pub mod stored;
+
+pub use copy::{copy_strategy, CopyStrategy};
+pub use entry::StoredEntry;
+pub use origin::{on_origin, OriginDecision, StoredCopy};
+pub use plan::{plan, Incoming, Lookup, Plan, Reserved};
+pub use stored::{client_headers, on_stored, stale_on_error, StoredDecision};

@@ -1,0 +1,135 @@
+//! What to do with an origin answer to a lookup that missed: store it or not,
+//! and the headers of the client's copy and of the stored copy.
+
+use super::entry::{
+    encode_meta, encode_stamp, INTERNAL_PREFIX, META_HEADER, ORIGIN_CC_HEADER, STAMP_HEADER,
+    STATUS_HEADER, STORED_AS,
+};
+use super::plan::Lookup;
+use super::stored::{client_headers, debug_key};
+use crate::config::Config;
+use crate::config::RouteKind;
+use crate::http::cache_status::{CacheStatus, Fwd};
+use crate::http::fields::{connection_nominated, HOP_BY_HOP};
+use crate::http::headers::Headers;
+use crate::purge::generations::Stamp;
+use crate::response::freshness::StoredMeta;
+use crate::response::store::{
+    decide_store, OriginResponse, RequestFacts, RequestMethod, StoreDecision,
+};
+
+/// What to do with an origin answer to a lookup that missed.
+#[derive(Debug)]
+pub struct OriginDecision {
+    /// Headers for the client's response.
+    pub client: Headers,
+    pub cache_status: CacheStatus,
+    /// The stored copy (its body is a tee of the client's), when storing.
+    pub store: Option<StoredCopy>,
+}
+
+/// The response handed to the Cache API: always status [`STORED_AS`]; the
+/// origin's status is in [`STATUS_HEADER`].
+#[derive(Debug)]
+pub struct StoredCopy {
+    pub status: u16,
+    pub headers: Headers,
+}
+
+/// Largest body the Workers Cache API stores (512 MB on every plan at the time of
+/// writing: <https://developers.cloudflare.com/workers/platform/limits/#cache-api-limits>).
+pub const MAX_CACHE_OBJECT_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Decides whether an origin answer is stored, and the headers of both copies.
+/// `fetch_started_ms` is the time taken *before* the origin fetch (see
+/// [`crate::purge::generations`]: a purge landing during the fetch must invalidate it).
+pub fn on_origin(
+    config: &Config,
+    lookup: &Lookup,
+    status: u16,
+    origin_headers: &Headers,
+    fetch_started_ms: u64,
+    now: u64,
+) -> OriginDecision {
+    let facts = RequestFacts {
+        // A HEAD miss is fetched from the origin as GET, so it can fill the GET entry.
+        method: RequestMethod::Get,
+        path: &lookup.path,
+        has_credentials: lookup.has_credentials,
+        has_body: false,
+        is_range: false,
+    };
+    let route = lookup.route();
+    let client = client_headers(route, origin_headers);
+    let key = debug_key(config, lookup);
+    let not_stored = |detail: &str| OriginDecision {
+        client: client.clone(),
+        cache_status: CacheStatus::forward(Fwd::Miss)
+            .fwd_status(status)
+            .key(key)
+            .detail(detail),
+        store: None,
+    };
+    let resp = OriginResponse {
+        status,
+        headers: origin_headers,
+    };
+    let plan = match decide_store(route, &config.tag_headers, &facts, &resp, now) {
+        StoreDecision::Store(plan) => plan,
+        StoreDecision::DontStore(reason) => return not_stored(reason.as_str()),
+    };
+    let too_big = origin_headers
+        .content_length()
+        .is_some_and(|n| n > MAX_CACHE_OBJECT_BYTES);
+    if too_big {
+        return not_stored("too_large");
+    }
+    if route.kind == RouteKind::Media && origin_headers.contains("content-range") {
+        return not_stored("partial_content");
+    }
+    let Ok(stamp) = Stamp::new(fetch_started_ms, &plan.tags) else {
+        return not_stored("too_many_tags");
+    };
+    let meta = StoredMeta::new(now, &plan);
+    // RFC 9111 §3.1: hop-by-hop fields and those the origin's `Connection`
+    // names are never stored (a stored `Transfer-Encoding` beside the length
+    // of the stored body would frame a hit wrongly).
+    let nominated = connection_nominated(origin_headers);
+    let mut stored: Headers = origin_headers
+        .iter()
+        .filter(|(n, _)| {
+            !HOP_BY_HOP.contains(n)
+                && !nominated.iter().any(|x| x == n)
+                && !n.starts_with(INTERNAL_PREFIX)
+                && *n != "cache-control"
+                && *n != "age"
+                && *n != "set-cookie"
+                && !plan.strip_headers.iter().any(|s| s.eq_ignore_ascii_case(n))
+        })
+        .collect();
+    if let Some(cc) = origin_headers.get_joined("cache-control") {
+        stored.append(ORIGIN_CC_HEADER, &cc);
+    }
+    // The Cache API expires the object itself; keep it through the stale windows.
+    let keep = plan
+        .ttl
+        .saturating_add(plan.stale_while_revalidate.max(plan.stale_if_error));
+    stored.append("cache-control", &format!("max-age={keep}"));
+    stored.append(META_HEADER, &encode_meta(&meta));
+    stored.append(STAMP_HEADER, &encode_stamp(&stamp));
+    stored.append(STATUS_HEADER, &status.to_string());
+    // `private="Set-Cookie"` (RFC 9111 §5.2.2.7) forbids *storing* the field; this
+    // answer is the origin's reply to this very client, so it keeps the field.
+    OriginDecision {
+        client,
+        cache_status: CacheStatus::forward(Fwd::Miss)
+            .fwd_status(status)
+            .stored()
+            .ttl(i64::try_from(plan.ttl).unwrap_or(i64::MAX))
+            .key(key),
+        store: Some(StoredCopy {
+            status: STORED_AS,
+            headers: stored,
+        }),
+    }
+}

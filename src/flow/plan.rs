@@ -1,0 +1,177 @@
+//! The first decision on every request: reserved path, refusal, pass-through,
+//! or a cache lookup (with the key, and what a miss must send the origin).
+
+use crate::config::{Config, Route};
+use crate::http::cache_status::{CacheStatus, Fwd};
+use crate::http::headers::Headers;
+use crate::http::reserved::RESERVED_PREFIX;
+use crate::purge::generations::{request_names, GenName, Stamp};
+use crate::request::key::{cache_key_parsed, BypassReason, CacheKey, KeyOutcome, KeyRequest};
+use crate::request::limits::check_limits;
+
+/// What the glue knows about a request before any I/O.
+#[derive(Debug, Clone, Copy)]
+pub struct Incoming<'a> {
+    pub method: &'a str,
+    pub url: &'a str,
+    pub headers: &'a Headers,
+    /// The request has a body (`Content-Length` > 0 or `Transfer-Encoding`).
+    pub has_body: bool,
+    /// Secret for per-user key HMACs (`EDGECACHE_KEY_SECRET`).
+    pub user_secret: Option<&'a [u8]>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reserved {
+    Purge,
+    Explain,
+    NotFound,
+}
+
+/// The first decision on every request.
+#[derive(Debug)]
+pub enum Plan<'c> {
+    /// `/__edgecache/...`: handled by the worker itself.
+    Reserved(Reserved),
+    /// Answered by the worker with this status and message; never forwarded, never stored.
+    Reject {
+        status: u16,
+        message: String,
+        cache_status: CacheStatus,
+    },
+    /// Forward the client's request ([`pass_headers`]); nothing read from or
+    /// written to the cache.
+    Pass {
+        cache_status: CacheStatus,
+        /// An unsafe method on a cached route: a 2xx answer invalidates this base
+        /// key URL (RFC 9111 §4.4).
+        invalidate: Option<String>,
+        /// Forward the request body. False for GET and HEAD: the Fetch API cannot
+        /// send a body with them, so a GET with a body goes forward without it
+        /// (and, being uncached, its answer reaches only this client).
+        forward_body: bool,
+    },
+    /// Cacheable: look the key up.
+    Lookup(Box<Lookup<'c>>),
+}
+
+#[derive(Debug)]
+pub struct Lookup<'c> {
+    pub key: CacheKey<'c>,
+    pub head: bool,
+    /// Absolute origin URL: the origin base plus the canonical path and query,
+    /// so the origin sees exactly what was keyed.
+    pub origin_url: String,
+    /// Only the keyed headers (declared `vary`, credentials on per-user routes).
+    pub origin_headers: Headers,
+    pub host: String,
+    pub path: String,
+    pub has_credentials: bool,
+}
+
+impl Lookup<'_> {
+    pub fn route(&self) -> &Route {
+        self.key.route
+    }
+
+    /// Generation names that apply to an entry of this key carrying `stamp`.
+    pub fn names(&self, stamp: &Stamp) -> Vec<GenName> {
+        let mut tags = self.key.tags().into_owned();
+        tags.extend(stamp.tags().iter().cloned());
+        request_names(&self.host, &self.path, self.key.base_url(), &tags)
+    }
+}
+
+/// Decides what to do with a request before any I/O.
+pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
+    let parsed = url::Url::parse(inc.url).ok();
+    let path = parsed.as_ref().map(|u| u.path()).unwrap_or("");
+    if let Some(rest) = path.strip_prefix(RESERVED_PREFIX) {
+        return Plan::Reserved(match rest {
+            "purge" => Reserved::Purge,
+            "explain" => Reserved::Explain,
+            _ => Reserved::NotFound,
+        });
+    }
+    let param_count = parsed
+        .as_ref()
+        .and_then(|u| u.query())
+        .map(crate::request::query::count_params)
+        .unwrap_or(0);
+    if let Err(v) = check_limits(inc.url.len(), param_count, inc.headers, &config.limits) {
+        return Plan::Reject {
+            status: v.status(),
+            message: v.message().to_string(),
+            cache_status: CacheStatus::forward(Fwd::Bypass).detail("limits"),
+        };
+    }
+    let req = KeyRequest {
+        method: inc.method,
+        url: inc.url,
+        headers: inc.headers,
+        user_secret: inc.user_secret,
+    };
+    let outcome = match cache_key_parsed(config, &req, parsed.as_ref()) {
+        Ok(o) => o,
+        Err(e) => {
+            return Plan::Reject {
+                status: 400,
+                message: e.to_string(),
+                cache_status: CacheStatus::forward(Fwd::Bypass).detail("bad_request"),
+            }
+        }
+    };
+    // Not `has_body`: an HTTP/2 request body may come without `Content-Length`.
+    let forward_body = !matches!(inc.method, "GET" | "HEAD");
+    match outcome {
+        KeyOutcome::NoRoute => Plan::Pass {
+            cache_status: CacheStatus::forward(Fwd::UriMiss).detail("no_route"),
+            invalidate: None,
+            forward_body,
+        },
+        KeyOutcome::Bypass { route, reason } => {
+            let unsafe_method = !matches!(inc.method, "GET" | "HEAD" | "OPTIONS" | "TRACE");
+            let invalidate = match (route, unsafe_method) {
+                (Some(_), true) => crate::request::key::normalize_url_for_purge(config, inc.url)
+                    .ok()
+                    .map(|(_, base)| base),
+                _ => None,
+            };
+            let fwd = if reason == BypassReason::Method {
+                Fwd::Method
+            } else {
+                Fwd::Bypass
+            };
+            Plan::Pass {
+                cache_status: CacheStatus::forward(fwd).detail(reason.as_str()),
+                invalidate,
+                forward_body,
+            }
+        }
+        KeyOutcome::Cache(key) => {
+            if inc.has_body {
+                // A GET with a body: the body is not in the key, so it must not shape an entry.
+                return Plan::Pass {
+                    cache_status: CacheStatus::forward(Fwd::Bypass).detail("request_body"),
+                    invalidate: None,
+                    forward_body,
+                };
+            }
+            let origin = config.origin.as_str().trim_end_matches('/');
+            let origin_url = format!("{origin}{}", key.origin_path_and_query());
+            let origin_headers = crate::request::variant::origin_headers(key.route, inc.headers);
+            let (host, path) = (key.host().to_string(), key.path().to_string());
+            let has_credentials =
+                !crate::request::variant::present_credentials(key.route, inc.headers).is_empty();
+            Plan::Lookup(Box::new(Lookup {
+                head: inc.method == "HEAD",
+                origin_url,
+                origin_headers,
+                host,
+                path,
+                has_credentials,
+                key,
+            }))
+        }
+    }
+}

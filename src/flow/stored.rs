@@ -1,0 +1,124 @@
+//! What to do with an entry found in the cache (or the memory tier).
+
+use super::entry::{StoredEntry, INTERNAL_PREFIX, ORIGIN_CC_HEADER};
+use super::plan::Lookup;
+use crate::config::{Config, Route};
+use crate::http::cache_status::{CacheStatus, Fwd};
+use crate::http::headers::Headers;
+use crate::purge::generations::{is_current, Currency, Generations};
+use crate::response::freshness::{downstream_cache_control, freshness, remaining_ttl, Freshness};
+
+/// What to do with an entry found in the cache.
+#[derive(Debug)]
+pub enum StoredDecision {
+    /// Serve it; `revalidate` = stale-while-revalidate: also refresh it in the background.
+    Serve {
+        /// The origin's status when stored.
+        status: u16,
+        headers: Headers,
+        cache_status: CacheStatus,
+        revalidate: bool,
+    },
+    /// Not usable: go to the origin. `stale_if_error` = it may still answer if the origin fails.
+    Miss {
+        detail: &'static str,
+        stale_if_error: bool,
+    },
+    /// Its generations could not be read: never serve it, pass through (fail safe).
+    Unverifiable,
+}
+
+/// Decides on a stored entry given the current generations of its names.
+pub fn on_stored(
+    config: &Config,
+    lookup: &Lookup,
+    entry: &StoredEntry,
+    stored_headers: &Headers,
+    generations: &Generations,
+    now: u64,
+) -> StoredDecision {
+    let names = lookup.names(&entry.stamp);
+    let skew_ms = config.purge.clock_skew.saturating_mul(1000);
+    match is_current(&entry.stamp, &names, generations, skew_ms) {
+        Currency::Current => {}
+        Currency::Moved { .. } => {
+            return StoredDecision::Miss {
+                detail: "purged",
+                stale_if_error: false,
+            }
+        }
+        Currency::Unknown { .. } => return StoredDecision::Unverifiable,
+    }
+    let (revalidate, age) = match freshness(&entry.meta, now) {
+        Freshness::Fresh { age } => (false, age),
+        Freshness::StaleWhileRevalidate { age } => (true, age),
+        Freshness::StaleIfErrorOnly { .. } => {
+            return StoredDecision::Miss {
+                detail: "expired",
+                stale_if_error: true,
+            }
+        }
+        Freshness::Expired { .. } => {
+            return StoredDecision::Miss {
+                detail: "expired",
+                stale_if_error: false,
+            }
+        }
+    };
+    let mut headers = client_headers(lookup.route(), stored_headers);
+    headers.append("age", &age.to_string());
+    let ttl = remaining_ttl(&entry.meta, now);
+    let mut status = CacheStatus::hit().ttl(ttl).key(debug_key(config, lookup));
+    if revalidate {
+        status = status.detail("stale_while_revalidate");
+    }
+    StoredDecision::Serve {
+        status: entry.status,
+        headers,
+        cache_status: status,
+        revalidate,
+    }
+}
+
+/// A stored entry served because the origin failed inside its stale-if-error window.
+pub fn stale_on_error(
+    config: &Config,
+    lookup: &Lookup,
+    entry: &StoredEntry,
+    stored_headers: &Headers,
+    now: u64,
+    origin_failure: &str,
+) -> (Headers, CacheStatus) {
+    let mut headers = client_headers(lookup.route(), stored_headers);
+    headers.append("age", &freshness(&entry.meta, now).age().to_string());
+    let status = CacheStatus::forward(Fwd::Stale)
+        .ttl(remaining_ttl(&entry.meta, now))
+        .key(debug_key(config, lookup))
+        .detail(origin_failure);
+    (headers, status)
+}
+
+pub(super) fn debug_key<'a>(config: &Config, lookup: &'a Lookup) -> Option<&'a str> {
+    config.debug.then_some(lookup.key.url())
+}
+
+/// The stored (or origin) headers as a client may see them: internal headers
+/// removed, `Cache-Control` as configured for browsers.
+pub fn client_headers(route: &Route, stored: &Headers) -> Headers {
+    let origin_cc = stored
+        .get(ORIGIN_CC_HEADER)
+        .map(str::to_string)
+        .or_else(|| stored.get_joined("cache-control"));
+    let mut out: Headers = stored
+        .iter()
+        .filter(|(n, _)| {
+            // `cf-cache-status` is added by the Cache API on `match`; ours is `Cache-Status`.
+            !n.starts_with(INTERNAL_PREFIX)
+                && !matches!(*n, "cache-control" | "age" | "cf-cache-status")
+        })
+        .collect();
+    if let Some(cc) = downstream_cache_control(route, origin_cc.as_deref()) {
+        out.append("cache-control", &cc);
+    }
+    out
+}

@@ -1,0 +1,11 @@
+//! Purging, everywhere: the signed webhook (`signature`, `body`, `webhook`),
+//! what it writes (`generations`: purge times per name in Workers KV), what it
+//! answers (`receipt`), and the optional Cloudflare zone purge (`zone`).
+//! Pure: the glue performs the KV writes, deletes and API calls planned here.
+
+pub mod body;
+pub mod generations;
+pub mod receipt;
+pub mod signature;
+pub mod webhook;
+pub mod zone;

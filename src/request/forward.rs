@@ -1,0 +1,60 @@
+//! Which request headers reach the origin: on a cacheable route only the keyed
+//! ones; on pass-through the client's, minus the fields that could steer the
+//! origin or that belong to the connection.
+
+use crate::http::fields::{connection_nominated, HOP_BY_HOP};
+use crate::http::headers::Headers;
+
+/// Headers that rewrite how the origin sees the request (host, scheme, path,
+/// method) but are not part of the cache key. Forwarding any of them lets one
+/// client make the origin produce a response that is then stored under a key
+/// every other client shares: cache poisoning. They never pass, even if a
+/// config allow-lists them.
+pub const POISONING_HEADERS: &[&str] = &[
+    "x-forwarded-host",
+    "x-forwarded-scheme",
+    "x-forwarded-proto",
+    "x-forwarded-port",
+    "x-host",
+    "forwarded",
+    "x-original-url",
+    "x-rewrite-url",
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+];
+
+/// The headers sent to the origin on a cacheable route: only names in `allow`
+/// (case-insensitive), never hop-by-hop fields, never names the client listed
+/// in `Connection` (RFC 9110 §7.6.1), never [`POISONING_HEADERS`].
+///
+/// Hazard: every forwarded header that can change the response must also be
+/// in the cache key (`route.vary`); this function cannot check that.
+pub fn forwarded_headers(incoming: &Headers, allow: &[String]) -> Headers {
+    let nominated = connection_nominated(incoming);
+    incoming
+        .iter()
+        .filter(|(name, _)| {
+            allow.iter().any(|a| a.eq_ignore_ascii_case(name))
+                && !HOP_BY_HOP.contains(name)
+                && !POISONING_HEADERS.contains(name)
+                && !nominated.iter().any(|n| n == name)
+        })
+        .collect()
+}
+
+/// Headers sent to the origin on pass-through: the client's, minus hop-by-hop
+/// fields and the host/path/method-rewriting ones
+/// ([`crate::request::forward::POISONING_HEADERS`]: the answer is not stored, but
+/// the origin should never be steered by them), minus `Host` (the fetch sets
+/// the origin's), and minus the body framing when the body is not forwarded.
+pub fn pass_headers(incoming: &Headers, forward_body: bool) -> Headers {
+    let names: Vec<String> = incoming.iter().map(|(n, _)| n.to_string()).collect();
+    let mut out = crate::request::forward::forwarded_headers(incoming, &names);
+    out.remove("host");
+    if !forward_body {
+        out.remove("content-length");
+        out.remove("content-type");
+    }
+    out
+}

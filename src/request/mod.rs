@@ -1,0 +1,10 @@
+//! The request side: size limits, the query and path canonical forms, the
+//! cache key with its variant dimensions, and what is forwarded to the origin.
+//! Never imports `response` (and `response` never imports it).
+
+pub mod explain;
+pub mod forward;
+pub mod key;
+pub mod limits;
+pub mod query;
+pub mod variant;
