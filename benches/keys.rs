@@ -8,6 +8,7 @@
 
 use edgecache::config::load_wrangler_toml;
 use edgecache::http::headers::Headers;
+use edgecache::http::method::Method;
 use edgecache::request::key::{cache_key, KeyRequest};
 use edgecache::simulate::{parse_log, LogOptions};
 use std::hint::black_box;
@@ -36,7 +37,7 @@ fn main() {
         parse_log(&read(log_path), &LogOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     let urls: Vec<String> = entries
         .into_iter()
-        .filter(|e| !e.authenticated && e.method == "GET")
+        .filter(|e| !e.authenticated && e.method == Method::Get)
         .map(|e| e.url)
         .take(MAX_URLS)
         .collect();
@@ -53,7 +54,7 @@ fn main() {
         let t = Instant::now();
         for u in &urls {
             let req = KeyRequest {
-                method: "GET",
+                method: &Method::Get,
                 url: black_box(u),
                 headers: &headers,
                 user_secret: None,

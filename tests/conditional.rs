@@ -1,6 +1,7 @@
 mod common;
 
 use common::headers;
+use edgecache::http::method::Method;
 use edgecache::response::conditional::{evaluate, not_modified_headers, Conditional};
 
 const LM: &str = "Sun, 06 Nov 1994 08:49:37 GMT";
@@ -12,7 +13,7 @@ fn stored() -> edgecache::http::headers::Headers {
 }
 
 fn eval(req: &[(&str, &str)]) -> Conditional {
-    evaluate("GET", &headers(req), &stored())
+    evaluate(&Method::Get, &headers(req), &stored())
 }
 
 #[test]
@@ -53,7 +54,7 @@ fn non_matching_if_none_match_proceeds() {
 fn etag_containing_a_comma_is_one_tag() {
     let s = headers(&[("etag", "\"a,b\"")]);
     let r = headers(&[("if-none-match", "\"a,b\"")]);
-    assert_eq!(evaluate("GET", &r, &s), Conditional::NotModified);
+    assert_eq!(evaluate(&Method::Get, &r, &s), Conditional::NotModified);
 }
 
 #[test]
@@ -95,14 +96,20 @@ fn invalid_if_modified_since_is_ignored() {
 #[test]
 fn if_modified_since_without_last_modified_proceeds() {
     let r = headers(&[("if-modified-since", LATER)]);
-    assert_eq!(evaluate("GET", &r, &headers(&[])), Conditional::Proceed);
+    assert_eq!(
+        evaluate(&Method::Get, &r, &headers(&[])),
+        Conditional::Proceed
+    );
 }
 
 #[test]
 fn conditionals_only_apply_to_get_and_head() {
     let r = headers(&[("if-none-match", "\"v1\"")]);
-    assert_eq!(evaluate("HEAD", &r, &stored()), Conditional::NotModified);
-    assert_eq!(evaluate("POST", &r, &stored()), Conditional::Proceed);
+    assert_eq!(
+        evaluate(&Method::Head, &r, &stored()),
+        Conditional::NotModified
+    );
+    assert_eq!(evaluate(&Method::Post, &r, &stored()), Conditional::Proceed);
 }
 
 #[test]

@@ -1,6 +1,7 @@
 mod common;
 
 use common::{api_route, headers, media_route};
+use edgecache::http::method::Method;
 use edgecache::response::delivery::{deliver, ranged_length, BodyPart};
 
 fn png(extra: &[(&str, &str)]) -> edgecache::http::headers::Headers {
@@ -15,7 +16,7 @@ fn png(extra: &[(&str, &str)]) -> edgecache::http::headers::Headers {
 fn media_range_is_cut_from_the_whole() {
     let d = deliver(
         &media_route(),
-        false,
+        &Method::Get,
         &headers(&[("range", "bytes=10-19")]),
         200,
         png(&[]),
@@ -33,7 +34,7 @@ fn media_range_is_cut_from_the_whole() {
 fn unsatisfiable_range_is_416_without_body() {
     let d = deliver(
         &media_route(),
-        false,
+        &Method::Get,
         &headers(&[("range", "bytes=1000-")]),
         200,
         png(&[]),
@@ -46,7 +47,7 @@ fn unsatisfiable_range_is_416_without_body() {
 
 #[test]
 fn no_range_is_whole_with_accept_ranges() {
-    let d = deliver(&media_route(), false, &headers(&[]), 200, png(&[]));
+    let d = deliver(&media_route(), &Method::Get, &headers(&[]), 200, png(&[]));
     assert_eq!((d.status, d.body), (200, BodyPart::Whole));
     assert_eq!(d.headers.get("accept-ranges"), Some("bytes"));
 }
@@ -55,7 +56,7 @@ fn no_range_is_whole_with_accept_ranges() {
 fn api_routes_ignore_range() {
     let d = deliver(
         &api_route(),
-        false,
+        &Method::Get,
         &headers(&[("range", "bytes=0-1")]),
         200,
         png(&[]),
@@ -68,7 +69,7 @@ fn api_routes_ignore_range() {
 fn head_never_has_a_body_and_ignores_range() {
     let d = deliver(
         &media_route(),
-        true,
+        &Method::Head,
         &headers(&[("range", "bytes=0-1")]),
         200,
         png(&[]),
@@ -79,7 +80,13 @@ fn head_never_has_a_body_and_ignores_range() {
 #[test]
 fn matching_validator_is_304_before_range() {
     let req = headers(&[("if-none-match", "\"a\""), ("range", "bytes=0-1")]);
-    let d = deliver(&media_route(), false, &req, 200, png(&[("etag", "\"a\"")]));
+    let d = deliver(
+        &media_route(),
+        &Method::Get,
+        &req,
+        200,
+        png(&[("etag", "\"a\"")]),
+    );
     assert_eq!((d.status, d.body), (304, BodyPart::Empty));
     assert_eq!(d.headers.get("etag"), Some("\"a\""));
     assert!(!d.headers.contains("content-type"));
@@ -88,7 +95,13 @@ fn matching_validator_is_304_before_range() {
 #[test]
 fn validators_never_turn_an_error_into_304() {
     let req = headers(&[("if-none-match", "*")]);
-    let d = deliver(&api_route(), false, &req, 404, png(&[("etag", "\"a\"")]));
+    let d = deliver(
+        &api_route(),
+        &Method::Get,
+        &req,
+        404,
+        png(&[("etag", "\"a\"")]),
+    );
     assert_eq!((d.status, d.body), (404, BodyPart::Whole));
 }
 
@@ -115,10 +128,16 @@ fn ranges_need_an_exact_identity_length() {
 #[test]
 fn a_stored_204_or_205_is_delivered_without_a_body() {
     for status in [204, 205] {
-        let d = deliver(&api_route(), false, &headers(&[]), status, headers(&[]));
+        let d = deliver(
+            &api_route(),
+            &Method::Get,
+            &headers(&[]),
+            status,
+            headers(&[]),
+        );
         assert_eq!(d.status, status);
         assert_eq!(d.body, BodyPart::Empty, "{status}");
     }
-    let d = deliver(&api_route(), false, &headers(&[]), 200, headers(&[]));
+    let d = deliver(&api_route(), &Method::Get, &headers(&[]), 200, headers(&[]));
     assert_eq!(d.body, BodyPart::Whole);
 }

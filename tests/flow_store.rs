@@ -4,6 +4,7 @@ use edgecache::config::Config;
 use edgecache::flow::entry::{STATUS_HEADER, STORED_AS};
 use edgecache::flow::{on_origin, plan, Incoming, Plan, StoredEntry};
 use edgecache::http::headers::Headers;
+use edgecache::http::method::Method;
 use edgecache::request::forward::pass_headers;
 use serde_json::json;
 
@@ -19,7 +20,7 @@ fn hdrs(pairs: &[(&str, &str)]) -> Headers {
     pairs.iter().copied().collect()
 }
 
-fn lookup_plan<'c>(config: &'c Config, method: &str, h: &Headers) -> Plan<'c> {
+fn lookup_plan<'c>(config: &'c Config, method: &Method, h: &Headers) -> Plan<'c> {
     plan(
         config,
         &Incoming {
@@ -36,7 +37,7 @@ fn lookup_plan<'c>(config: &'c Config, method: &str, h: &Headers) -> Plan<'c> {
 fn every_status_is_stored_as_200_with_the_real_one_beside_it() {
     let c = config();
     let none = Headers::new();
-    let Plan::Lookup(lk) = lookup_plan(&c, "GET", &none) else {
+    let Plan::Lookup(lk) = lookup_plan(&c, &Method::Get, &none) else {
         panic!("expected a lookup")
     };
     let d = on_origin(
@@ -58,7 +59,7 @@ fn every_status_is_stored_as_200_with_the_real_one_beside_it() {
 fn an_entry_without_a_valid_status_is_unreadable() {
     let c = config();
     let none = Headers::new();
-    let Plan::Lookup(lk) = lookup_plan(&c, "GET", &none) else {
+    let Plan::Lookup(lk) = lookup_plan(&c, &Method::Get, &none) else {
         panic!("expected a lookup")
     };
     let store = on_origin(&c, &lk, 200, &Headers::new(), 0, 1000)
@@ -81,7 +82,7 @@ fn an_entry_without_a_valid_status_is_unreadable() {
 fn private_fields_are_kept_from_the_store_but_reach_the_first_client() {
     let c = config();
     let none = Headers::new();
-    let Plan::Lookup(lk) = lookup_plan(&c, "GET", &none) else {
+    let Plan::Lookup(lk) = lookup_plan(&c, &Method::Get, &none) else {
         panic!("expected a lookup")
     };
     let origin = hdrs(&[
@@ -104,7 +105,7 @@ fn a_get_with_a_body_goes_forward_without_it() {
     let p = plan(
         &c,
         &Incoming {
-            method: "GET",
+            method: &Method::Get,
             url: "https://api.example.com/errs/x",
             headers: &h,
             has_body: true,
@@ -127,7 +128,7 @@ fn unsafe_methods_forward_their_body_and_framing() {
         ("content-type", "application/json"),
         ("host", "api.example.com"),
     ]);
-    let Plan::Pass { forward_body, .. } = lookup_plan(&c, "POST", &h) else {
+    let Plan::Pass { forward_body, .. } = lookup_plan(&c, &Method::Post, &h) else {
         panic!("expected a pass")
     };
     assert!(forward_body);
@@ -151,7 +152,7 @@ fn pass_through_never_forwards_rewriting_headers() {
 fn hop_by_hop_fields_and_those_connection_names_are_never_stored() {
     let c = config();
     let none = Headers::new();
-    let Plan::Lookup(lk) = lookup_plan(&c, "GET", &none) else {
+    let Plan::Lookup(lk) = lookup_plan(&c, &Method::Get, &none) else {
         panic!("expected a lookup")
     };
     let origin = hdrs(&[

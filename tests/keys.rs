@@ -3,6 +3,7 @@
 
 use edgecache::config::{load_wrangler_toml, Config};
 use edgecache::http::headers::Headers;
+use edgecache::http::method::Method;
 use edgecache::request::explain::explain;
 use edgecache::request::key::{cache_key, normalize_url_for_purge, KeyOutcome, KeyRequest};
 use edgecache::request::variant::origin_headers;
@@ -37,7 +38,7 @@ struct Case {
 
 fn key_of(
     config: &Config,
-    method: &str,
+    method: &Method,
     url: &str,
     headers: &Headers,
     secret: Option<&[u8]>,
@@ -64,8 +65,10 @@ fn fixture_cases_give_expected_keys_and_reasons() {
     let mut failures = Vec::new();
     for case in &cases {
         let headers: Headers = case.headers.iter().cloned().collect();
+        // Parsed as the worker parses it: `get` is an unknown method.
+        let method = Method::parse(case.method.as_deref().unwrap_or("GET"));
         let req = KeyRequest {
-            method: case.method.as_deref().unwrap_or("GET"),
+            method: &method,
             url: &case.url,
             headers: &headers,
             user_secret: case.user_secret.as_deref().map(str::as_bytes),
@@ -98,7 +101,7 @@ fn fixture_cases_give_expected_keys_and_reasons() {
         }
         // Every key is a fixed point: keying it again gives it back.
         if let Some(k) = &e.key {
-            let again = key_of(&config, "GET", k, &headers, req.user_secret);
+            let again = key_of(&config, &Method::Get, k, &headers, req.user_secret);
             if again.as_ref() != Some(k) {
                 failures.push(format!("{}: not idempotent: {k} -> {again:?}", case.name));
             }
@@ -120,9 +123,9 @@ fn distinct_users_get_distinct_keys() {
     let alice: Headers = [("cookie", "sessionid=alice")].into_iter().collect();
     let bob: Headers = [("cookie", "sessionid=bob")].into_iter().collect();
     let anon = Headers::new();
-    let ka = key_of(&config, "GET", url, &alice, secret);
-    let kb = key_of(&config, "GET", url, &bob, secret);
-    let kn = key_of(&config, "GET", url, &anon, secret);
+    let ka = key_of(&config, &Method::Get, url, &alice, secret);
+    let kb = key_of(&config, &Method::Get, url, &bob, secret);
+    let kn = key_of(&config, &Method::Get, url, &anon, secret);
     assert!(ka.is_some() && kb.is_some() && kn.is_some());
     assert_ne!(ka, kb);
     assert_ne!(ka, kn);
@@ -135,8 +138,8 @@ fn user_ids_depend_on_the_secret() {
     let url = "https://api.example.com/api/me/";
     let h: Headers = [("authorization", "Token abc")].into_iter().collect();
     assert_ne!(
-        key_of(&config, "GET", url, &h, Some(b"one")),
-        key_of(&config, "GET", url, &h, Some(b"two"))
+        key_of(&config, &Method::Get, url, &h, Some(b"one")),
+        key_of(&config, &Method::Get, url, &h, Some(b"two"))
     );
 }
 
@@ -150,8 +153,8 @@ fn every_credential_present_shapes_the_user_id() {
         .into_iter()
         .collect();
     assert_ne!(
-        key_of(&config, "GET", url, &auth_only, s),
-        key_of(&config, "GET", url, &both, s)
+        key_of(&config, &Method::Get, url, &auth_only, s),
+        key_of(&config, &Method::Get, url, &both, s)
     );
 }
 
@@ -163,7 +166,7 @@ fn variants_of_a_url_share_the_base_url() {
     let fr: Headers = [("accept-language", "fr")].into_iter().collect();
     let get = |h: &Headers| {
         let req = KeyRequest {
-            method: "GET",
+            method: &Method::Get,
             url,
             headers: h,
             user_secret: None,
@@ -215,7 +218,7 @@ fn purge_normalization_matches_request_base_url() {
     let config = config();
     let h = Headers::new();
     let req = KeyRequest {
-        method: "GET",
+        method: &Method::Get,
         url: "https://api.example.com/api/courses/?perpage=10&level=beginner",
         headers: &h,
         user_secret: None,
@@ -259,7 +262,7 @@ fn oversized_requests_bypass() {
     let e = explain(
         &config,
         &KeyRequest {
-            method: "GET",
+            method: &Method::Get,
             url: &long,
             headers: &h,
             user_secret: None,
@@ -274,7 +277,7 @@ fn oversized_requests_bypass() {
     let e = explain(
         &config,
         &KeyRequest {
-            method: "GET",
+            method: &Method::Get,
             url: &url,
             headers: &h,
             user_secret: None,
@@ -341,7 +344,7 @@ fn host_and_path_ranges_match_a_reparse_for_idna_ipv6_ports_and_escapes() {
         ),
     ] {
         let req = KeyRequest {
-            method: "GET",
+            method: &Method::Get,
             url,
             headers: &h,
             user_secret: None,
@@ -412,9 +415,9 @@ proptest! {
         let url = format!("https://Api.Example.com{}?{}", PATHS[path_i], query.join("&"));
         let mut h = Headers::new();
         if let Some(l) = &lang { h.append("accept-language", l); }
-        let req = KeyRequest { method: "GET", url: &url, headers: &h, user_secret: None };
+        let req = KeyRequest { method: &Method::Get, url: &url, headers: &h, user_secret: None };
         if let Ok(KeyOutcome::Cache(k)) = cache_key(&config, &req) {
-            let again = key_of(&config, "GET", k.url(), &h, None);
+            let again = key_of(&config, &Method::Get, k.url(), &h, None);
             prop_assert_eq!(again.as_deref(), Some(k.url()));
             let purge = normalize_url_for_purge(&config, k.url()).map(|(_, b)| b);
             prop_assert_eq!(purge, Ok(k.base_url().to_string()));
@@ -432,7 +435,7 @@ proptest! {
         let query: Vec<String> = params.iter().map(|(n, v)| format!("{n}={v}")).collect();
         let url = format!("{}/media/{}?{}", HOSTS[host_i], path.join("/"), query.join("&"));
         let h = Headers::new();
-        let req = KeyRequest { method: "GET", url: &url, headers: &h, user_secret: None };
+        let req = KeyRequest { method: &Method::Get, url: &url, headers: &h, user_secret: None };
         if let Ok(KeyOutcome::Cache(k)) = cache_key(&config, &req) {
             let (host, path) = reparsed_host_and_path(k.base_url());
             prop_assert_eq!(k.host(), host.as_str());
@@ -456,8 +459,8 @@ proptest! {
         }
         let q2: Vec<String> = pairs.iter().map(|(n, v)| format!("{n}={v}")).collect();
         let h = Headers::new();
-        let k1 = key_of(&config, "GET", &format!("https://a.example/api/courses/7/?{}", q1.join("&")), &h, None);
-        let k2 = key_of(&config, "GET", &format!("https://a.example/api/courses/7/?{}", q2.join("&")), &h, None);
+        let k1 = key_of(&config, &Method::Get, &format!("https://a.example/api/courses/7/?{}", q1.join("&")), &h, None);
+        let k2 = key_of(&config, &Method::Get, &format!("https://a.example/api/courses/7/?{}", q2.join("&")), &h, None);
         prop_assert!(k1.is_some());
         prop_assert_eq!(k1, k2);
     }
@@ -465,7 +468,7 @@ proptest! {
 
 fn bypass_reason(config: &Config, url: &str, headers: &Headers) -> Option<&'static str> {
     let req = KeyRequest {
-        method: "GET",
+        method: &Method::Get,
         url,
         headers,
         user_secret: None,
@@ -491,8 +494,8 @@ fn key_with_variant_over_param_limit_bypasses() {
     );
     // One param fewer: cached, and the key is its own key.
     let under = "https://api.example.com/api/courses/?page=2&level=a";
-    let key = key_of(&config, "GET", under, &h, None).unwrap();
-    assert_eq!(key_of(&config, "GET", &key, &h, None), Some(key));
+    let key = key_of(&config, &Method::Get, under, &h, None).unwrap();
+    assert_eq!(key_of(&config, &Method::Get, &key, &h, None), Some(key));
 }
 
 /// Fuzzing finding (`key_normalization`): canonical escapes lengthen a URL

@@ -5,6 +5,7 @@ use edgecache::config::{Config, MemorySettings};
 use edgecache::flow::memory::{MemEntry, MemoryTier};
 use edgecache::flow::{on_origin, plan, Incoming, Plan};
 use edgecache::http::headers::Headers;
+use edgecache::http::method::Method;
 use serde_json::json;
 
 fn settings(max_bytes: u64, max_entry_bytes: u64, max_age: u64) -> MemorySettings {
@@ -31,7 +32,7 @@ fn stored_headers_for(status: u16) -> Headers {
     let Plan::Lookup(lk) = plan(
         &c,
         &Incoming {
-            method: "GET",
+            method: &Method::Get,
             url: "https://api.example.com/a/x",
             headers: &none,
             has_body: false,

@@ -2,16 +2,16 @@ mod common;
 
 use common::{api_route, headers, media_route};
 use edgecache::config::{Route, TtlMode};
+use edgecache::http::method::Method;
 use edgecache::response::store::{
-    decide_store, NotStoredReason, OriginResponse, RequestFacts, RequestMethod, StoreDecision,
-    StorePlan,
+    decide_store, NotStoredReason, OriginResponse, RequestFacts, StoreDecision, StorePlan,
 };
 
 const NOW: u64 = 1_700_000_000;
 
 fn get(path: &str) -> RequestFacts<'_> {
     RequestFacts {
-        method: RequestMethod::Get,
+        method: Method::Get,
         path,
         has_credentials: false,
         has_body: false,
@@ -396,7 +396,7 @@ fn proxy_revalidate_disables_stale_serving() {
 #[test]
 fn head_requests_are_not_stored() {
     let mut req = get("/api/x");
-    req.method = RequestMethod::Head;
+    req.method = Method::Head;
     assert_eq!(
         refused(decide_with(&api_route(), &req, 200, &[])),
         NotStoredReason::MethodNotCacheable

@@ -2,6 +2,7 @@
 use edgecache::config::Config;
 use edgecache::flow::{plan, Incoming, Plan};
 use edgecache::http::headers::Headers;
+use edgecache::http::method::Method;
 use edgecache::purge::body::parse_purge_body;
 use edgecache::purge::generations::{purge_names, Stamp};
 
@@ -17,7 +18,7 @@ fn request_names(url: &str) -> Vec<String> {
     let cfg = config();
     let headers = Headers::new();
     let inc = Incoming {
-        method: "GET",
+        method: &Method::Get,
         url,
         headers: &headers,
         has_body: false,

@@ -1,6 +1,7 @@
 mod common;
 
 use common::headers;
+use edgecache::http::method::Method;
 use edgecache::response::range::{evaluate, parse_range, RangeOutcome};
 use proptest::prelude::*;
 
@@ -103,28 +104,31 @@ fn formats_content_range() {
 #[test]
 fn range_applies_only_to_get() {
     let r = headers(&[("range", "bytes=0-1")]);
-    assert_eq!(evaluate("HEAD", &r, &headers(&[]), 10), RangeOutcome::Full);
+    assert_eq!(
+        evaluate(&Method::Head, &r, &headers(&[]), 10),
+        RangeOutcome::Full
+    );
 }
 
 #[test]
 fn if_range_with_strongly_matching_etag_serves_partial() {
     let r = headers(&[("range", "bytes=0-1"), ("if-range", "\"v1\"")]);
     let s = headers(&[("etag", "\"v1\"")]);
-    assert_eq!(evaluate("GET", &r, &s, 10), partial(0, 1, 10));
+    assert_eq!(evaluate(&Method::Get, &r, &s, 10), partial(0, 1, 10));
 }
 
 #[test]
 fn if_range_with_weak_etag_serves_full() {
     let r = headers(&[("range", "bytes=0-1"), ("if-range", "W/\"v1\"")]);
     let s = headers(&[("etag", "W/\"v1\"")]);
-    assert_eq!(evaluate("GET", &r, &s, 10), RangeOutcome::Full);
+    assert_eq!(evaluate(&Method::Get, &r, &s, 10), RangeOutcome::Full);
 }
 
 #[test]
 fn if_range_with_other_etag_serves_full() {
     let r = headers(&[("range", "bytes=0-1"), ("if-range", "\"v2\"")]);
     let s = headers(&[("etag", "\"v1\"")]);
-    assert_eq!(evaluate("GET", &r, &s, 10), RangeOutcome::Full);
+    assert_eq!(evaluate(&Method::Get, &r, &s, 10), RangeOutcome::Full);
 }
 
 #[test]
@@ -132,7 +136,7 @@ fn if_range_with_exact_last_modified_serves_partial() {
     let lm = "Sun, 06 Nov 1994 08:49:37 GMT";
     let r = headers(&[("range", "bytes=0-1"), ("if-range", lm)]);
     let s = headers(&[("last-modified", lm)]);
-    assert_eq!(evaluate("GET", &r, &s, 10), partial(0, 1, 10));
+    assert_eq!(evaluate(&Method::Get, &r, &s, 10), partial(0, 1, 10));
 }
 
 #[test]
@@ -142,7 +146,7 @@ fn if_range_with_different_date_serves_full() {
         ("if-range", "Mon, 07 Nov 1994 08:49:37 GMT"),
     ]);
     let s = headers(&[("last-modified", "Sun, 06 Nov 1994 08:49:37 GMT")]);
-    assert_eq!(evaluate("GET", &r, &s, 10), RangeOutcome::Full);
+    assert_eq!(evaluate(&Method::Get, &r, &s, 10), RangeOutcome::Full);
 }
 
 proptest! {

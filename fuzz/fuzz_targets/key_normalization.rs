@@ -17,6 +17,7 @@ use std::sync::OnceLock;
 
 use edgecache::config::{load_wrangler_toml, Config, Limits};
 use edgecache::http::headers::Headers;
+use edgecache::http::method::Method;
 use edgecache::request::key::{cache_key, normalize_url_for_purge, KeyOutcome, KeyRequest};
 use libfuzzer_sys::fuzz_target;
 
@@ -43,7 +44,7 @@ fn configs() -> &'static [Config; 2] {
 
 fn key<'c>(config: &'c Config, url: &str, headers: &Headers) -> Option<KeyOutcome<'c>> {
     let req = KeyRequest {
-        method: "GET",
+        method: &Method::Get,
         url,
         headers,
         user_secret: Some(SECRET),

@@ -20,6 +20,7 @@ mod cli {
     use super::webhook_cmd;
     use edgecache::config::{load_wrangler_toml, wrangler_var_json, Config};
     use edgecache::http::headers::Headers;
+    use edgecache::http::method::Method;
     use edgecache::request::explain::explain;
     use edgecache::request::key::KeyRequest;
 
@@ -229,6 +230,8 @@ requests are uncacheable for all three. TTL: the matching route's, else
         }
         let url = url.ok_or_else(|| Exit::Usage("missing URL".into()))?;
         let config = load(&c)?;
+        // As typed: methods are case-sensitive (`-X get` is not GET).
+        let method = Method::parse(&method);
         let req = KeyRequest {
             method: &method,
             url: &url,

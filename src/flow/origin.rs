@@ -12,11 +12,10 @@ use crate::config::RouteKind;
 use crate::http::cache_status::{CacheStatus, Fwd};
 use crate::http::fields::{connection_nominated, HOP_BY_HOP};
 use crate::http::headers::Headers;
+use crate::http::method::Method;
 use crate::purge::generations::Stamp;
 use crate::response::freshness::StoredMeta;
-use crate::response::store::{
-    decide_store, OriginResponse, RequestFacts, RequestMethod, StoreDecision,
-};
+use crate::response::store::{decide_store, OriginResponse, RequestFacts, StoreDecision};
 
 /// What to do with an origin answer to a lookup that missed.
 #[derive(Debug)]
@@ -53,7 +52,7 @@ pub fn on_origin(
 ) -> OriginDecision {
     let facts = RequestFacts {
         // A HEAD miss is fetched from the origin as GET, so it can fill the GET entry.
-        method: RequestMethod::Get,
+        method: Method::Get,
         path: &lookup.path,
         has_credentials: lookup.has_credentials,
         has_body: false,

@@ -4,6 +4,7 @@
 use crate::config::{Config, Route};
 use crate::http::cache_status::{CacheStatus, Fwd};
 use crate::http::headers::Headers;
+use crate::http::method::Method;
 use crate::http::reserved::RESERVED_PREFIX;
 use crate::purge::generations::{request_names, GenName, Stamp};
 use crate::request::key::{cache_key_parsed, BypassReason, CacheKey, KeyOutcome, KeyRequest};
@@ -12,7 +13,8 @@ use crate::request::limits::check_limits;
 /// What the glue knows about a request before any I/O.
 #[derive(Debug, Clone, Copy)]
 pub struct Incoming<'a> {
-    pub method: &'a str,
+    /// As sent (the glue parses the runtime's string once).
+    pub method: &'a Method,
     pub url: &'a str,
     pub headers: &'a Headers,
     /// The request has a body (`Content-Length` > 0 or `Transfer-Encoding`).
@@ -58,7 +60,8 @@ pub enum Plan<'c> {
 #[derive(Debug)]
 pub struct Lookup<'c> {
     pub key: CacheKey<'c>,
-    pub head: bool,
+    /// GET or HEAD (the only methods looked up); the origin is always sent GET.
+    pub method: Method,
     /// Absolute origin URL: the origin base plus the canonical path and query,
     /// so the origin sees exactly what was keyed.
     pub origin_url: String,
@@ -122,7 +125,7 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
         }
     };
     // Not `has_body`: an HTTP/2 request body may come without `Content-Length`.
-    let forward_body = !matches!(inc.method, "GET" | "HEAD");
+    let forward_body = !inc.method.is_get_or_head();
     match outcome {
         KeyOutcome::NoRoute => Plan::Pass {
             cache_status: CacheStatus::forward(Fwd::UriMiss).detail("no_route"),
@@ -130,7 +133,7 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
             forward_body,
         },
         KeyOutcome::Bypass { route, reason } => {
-            let unsafe_method = !matches!(inc.method, "GET" | "HEAD" | "OPTIONS" | "TRACE");
+            let unsafe_method = !inc.method.is_safe();
             let invalidate = match (route, unsafe_method) {
                 (Some(_), true) => crate::request::key::normalize_url_for_purge(config, inc.url)
                     .ok()
@@ -164,7 +167,7 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
             let has_credentials =
                 !crate::request::variant::present_credentials(key.route, inc.headers).is_empty();
             Plan::Lookup(Box::new(Lookup {
-                head: inc.method == "HEAD",
+                method: inc.method.clone(),
                 origin_url,
                 origin_headers,
                 host,

@@ -4,6 +4,7 @@
 use super::{convert, plain, secret, State};
 use crate::http::cache_status::{CacheStatus, Fwd};
 use crate::http::headers::Headers as CoreHeaders;
+use crate::http::method::Method;
 use crate::request::explain::bearer_matches;
 use crate::request::explain::explain;
 use crate::request::key::KeyRequest;
@@ -39,7 +40,7 @@ pub fn handle(req: &Request, env: &Env, state: &State, headers: &CoreHeaders) ->
     let e = explain(
         &state.config,
         &KeyRequest {
-            method: "GET",
+            method: &Method::Get,
             url: &target,
             headers: &req_headers,
             user_secret: state.key_secret.as_deref().map(str::as_bytes),

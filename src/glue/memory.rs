@@ -35,7 +35,7 @@ pub async fn serve(
             revalidate: false,
         } => {
             headers.append("cache-status", &cache_status.detail("memory").to_string());
-            let delivery = deliver(lk.route(), lk.head, req_headers, status, headers);
+            let delivery = deliver(lk.route(), &lk.method, req_headers, status, headers);
             Some(respond_blob(&found.body, delivery))
         }
         _ => {

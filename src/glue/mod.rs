@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::flow::{self, Incoming, Plan, Reserved};
 use crate::http::cache_status::{CacheStatus, Fwd};
 use crate::http::headers::Headers as CoreHeaders;
+use crate::http::method::Method;
 use crate::purge::generations::Memo;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -118,10 +119,10 @@ async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
     // The runtime's URL as it is: `flow::plan` parses it (once), and keys are
     // built from that parse, so a re-serialization here would change nothing.
     let url = raw.url();
-    // The method as sent: `worker::Method` knows ten names and turns any other
-    // (PROPFIND, PURGE, QUERY...) into GET; the core treats unknown methods as
-    // unsafe (RFC 9110 §9.2.1).
-    let method = raw.method();
+    // The method as sent, parsed once: `worker::Method` knows ten names and
+    // turns any other (PROPFIND, PURGE, QUERY...) into GET; the core keeps it
+    // as `Method::Other` and treats it as unsafe (RFC 9110 §9.2.1).
+    let method = Method::parse(&raw.method());
     let has_body = headers
         .get("content-length")
         .is_some_and(|v| v.trim() != "0")
@@ -139,7 +140,9 @@ async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
     }
     let req = Request::from(raw);
     let out = match plan {
-        Plan::Reserved(Reserved::Purge) => purge::handle(req, &env, &ctx, state, &headers).await,
+        Plan::Reserved(Reserved::Purge) => {
+            purge::handle(req, &method, &env, &ctx, state, &headers).await
+        }
         Plan::Reserved(Reserved::Explain) => explain::handle(&req, &env, state, &headers),
         Plan::Reserved(Reserved::NotFound) => {
             let cs = CacheStatus::forward(Fwd::Bypass).detail("reserved_path");
@@ -160,7 +163,7 @@ async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
                 invalidate,
                 forward_body,
             };
-            serve::pass(req, &env, state, &headers, pass).await
+            serve::pass(req, &method, &env, state, &headers, pass).await
         }
         Plan::Lookup(_) => unreachable!("handled above"),
     };

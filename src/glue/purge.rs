@@ -7,6 +7,7 @@ use super::origin::{fetch_origin, OriginRequest, OriginResult};
 use super::{kv, log, plain, secret, State};
 use crate::http::cache_status::{CacheStatus, Fwd};
 use crate::http::headers::Headers as CoreHeaders;
+use crate::http::method::Method;
 use crate::purge::receipt::{
     receipt_key, receipt_ttl, replay_decision, GenerationsStatus, Replay, ZonePurgeStatus,
 };
@@ -31,6 +32,7 @@ fn refuse(e: WebhookError) -> Result<Response> {
 
 pub async fn handle(
     mut req: Request,
+    method: &Method,
     env: &Env,
     ctx: &Context,
     state: &State,
@@ -42,7 +44,7 @@ pub async fn handle(
         .content_length()
         .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     // Method and declared size are refused before the body is read or any HMAC work.
-    if let Err(e) = precheck(&req.inner().method(), declared) {
+    if let Err(e) = precheck(method, declared) {
         return refuse(e);
     }
     let body = req.bytes().await.unwrap_or_default();
@@ -55,7 +57,7 @@ pub async fn handle(
         })
         .unwrap_or_default();
     let verified = match authenticate(
-        "POST",
+        method,
         declared,
         headers,
         &body,

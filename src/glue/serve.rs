@@ -7,6 +7,7 @@ use super::{kv, log, plain, State};
 use crate::flow::{self, Lookup, StoredDecision, StoredEntry};
 use crate::http::cache_status::{CacheStatus, Fwd};
 use crate::http::headers::Headers as CoreHeaders;
+use crate::http::method::Method;
 use crate::purge::generations::GenName;
 use crate::response::delivery::deliver;
 use std::time::Duration;
@@ -25,6 +26,7 @@ pub struct Pass {
 /// Forwards the client's request (method, `flow::pass_headers`, body) to the origin.
 pub async fn pass(
     req: Request,
+    method: &Method,
     env: &Env,
     state: &State,
     headers: &CoreHeaders,
@@ -52,11 +54,11 @@ pub async fn pass(
     } else {
         None
     };
-    // As sent (see `glue::fetch`: `Request::method` maps unknown names to GET).
-    let method = req.inner().method();
+    // As sent: parsed in `glue::fetch` from the raw request, not through
+    // `Request::method`, which maps unknown names to GET.
     let result = fetch_origin(OriginRequest {
         url: &target,
-        method: &method,
+        method: method.as_str(),
         headers: &fwd,
         body,
         timeout: PASS_TIMEOUT,
@@ -249,7 +251,7 @@ pub async fn lookup(
     }
     respond_raw(
         resp,
-        deliver(lk.route(), lk.head, req_headers, status, client),
+        deliver(lk.route(), &lk.method, req_headers, status, client),
     )
 }
 
@@ -288,7 +290,7 @@ fn serve_stored(
     };
     respond_raw(
         resp,
-        deliver(lk.route(), lk.head, req_headers, status, headers),
+        deliver(lk.route(), &lk.method, req_headers, status, headers),
     )
 }
 
@@ -305,7 +307,7 @@ async fn forward_uncached(
             let status = r.status_code();
             let mut h = flow::client_headers(lk.route(), &to_core(r.headers()));
             h.append("cache-status", &cs.fwd_status(status).to_string());
-            respond(r, deliver(lk.route(), lk.head, req_headers, status, h))
+            respond(r, deliver(lk.route(), &lk.method, req_headers, status, h))
         }
         OriginResult::Unreachable(e) => origin_failed(502, &e, cs),
         OriginResult::TimedOut => origin_failed(504, "timeout", cs),
@@ -324,7 +326,7 @@ async fn refresh(env: Env, key_url: String, req_headers: CoreHeaders) {
 
 async fn refresh_entry(state: &State, key_url: &str, req_headers: &CoreHeaders) {
     let incoming = flow::Incoming {
-        method: "GET",
+        method: &Method::Get,
         url: key_url,
         headers: req_headers,
         has_body: false,

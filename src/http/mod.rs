@@ -1,12 +1,13 @@
 //! HTTP building blocks with no knowledge of edgecache's config: a header
-//! list, `Cache-Control`, HTTP dates, `Cache-Status`, connection-specific
-//! fields, reserved names and text primitives. The bottom layer: it imports
-//! nothing else from the crate.
+//! list, the request method, `Cache-Control`, HTTP dates, `Cache-Status`,
+//! connection-specific fields, reserved names and text primitives. The bottom
+//! layer: it imports nothing else from the crate.
 
 pub mod cache_control;
 pub mod cache_status;
 pub mod date;
 pub mod fields;
 pub mod headers;
+pub mod method;
 pub mod reserved;
 pub mod text;

@@ -4,6 +4,7 @@
 
 use crate::config::Config;
 use crate::http::headers::Headers;
+use crate::http::method::Method;
 use crate::purge::body::{parse_purge_body, PurgeBodyError, PurgeRequest, MAX_BODY_BYTES};
 use crate::purge::generations::{purge_names, staleness_bound, GenName};
 use crate::purge::receipt::Receipt;
@@ -55,8 +56,8 @@ impl WebhookError {
 }
 
 /// Step 1, before the body is read: method and declared size.
-pub fn precheck(method: &str, declared_len: Option<usize>) -> Result<(), WebhookError> {
-    if method != "POST" {
+pub fn precheck(method: &Method, declared_len: Option<usize>) -> Result<(), WebhookError> {
+    if *method != Method::Post {
         return Err(WebhookError::MethodNotAllowed);
     }
     match declared_len {
@@ -67,7 +68,7 @@ pub fn precheck(method: &str, declared_len: Option<usize>) -> Result<(), Webhook
 
 /// Steps 1–2: method and size (before any HMAC work), then the signature.
 pub fn authenticate(
-    method: &str,
+    method: &Method,
     declared_len: Option<usize>,
     headers: &Headers,
     body: &[u8],

@@ -24,6 +24,7 @@ use crate::config::{Config, Route};
 
 use crate::config::pattern::Params;
 use crate::http::headers::Headers;
+use crate::http::method::Method;
 use crate::http::reserved::VARIANT_PARAM;
 use crate::request::query::{
     ascii_string, encode_component, join_pairs, normalize_query, normalize_query_counted,
@@ -35,8 +36,8 @@ use std::fmt;
 /// What the key function needs from a request.
 #[derive(Debug, Clone, Copy)]
 pub struct KeyRequest<'a> {
-    /// Case-sensitive (RFC 9110 §9.1): `get` is not `GET`.
-    pub method: &'a str,
+    /// As sent; case-sensitive (RFC 9110 §9.1): `get` is not `GET`.
+    pub method: &'a Method,
     /// The absolute request URL as the client sent it.
     pub url: &'a str,
     pub headers: &'a Headers,
@@ -441,7 +442,7 @@ pub fn cache_key_parsed<'c>(
         return Ok(KeyOutcome::NoRoute);
     };
     let route = &config.routes[route_index];
-    if req.method != "GET" && req.method != "HEAD" {
+    if !req.method.is_get_or_head() {
         return bypass(Some(route), BypassReason::Method);
     }
     if canon.has_userinfo {

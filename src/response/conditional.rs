@@ -2,6 +2,7 @@
 
 use crate::http::date;
 use crate::http::headers::Headers;
+use crate::http::method::Method;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Conditional {
@@ -30,8 +31,12 @@ pub const NOT_MODIFIED_FIELDS: &[&str] = &[
 /// which a cache hit never produces here). `If-None-Match` takes precedence:
 /// when present, `If-Modified-Since` is not looked at (RFC 9110 §13.2.2).
 /// Fail safe throughout: a malformed field never yields `NotModified`.
-pub fn evaluate(method: &str, request_headers: &Headers, stored_headers: &Headers) -> Conditional {
-    if !(method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD")) {
+pub fn evaluate(
+    method: &Method,
+    request_headers: &Headers,
+    stored_headers: &Headers,
+) -> Conditional {
+    if !method.is_get_or_head() {
         return Conditional::Proceed;
     }
     if let Some(inm) = request_headers.get_joined("if-none-match") {

@@ -15,6 +15,7 @@
 
 use crate::config::{Route, RouteKind};
 use crate::http::headers::Headers;
+use crate::http::method::Method;
 use crate::response::conditional::{self, Conditional};
 use crate::response::range::{self, RangeOutcome};
 
@@ -37,7 +38,7 @@ pub struct Delivery {
     pub body: BodyPart,
 }
 
-/// Decides the client's response to a GET (`head == false`) or HEAD request
+/// Decides the client's response to a GET or HEAD request (`method`)
 /// carrying `request` headers, from a complete response with `status` and
 /// `headers` (the headers a client may see, `Cache-Status` included).
 ///
@@ -47,12 +48,12 @@ pub struct Delivery {
 /// honoured), then HEAD drops the body.
 pub fn deliver(
     route: &Route,
-    head: bool,
+    method: &Method,
     request: &Headers,
     status: u16,
     mut headers: Headers,
 ) -> Delivery {
-    let method = if head { "HEAD" } else { "GET" };
+    let head = *method == Method::Head;
     if (200..300).contains(&status)
         && conditional::evaluate(method, request, &headers) == Conditional::NotModified
     {

@@ -7,6 +7,7 @@
 
 use crate::http::date;
 use crate::http::headers::Headers;
+use crate::http::method::Method;
 use crate::response::conditional::EntityTag;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,8 +53,8 @@ pub fn unsatisfied_content_range(total: u64) -> String {
 /// Full evaluation for a request against a stored response of `total` bytes:
 /// `Range` applies only to GET (RFC 9110 §14.2); `If-Range` that does not
 /// match the stored validator turns the request into a plain 200 (§13.1.5).
-pub fn evaluate(method: &str, request: &Headers, stored: &Headers, total: u64) -> RangeOutcome {
-    if !method.eq_ignore_ascii_case("GET") {
+pub fn evaluate(method: &Method, request: &Headers, stored: &Headers, total: u64) -> RangeOutcome {
+    if *method != Method::Get {
         return RangeOutcome::Full;
     }
     let mut lines = request.get_all("range");

@@ -13,6 +13,7 @@ use crate::config::{Route, RouteKind, TtlMode};
 use crate::http::cache_control::{parse_delta_seconds, CacheControl, FieldScope};
 use crate::http::date;
 use crate::http::headers::Headers;
+use crate::http::method::Method;
 use crate::response::media_type::{media_type_agrees, TypeCheck};
 
 /// Status codes that are heuristically cacheable (RFC 9110 §15.1), hence
@@ -28,19 +29,12 @@ pub const NEVER_STORED: &[u16] = &[206, 304];
 /// Longest origin tag kept (Cloudflare's Cache-Tag limit).
 pub const MAX_TAG_LEN: usize = 1024;
 
-/// Request method as far as storing is concerned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RequestMethod {
-    Get,
-    /// A HEAD response has no body; storing it would poison the GET entry.
-    Head,
-    Other,
-}
-
 /// Facts about the client request that affect storing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestFacts<'a> {
-    pub method: RequestMethod,
+    /// Only GET is stored. A HEAD response has no body; storing it would
+    /// poison the GET entry.
+    pub method: Method,
     /// The request path (no query), used for media-type armor on media routes.
     pub path: &'a str,
     /// A configured credential (Authorization, session cookie) was present.
@@ -163,9 +157,8 @@ fn plan(
 ) -> Result<StorePlan, NotStoredReason> {
     use NotStoredReason as R;
     let h = resp.headers;
-    match req.method {
-        RequestMethod::Get => {}
-        RequestMethod::Head | RequestMethod::Other => return Err(R::MethodNotCacheable),
+    if req.method != Method::Get {
+        return Err(R::MethodNotCacheable);
     }
     if req.has_body {
         return Err(R::RequestHasBody);

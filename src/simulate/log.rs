@@ -5,6 +5,7 @@
 //! (one request every `synthetic_step` seconds) for URL lists. Nothing here
 //! reads the system clock.
 
+use crate::http::method::Method;
 use std::fmt;
 
 /// One request from a log.
@@ -14,7 +15,7 @@ pub struct LogEntry {
     pub line: usize,
     /// Unix seconds.
     pub time: u64,
-    pub method: String,
+    pub method: Method,
     /// Absolute URL (`https://<host><target>` when the log has only a target).
     pub url: String,
     /// The request carried a credential. In combined/common logs this is the
@@ -140,7 +141,7 @@ fn parse_url_line(line: &str, n: usize, time: u64, host: &str) -> LogEntry {
     LogEntry {
         line: n,
         time,
-        method: method.to_string(),
+        method: Method::parse(method),
         url: absolute(target, host),
         authenticated: false,
     }
@@ -170,7 +171,7 @@ fn parse_combined(line: &str, n: usize, host: &str) -> Result<LogEntry, LogError
     Ok(LogEntry {
         line: n,
         time,
-        method: method.to_string(),
+        method: Method::parse(method),
         url: absolute(target, host),
         authenticated: authuser != "-",
     })

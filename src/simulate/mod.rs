@@ -93,7 +93,7 @@ pub fn sorted_query_url(url: &str) -> String {
 
 /// The key `f` gives `entry` under `config`.
 pub fn key_for(f: KeyFunction, config: &Config, entry: &LogEntry) -> KeyDecision {
-    if entry.method != "GET" && entry.method != "HEAD" {
+    if !entry.method.is_get_or_head() {
         return KeyDecision::Uncacheable(Uncacheable::Method);
     }
     if entry.authenticated {
