@@ -9,13 +9,15 @@ use super::plan::Lookup;
 use super::stored::{client_headers, debug_key};
 use crate::config::Config;
 use crate::config::RouteKind;
-use crate::http::cache_status::{CacheStatus, Fwd};
+use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::fields::{connection_nominated, HOP_BY_HOP};
 use crate::http::headers::Headers;
 use crate::http::method::Method;
 use crate::purge::generations::Stamp;
 use crate::response::freshness::StoredMeta;
-use crate::response::store::{decide_store, OriginResponse, RequestFacts, StoreDecision};
+use crate::response::store::{
+    decide_store, NotStoredReason, OriginResponse, RequestFacts, StoreDecision,
+};
 
 /// What to do with an origin answer to a lookup that missed.
 #[derive(Debug)]
@@ -61,7 +63,7 @@ pub fn on_origin(
     let route = lookup.route();
     let client = client_headers(route, origin_headers);
     let key = debug_key(config, lookup);
-    let not_stored = |detail: &str| OriginDecision {
+    let not_stored = |detail: Detail| OriginDecision {
         client: client.clone(),
         cache_status: CacheStatus::forward(Fwd::Miss)
             .fwd_status(status)
@@ -75,19 +77,19 @@ pub fn on_origin(
     };
     let plan = match decide_store(route, &config.tag_headers, &facts, &resp, now) {
         StoreDecision::Store(plan) => plan,
-        StoreDecision::DontStore(reason) => return not_stored(reason.as_str()),
+        StoreDecision::DontStore(reason) => return not_stored(Detail::from(&reason)),
     };
     let too_big = origin_headers
         .content_length()
         .is_some_and(|n| n > MAX_CACHE_OBJECT_BYTES);
     if too_big {
-        return not_stored("too_large");
+        return not_stored(Detail::TooLarge);
     }
     if route.kind == RouteKind::Media && origin_headers.contains("content-range") {
-        return not_stored("partial_content");
+        return not_stored(Detail::from(&NotStoredReason::PartialContent));
     }
     let Ok(stamp) = Stamp::new(fetch_started_ms, &plan.tags) else {
-        return not_stored("too_many_tags");
+        return not_stored(Detail::TooManyTags);
     };
     let meta = StoredMeta::new(now, &plan);
     // RFC 9111 §3.1: hop-by-hop fields and those the origin's `Connection`

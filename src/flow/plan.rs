@@ -2,7 +2,7 @@
 //! or a cache lookup (with the key, and what a miss must send the origin).
 
 use crate::config::{Config, Route};
-use crate::http::cache_status::{CacheStatus, Fwd};
+use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers;
 use crate::http::method::Method;
 use crate::http::reserved::RESERVED_PREFIX;
@@ -105,7 +105,7 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
         return Plan::Reject {
             status: v.status(),
             message: v.message().to_string(),
-            cache_status: CacheStatus::forward(Fwd::Bypass).detail("limits"),
+            cache_status: CacheStatus::forward(Fwd::Bypass).detail(Detail::Limits),
         };
     }
     let req = KeyRequest {
@@ -120,7 +120,7 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
             return Plan::Reject {
                 status: 400,
                 message: e.to_string(),
-                cache_status: CacheStatus::forward(Fwd::Bypass).detail("bad_request"),
+                cache_status: CacheStatus::forward(Fwd::Bypass).detail(Detail::BadRequest),
             }
         }
     };
@@ -128,7 +128,7 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
     let forward_body = !inc.method.is_get_or_head();
     match outcome {
         KeyOutcome::NoRoute => Plan::Pass {
-            cache_status: CacheStatus::forward(Fwd::UriMiss).detail("no_route"),
+            cache_status: CacheStatus::forward(Fwd::UriMiss).detail(Detail::NoRoute),
             invalidate: None,
             forward_body,
         },
@@ -146,7 +146,7 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
                 Fwd::Bypass
             };
             Plan::Pass {
-                cache_status: CacheStatus::forward(fwd).detail(reason.as_str()),
+                cache_status: CacheStatus::forward(fwd).detail(reason.into()),
                 invalidate,
                 forward_body,
             }
@@ -155,7 +155,7 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
             if inc.has_body {
                 // A GET with a body: the body is not in the key, so it must not shape an entry.
                 return Plan::Pass {
-                    cache_status: CacheStatus::forward(Fwd::Bypass).detail("request_body"),
+                    cache_status: CacheStatus::forward(Fwd::Bypass).detail(Detail::RequestBody),
                     invalidate: None,
                     forward_body,
                 };

@@ -3,7 +3,7 @@
 use super::entry::{StoredEntry, INTERNAL_PREFIX, ORIGIN_CC_HEADER};
 use super::plan::Lookup;
 use crate::config::{Config, Route};
-use crate::http::cache_status::{CacheStatus, Fwd};
+use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers;
 use crate::purge::generations::{is_current, Currency, Generations};
 use crate::response::freshness::{downstream_cache_control, freshness, remaining_ttl, Freshness};
@@ -21,7 +21,7 @@ pub enum StoredDecision {
     },
     /// Not usable: go to the origin. `stale_if_error` = it may still answer if the origin fails.
     Miss {
-        detail: &'static str,
+        detail: Detail,
         stale_if_error: bool,
     },
     /// Its generations could not be read: never serve it, pass through (fail safe).
@@ -43,7 +43,7 @@ pub fn on_stored(
         Currency::Current => {}
         Currency::Moved { .. } => {
             return StoredDecision::Miss {
-                detail: "purged",
+                detail: Detail::Purged,
                 stale_if_error: false,
             }
         }
@@ -54,13 +54,13 @@ pub fn on_stored(
         Freshness::StaleWhileRevalidate { age } => (true, age),
         Freshness::StaleIfErrorOnly { .. } => {
             return StoredDecision::Miss {
-                detail: "expired",
+                detail: Detail::Expired,
                 stale_if_error: true,
             }
         }
         Freshness::Expired { .. } => {
             return StoredDecision::Miss {
-                detail: "expired",
+                detail: Detail::Expired,
                 stale_if_error: false,
             }
         }
@@ -70,7 +70,7 @@ pub fn on_stored(
     let ttl = remaining_ttl(&entry.meta, now);
     let mut status = CacheStatus::hit().ttl(ttl).key(debug_key(config, lookup));
     if revalidate {
-        status = status.detail("stale_while_revalidate");
+        status = status.detail(Detail::StaleWhileRevalidate);
     }
     StoredDecision::Serve {
         status: entry.status,
@@ -87,7 +87,7 @@ pub fn stale_on_error(
     entry: &StoredEntry,
     stored_headers: &Headers,
     now: u64,
-    origin_failure: &str,
+    origin_failure: Detail,
 ) -> (Headers, CacheStatus) {
     let mut headers = client_headers(lookup.route(), stored_headers);
     headers.append("age", &freshness(&entry.meta, now).age().to_string());

@@ -2,7 +2,7 @@
 //! `edgecache explain`, for bearers of `EDGECACHE_EXPLAIN_TOKEN` only.
 
 use super::{convert, plain, secret, State};
-use crate::http::cache_status::{CacheStatus, Fwd};
+use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers as CoreHeaders;
 use crate::http::method::Method;
 use crate::request::explain::bearer_matches;
@@ -11,7 +11,7 @@ use crate::request::key::KeyRequest;
 use worker::*;
 
 pub fn handle(req: &Request, env: &Env, state: &State, headers: &CoreHeaders) -> Result<Response> {
-    let cs = CacheStatus::forward(Fwd::Bypass).detail("explain");
+    let cs = CacheStatus::forward(Fwd::Bypass).detail(Detail::Explain);
     let token = secret(env, "EDGECACHE_EXPLAIN_TOKEN");
     if !bearer_matches(token.as_deref(), headers.get("authorization")) {
         return plain(

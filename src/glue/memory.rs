@@ -6,6 +6,7 @@ use super::convert::now_secs;
 use super::{kv, State};
 use crate::flow::memory::MemEntry;
 use crate::flow::{self, Lookup, StoredDecision};
+use crate::http::cache_status::Detail;
 use crate::http::headers::Headers as CoreHeaders;
 use crate::response::delivery::deliver;
 use wasm_bindgen::JsValue;
@@ -34,7 +35,10 @@ pub async fn serve(
             cache_status,
             revalidate: false,
         } => {
-            headers.append("cache-status", &cache_status.detail("memory").to_string());
+            headers.append(
+                "cache-status",
+                &cache_status.detail(Detail::Memory).to_string(),
+            );
             let delivery = deliver(lk.route(), &lk.method, req_headers, status, headers);
             Some(respond_blob(&found.body, delivery))
         }

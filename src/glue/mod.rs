@@ -13,7 +13,7 @@ mod serve;
 
 use crate::config::Config;
 use crate::flow::{self, Incoming, Plan, Reserved};
-use crate::http::cache_status::{CacheStatus, Fwd};
+use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers as CoreHeaders;
 use crate::http::method::Method;
 use crate::purge::generations::Memo;
@@ -106,7 +106,7 @@ async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
         Ok(s) => s,
         Err(message) => {
             console_error!("edgecache: invalid configuration: {}", message);
-            let cs = CacheStatus::forward(Fwd::Bypass).detail("config_invalid");
+            let cs = CacheStatus::forward(Fwd::Bypass).detail(Detail::ConfigInvalid);
             return plain(
                 500,
                 "edgecache: configuration invalid (see the worker log)",
@@ -145,7 +145,7 @@ async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
         }
         Plan::Reserved(Reserved::Explain) => explain::handle(&req, &env, state, &headers),
         Plan::Reserved(Reserved::NotFound) => {
-            let cs = CacheStatus::forward(Fwd::Bypass).detail("reserved_path");
+            let cs = CacheStatus::forward(Fwd::Bypass).detail(Detail::ReservedPath);
             plain(404, "not found", &cs)
         }
         Plan::Reject {

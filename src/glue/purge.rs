@@ -5,7 +5,7 @@
 use super::convert::{local, now_millis, now_secs};
 use super::origin::{fetch_origin, OriginRequest, OriginResult};
 use super::{kv, log, plain, secret, State};
-use crate::http::cache_status::{CacheStatus, Fwd};
+use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers as CoreHeaders;
 use crate::http::method::Method;
 use crate::purge::receipt::{
@@ -22,7 +22,7 @@ fn refuse(e: WebhookError) -> Result<Response> {
         "purge_refused",
         serde_json::json!({ "status": e.status(), "error": e.message() }),
     );
-    let cs = CacheStatus::forward(Fwd::Bypass).detail("purge");
+    let cs = CacheStatus::forward(Fwd::Bypass).detail(Detail::Purge);
     let mut r = plain(e.status(), &format!("edgecache: {}", e.message()), &cs)?;
     if e.status() == 405 {
         r.headers_mut().set("allow", "POST")?;
@@ -150,7 +150,7 @@ fn receipt_response(receipt: &crate::purge::receipt::Receipt) -> Result<Response
     h.append(
         "cache-status",
         &CacheStatus::forward(Fwd::Bypass)
-            .detail("purge")
+            .detail(Detail::Purge)
             .to_string(),
     );
     local(receipt.status(), &h, Some(receipt.to_json().into_bytes()))

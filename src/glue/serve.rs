@@ -5,7 +5,7 @@ use super::convert::{now_millis, now_secs, rebuild, to_core};
 use super::origin::{fetch_origin, OriginRequest, OriginResult};
 use super::{kv, log, plain, State};
 use crate::flow::{self, Lookup, StoredDecision, StoredEntry};
-use crate::http::cache_status::{CacheStatus, Fwd};
+use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers as CoreHeaders;
 use crate::http::method::Method;
 use crate::purge::generations::GenName;
@@ -94,9 +94,9 @@ fn origin_failed(status: u16, why: &str, cs: CacheStatus) -> Result<Response> {
         serde_json::json!({ "status": status, "error": why }),
     );
     let detail = if status == 504 {
-        "origin_timeout"
+        Detail::OriginTimeout
     } else {
-        "origin_unreachable"
+        Detail::OriginUnreachable
     };
     let msg = if status == 504 {
         "edgecache: the origin did not answer in time"
@@ -127,12 +127,12 @@ pub async fn lookup(
     }
     let cache = Cache::default();
     let mut stale: Option<Stale> = None;
-    let mut miss_detail: Option<&'static str> = None;
+    let mut miss_detail: Option<Detail> = None;
     let found = cache.get(lk.key.url(), false).await.ok().flatten();
     if let Some(resp) = found {
         let stored = to_core(resp.headers());
         match StoredEntry::parse(&stored) {
-            None => miss_detail = Some("unreadable_entry"),
+            None => miss_detail = Some(Detail::UnreadableEntry),
             Some(entry) => {
                 let names = lk.names(&entry.stamp);
                 let gens = kv::read(env, state, &names, now).await;
@@ -192,8 +192,8 @@ pub async fn lookup(
                             "generations_unreadable",
                             serde_json::json!({ "key": lk.key.url() }),
                         );
-                        let cs =
-                            CacheStatus::forward(Fwd::Bypass).detail("generations_unavailable");
+                        let cs = CacheStatus::forward(Fwd::Bypass)
+                            .detail(Detail::GenerationsUnavailable);
                         return forward_uncached(&lk, req_headers, cs).await.map(Into::into);
                     }
                 }
@@ -203,10 +203,10 @@ pub async fn lookup(
     let started = now_millis();
     let result = fetch_keyed(&lk).await;
     let failure = match &result {
-        OriginResult::Response(r) if r.status_code() >= 500 => Some("origin_error"),
+        OriginResult::Response(r) if r.status_code() >= 500 => Some(Detail::OriginError),
         OriginResult::Response(_) => None,
-        OriginResult::Unreachable(_) => Some("origin_unreachable"),
-        OriginResult::TimedOut => Some("origin_timeout"),
+        OriginResult::Unreachable(_) => Some(Detail::OriginUnreachable),
+        OriginResult::TimedOut => Some(Detail::OriginTimeout),
     };
     if let (Some(why), Some(s)) = (failure, stale) {
         let (headers, cs) =

@@ -37,6 +37,87 @@ impl Fwd {
     }
 }
 
+/// Why, in one token, for `Cache-Status: detail=` (RFC 9211 §2.9). Each
+/// variant renders as a stable snake_case token ([`Detail::as_str`]); logs,
+/// tests and operators match on them, so never rename one.
+///
+/// The reasons of higher layers (why a response was not stored, why a request
+/// bypassed the cache) are enums of their own that this layer cannot name; they
+/// enter as [`Detail::Reason`] through their `From` conversions
+/// (`response::store::NotStoredReason`, `request::key::BypassReason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// The request broke a size limit (URL, params, headers) and was refused.
+    Limits,
+    /// The request could not be keyed (bad URL, per-user route without a secret).
+    BadRequest,
+    /// No route matches: passed through.
+    NoRoute,
+    /// A GET with a body: passed through (the body is not in the key).
+    RequestBody,
+    /// The stored entry was purged since it was fetched.
+    Purged,
+    /// The stored entry is past its TTL (and any stale window that applies).
+    Expired,
+    /// Served stale while a background refresh runs (RFC 5861 §3).
+    StaleWhileRevalidate,
+    /// Served from the isolate's memory tier.
+    Memory,
+    /// The stored entry's internal headers are missing or garbled.
+    UnreadableEntry,
+    /// Purge generations could not be read: nothing stored is served (fail safe).
+    GenerationsUnavailable,
+    /// The origin answered 5xx.
+    OriginError,
+    /// The origin could not be reached.
+    OriginUnreachable,
+    /// The origin did not answer in time.
+    OriginTimeout,
+    /// The body is larger than the Cache API stores.
+    TooLarge,
+    /// The response carries more tags than an entry may be stamped with.
+    TooManyTags,
+    /// The worker's configuration is invalid.
+    ConfigInvalid,
+    /// An unknown path under the reserved prefix.
+    ReservedPath,
+    /// The explain endpoint.
+    Explain,
+    /// The purge webhook.
+    Purge,
+    /// A reason token from a higher layer (see the type's docs). Rendered as a
+    /// token when it is one, else as a string.
+    Reason(&'static str),
+}
+
+impl Detail {
+    /// The stable token.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Detail::Limits => "limits",
+            Detail::BadRequest => "bad_request",
+            Detail::NoRoute => "no_route",
+            Detail::RequestBody => "request_body",
+            Detail::Purged => "purged",
+            Detail::Expired => "expired",
+            Detail::StaleWhileRevalidate => "stale_while_revalidate",
+            Detail::Memory => "memory",
+            Detail::UnreadableEntry => "unreadable_entry",
+            Detail::GenerationsUnavailable => "generations_unavailable",
+            Detail::OriginError => "origin_error",
+            Detail::OriginUnreachable => "origin_unreachable",
+            Detail::OriginTimeout => "origin_timeout",
+            Detail::TooLarge => "too_large",
+            Detail::TooManyTags => "too_many_tags",
+            Detail::ConfigInvalid => "config_invalid",
+            Detail::ReservedPath => "reserved_path",
+            Detail::Explain => "explain",
+            Detail::Purge => "purge",
+            Detail::Reason(token) => token,
+        }
+    }
+}
+
 /// One `Cache-Status` member. Start from [`CacheStatus::hit`] or
 /// [`CacheStatus::forward`]; `Display` renders it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +129,7 @@ pub struct CacheStatus {
     collapsed: bool,
     ttl: Option<i64>,
     key: Option<String>,
-    detail: Option<String>,
+    detail: Option<Detail>,
 }
 
 impl CacheStatus {
@@ -112,10 +193,9 @@ impl CacheStatus {
         self
     }
 
-    /// Implementation-specific detail (§2.9), e.g. a `NotStoredReason::as_str()`.
-    /// Rendered as a token when it is one, else as a string.
-    pub fn detail(mut self, detail: &str) -> Self {
-        self.detail = Some(detail.to_string());
+    /// Implementation-specific detail (§2.9); a later call replaces an earlier one.
+    pub fn detail(mut self, detail: Detail) -> Self {
+        self.detail = Some(detail);
         self
     }
 }
@@ -144,7 +224,7 @@ impl fmt::Display for CacheStatus {
         if let Some(k) = &self.key {
             write!(f, "; key={}", sf_string(k))?;
         }
-        if let Some(d) = &self.detail {
+        if let Some(d) = self.detail.as_ref().map(Detail::as_str) {
             if is_sf_token(d) {
                 write!(f, "; detail={d}")?;
             } else {

@@ -23,6 +23,7 @@
 use crate::config::{Config, Route};
 
 use crate::config::pattern::Params;
+use crate::http::cache_status::Detail;
 use crate::http::headers::Headers;
 use crate::http::method::Method;
 use crate::http::reserved::VARIANT_PARAM;
@@ -73,6 +74,12 @@ impl BypassReason {
             BypassReason::TooManyHeaders => "too_many_headers",
             BypassReason::HeadersTooLarge => "headers_too_large",
         }
+    }
+}
+
+impl From<BypassReason> for Detail {
+    fn from(reason: BypassReason) -> Detail {
+        Detail::Reason(reason.as_str())
     }
 }
 

@@ -2,7 +2,8 @@
 //! how long, and with which fields removed (RFC 9111 §3, plus route rules).
 //!
 //! Pure: the caller passes `now` (Unix seconds). Every refusal carries a
-//! [`NotStoredReason`] whose `as_str()` goes into `Cache-Status: detail=`.
+//! [`NotStoredReason`], which becomes the `Cache-Status` detail
+//! (`Detail::from(&reason)`).
 //!
 //! This version never revalidates stored responses with validators
 //! (`If-None-Match`/`If-Modified-Since` towards the origin). So a response that
@@ -11,6 +12,7 @@
 
 use crate::config::{Route, RouteKind, TtlMode};
 use crate::http::cache_control::{parse_delta_seconds, CacheControl, FieldScope};
+use crate::http::cache_status::Detail;
 use crate::http::date;
 use crate::http::headers::Headers;
 use crate::http::method::Method;
@@ -116,6 +118,12 @@ impl NotStoredReason {
             NotStoredReason::MediaTypeMismatch => "media_type_mismatch",
             NotStoredReason::ZeroTtl => "zero_ttl",
         }
+    }
+}
+
+impl From<&NotStoredReason> for Detail {
+    fn from(reason: &NotStoredReason) -> Detail {
+        Detail::Reason(reason.as_str())
     }
 }
 
