@@ -1,9 +1,9 @@
 //! edgecache: an edge cache for APIs and their media, on Cloudflare Workers.
 //!
 //! Everything outside `glue` is a pure core: no `worker` types, no clock, no I/O.
-//! Time enters as a value (`now`, seconds since the Unix epoch). The wasm glue
-//! (compiled only for `wasm32`) converts runtime types, calls one core function
-//! and maps the result to a response.
+//! Time enters as a value (`now`: an `http::time::UnixSecs`, or `UnixMillis`
+//! for purge times). The wasm glue (compiled only for `wasm32`) converts
+//! runtime types, calls one core function and maps the result to a response.
 //!
 //! Layers, lowest first (`docs/architecture.md`; `tests/layers.rs` enforces it):
 //! `http` ← `config` ← `request` | `response` ← `purge` ← `flow` ← `glue`, CLI.

@@ -2,6 +2,7 @@ mod common;
 
 use common::api_route;
 use edgecache::flow::entry::{encode_meta, parse_meta};
+use edgecache::http::time::UnixSecs;
 use edgecache::response::freshness::{
     downstream_cache_control, freshness, remaining_ttl, Freshness, StoredMeta,
 };
@@ -9,7 +10,7 @@ use proptest::prelude::*;
 
 fn meta(ttl: u64, swr: u64, sie: u64) -> StoredMeta {
     StoredMeta {
-        stored_at: 1000,
+        stored_at: UnixSecs(1000),
         ttl,
         stale_while_revalidate: swr,
         stale_if_error: sie,
@@ -19,7 +20,7 @@ fn meta(ttl: u64, swr: u64, sie: u64) -> StoredMeta {
 #[test]
 fn fresh_before_ttl() {
     assert_eq!(
-        freshness(&meta(60, 0, 0), 1059),
+        freshness(&meta(60, 0, 0), UnixSecs(1059)),
         Freshness::Fresh { age: 59 }
     );
 }
@@ -27,7 +28,7 @@ fn fresh_before_ttl() {
 #[test]
 fn stale_exactly_at_ttl() {
     assert_eq!(
-        freshness(&meta(60, 0, 0), 1060),
+        freshness(&meta(60, 0, 0), UnixSecs(1060)),
         Freshness::Expired { age: 60 }
     );
 }
@@ -36,36 +37,45 @@ fn stale_exactly_at_ttl() {
 fn stale_while_revalidate_window_follows_expiry() {
     let m = meta(60, 30, 0);
     assert_eq!(
-        freshness(&m, 1089),
+        freshness(&m, UnixSecs(1089)),
         Freshness::StaleWhileRevalidate { age: 89 }
     );
-    assert_eq!(freshness(&m, 1090), Freshness::Expired { age: 90 });
+    assert_eq!(
+        freshness(&m, UnixSecs(1090)),
+        Freshness::Expired { age: 90 }
+    );
 }
 
 #[test]
 fn stale_if_error_window_outlasts_revalidate_window() {
     let m = meta(60, 30, 600);
     assert_eq!(
-        freshness(&m, 1100),
+        freshness(&m, UnixSecs(1100)),
         Freshness::StaleIfErrorOnly { age: 100 }
     );
-    assert_eq!(freshness(&m, 1660), Freshness::Expired { age: 660 });
+    assert_eq!(
+        freshness(&m, UnixSecs(1660)),
+        Freshness::Expired { age: 660 }
+    );
 }
 
 #[test]
 fn clock_before_stored_at_reads_as_age_zero() {
-    assert_eq!(freshness(&meta(60, 0, 0), 10), Freshness::Fresh { age: 0 });
+    assert_eq!(
+        freshness(&meta(60, 0, 0), UnixSecs(10)),
+        Freshness::Fresh { age: 0 }
+    );
 }
 
 #[test]
 fn huge_windows_do_not_overflow() {
     let m = meta(u64::MAX, u64::MAX, u64::MAX);
-    assert_eq!(freshness(&m, u64::MAX).age(), u64::MAX - 1000);
+    assert_eq!(freshness(&m, UnixSecs(u64::MAX)).age(), u64::MAX - 1000);
 }
 
 #[test]
 fn remaining_ttl_goes_negative_once_stale() {
-    assert_eq!(remaining_ttl(&meta(60, 0, 0), 1100), -40);
+    assert_eq!(remaining_ttl(&meta(60, 0, 0), UnixSecs(1100)), -40);
 }
 
 #[test]
@@ -134,7 +144,7 @@ proptest! {
 
     #[test]
     fn any_meta_round_trips(a: u64, b: u64, c: u64, d: u64) {
-        let m = StoredMeta { stored_at: a, ttl: b, stale_while_revalidate: c, stale_if_error: d };
+        let m = StoredMeta { stored_at: UnixSecs(a), ttl: b, stale_while_revalidate: c, stale_if_error: d };
         prop_assert_eq!(parse_meta(&encode_meta(&m)), Some(m));
     }
 }

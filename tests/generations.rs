@@ -1,6 +1,7 @@
 use edgecache::config::PurgeSettings;
 use edgecache::config::DEFAULT_CLOCK_SKEW;
 use edgecache::flow::entry::{encode_stamp, parse_stamp};
+use edgecache::http::time::{UnixMillis, UnixSecs};
 use edgecache::purge::generations::{
     encode_value, is_current, parse_value, plan_reads, prefix_paths, purge_names, request_names,
     staleness_bound, Currency, Gen, GenName, Generations, Memo, Stamp, StampError, MAX_PATH_DEPTH,
@@ -24,14 +25,14 @@ fn survives(body: &str, path: &str, tags: &[&str], fetched_at: u64, purged_at: u
     let key_urls: Vec<String> = req.urls.clone();
     let mut gens = Generations::new();
     let tags: Vec<String> = tags.iter().map(|t| t.to_string()).collect();
-    let stamp = Stamp::new(fetched_at, &tags).unwrap();
+    let stamp = Stamp::new(UnixMillis(fetched_at), &tags).unwrap();
     let names = request_names(HOST, path, &format!("https://{HOST}{path}"), stamp.tags());
     for n in &names {
         gens.insert(n.clone(), Gen::Never);
     }
     for n in purge_names(&req, &key_urls, HOST) {
         if names.contains(&n) {
-            gens.insert(n, Gen::PurgedAt(purged_at));
+            gens.insert(n, Gen::PurgedAt(UnixMillis(purged_at)));
         }
     }
     is_current(&stamp, &names, &gens, 0)
@@ -196,15 +197,21 @@ fn purge_at_fetch_start_moves_entry() {
 
 #[test]
 fn skew_allowance_treats_recent_purges_as_after_the_fetch() {
-    let stamp = Stamp::new(10_000, &[]).unwrap();
+    let stamp = Stamp::new(UnixMillis(10_000), &[]).unwrap();
     let names = [GenName::all()];
     let mut g = Generations::new();
-    g.insert(GenName::all(), Gen::PurgedAt(10_000 - DEFAULT_SKEW_MS));
+    g.insert(
+        GenName::all(),
+        Gen::PurgedAt(UnixMillis(10_000 - DEFAULT_SKEW_MS)),
+    );
     assert!(matches!(
         is_current(&stamp, &names, &g, DEFAULT_SKEW_MS),
         Currency::Moved { .. }
     ));
-    g.insert(GenName::all(), Gen::PurgedAt(10_000 - DEFAULT_SKEW_MS - 1));
+    g.insert(
+        GenName::all(),
+        Gen::PurgedAt(UnixMillis(10_000 - DEFAULT_SKEW_MS - 1)),
+    );
     assert_eq!(
         is_current(&stamp, &names, &g, DEFAULT_SKEW_MS),
         Currency::Current
@@ -213,7 +220,7 @@ fn skew_allowance_treats_recent_purges_as_after_the_fetch() {
 
 #[test]
 fn unread_or_unreadable_names_fail_safe() {
-    let stamp = Stamp::new(10, &[]).unwrap();
+    let stamp = Stamp::new(UnixMillis(10), &[]).unwrap();
     let names = [GenName::all(), GenName::url(BASE)];
     let mut g = Generations::new();
     g.insert(GenName::all(), Gen::Never);
@@ -233,8 +240,8 @@ fn unread_or_unreadable_names_fail_safe() {
 #[test]
 fn kv_values_parse_strictly() {
     assert_eq!(
-        parse_value(&encode_value(1_700_000_000_123)),
-        Some(1_700_000_000_123)
+        parse_value(&encode_value(UnixMillis(1_700_000_000_123))),
+        Some(UnixMillis(1_700_000_000_123))
     );
     for bad in [
         "",
@@ -249,7 +256,7 @@ fn kv_values_parse_strictly() {
         assert_eq!(parse_value(bad), None, "{bad:?}");
     }
     assert_eq!(Gen::from_kv(None), Gen::Never);
-    assert_eq!(Gen::from_kv(Some("42")), Gen::PurgedAt(42));
+    assert_eq!(Gen::from_kv(Some("42")), Gen::PurgedAt(UnixMillis(42)));
     assert_eq!(Gen::from_kv(Some("x")), Gen::Unreadable);
 }
 
@@ -270,11 +277,14 @@ fn stamp_round_trips_with_escaped_tags() {
         "sp ace".into(),
         "a".into(),
     ];
-    let s = Stamp::new(1_700_000_000_123, &tags).unwrap();
+    let s = Stamp::new(UnixMillis(1_700_000_000_123), &tags).unwrap();
     let enc = encode_stamp(&s);
     assert_eq!(enc, "1;1700000000123;a,a%2C1,b,sp%20ace,x%3By%25z");
     assert_eq!(parse_stamp(&enc), Some(s));
-    assert_eq!(parse_stamp("1;0;"), Some(Stamp::new(0, &[]).unwrap()));
+    assert_eq!(
+        parse_stamp("1;0;"),
+        Some(Stamp::new(UnixMillis(0), &[]).unwrap())
+    );
 }
 
 #[test]
@@ -312,57 +322,69 @@ fn stamp_rejects_garbage_and_non_canonical_forms() {
 fn stamp_refuses_too_many_tags() {
     let tags: Vec<String> = (0..=MAX_STAMP_TAGS).map(|i| format!("t{i}")).collect();
     assert_eq!(
-        Stamp::new(1, &tags),
+        Stamp::new(UnixMillis(1), &tags),
         Err(StampError::TooManyTags {
             got: MAX_STAMP_TAGS + 1
         })
     );
-    assert!(Stamp::new(1, &tags[..MAX_STAMP_TAGS]).is_ok());
-    assert_eq!(Stamp::new(1, &["".into()]), Err(StampError::EmptyTag));
+    assert!(Stamp::new(UnixMillis(1), &tags[..MAX_STAMP_TAGS]).is_ok());
+    assert_eq!(
+        Stamp::new(UnixMillis(1), &["".into()]),
+        Err(StampError::EmptyTag)
+    );
 }
 
 #[test]
 fn memo_values_expire_after_ttl() {
     let mut m = Memo::new(10, 100);
-    m.put(GenName::all(), Gen::PurgedAt(7), 1000);
-    assert_eq!(m.get(&GenName::all(), 1000), Some(Gen::PurgedAt(7)));
-    assert_eq!(m.get(&GenName::all(), 1009), Some(Gen::PurgedAt(7)));
-    assert_eq!(m.get(&GenName::all(), 1010), None);
-    assert_eq!(m.get(&GenName::all(), 999), None);
+    m.put(GenName::all(), Gen::PurgedAt(UnixMillis(7)), UnixSecs(1000));
+    assert_eq!(
+        m.get(&GenName::all(), UnixSecs(1000)),
+        Some(Gen::PurgedAt(UnixMillis(7)))
+    );
+    assert_eq!(
+        m.get(&GenName::all(), UnixSecs(1009)),
+        Some(Gen::PurgedAt(UnixMillis(7)))
+    );
+    assert_eq!(m.get(&GenName::all(), UnixSecs(1010)), None);
+    assert_eq!(m.get(&GenName::all(), UnixSecs(999)), None);
 }
 
 #[test]
 fn memo_evicts_oldest_when_full() {
     let mut m = Memo::new(60, 2);
-    m.put(GenName::tag("a"), Gen::Never, 1);
-    m.put(GenName::tag("b"), Gen::Never, 2);
-    m.put(GenName::tag("a"), Gen::PurgedAt(5), 3); // refresh: "b" is now oldest
-    m.put(GenName::tag("c"), Gen::Never, 4);
+    m.put(GenName::tag("a"), Gen::Never, UnixSecs(1));
+    m.put(GenName::tag("b"), Gen::Never, UnixSecs(2));
+    m.put(GenName::tag("a"), Gen::PurgedAt(UnixMillis(5)), UnixSecs(3)); // refresh: "b" is now oldest
+    m.put(GenName::tag("c"), Gen::Never, UnixSecs(4));
     assert_eq!(m.len(), 2);
-    assert_eq!(m.get(&GenName::tag("b"), 4), None);
-    assert_eq!(m.get(&GenName::tag("a"), 4), Some(Gen::PurgedAt(5)));
-    assert_eq!(m.get(&GenName::tag("c"), 4), Some(Gen::Never));
+    assert_eq!(m.get(&GenName::tag("b"), UnixSecs(4)), None);
+    assert_eq!(
+        m.get(&GenName::tag("a"), UnixSecs(4)),
+        Some(Gen::PurgedAt(UnixMillis(5)))
+    );
+    assert_eq!(m.get(&GenName::tag("c"), UnixSecs(4)), Some(Gen::Never));
 }
 
 #[test]
 fn memo_never_stores_unreadable_or_when_disabled() {
     let mut m = Memo::new(60, 10);
-    m.put(GenName::all(), Gen::Unreadable, 1);
+    m.put(GenName::all(), Gen::Unreadable, UnixSecs(1));
     assert!(m.is_empty());
     let mut off = Memo::new(0, 10);
-    off.put(GenName::all(), Gen::Never, 1);
-    assert_eq!(off.get(&GenName::all(), 1), None);
+    off.put(GenName::all(), Gen::Never, UnixSecs(1));
+    assert_eq!(off.get(&GenName::all(), UnixSecs(1)), None);
 }
 
 #[test]
 fn plan_reads_asks_kv_only_for_names_not_memoized() {
     let mut m = Memo::new(60, 10);
-    m.put(GenName::all(), Gen::Never, 100);
+    m.put(GenName::all(), Gen::Never, UnixSecs(100));
     let names = [GenName::all(), GenName::tag("a")];
-    let (known, to_read) = plan_reads(&names, &m, 110);
+    let (known, to_read) = plan_reads(&names, &m, UnixSecs(110));
     assert_eq!(known.get(&GenName::all()), Some(Gen::Never));
     assert_eq!(to_read, [GenName::tag("a")]);
-    let (_, to_read) = plan_reads(&names, &m, 200);
+    let (_, to_read) = plan_reads(&names, &m, UnixSecs(200));
     assert_eq!(to_read.len(), 2);
 }
 
@@ -381,7 +403,7 @@ fn staleness_bound_is_memo_plus_kv_propagation() {
 proptest! {
     #[test]
     fn stamp_encode_parse_round_trips(at in any::<u64>(), tags in proptest::collection::vec(".{1,12}", 0..8)) {
-        let s = Stamp::new(at, &tags).unwrap();
+        let s = Stamp::new(UnixMillis(at), &tags).unwrap();
         let enc = encode_stamp(&s);
         prop_assert_eq!(parse_stamp(&enc), Some(s));
         prop_assert!(enc.bytes().all(|b| (0x21..=0x7e).contains(&b)));

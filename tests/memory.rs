@@ -6,6 +6,7 @@ use edgecache::flow::memory::{MemEntry, MemoryTier};
 use edgecache::flow::{on_origin, plan, Incoming, Plan};
 use edgecache::http::headers::Headers;
 use edgecache::http::method::Method;
+use edgecache::http::time::{UnixMillis, UnixSecs};
 use serde_json::json;
 
 fn settings(max_bytes: u64, max_entry_bytes: u64, max_age: u64) -> MemorySettings {
@@ -42,7 +43,7 @@ fn stored_headers_for(status: u16) -> Headers {
         panic!("expected a lookup")
     };
     let origin: Headers = [("content-type", "application/json")].into_iter().collect();
-    on_origin(&c, &lk, status, &origin, 0, 1000)
+    on_origin(&c, &lk, status, &origin, UnixMillis(0), UnixSecs(1000))
         .store
         .expect("stored")
         .headers
@@ -59,11 +60,11 @@ fn tier(max_bytes: u64, max_entry: u64, max_age: u64) -> MemoryTier<&'static str
 #[test]
 fn an_entry_kept_is_found_with_its_body_and_headers() {
     let mut t = tier(1 << 20, 1024, 60);
-    t.insert("k1".into(), entry("b1", "hello"), 100);
-    let e = t.get("k1", 101).expect("kept");
+    t.insert("k1".into(), entry("b1", "hello"), UnixSecs(100));
+    let e = t.get("k1", UnixSecs(101)).expect("kept");
     assert_eq!(e.body, "hello");
     assert_eq!(e.entry.status, 200);
-    assert!(t.get("k2", 101).is_none());
+    assert!(t.get("k2", UnixSecs(101)).is_none());
     assert_eq!(t.len(), 1);
     assert!(t.used_bytes() > 5, "headers and keys count too");
 }
@@ -99,13 +100,13 @@ fn an_entry_carries_its_length_as_the_cache_apis_copy_does_and_needs_stored_head
 #[test]
 fn residence_is_bounded_by_max_age_and_a_clock_step_back_drops_the_entry() {
     let mut t = tier(1 << 20, 1024, 60);
-    t.insert("k".into(), entry("b", "x"), 100);
-    assert!(t.get("k", 159).is_some());
-    assert!(t.get("k", 160).is_none(), "60 s after it entered");
+    t.insert("k".into(), entry("b", "x"), UnixSecs(100));
+    assert!(t.get("k", UnixSecs(159)).is_some());
+    assert!(t.get("k", UnixSecs(160)).is_none(), "60 s after it entered");
     assert!(t.is_empty(), "an expired entry is dropped, not kept");
-    t.insert("k".into(), entry("b", "x"), 100);
+    t.insert("k".into(), entry("b", "x"), UnixSecs(100));
     assert!(
-        t.get("k", 99).is_none(),
+        t.get("k", UnixSecs(99)).is_none(),
         "entered in the future: not trusted"
     );
 }
@@ -115,11 +116,11 @@ fn bodies_over_max_entry_bytes_are_not_kept_and_replace_nothing_stale() {
     let mut t = tier(1 << 20, 4, 60);
     assert!(t.admits(4));
     assert!(!t.admits(5));
-    t.insert("k".into(), entry("b", "1234"), 0);
-    assert!(t.get("k", 0).is_some());
+    t.insert("k".into(), entry("b", "1234"), UnixSecs(0));
+    assert!(t.get("k", UnixSecs(0)).is_some());
     // A newer copy too large to keep still drops the older one.
-    t.insert("k".into(), entry("b", "12345"), 1);
-    assert!(t.get("k", 1).is_none());
+    t.insert("k".into(), entry("b", "12345"), UnixSecs(1));
+    assert!(t.get("k", UnixSecs(1)).is_none());
     assert_eq!(t.used_bytes(), 0);
 }
 
@@ -127,13 +128,13 @@ fn bodies_over_max_entry_bytes_are_not_kept_and_replace_nothing_stale() {
 fn a_tier_of_zero_bytes_keeps_nothing() {
     let mut t = tier(0, 0, 60);
     assert!(!t.admits(0));
-    t.insert("k".into(), entry("b", ""), 0);
+    t.insert("k".into(), entry("b", ""), UnixSecs(0));
     assert!(t.is_empty());
 }
 
 fn cost_of_one() -> u64 {
     let mut t = tier(1 << 20, 1024, 60);
-    t.insert("k00".into(), entry("b", "x"), 0);
+    t.insert("k00".into(), entry("b", "x"), UnixSecs(0));
     t.used_bytes()
 }
 
@@ -143,29 +144,32 @@ fn the_least_recently_used_entries_go_first_and_the_total_stays_bounded() {
     // Room for exactly sixteen entries of this size (keys of equal length).
     let mut t = tier(16 * one, 1024, 60);
     for i in 0..16 {
-        t.insert(format!("k{i:02}"), entry("b", "x"), 0);
+        t.insert(format!("k{i:02}"), entry("b", "x"), UnixSecs(0));
     }
     assert_eq!(t.len(), 16);
     assert_eq!(t.used_bytes(), 16 * one);
     // Use the oldest few again: they become the most recently used.
     for i in 0..3 {
-        assert!(t.get(&format!("k{i:02}"), 1).is_some());
+        assert!(t.get(&format!("k{i:02}"), UnixSecs(1)).is_some());
     }
-    t.insert("k16".into(), entry("b", "x"), 1);
+    t.insert("k16".into(), entry("b", "x"), UnixSecs(1));
     // One batch: down to 7/8 with the newcomer, i.e. 14 entries in all.
     assert_eq!(t.len(), 14);
     assert!(t.used_bytes() <= 16 * one - 16 * one / 8);
     for i in 3..6 {
         assert!(
-            t.get(&format!("k{i:02}"), 1).is_none(),
+            t.get(&format!("k{i:02}"), UnixSecs(1)).is_none(),
             "k{i:02} was among the least recently used"
         );
     }
     for i in (0..3).chain(6..17) {
-        assert!(t.get(&format!("k{i:02}"), 1).is_some(), "k{i:02} kept");
+        assert!(
+            t.get(&format!("k{i:02}"), UnixSecs(1)).is_some(),
+            "k{i:02} kept"
+        );
     }
     // The next insert fits without evicting anything.
-    t.insert("k17".into(), entry("b", "x"), 1);
+    t.insert("k17".into(), entry("b", "x"), UnixSecs(1));
     assert_eq!(t.len(), 15);
 }
 
@@ -177,19 +181,19 @@ fn a_newcomer_needing_most_of_the_tier_is_kept_alone() {
         t.insert(
             "big".into(),
             entry("b", "0123456789012345678901234567890123456789"),
-            0,
+            UnixSecs(0),
         );
         t.used_bytes()
     };
     let mut t = tier(big + one / 2, 1024, 60);
-    t.insert("k00".into(), entry("b", "x"), 0);
+    t.insert("k00".into(), entry("b", "x"), UnixSecs(0));
     t.insert(
         "big".into(),
         entry("b", "0123456789012345678901234567890123456789"),
-        0,
+        UnixSecs(0),
     );
-    assert!(t.get("k00", 0).is_none());
-    assert!(t.get("big", 0).is_some());
+    assert!(t.get("k00", UnixSecs(0)).is_none());
+    assert!(t.get("big", UnixSecs(0)).is_some());
     assert_eq!(t.used_bytes(), big);
 }
 
@@ -197,25 +201,28 @@ fn a_newcomer_needing_most_of_the_tier_is_kept_alone() {
 fn an_entry_larger_than_the_whole_tier_evicts_nothing() {
     let one = {
         let mut t = tier(1 << 20, 1024, 60);
-        t.insert("k0".into(), entry("b", "x"), 0);
+        t.insert("k0".into(), entry("b", "x"), UnixSecs(0));
         t.used_bytes()
     };
     let mut t = tier(one, 1024, 60);
-    t.insert("k0".into(), entry("b", "x"), 0);
-    t.insert("k-longer-key".into(), entry("b", "x"), 0);
-    assert!(t.get("k0", 0).is_some(), "kept: the newcomer can never fit");
-    assert!(t.get("k-longer-key", 0).is_none());
+    t.insert("k0".into(), entry("b", "x"), UnixSecs(0));
+    t.insert("k-longer-key".into(), entry("b", "x"), UnixSecs(0));
+    assert!(
+        t.get("k0", UnixSecs(0)).is_some(),
+        "kept: the newcomer can never fit"
+    );
+    assert!(t.get("k-longer-key", UnixSecs(0)).is_none());
 }
 
 #[test]
 fn remove_base_drops_every_variant_of_a_url_and_nothing_else() {
     let mut t = tier(1 << 20, 1024, 60);
-    t.insert("u?a&__edgecache=1".into(), entry("u?a", "x"), 0);
-    t.insert("u?a&__edgecache=2".into(), entry("u?a", "y"), 0);
-    t.insert("u?b".into(), entry("u?b", "z"), 0);
+    t.insert("u?a&__edgecache=1".into(), entry("u?a", "x"), UnixSecs(0));
+    t.insert("u?a&__edgecache=2".into(), entry("u?a", "y"), UnixSecs(0));
+    t.insert("u?b".into(), entry("u?b", "z"), UnixSecs(0));
     t.remove_base("u?a");
     assert_eq!(t.len(), 1);
-    assert!(t.get("u?b", 0).is_some());
+    assert!(t.get("u?b", UnixSecs(0)).is_some());
     t.remove("u?b");
     assert!(t.is_empty());
     assert_eq!(t.used_bytes(), 0);

@@ -3,11 +3,12 @@ mod common;
 use common::{api_route, headers, media_route};
 use edgecache::config::{Route, TtlMode};
 use edgecache::http::method::Method;
+use edgecache::http::time::UnixSecs;
 use edgecache::response::store::{
     decide_store, NotStoredReason, OriginResponse, RequestFacts, StoreDecision, StorePlan,
 };
 
-const NOW: u64 = 1_700_000_000;
+const NOW: UnixSecs = UnixSecs(1_700_000_000);
 
 fn get(path: &str) -> RequestFacts<'_> {
     RequestFacts {
@@ -275,7 +276,7 @@ fn respect_mode_uses_expires_minus_date() {
 
 #[test]
 fn respect_mode_uses_now_when_date_is_missing() {
-    let exp = edgecache::http::date::format(NOW + 45);
+    let exp = edgecache::http::date::format(NOW.saturating_add(45));
     assert_eq!(plan(decide(200, &[("expires", &exp)])).ttl, 45);
 }
 

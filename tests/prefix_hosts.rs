@@ -3,6 +3,7 @@ use edgecache::config::Config;
 use edgecache::flow::{plan, Incoming, Plan};
 use edgecache::http::headers::Headers;
 use edgecache::http::method::Method;
+use edgecache::http::time::UnixMillis;
 use edgecache::purge::body::parse_purge_body;
 use edgecache::purge::generations::{purge_names, Stamp};
 
@@ -27,7 +28,7 @@ fn request_names(url: &str) -> Vec<String> {
     let Plan::Lookup(lk) = plan(&cfg, &inc) else {
         panic!("{url} is not cacheable")
     };
-    let stamp = Stamp::new(0, &[]).unwrap();
+    let stamp = Stamp::new(UnixMillis(0), &[]).unwrap();
     lk.names(&stamp)
         .iter()
         .map(|n| n.as_str().to_string())

@@ -1,3 +1,4 @@
+use edgecache::http::time::UnixSecs;
 use edgecache::purge::body::{
     parse_purge_body, PurgeBodyError, MAX_BODY_BYTES, MAX_ITEMS, MAX_PREFIXES, MAX_PREFIX_DEPTH,
     MAX_TAGS, MAX_TAG_BYTES, MAX_URLS, MAX_URL_BYTES,
@@ -175,7 +176,7 @@ fn combined_item_limit() {
 
 fn sample_receipt() -> Receipt {
     let req = parse(json!({"tags": ["a"], "prefixes": ["/x/"]})).unwrap();
-    Receipt::new("msg_1", 1_700_000_000, &req, 90)
+    Receipt::new("msg_1", UnixSecs(1_700_000_000), &req, 90)
 }
 
 #[test]

@@ -1,5 +1,6 @@
 use base64::prelude::{Engine as _, BASE64_STANDARD};
 use edgecache::http::headers::Headers;
+use edgecache::http::time::UnixSecs;
 use edgecache::purge::signature::{
     parse_secrets, sign, verify, Secret, SecretError, VerifyError, WebhookHeaders,
 };
@@ -9,9 +10,11 @@ use serde_json::Value;
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const OTHER: &str = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYX";
 const ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";
-const TS: u64 = 1614265330;
+const TS: UnixSecs = UnixSecs(1614265330);
 const BODY: &[u8] = br#"{"test": 2432232314}"#;
 const TOL: u64 = 300;
+/// The largest timestamp the header may carry (19 digits).
+const MAX_TS: u64 = 9_999_999_999_999_999_999;
 
 fn secret() -> Secret {
     Secret::parse(SECRET).unwrap()
@@ -36,7 +39,7 @@ fn matches_published_standard_webhooks_vectors() {
     for v in vectors {
         let s = Secret::parse(v["secret"].as_str().unwrap()).unwrap();
         let id = v["msg_id"].as_str().unwrap();
-        let ts = v["timestamp"].as_u64().unwrap();
+        let ts = UnixSecs(v["timestamp"].as_u64().unwrap());
         let body = v["payload"].as_str().unwrap().as_bytes();
         let expected = v["signature"].as_str().unwrap();
         assert_eq!(sign(&s, id, ts, body), expected);
@@ -139,7 +142,7 @@ fn rejects_tampered_id_or_timestamp() {
         VerifyError::NoValidSignature
     );
     let mut h = headers(&good_sig());
-    h.timestamp = Some((TS + 1).to_string());
+    h.timestamp = Some(TS.saturating_add(1).to_string());
     assert_eq!(
         verify(&[secret()], &h, BODY, TS, TOL).unwrap_err(),
         VerifyError::NoValidSignature
@@ -149,18 +152,18 @@ fn rejects_tampered_id_or_timestamp() {
 #[test]
 fn accepts_timestamps_at_the_tolerance_edges() {
     let h = headers(&good_sig());
-    assert!(verify(&[secret()], &h, BODY, TS + TOL, TOL).is_ok());
-    assert!(verify(&[secret()], &h, BODY, TS - TOL, TOL).is_ok());
+    assert!(verify(&[secret()], &h, BODY, TS.saturating_add(TOL), TOL).is_ok());
+    assert!(verify(&[secret()], &h, BODY, UnixSecs(TS.0 - TOL), TOL).is_ok());
 }
 
 #[test]
 fn rejects_stale_timestamp() {
     let h = headers(&good_sig());
     assert_eq!(
-        verify(&[secret()], &h, BODY, TS + TOL + 1, TOL).unwrap_err(),
+        verify(&[secret()], &h, BODY, TS.saturating_add(TOL + 1), TOL).unwrap_err(),
         VerifyError::TimestampTooOld {
             timestamp: TS,
-            now: TS + TOL + 1
+            now: TS.saturating_add(TOL + 1)
         }
     );
 }
@@ -169,10 +172,10 @@ fn rejects_stale_timestamp() {
 fn rejects_future_timestamp() {
     let h = headers(&good_sig());
     assert_eq!(
-        verify(&[secret()], &h, BODY, TS - TOL - 1, TOL).unwrap_err(),
+        verify(&[secret()], &h, BODY, UnixSecs(TS.0 - TOL - 1), TOL).unwrap_err(),
         VerifyError::TimestampTooNew {
             timestamp: TS,
-            now: TS - TOL - 1
+            now: UnixSecs(TS.0 - TOL - 1)
         }
     );
 }
@@ -306,12 +309,12 @@ fn every_verify_error_maps_to_a_status_and_a_message_without_secrets() {
         VerifyError::BadId,
         VerifyError::BadTimestamp("x".into()),
         VerifyError::TimestampTooOld {
-            timestamp: 1,
-            now: 2,
+            timestamp: UnixSecs(1),
+            now: UnixSecs(2),
         },
         VerifyError::TimestampTooNew {
-            timestamp: 2,
-            now: 1,
+            timestamp: UnixSecs(2),
+            now: UnixSecs(1),
         },
         VerifyError::NoValidSignature,
     ];
@@ -329,9 +332,34 @@ proptest! {
         ts in 0u64..4_000_000_000,
         body in proptest::collection::vec(any::<u8>(), 0..512),
     ) {
+        let ts = UnixSecs(ts);
         let s = secret();
         let h = WebhookHeaders { id: Some(id.clone()), timestamp: Some(ts.to_string()), signature: Some(sign(&s, &id, ts, &body)) };
         prop_assert!(verify(&[s], &h, &body, ts, 0).is_ok());
+    }
+
+    /// The window is `now - tolerance ..= now + tolerance`, both ends saturating
+    /// (checked against that formula, the one the verifier used to spell out).
+    #[test]
+    fn accepts_exactly_the_timestamps_within_tolerance(
+        // At most 19 digits: longer ones are refused as malformed.
+        ts in prop_oneof![0u64..1_000, MAX_TS - 1_000..=MAX_TS, 0..=MAX_TS],
+        now in prop_oneof![0u64..1_000, u64::MAX - 1_000..=u64::MAX, any::<u64>()],
+        tol in prop_oneof![0u64..600, any::<u64>()],
+    ) {
+        let s = secret();
+        let h = WebhookHeaders {
+            id: Some(ID.into()),
+            timestamp: Some(ts.to_string()),
+            signature: Some(sign(&s, ID, UnixSecs(ts), BODY)),
+        };
+        let within = ts >= now.saturating_sub(tol) && ts <= now.saturating_add(tol);
+        match verify(&[s], &h, BODY, UnixSecs(now), tol) {
+            Ok(_) => prop_assert!(within),
+            Err(VerifyError::TimestampTooOld { .. }) => prop_assert!(ts < now.saturating_sub(tol)),
+            Err(VerifyError::TimestampTooNew { .. }) => prop_assert!(ts > now.saturating_add(tol)),
+            Err(e) => prop_assert!(false, "unexpected {e:?}"),
+        }
     }
 
     #[test]

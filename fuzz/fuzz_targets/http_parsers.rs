@@ -22,6 +22,7 @@ use edgecache::config::{ParamFilter, PathPattern, QueryRules, Route, RouteKind, 
 use edgecache::flow::entry::{encode_meta, encode_stamp, parse_meta, parse_stamp};
 use edgecache::http::cache_control::{split_directives, CacheControl};
 use edgecache::http::date as httpdate;
+use edgecache::http::time::{UnixMillis, UnixSecs};
 use edgecache::purge::generations::{Stamp, MAX_STAMP_TAGS};
 use edgecache::response::freshness::{downstream_cache_control, StoredMeta};
 use edgecache::response::range::{parse_range, RangeOutcome};
@@ -115,13 +116,13 @@ fn date_text(s: &str) {
     if let Some(t) = httpdate::parse(s) {
         let f = httpdate::format(t);
         assert_eq!(httpdate::parse(&f), Some(t), "{s:?} -> {t} -> {f:?}");
-        assert!(t <= MAX_DATE);
+        assert!(t <= UnixSecs(MAX_DATE));
         assert_eq!(f.len(), 29, "{f:?}");
     }
 }
 
 fn date_value(u: &mut Unstructured) {
-    let Ok(x) = u.int_in_range(0..=MAX_DATE) else {
+    let Ok(x) = u.int_in_range(0..=MAX_DATE).map(UnixSecs) else {
         return;
     };
     let f = httpdate::format(x);
@@ -137,7 +138,7 @@ fn stamp_text(s: &str) {
 }
 
 fn stamp_value(u: &mut Unstructured) -> arbitrary::Result<()> {
-    let at: u64 = u.arbitrary()?;
+    let at = UnixMillis(u.arbitrary()?);
     let tags: Vec<String> = u.arbitrary()?;
     if let Ok(st) = Stamp::new(at, &tags) {
         let enc = encode_stamp(&st);
@@ -158,7 +159,7 @@ fn meta_text(s: &str) {
 
 fn meta_value(u: &mut Unstructured) -> arbitrary::Result<()> {
     let m = StoredMeta {
-        stored_at: u.arbitrary()?,
+        stored_at: UnixSecs(u.arbitrary()?),
         ttl: u.arbitrary()?,
         stale_while_revalidate: u.arbitrary()?,
         stale_if_error: u.arbitrary()?,

@@ -13,6 +13,7 @@
 #![no_main]
 
 use base64::prelude::{Engine as _, BASE64_STANDARD};
+use edgecache::http::time::UnixSecs;
 use edgecache::purge::signature::{
     parse_secrets, sign, verify, Secret, VerifyError, WebhookHeaders,
 };
@@ -33,7 +34,7 @@ fn opt(l: &[u8]) -> Option<String> {
     (!l.is_empty()).then(|| String::from_utf8_lossy(l).into_owned())
 }
 
-fn headers(id: &str, ts: u64, sig: String) -> WebhookHeaders {
+fn headers(id: &str, ts: UnixSecs, sig: String) -> WebhookHeaders {
     WebhookHeaders {
         id: Some(id.to_string()),
         timestamp: Some(ts.to_string()),
@@ -41,7 +42,7 @@ fn headers(id: &str, ts: u64, sig: String) -> WebhookHeaders {
     }
 }
 
-fn must_fail(secrets: &[Secret], id: &str, ts: u64, sig: &str, body: &[u8], why: &str) {
+fn must_fail(secrets: &[Secret], id: &str, ts: UnixSecs, sig: &str, body: &[u8], why: &str) {
     let r = verify(
         secrets,
         &headers(id, ts, sig.to_string()),
@@ -76,7 +77,7 @@ fuzz_target!(|data: &[u8]| {
         .ok()
         .and_then(|t| t.parse::<u64>().ok())
         .or(ts_num)
-        .unwrap_or(0);
+        .map_or(UnixSecs(0), UnixSecs);
     let secrets = match parsed {
         Ok(v) => v,
         Err(_) => match Secret::from_bytes(FALLBACK_SECRET) {
@@ -94,7 +95,7 @@ fuzz_target!(|data: &[u8]| {
     match verify(&secrets, &given, body, now_num, TOLERANCE) {
         Ok(v) => {
             assert!(v.secret_index < secrets.len());
-            assert!(v.timestamp.abs_diff(now_num) <= TOLERANCE);
+            assert!(v.timestamp.0.abs_diff(now_num.0) <= TOLERANCE);
             assert_eq!(Some(v.id.as_str()), given.id.as_deref());
         }
         Err(e) => {
@@ -113,7 +114,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     // `webhook-timestamp` is at most 19 digits (year 316 billion is out of scope).
-    let ts = ts_num.unwrap_or(now_num) % 10_000_000_000_000_000_000;
+    let ts = UnixSecs(ts_num.unwrap_or(now_num.0) % 10_000_000_000_000_000_000);
     let last = secrets.len() - 1;
     let good = sign(&secrets[last], &id, ts, body);
     let r = verify(
@@ -168,7 +169,14 @@ fuzz_target!(|data: &[u8]| {
     longer.push(b' ');
     must_fail(&secrets, &id, ts, &good, &longer, "added byte");
     // And a changed timestamp or id.
-    must_fail(&secrets, &id, ts ^ 1, &good, body, "changed timestamp");
+    must_fail(
+        &secrets,
+        &id,
+        UnixSecs(ts.0 ^ 1),
+        &good,
+        body,
+        "changed timestamp",
+    );
     // Same length, first byte changed (the id is printable ASCII).
     let other_id = match id.strip_prefix('!') {
         Some(rest) => format!("#{rest}"),

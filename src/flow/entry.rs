@@ -20,6 +20,7 @@
 use crate::http::headers::Headers;
 pub use crate::http::reserved::INTERNAL_PREFIX;
 use crate::http::text::{canonical_u64, pct_byte};
+use crate::http::time::{UnixMillis, UnixSecs};
 use crate::purge::generations::Stamp;
 use crate::response::freshness::StoredMeta;
 
@@ -68,7 +69,7 @@ impl StoredEntry {
 pub fn encode_meta(meta: &StoredMeta) -> String {
     format!(
         "v1;at={};ttl={};swr={};sie={}",
-        meta.stored_at, meta.ttl, meta.stale_while_revalidate, meta.stale_if_error
+        meta.stored_at.0, meta.ttl, meta.stale_while_revalidate, meta.stale_if_error
     )
 }
 
@@ -88,7 +89,7 @@ pub fn parse_meta(s: &str) -> Option<StoredMeta> {
         canonical_u64(v)
     };
     let meta = StoredMeta {
-        stored_at: field("at")?,
+        stored_at: UnixSecs(field("at")?),
         ttl: field("ttl")?,
         stale_while_revalidate: field("swr")?,
         stale_if_error: field("sie")?,
@@ -104,7 +105,7 @@ pub fn parse_meta(s: &str) -> Option<StoredMeta> {
 /// `!`..=`~` percent-encoded (upper-case hex).
 pub fn encode_stamp(stamp: &Stamp) -> String {
     let tags: Vec<String> = stamp.tags().iter().map(|t| pct_encode(t)).collect();
-    format!("1;{};{}", stamp.fetched_at_ms, tags.join(","))
+    format!("1;{};{}", stamp.fetched_at_ms.0, tags.join(","))
 }
 
 /// Strict: only the canonical form [`encode_stamp`] produces, so
@@ -115,7 +116,7 @@ pub fn parse_stamp(s: &str) -> Option<Stamp> {
     if parts.next().is_some() || version != "1" {
         return None;
     }
-    let fetched_at_ms = canonical_u64(at)?;
+    let fetched_at_ms = UnixMillis(canonical_u64(at)?);
     let tags: Vec<String> = if tags.is_empty() {
         Vec::new()
     } else {

@@ -20,6 +20,7 @@
 use crate::config::MemorySettings;
 use crate::flow::StoredEntry;
 use crate::http::headers::Headers;
+use crate::http::time::UnixSecs;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -67,8 +68,8 @@ impl<B> MemEntry<B> {
 
 struct Slot<B> {
     entry: Rc<MemEntry<B>>,
-    /// When it entered memory (seconds).
-    at: u64,
+    /// When it entered memory.
+    at: UnixSecs,
     /// LRU position (larger = more recently used).
     seq: u64,
     cost: u64,
@@ -103,9 +104,9 @@ impl<B> MemoryTier<B> {
 
     /// The entry under `key` if it entered memory less than `max_age` ago (and
     /// not in the future); an older one is dropped.
-    pub fn get(&mut self, key: &str, now: u64) -> Option<Rc<MemEntry<B>>> {
+    pub fn get(&mut self, key: &str, now: UnixSecs) -> Option<Rc<MemEntry<B>>> {
         let slot = self.slots.get_mut(key)?;
-        if slot.at > now || now - slot.at >= self.settings.max_age {
+        if slot.at > now || now.saturating_sub(slot.at) >= self.settings.max_age {
             self.remove(key);
             return None;
         }
@@ -118,7 +119,7 @@ impl<B> MemoryTier<B> {
     /// recently used entries to make room. An entry the settings do not admit,
     /// or one larger than the whole tier, is not kept (and an older entry under
     /// the same key is dropped: it is superseded either way).
-    pub fn insert(&mut self, key: String, entry: MemEntry<B>, now: u64) {
+    pub fn insert(&mut self, key: String, entry: MemEntry<B>, now: UnixSecs) {
         self.remove(&key);
         let cost = entry.cost(&key);
         let max = self.settings.max_bytes;

@@ -13,6 +13,7 @@ use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::fields::{connection_nominated, HOP_BY_HOP};
 use crate::http::headers::Headers;
 use crate::http::method::Method;
+use crate::http::time::{UnixMillis, UnixSecs};
 use crate::purge::generations::Stamp;
 use crate::response::freshness::StoredMeta;
 use crate::response::store::{
@@ -49,8 +50,8 @@ pub fn on_origin(
     lookup: &Lookup,
     status: u16,
     origin_headers: &Headers,
-    fetch_started_ms: u64,
-    now: u64,
+    fetch_started_ms: UnixMillis,
+    now: UnixSecs,
 ) -> OriginDecision {
     let facts = RequestFacts {
         // A HEAD miss is fetched from the origin as GET, so it can fill the GET entry.

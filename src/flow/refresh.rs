@@ -4,12 +4,13 @@
 //! window would go to the origin at once — a stampede on exactly the popular
 //! keys the window exists to protect. Pure: time is passed in.
 
+use crate::http::time::UnixSecs;
 use std::collections::HashMap;
 
 /// In-flight refreshes per key, with the time each started.
 #[derive(Debug)]
 pub struct RefreshGate {
-    started: HashMap<String, u64>,
+    started: HashMap<String, UnixSecs>,
     capacity: usize,
 }
 
@@ -25,7 +26,7 @@ impl RefreshGate {
     /// True if a refresh of `key` may start now: none is in flight, or the one
     /// in flight started `hold` seconds ago or more (a refresh that hung or was
     /// lost must not block the key forever). Records the start when true.
-    pub fn try_start(&mut self, key: &str, now: u64, hold: u64) -> bool {
+    pub fn try_start(&mut self, key: &str, now: UnixSecs, hold: u64) -> bool {
         if let Some(&t) = self.started.get(key) {
             if now < t.saturating_add(hold) {
                 return false;

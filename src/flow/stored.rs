@@ -5,6 +5,7 @@ use super::plan::Lookup;
 use crate::config::{Config, Route};
 use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers;
+use crate::http::time::UnixSecs;
 use crate::purge::generations::{is_current, Currency, Generations};
 use crate::response::freshness::{downstream_cache_control, freshness, remaining_ttl, Freshness};
 
@@ -35,7 +36,7 @@ pub fn on_stored(
     entry: &StoredEntry,
     stored_headers: &Headers,
     generations: &Generations,
-    now: u64,
+    now: UnixSecs,
 ) -> StoredDecision {
     let names = lookup.names(&entry.stamp);
     let skew_ms = config.purge.clock_skew.saturating_mul(1000);
@@ -86,7 +87,7 @@ pub fn stale_on_error(
     lookup: &Lookup,
     entry: &StoredEntry,
     stored_headers: &Headers,
-    now: u64,
+    now: UnixSecs,
     origin_failure: Detail,
 ) -> (Headers, CacheStatus) {
     let mut headers = client_headers(lookup.route(), stored_headers);

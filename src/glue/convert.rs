@@ -1,6 +1,7 @@
 //! Conversions between `worker` types and core types. No decisions here.
 
 use crate::http::headers::Headers as CoreHeaders;
+use crate::http::time::{UnixMillis, UnixSecs};
 use wasm_bindgen::prelude::*;
 use worker::{Headers, Response, ResponseBody, ResponseBuilder, Result};
 
@@ -38,15 +39,15 @@ extern "C" {
     ) -> std::result::Result<worker::web_sys::Response, JsValue>;
 }
 
-/// Seconds since the Unix epoch, from JS `Date.now()`. The only clock read in
-/// the program: `SystemTime::now()` panics on wasm32-unknown-unknown.
-pub fn now_secs() -> u64 {
-    (js_sys::Date::now() / 1000.0) as u64
+/// Now, in seconds, from JS `Date.now()`. The only clock read in the
+/// program: `SystemTime::now()` panics on wasm32-unknown-unknown.
+pub fn now_secs() -> UnixSecs {
+    UnixSecs((js_sys::Date::now() / 1000.0) as u64)
 }
 
-/// Milliseconds since the Unix epoch (for logs and latency).
-pub fn now_millis() -> u64 {
-    js_sys::Date::now() as u64
+/// Now, in milliseconds (purge times, fetch starts, logs).
+pub fn now_millis() -> UnixMillis {
+    UnixMillis(js_sys::Date::now() as u64)
 }
 
 pub fn to_core(headers: &Headers) -> CoreHeaders {

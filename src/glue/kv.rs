@@ -1,6 +1,7 @@
 //! Generation values in Workers KV, behind the isolate memo.
 
 use super::State;
+use crate::http::time::{UnixMillis, UnixSecs};
 use crate::purge::generations::{encode_value, Gen, GenName, Generations};
 use futures_util::future::join_all;
 use worker::Env;
@@ -10,7 +11,7 @@ pub const BINDING: &str = "EDGECACHE_KV";
 /// Reads the generations of `names`: memo first, then KV for the rest. A read
 /// that fails is `Gen::Unreadable` (never memoized), which the core treats as
 /// "cannot prove current".
-pub async fn read(env: &Env, state: &State, names: &[GenName], now: u64) -> Generations {
+pub async fn read(env: &Env, state: &State, names: &[GenName], now: UnixSecs) -> Generations {
     let (mut current, missing) =
         crate::purge::generations::plan_reads(names, &state.memo.borrow(), now);
     if missing.is_empty() {
@@ -47,9 +48,9 @@ pub async fn bump(
     env: &Env,
     state: &State,
     names: &[GenName],
-    purged_at_ms: u64,
+    purged_at_ms: UnixMillis,
     ttl: u64,
-    now: u64,
+    now: UnixSecs,
 ) -> Result<usize, String> {
     let kv = env.kv(BINDING).map_err(|e| e.to_string())?;
     let value = encode_value(purged_at_ms);

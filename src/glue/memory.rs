@@ -8,6 +8,7 @@ use crate::flow::memory::MemEntry;
 use crate::flow::{self, Lookup, StoredDecision};
 use crate::http::cache_status::Detail;
 use crate::http::headers::Headers as CoreHeaders;
+use crate::http::time::UnixSecs;
 use crate::response::delivery::deliver;
 use wasm_bindgen::JsValue;
 use worker::{Context, Env, Response, Result};
@@ -23,7 +24,7 @@ pub async fn serve(
     state: &State,
     req_headers: &CoreHeaders,
     lk: &Lookup<'_>,
-    now: u64,
+    now: UnixSecs,
 ) -> Option<Result<worker::web_sys::Response>> {
     let found = state.memory.borrow_mut().get(lk.key.url(), now)?;
     let names = lk.names(&found.entry.stamp);

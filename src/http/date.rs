@@ -8,6 +8,8 @@
 //! came from. For `Expires`, an invalid date means "already expired" (RFC 9111
 //! §5.3); for `If-Modified-Since`/`Last-Modified`, it means "ignore the field".
 
+use crate::http::time::UnixSecs;
+
 const DAY_NAMES: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 const LONG_DAY_NAMES: [&str; 7] = [
     "Monday",
@@ -34,7 +36,7 @@ pub(crate) const MONTHS: [&str; 12] = [
 /// to the current year, which this clock-free function does not know; it uses
 /// a fixed pivot instead (`00`–`69` → 20xx, `70`–`99` → 19xx). The form has
 /// been obsolete since 1996, and the route TTL caps any freshness derived from it.
-pub fn parse(s: &str) -> Option<u64> {
+pub fn parse(s: &str) -> Option<UnixSecs> {
     let s = s.trim_matches([' ', '\t']);
     if !s.is_ascii() {
         return None;
@@ -42,11 +44,13 @@ pub fn parse(s: &str) -> Option<u64> {
     parse_imf_fixdate(s)
         .or_else(|| parse_rfc850(s))
         .or_else(|| parse_asctime(s))
+        .map(UnixSecs)
 }
 
 /// Formats Unix seconds as IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
 /// Past [`MAX_SECS`] the year has more than four digits, which no parser reads.
-pub fn format(secs: u64) -> String {
+pub fn format(at: UnixSecs) -> String {
+    let secs = at.0;
     let days = secs / 86_400;
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days);

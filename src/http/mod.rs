@@ -1,7 +1,7 @@
 //! HTTP building blocks with no knowledge of edgecache's config: a header
 //! list, the request method, `Cache-Control`, HTTP dates, `Cache-Status`,
-//! connection-specific fields, reserved names and text primitives. The bottom
-//! layer: it imports nothing else from the crate.
+//! connection-specific fields, reserved names, text primitives and Unix-time
+//! instants. The bottom layer: it imports nothing else from the crate.
 
 pub mod cache_control;
 pub mod cache_status;
@@ -11,3 +11,4 @@ pub mod headers;
 pub mod method;
 pub mod reserved;
 pub mod text;
+pub mod time;

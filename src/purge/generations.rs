@@ -52,6 +52,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::config::PurgeSettings;
 use crate::http::text::{canonical_u64, sha256_hex};
+use crate::http::time::{UnixMillis, UnixSecs};
 use crate::purge::body::{PurgeRequest, MAX_PREFIX_DEPTH};
 
 /// Deepest path for which prefix names are checked (segments). Equal to the deepest prefix
@@ -154,13 +155,13 @@ fn dedup(names: Vec<GenName>) -> Vec<GenName> {
 }
 
 /// The KV value written for a purge at `purged_at_ms`.
-pub fn encode_value(purged_at_ms: u64) -> String {
-    purged_at_ms.to_string()
+pub fn encode_value(purged_at: UnixMillis) -> String {
+    purged_at.0.to_string()
 }
 
 /// Parses a KV value strictly (decimal digits only, canonical, fits `u64`).
-pub fn parse_value(s: &str) -> Option<u64> {
-    canonical_u64(s)
+pub fn parse_value(s: &str) -> Option<UnixMillis> {
+    canonical_u64(s).map(UnixMillis)
 }
 
 /// The state of one name, as read.
@@ -168,8 +169,8 @@ pub fn parse_value(s: &str) -> Option<u64> {
 pub enum Gen {
     /// No KV value: never purged (or expired).
     Never,
-    /// Last purged at this Unix time (ms).
-    PurgedAt(u64),
+    /// Last purged at this instant.
+    PurgedAt(UnixMillis),
     /// The read failed or the stored value is garbage. Fails safe: the entry is a miss.
     Unreadable,
 }
@@ -209,7 +210,7 @@ impl Generations {
 /// Splits `names` into values the memo still holds and names the glue must read from KV
 /// (`GenName::kv_key`). After reading, the glue inserts each result into both the returned
 /// [`Generations`] and the memo (except [`Gen::Unreadable`], which [`Memo::put`] ignores).
-pub fn plan_reads(names: &[GenName], memo: &Memo, now: u64) -> (Generations, Vec<GenName>) {
+pub fn plan_reads(names: &[GenName], memo: &Memo, now: UnixSecs) -> (Generations, Vec<GenName>) {
     let mut known = Generations::new();
     let mut to_read = Vec::new();
     for n in names {
@@ -229,7 +230,7 @@ pub fn plan_reads(names: &[GenName], memo: &Memo, now: u64) -> (Generations, Vec
 /// `parse(encode(s)) == s` and anything else is `None` (= treat the entry as a miss).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stamp {
-    pub fetched_at_ms: u64,
+    pub fetched_at_ms: UnixMillis,
     tags: Vec<String>,
 }
 
@@ -258,7 +259,7 @@ impl std::error::Error for StampError {}
 impl Stamp {
     /// `fetched_at_ms` must be read **before** the origin fetch starts. `tags` are the route
     /// tags and origin tags of the response.
-    pub fn new(fetched_at_ms: u64, tags: &[String]) -> Result<Stamp, StampError> {
+    pub fn new(fetched_at_ms: UnixMillis, tags: &[String]) -> Result<Stamp, StampError> {
         let set: BTreeSet<String> = tags.iter().map(|t| t.to_ascii_lowercase()).collect();
         if set.contains("") {
             return Err(StampError::EmptyTag);
@@ -327,7 +328,7 @@ pub fn staleness_bound(settings: &PurgeSettings) -> u64 {
     settings.generation_memo.saturating_add(KV_PROPAGATION_SECS)
 }
 
-/// An isolate-level memo of generation reads. Pure: time is passed in (Unix seconds).
+/// An isolate-level memo of generation reads. Pure: time is passed in.
 /// An entry is valid for `ttl` seconds after it was put (`ttl == 0` disables the memo).
 /// When full, the oldest entry is evicted.
 #[derive(Debug, Clone)]
@@ -335,8 +336,9 @@ pub struct Memo {
     ttl: u64,
     capacity: usize,
     seq: u64,
-    entries: HashMap<GenName, (Gen, u64, u64)>,
-    order: BTreeMap<(u64, u64), GenName>,
+    /// Value, when it was put, and its insertion sequence number.
+    entries: HashMap<GenName, (Gen, UnixSecs, u64)>,
+    order: BTreeMap<(UnixSecs, u64), GenName>,
 }
 
 impl Memo {
@@ -352,14 +354,14 @@ impl Memo {
     }
 
     /// The memoized value, if put at most `ttl` seconds ago (and not in the future).
-    pub fn get(&self, name: &GenName, now: u64) -> Option<Gen> {
+    pub fn get(&self, name: &GenName, now: UnixSecs) -> Option<Gen> {
         let (g, at, _) = self.entries.get(name)?;
-        (*at <= now && now - *at < self.ttl).then_some(*g)
+        (*at <= now && now.saturating_sub(*at) < self.ttl).then_some(*g)
     }
 
     /// Remembers a value read (or written, by a purge in this isolate) at `now`.
     /// [`Gen::Unreadable`] is never memoized.
-    pub fn put(&mut self, name: GenName, value: Gen, now: u64) {
+    pub fn put(&mut self, name: GenName, value: Gen, now: UnixSecs) {
         if self.ttl == 0 || self.capacity == 0 || value == Gen::Unreadable {
             return;
         }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::body::PurgeRequest;
 use crate::http::text::sha256_hex;
+use crate::http::time::UnixSecs;
 
 /// Outcome of writing generations (the global layer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,8 +72,8 @@ pub struct Invalidated {
 pub struct Receipt {
     /// The `webhook-id`.
     pub id: String,
-    /// Unix seconds at which this worker received the webhook.
-    pub received_at: u64,
+    /// When this worker received the webhook (Unix seconds in the JSON).
+    pub received_at: UnixSecs,
     pub invalidated: Invalidated,
     pub layers: Layers,
     /// After this many seconds every data centre serves fresh content
@@ -83,7 +84,12 @@ pub struct Receipt {
 }
 
 impl Receipt {
-    pub fn new(id: &str, now: u64, req: &PurgeRequest, staleness_bound_seconds: u64) -> Receipt {
+    pub fn new(
+        id: &str,
+        now: UnixSecs,
+        req: &PurgeRequest,
+        staleness_bound_seconds: u64,
+    ) -> Receipt {
         Receipt {
             id: id.to_string(),
             received_at: now,

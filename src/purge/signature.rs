@@ -24,6 +24,7 @@ use sha2::Sha256;
 use std::fmt;
 
 use crate::http::headers::Headers;
+use crate::http::time::UnixSecs;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -113,11 +114,11 @@ impl Secret {
             .map_err(|_| SecretError::TooShort { len: raw.len() })
     }
 
-    fn mac(&self, msg_id: &str, timestamp: u64, body: &[u8]) -> HmacSha256 {
+    fn mac(&self, msg_id: &str, timestamp: UnixSecs, body: &[u8]) -> HmacSha256 {
         let mut mac = self.0.clone();
         mac.update(msg_id.as_bytes());
         mac.update(b".");
-        mac.update(timestamp.to_string().as_bytes());
+        mac.update(timestamp.0.to_string().as_bytes());
         mac.update(b".");
         mac.update(body);
         mac
@@ -147,7 +148,7 @@ pub fn parse_secrets(s: &str) -> Result<Vec<Secret>, SecretError> {
 }
 
 /// Signs a message the way a Standard Webhooks sender does: returns `v1,<base64>`.
-pub fn sign(secret: &Secret, msg_id: &str, timestamp: u64, body: &[u8]) -> String {
+pub fn sign(secret: &Secret, msg_id: &str, timestamp: UnixSecs, body: &[u8]) -> String {
     let tag = secret.mac(msg_id, timestamp, body).finalize().into_bytes();
     format!("{SIGNATURE_VERSION},{}", BASE64_STANDARD.encode(tag))
 }
@@ -182,7 +183,7 @@ impl WebhookHeaders {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
     pub id: String,
-    pub timestamp: u64,
+    pub timestamp: UnixSecs,
     /// Which configured secret matched (for operator logs during a rotation; never sent to
     /// the client).
     pub secret_index: usize,
@@ -200,13 +201,13 @@ pub enum VerifyError {
     BadTimestamp(String),
     /// Older than `now - tolerance`.
     TimestampTooOld {
-        timestamp: u64,
-        now: u64,
+        timestamp: UnixSecs,
+        now: UnixSecs,
     },
     /// Newer than `now + tolerance`.
     TimestampTooNew {
-        timestamp: u64,
-        now: u64,
+        timestamp: UnixSecs,
+        now: UnixSecs,
     },
     /// No `v1` entry matched any configured secret.
     NoValidSignature,
@@ -259,11 +260,11 @@ impl std::error::Error for VerifyError {}
 
 /// Parses a timestamp strictly: 1–19 ASCII digits, nothing else (no sign, no spaces, no
 /// fraction), fitting in `u64`.
-fn parse_timestamp(s: &str) -> Option<u64> {
+fn parse_timestamp(s: &str) -> Option<UnixSecs> {
     if s.is_empty() || s.len() > 19 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    s.parse().ok()
+    s.parse().ok().map(UnixSecs)
 }
 
 fn valid_id(id: &str) -> bool {
@@ -272,7 +273,7 @@ fn valid_id(id: &str) -> bool {
 
 /// Verifies a Standard Webhooks message against any of `secrets`.
 ///
-/// `now` is the current time in Unix seconds; the timestamp must lie within
+/// `now` is the current time; the timestamp must lie within
 /// `now ± tolerance` (inclusive). Signature entries with another version prefix are
 /// ignored; a bare `v1,`, invalid base64, or a signature of the wrong length simply does
 /// not match. Each comparison is constant-time (`Mac::verify_slice`, via `subtle`).
@@ -280,7 +281,7 @@ pub fn verify(
     secrets: &[Secret],
     headers: &WebhookHeaders,
     body: &[u8],
-    now: u64,
+    now: UnixSecs,
     tolerance: u64,
 ) -> Result<Verified, VerifyError> {
     if secrets.is_empty() {
@@ -300,10 +301,11 @@ pub fn verify(
     }
     let timestamp =
         parse_timestamp(ts_raw).ok_or_else(|| VerifyError::BadTimestamp(ts_raw.to_string()))?;
-    if timestamp < now.saturating_sub(tolerance) {
+    // `now - tolerance <= timestamp <= now + tolerance`, without leaving u64.
+    if now.saturating_sub(timestamp) > tolerance {
         return Err(VerifyError::TimestampTooOld { timestamp, now });
     }
-    if timestamp > now.saturating_add(tolerance) {
+    if timestamp.saturating_sub(now) > tolerance {
         return Err(VerifyError::TimestampTooNew { timestamp, now });
     }
 

@@ -5,6 +5,7 @@
 use crate::config::Config;
 use crate::http::headers::Headers;
 use crate::http::method::Method;
+use crate::http::time::UnixSecs;
 use crate::purge::body::{parse_purge_body, PurgeBodyError, PurgeRequest, MAX_BODY_BYTES};
 use crate::purge::generations::{purge_names, staleness_bound, GenName};
 use crate::purge::receipt::Receipt;
@@ -73,7 +74,7 @@ pub fn authenticate(
     headers: &Headers,
     body: &[u8],
     secrets: &[Secret],
-    now: u64,
+    now: UnixSecs,
     tolerance: u64,
 ) -> Result<Verified, WebhookError> {
     precheck(method, declared_len)?;
@@ -114,7 +115,7 @@ pub fn plan_purge(
     body: &[u8],
     host: &str,
     zone_on: bool,
-    now: u64,
+    now: UnixSecs,
 ) -> Result<PurgePlan, WebhookError> {
     let request = parse_purge_body(body).map_err(WebhookError::Body)?;
     let mut key_urls = Vec::with_capacity(request.urls.len());

@@ -3,13 +3,14 @@
 
 use crate::config::Route;
 use crate::http::cache_control::split_directives;
+use crate::http::time::UnixSecs;
 use crate::response::store::StorePlan;
 
 /// Timing facts stored with a response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoredMeta {
-    /// Unix seconds when stored.
-    pub stored_at: u64,
+    /// When stored.
+    pub stored_at: UnixSecs,
     pub ttl: u64,
     pub stale_while_revalidate: u64,
     pub stale_if_error: u64,
@@ -42,7 +43,7 @@ impl Freshness {
 
 impl StoredMeta {
     /// Metadata for a response stored at `now` under `plan`.
-    pub fn new(now: u64, plan: &StorePlan) -> Self {
+    pub fn new(now: UnixSecs, plan: &StorePlan) -> Self {
         StoredMeta {
             stored_at: now,
             ttl: plan.ttl,
@@ -56,7 +57,7 @@ impl StoredMeta {
 /// clock reads earlier than `stored_at`. Fresh while `age < ttl` (RFC 9111
 /// §4.2: fresh if lifetime > age). Both stale windows start at expiry; while
 /// inside the revalidate window, stale-if-error is implied.
-pub fn freshness(meta: &StoredMeta, now: u64) -> Freshness {
+pub fn freshness(meta: &StoredMeta, now: UnixSecs) -> Freshness {
     let age = now.saturating_sub(meta.stored_at);
     if age < meta.ttl {
         Freshness::Fresh { age }
@@ -71,7 +72,7 @@ pub fn freshness(meta: &StoredMeta, now: u64) -> Freshness {
 
 /// Remaining freshness at `now` (negative once stale), for `Cache-Status: ttl=`
 /// (RFC 9211 §2.5).
-pub fn remaining_ttl(meta: &StoredMeta, now: u64) -> i64 {
+pub fn remaining_ttl(meta: &StoredMeta, now: UnixSecs) -> i64 {
     let age = now.saturating_sub(meta.stored_at);
     let ttl = i64::try_from(meta.ttl).unwrap_or(i64::MAX);
     let age = i64::try_from(age).unwrap_or(i64::MAX);

@@ -1,7 +1,7 @@
 //! The storing decision: may this origin response enter the shared cache, for
 //! how long, and with which fields removed (RFC 9111 §3, plus route rules).
 //!
-//! Pure: the caller passes `now` (Unix seconds). Every refusal carries a
+//! Pure: the caller passes `now`. Every refusal carries a
 //! [`NotStoredReason`], which becomes the `Cache-Status` detail
 //! (`Detail::from(&reason)`).
 //!
@@ -16,6 +16,7 @@ use crate::http::cache_status::Detail;
 use crate::http::date;
 use crate::http::headers::Headers;
 use crate::http::method::Method;
+use crate::http::time::UnixSecs;
 use crate::response::media_type::{media_type_agrees, TypeCheck};
 
 /// Status codes that are heuristically cacheable (RFC 9110 §15.1), hence
@@ -148,7 +149,7 @@ pub fn decide_store(
     config_tag_headers: &[String],
     req: &RequestFacts<'_>,
     resp: &OriginResponse<'_>,
-    now: u64,
+    now: UnixSecs,
 ) -> StoreDecision {
     match plan(route, config_tag_headers, req, resp, now) {
         Ok(p) => StoreDecision::Store(p),
@@ -161,7 +162,7 @@ fn plan(
     config_tag_headers: &[String],
     req: &RequestFacts<'_>,
     resp: &OriginResponse<'_>,
-    now: u64,
+    now: UnixSecs,
 ) -> Result<StorePlan, NotStoredReason> {
     use NotStoredReason as R;
     let h = resp.headers;
@@ -283,7 +284,7 @@ fn check_vary(route: &Route, h: &Headers) -> Result<(), NotStoredReason> {
 ///
 /// Fail safe: an invalid `Expires`, or several that disagree, is `0` (RFC 9111
 /// §5.3). A missing or invalid `Date` is taken as `now`.
-pub fn origin_freshness(cc: &CacheControl, h: &Headers, now: u64) -> Option<u64> {
+pub fn origin_freshness(cc: &CacheControl, h: &Headers, now: UnixSecs) -> Option<u64> {
     let lifetime = if let Some(s) = cc.s_maxage {
         s
     } else if let Some(m) = cc.max_age {

@@ -2,6 +2,7 @@
 //! for scripts and CI. Signing uses the same core as the worker's verifier.
 
 use crate::cli::{value, Exit};
+use edgecache::http::time::UnixSecs;
 use edgecache::purge::signature::{parse_secrets, sign, Secret};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -26,11 +27,13 @@ the same webhook-id (the worker is idempotent per id). Exits 1 unless the worker
 answers 2xx.
 ";
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+fn now() -> UnixSecs {
+    UnixSecs(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    )
 }
 
 fn default_id() -> String {
@@ -53,7 +56,12 @@ fn secret_from(arg: Option<String>) -> Result<Secret, Exit> {
 }
 
 /// Headers for one signed delivery.
-fn signed_headers(secret: &Secret, id: &str, ts: u64, body: &[u8]) -> [(&'static str, String); 3] {
+fn signed_headers(
+    secret: &Secret,
+    id: &str,
+    ts: UnixSecs,
+    body: &[u8],
+) -> [(&'static str, String); 3] {
     [
         ("webhook-id", id.to_string()),
         ("webhook-timestamp", ts.to_string()),
@@ -70,10 +78,9 @@ pub fn sign_cmd(args: &[String]) -> Result<(), Exit> {
             "--id" => id = Some(value(&mut it, a)?),
             "--timestamp" => {
                 let v = value(&mut it, a)?;
-                ts =
-                    Some(v.parse::<u64>().map_err(|_| {
-                        Exit::Usage(format!("--timestamp {v:?} is not Unix seconds"))
-                    })?);
+                ts = Some(UnixSecs(v.parse::<u64>().map_err(|_| {
+                    Exit::Usage(format!("--timestamp {v:?} is not Unix seconds"))
+                })?));
             }
             "--body" => body = Some(value(&mut it, a)?.into_bytes()),
             "--body-file" => {
