@@ -6,7 +6,7 @@ use edgecache::flow::{on_origin, plan, Incoming, Plan, StoredEntry};
 use edgecache::http::headers::Headers;
 use edgecache::http::method::Method;
 use edgecache::http::time::{UnixMillis, UnixSecs};
-use edgecache::request::forward::pass_headers;
+use edgecache::request::forward::{pass_headers, RequestBody};
 use serde_json::json;
 
 fn config() -> Config {
@@ -116,7 +116,7 @@ fn a_get_with_a_body_goes_forward_without_it() {
     let Plan::Pass { forward_body, .. } = p else {
         panic!("expected a pass")
     };
-    assert!(!forward_body);
+    assert_eq!(forward_body, RequestBody::Withhold);
     let fwd = pass_headers(&h, forward_body);
     assert!(!fwd.contains("content-length"));
     assert_eq!(fwd.get("x-a"), Some("1"));
@@ -132,7 +132,7 @@ fn unsafe_methods_forward_their_body_and_framing() {
     let Plan::Pass { forward_body, .. } = lookup_plan(&c, &Method::Post, &h) else {
         panic!("expected a pass")
     };
-    assert!(forward_body);
+    assert_eq!(forward_body, RequestBody::Forward);
     let fwd = pass_headers(&h, forward_body);
     assert_eq!(fwd.get("content-type"), Some("application/json"));
     assert!(!fwd.contains("host"));
@@ -145,7 +145,7 @@ fn pass_through_never_forwards_rewriting_headers() {
         ("x-http-method-override", "DELETE"),
         ("a", "b"),
     ]);
-    let fwd = pass_headers(&h, true);
+    let fwd = pass_headers(&h, RequestBody::Forward);
     assert_eq!(fwd.len(), 1);
 }
 

@@ -7,6 +7,7 @@ use crate::http::headers::Headers;
 use crate::http::method::Method;
 use crate::http::reserved::RESERVED_PREFIX;
 use crate::purge::generations::{request_names, GenName, Stamp};
+use crate::request::forward::RequestBody;
 use crate::request::key::{cache_key_parsed, BypassReason, CacheKey, KeyOutcome, KeyRequest};
 use crate::request::limits::check_limits;
 
@@ -48,10 +49,11 @@ pub enum Plan<'c> {
         /// An unsafe method on a cached route: a 2xx answer invalidates this base
         /// key URL (RFC 9111 §4.4).
         invalidate: Option<String>,
-        /// Forward the request body. False for GET and HEAD: the Fetch API cannot
-        /// send a body with them, so a GET with a body goes forward without it
-        /// (and, being uncached, its answer reaches only this client).
-        forward_body: bool,
+        /// Whether the request body goes on. Withheld for GET and HEAD: the
+        /// Fetch API cannot send a body with them, so a GET with a body goes
+        /// forward without it (and, being uncached, its answer reaches only
+        /// this client).
+        forward_body: RequestBody,
     },
     /// Cacheable: look the key up.
     Lookup(Box<Lookup<'c>>),
@@ -125,7 +127,11 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
         }
     };
     // Not `has_body`: an HTTP/2 request body may come without `Content-Length`.
-    let forward_body = !inc.method.is_get_or_head();
+    let forward_body = if inc.method.is_get_or_head() {
+        RequestBody::Withhold
+    } else {
+        RequestBody::Forward
+    };
     match outcome {
         KeyOutcome::NoRoute => Plan::Pass {
             cache_status: CacheStatus::forward(Fwd::UriMiss).detail(Detail::NoRoute),

@@ -9,6 +9,7 @@ use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers as CoreHeaders;
 use crate::http::method::Method;
 use crate::purge::generations::GenName;
+use crate::request::forward::RequestBody;
 use crate::response::delivery::deliver;
 use std::time::Duration;
 use worker::*;
@@ -20,7 +21,7 @@ const PASS_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Pass {
     pub cache_status: CacheStatus,
     pub invalidate: Option<String>,
-    pub forward_body: bool,
+    pub forward_body: RequestBody,
 }
 
 /// Forwards the client's request (method, `flow::pass_headers`, body) to the origin.
@@ -49,10 +50,9 @@ pub async fn pass(
         target.push_str(q);
     }
     let fwd = crate::request::forward::pass_headers(headers, forward_body);
-    let body = if forward_body {
-        req.inner().body().map(wasm_bindgen::JsValue::from)
-    } else {
-        None
+    let body = match forward_body {
+        RequestBody::Forward => req.inner().body().map(wasm_bindgen::JsValue::from),
+        RequestBody::Withhold => None,
     };
     // As sent: parsed in `glue::fetch` from the raw request, not through
     // `Request::method`, which maps unknown names to GET.

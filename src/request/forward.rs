@@ -43,16 +43,25 @@ pub fn forwarded_headers(incoming: &Headers, allow: &[String]) -> Headers {
         .collect()
 }
 
+/// Whether a pass-through sends the client's request body on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestBody {
+    /// Send the body, with its framing fields.
+    Forward,
+    /// Send no body, and drop `Content-Length` and `Content-Type` with it.
+    Withhold,
+}
+
 /// Headers sent to the origin on pass-through: the client's, minus hop-by-hop
 /// fields and the host/path/method-rewriting ones
 /// ([`crate::request::forward::POISONING_HEADERS`]: the answer is not stored, but
 /// the origin should never be steered by them), minus `Host` (the fetch sets
 /// the origin's), and minus the body framing when the body is not forwarded.
-pub fn pass_headers(incoming: &Headers, forward_body: bool) -> Headers {
+pub fn pass_headers(incoming: &Headers, body: RequestBody) -> Headers {
     let names: Vec<String> = incoming.iter().map(|(n, _)| n.to_string()).collect();
     let mut out = crate::request::forward::forwarded_headers(incoming, &names);
     out.remove("host");
-    if !forward_body {
+    if body == RequestBody::Withhold {
         out.remove("content-length");
         out.remove("content-type");
     }

@@ -42,10 +42,11 @@ fn hex_val(b: u8) -> Option<u8> {
     }
 }
 
-/// Percent-decodes; with `plus_is_space`, `+` becomes a space
-/// (application/x-www-form-urlencoded). A `%` not followed by two hex digits
-/// is kept as a literal `%`, as `form_urlencoded` and Python's `unquote` do.
-pub(crate) fn percent_decode(s: &[u8], plus_is_space: bool) -> Vec<u8> {
+/// Decodes a query name or value as application/x-www-form-urlencoded (as
+/// Django reads queries): `%XX` escapes decoded, `+` a space. A `%` not
+/// followed by two hex digits is kept as a literal `%`, as `form_urlencoded`
+/// and Python's `unquote` do.
+pub(crate) fn form_decode(s: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(s.len());
     let mut i = 0;
     while i < s.len() {
@@ -57,7 +58,7 @@ pub(crate) fn percent_decode(s: &[u8], plus_is_space: bool) -> Vec<u8> {
                 continue;
             }
         }
-        out.push(if plus_is_space && b == b'+' { b' ' } else { b });
+        out.push(if b == b'+' { b' ' } else { b });
         i += 1;
     }
     out
@@ -128,7 +129,7 @@ fn name_parts(raw: &str, plain: bool) -> (Cow<'_, str>, Cow<'_, [u8]>) {
     if plain {
         return (Cow::Borrowed(raw), Cow::Borrowed(raw.as_bytes()));
     }
-    let decoded = percent_decode(raw.as_bytes(), true);
+    let decoded = form_decode(raw.as_bytes());
     (Cow::Owned(encode_component(&decoded)), Cow::Owned(decoded))
 }
 
@@ -273,7 +274,7 @@ fn normalize_pair<'a>(
         return None;
     }
     let mut value = if value_decode {
-        Cow::Owned(percent_decode(raw_value.as_bytes(), true))
+        Cow::Owned(form_decode(raw_value.as_bytes()))
     } else {
         Cow::Borrowed(raw_value.as_bytes())
     };
@@ -314,12 +315,8 @@ mod tests {
 
     #[test]
     fn decodes_plus_and_percent_and_keeps_bad_escapes() {
-        assert_eq!(
-            percent_decode(b"a+b%41%2b%zz%4", true),
-            b"a bA+%zz%4".to_vec()
-        );
-        assert_eq!(percent_decode(b"a+b", false), b"a+b".to_vec());
-        assert_eq!(percent_decode(b"%", true), b"%".to_vec());
+        assert_eq!(form_decode(b"a+b%41%2b%zz%4"), b"a bA+%zz%4".to_vec());
+        assert_eq!(form_decode(b"%"), b"%".to_vec());
     }
 
     #[test]
