@@ -412,3 +412,13 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn kv_writes_never_ask_for_less_than_the_kv_minimum() {
+    use edgecache::purge::generations::{kv_expiration_ttl, KV_MIN_EXPIRATION_TTL};
+    assert_eq!(KV_MIN_EXPIRATION_TTL, 60);
+    assert_eq!(kv_expiration_ttl(0), 60);
+    assert_eq!(kv_expiration_ttl(59), 60);
+    assert_eq!(kv_expiration_ttl(61), 61);
+    assert_eq!(kv_expiration_ttl(86_400), 86_400);
+}

@@ -1,4 +1,5 @@
 //! Background refreshes are collapsed per key (refresh::RefreshGate).
+mod common;
 use edgecache::flow::refresh::RefreshGate;
 
 #[test]
@@ -41,4 +42,13 @@ fn tracking_is_bounded_by_forgetting_the_oldest() {
     // "a" was forgotten, so it may start again; "c" is still in flight.
     assert!(g.try_start("a", 4, 100));
     assert!(!g.try_start("c", 4, 100));
+}
+
+#[test]
+fn a_refresh_holds_its_key_for_the_route_timeout_and_a_second() {
+    let mut route = common::api_route();
+    route.timeout = 10;
+    assert_eq!(edgecache::flow::refresh::refresh_hold(&route), 11);
+    route.timeout = u64::MAX;
+    assert_eq!(edgecache::flow::refresh::refresh_hold(&route), u64::MAX);
 }

@@ -6,6 +6,7 @@ use crate::http::cache_status::{CacheStatus, Fwd};
 use crate::http::headers::Headers;
 use crate::http::reserved::RESERVED_PREFIX;
 use crate::purge::generations::{request_names, GenName, Stamp};
+use crate::purge::webhook::generation_ttl;
 use crate::request::key::{cache_key_parsed, BypassReason, CacheKey, KeyOutcome, KeyRequest};
 use crate::request::limits::check_limits;
 
@@ -174,4 +175,42 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
             }))
         }
     }
+}
+
+/// The request has a body: a `Content-Length` other than `0`, or a
+/// `Transfer-Encoding` (RFC 9112 §6.1). Such a request is never answered from
+/// or stored in the cache (its body is not in the key).
+pub fn has_body(headers: &Headers) -> bool {
+    headers
+        .get("content-length")
+        .is_some_and(|v| v.trim() != "0")
+        || headers.contains("transfer-encoding")
+}
+
+/// What an unsafe request's answer invalidates (RFC 9111 §4.4), in this data
+/// centre at once and, through its generation, everywhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalidation {
+    /// The base key URL: every variant of the request's URL.
+    pub base_url: String,
+    /// Generation names to bump (the URL's).
+    pub names: Vec<GenName>,
+    /// How long the bump must live in KV (`purge::webhook::generation_ttl`).
+    pub kv_ttl: u64,
+}
+
+/// For a pass-through that named a URL to invalidate ([`Plan::Pass`]), what to
+/// invalidate once the origin answered `status`: only a success does (2xx; an
+/// error changed nothing, and a redirect is left alone).
+pub fn invalidation(
+    config: &Config,
+    base_url: Option<String>,
+    status: u16,
+) -> Option<Invalidation> {
+    let base_url = base_url.filter(|_| (200..300).contains(&status))?;
+    Some(Invalidation {
+        names: vec![GenName::url(&base_url)],
+        kv_ttl: generation_ttl(config),
+        base_url,
+    })
 }

@@ -1,7 +1,7 @@
 //! Generation values in Workers KV, behind the isolate memo.
 
 use super::State;
-use crate::purge::generations::{encode_value, Gen, GenName, Generations};
+use crate::purge::generations::{encode_value, kv_expiration_ttl, Gen, GenName, Generations};
 use futures_util::future::join_all;
 use worker::Env;
 
@@ -59,7 +59,7 @@ pub async fn bump(
         async move {
             match kv.put(&n.kv_key(), value) {
                 Ok(b) => b
-                    .expiration_ttl(ttl.max(60))
+                    .expiration_ttl(kv_expiration_ttl(ttl))
                     .execute()
                     .await
                     .map_err(|e| e.to_string()),

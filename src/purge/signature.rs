@@ -24,6 +24,7 @@ use sha2::Sha256;
 use std::fmt;
 
 use crate::http::headers::Headers;
+use crate::http::text::digits_u64;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -260,10 +261,7 @@ impl std::error::Error for VerifyError {}
 /// Parses a timestamp strictly: 1–19 ASCII digits, nothing else (no sign, no spaces, no
 /// fraction), fitting in `u64`.
 fn parse_timestamp(s: &str) -> Option<u64> {
-    if s.is_empty() || s.len() > 19 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
+    digits_u64(s, 19)
 }
 
 fn valid_id(id: &str) -> bool {

@@ -3,7 +3,7 @@
 //! deletes and zone purge calls the plan names, and answers the receipt.
 
 use super::convert::{local, now_millis, now_secs};
-use super::origin::{fetch_origin, OriginRequest, OriginResult};
+use super::origin::{fetch_origin, Fetch, OriginRequest};
 use super::{kv, log, plain, secret, State};
 use crate::http::cache_status::{CacheStatus, Fwd};
 use crate::http::headers::Headers as CoreHeaders;
@@ -12,7 +12,7 @@ use crate::purge::receipt::{
 };
 use crate::purge::signature::parse_secrets;
 use crate::purge::webhook::{authenticate, generation_ttl, plan_purge, precheck, WebhookError};
-use crate::purge::zone::{is_retryable, retry_delay, ZonePurgeCall};
+use crate::purge::zone::{next_step, CallResult, NextStep, ZonePurgeCall};
 use std::time::Duration;
 use worker::*;
 
@@ -157,7 +157,7 @@ fn receipt_response(receipt: &crate::purge::receipt::Receipt) -> Result<Response
 /// Longest wait for one zone purge API call.
 const ZONE_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// One zone purge API call, retried on 429/5xx with the core's backoff schedule.
+/// One zone purge API call, retried as `purge::zone::next_step` says.
 async fn send_zone_call(call: &ZonePurgeCall, token: &str, id: &str) {
     let mut attempt = 0u32;
     loop {
@@ -165,7 +165,7 @@ async fn send_zone_call(call: &ZonePurgeCall, token: &str, id: &str) {
         let mut headers = CoreHeaders::new();
         headers.append("authorization", &format!("Bearer {token}"));
         headers.append("content-type", "application/json");
-        let result = fetch_origin(OriginRequest {
+        let fetch = fetch_origin(OriginRequest {
             url: &call.url,
             method: "POST",
             headers: &headers,
@@ -173,24 +173,30 @@ async fn send_zone_call(call: &ZonePurgeCall, token: &str, id: &str) {
             timeout: ZONE_CALL_TIMEOUT,
         })
         .await;
-        let (status, retry_after) = match &result {
-            OriginResult::Response(r) => (
-                r.status_code(),
+        let (status, retry_after) = match &fetch {
+            Fetch::Response(r) => (
+                Some(r.status_code()),
                 r.headers().get("retry-after").ok().flatten(),
             ),
-            _ => (0, None),
+            Fetch::Failed { .. } => (None, None),
         };
-        if (200..300).contains(&status) {
-            log(
-                "zone_purge_ok",
-                serde_json::json!({ "id": id, "attempt": attempt }),
-            );
-            return;
-        }
-        let retry = status == 0 || is_retryable(status);
-        match retry_delay(attempt, retry_after.as_deref()).filter(|_| retry) {
-            Some(ms) => Delay::from(Duration::from_millis(ms)).await,
-            None => {
+        let result = match status {
+            Some(status) => CallResult::Answered {
+                status,
+                retry_after: retry_after.as_deref(),
+            },
+            None => CallResult::NoResponse,
+        };
+        match next_step(attempt, result) {
+            NextStep::Done => {
+                log(
+                    "zone_purge_ok",
+                    serde_json::json!({ "id": id, "attempt": attempt }),
+                );
+                return;
+            }
+            NextStep::RetryAfter(ms) => Delay::from(Duration::from_millis(ms)).await,
+            NextStep::GiveUp => {
                 log(
                     "zone_purge_failed",
                     serde_json::json!({ "id": id, "status": status, "attempt": attempt }),
