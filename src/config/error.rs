@@ -1,7 +1,7 @@
 //! `ConfigError`: every way the `EDGECACHE` var can be wrong, naming the place
 //! (route, field) and the bad value. Bad config fails at load, before any request.
 
-use crate::config::duration::DurationError;
+use super::duration::DurationError;
 use std::fmt;
 
 /// Where in the config an error sits: top level, a section, or a route.

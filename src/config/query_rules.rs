@@ -4,8 +4,45 @@
 //! config validation runs them on declared defaults, so a default compares
 //! with a value normalized the same way.
 
-use super::QueryRules;
 use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamFilter {
+    /// Only these names are kept.
+    Allow(Vec<String>),
+    /// These names are dropped; everything else kept.
+    Deny(Vec<String>),
+    /// Neither given: every non-tracking name kept.
+    All,
+}
+
+impl ParamFilter {
+    /// Does the filter keep a parameter with this (decoded) name?
+    pub fn keeps(&self, name: &str) -> bool {
+        self.keeps_bytes(name.as_bytes())
+    }
+
+    /// `keeps` on raw decoded bytes (query names need not be UTF-8).
+    pub fn keeps_bytes(&self, name: &[u8]) -> bool {
+        match self {
+            ParamFilter::Allow(list) => list.iter().any(|n| n.as_bytes() == name),
+            ParamFilter::Deny(list) => !list.iter().any(|n| n.as_bytes() == name),
+            ParamFilter::All => true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryRules {
+    pub filter: ParamFilter,
+    /// A parameter whose (normalized) value equals its default is dropped.
+    pub defaults: BTreeMap<String, String>,
+    /// Numeric clamps, inclusive [min, max].
+    pub clamp: BTreeMap<String, (i64, i64)>,
+    /// Values of these names are lower-cased.
+    pub lowercase: Vec<String>,
+}
 
 /// The tracking list (`tracking_params`), with the first bytes its entries
 /// start with precomputed when config is loaded: most parameter names start

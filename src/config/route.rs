@@ -2,10 +2,12 @@
 //! (path pattern, TTLs, tags, query rules, variants, credentials). Shared field
 //! helpers (durations, header lists) live in `parse.rs`.
 
+use super::defaults::{CREDENTIAL_HEADERS, DEFAULT_CREDENTIALS};
 use super::error::{ConfigError, Place};
-use super::parse::{duration, CREDENTIAL_HEADERS, DEFAULT_CREDENTIALS};
-use super::{Credential, ParamFilter, QueryRules, Route, RouteKind, TtlMode};
-use crate::config::pattern::parse_pattern;
+use super::fields::duration;
+use super::model::{Credential, Route, RouteKind, TtlMode};
+use super::pattern::{parse_pattern, PathPattern};
+use super::query_rules::{ParamFilter, QueryRules};
 use crate::http::reserved::VARIANT_PARAM;
 use crate::http::text::is_token;
 use serde::Deserialize;
@@ -193,7 +195,7 @@ pub(super) fn parse_route(
 
 /// Tag templates: printable ASCII without spaces, commas or quotes (a
 /// `Cache-Tag` header is a comma-separated list), `{param}` naming a path param.
-fn check_tag(route: &str, t: &str, path: &crate::config::PathPattern) -> Result<(), ConfigError> {
+fn check_tag(route: &str, t: &str, path: &PathPattern) -> Result<(), ConfigError> {
     let bad = |reason| ConfigError::BadTag {
         route: route.to_string(),
         value: t.to_string(),

@@ -149,32 +149,35 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
                 forward_body,
             }
         }
-        KeyOutcome::Cache(key) => {
-            if inc.has_body {
-                // A GET with a body: the body is not in the key, so it must not shape an entry.
-                return Plan::Pass {
-                    cache_status: CacheStatus::forward(Fwd::Bypass).detail("request_body"),
-                    invalidate: None,
-                    forward_body,
-                };
-            }
-            let origin = config.origin.as_str().trim_end_matches('/');
-            let origin_url = format!("{origin}{}", key.origin_path_and_query());
-            let origin_headers = crate::request::variant::origin_headers(key.route, inc.headers);
-            let (host, path) = (key.host().to_string(), key.path().to_string());
-            let has_credentials =
-                !crate::request::variant::present_credentials(key.route, inc.headers).is_empty();
-            Plan::Lookup(Box::new(Lookup {
-                head: inc.method == "HEAD",
-                origin_url,
-                origin_headers,
-                host,
-                path,
-                has_credentials,
-                key,
-            }))
-        }
+        KeyOutcome::Cache(key) => lookup(config, inc, key, forward_body),
     }
+}
+
+/// A keyed request: look it up, unless it has a body (a GET with a body: the
+/// body is not in the key, so it must not shape an entry).
+fn lookup<'c>(config: &Config, inc: &Incoming, key: CacheKey<'c>, forward_body: bool) -> Plan<'c> {
+    if inc.has_body {
+        return Plan::Pass {
+            cache_status: CacheStatus::forward(Fwd::Bypass).detail("request_body"),
+            invalidate: None,
+            forward_body,
+        };
+    }
+    let origin = config.origin.as_str().trim_end_matches('/');
+    let origin_url = format!("{origin}{}", key.origin_path_and_query());
+    let origin_headers = crate::request::variant::origin_headers(key.route, inc.headers);
+    let (host, path) = (key.host().to_string(), key.path().to_string());
+    let has_credentials =
+        !crate::request::variant::present_credentials(key.route, inc.headers).is_empty();
+    Plan::Lookup(Box::new(Lookup {
+        head: inc.method == "HEAD",
+        origin_url,
+        origin_headers,
+        host,
+        path,
+        has_credentials,
+        key,
+    }))
 }
 
 /// The request has a body: a `Content-Length` other than `0`, or a

@@ -7,8 +7,9 @@ use super::origin::{fetch_origin, Fetch, OriginRequest};
 use super::{kv, log, plain, secret, State};
 use crate::http::cache_status::{CacheStatus, Fwd};
 use crate::http::headers::Headers as CoreHeaders;
+use crate::purge::generations::GenName;
 use crate::purge::receipt::{
-    receipt_key, receipt_ttl, replay_decision, GenerationsStatus, Replay, ZonePurgeStatus,
+    receipt_key, receipt_ttl, replay_decision, GenerationsStatus, Receipt, Replay, ZonePurgeStatus,
 };
 use crate::purge::signature::parse_secrets;
 use crate::purge::webhook::{authenticate, generation_ttl, plan_purge, precheck, WebhookError};
@@ -85,28 +86,7 @@ pub async fn handle(
     };
     let mut receipt = plan.receipt;
     // Layer 1: generations in KV (global).
-    match kv::bump(
-        env,
-        state,
-        &plan.names,
-        now_millis(),
-        generation_ttl(config),
-        now,
-    )
-    .await
-    {
-        Ok(n) => {
-            receipt.layers.generations.bumped = n;
-            receipt.layers.generations.status = GenerationsStatus::Ok;
-        }
-        Err(e) => {
-            log(
-                "generations_failed",
-                serde_json::json!({ "id": verified.id, "error": e }),
-            );
-            receipt.layers.generations.status = GenerationsStatus::Failed;
-        }
-    }
+    bump_generations(env, state, &plan.names, &verified.id, now, &mut receipt).await;
     // Layer 3: local deletes of the named URLs in this data centre.
     let cache = Cache::default();
     for url in &plan.key_urls {
@@ -141,7 +121,32 @@ pub async fn handle(
     receipt_response(&receipt)
 }
 
-fn receipt_response(receipt: &crate::purge::receipt::Receipt) -> Result<Response> {
+/// Writes the purge's generations and records the outcome in the receipt.
+async fn bump_generations(
+    env: &Env,
+    state: &State,
+    names: &[GenName],
+    id: &str,
+    now: u64,
+    receipt: &mut Receipt,
+) {
+    let config = &state.config;
+    match kv::bump(env, state, names, now_millis(), generation_ttl(config), now).await {
+        Ok(n) => {
+            receipt.layers.generations.bumped = n;
+            receipt.layers.generations.status = GenerationsStatus::Ok;
+        }
+        Err(e) => {
+            log(
+                "generations_failed",
+                serde_json::json!({ "id": id, "error": e }),
+            );
+            receipt.layers.generations.status = GenerationsStatus::Failed;
+        }
+    }
+}
+
+fn receipt_response(receipt: &Receipt) -> Result<Response> {
     let mut h = CoreHeaders::new();
     h.append("content-type", "application/json");
     h.append("cache-control", "no-store");

@@ -214,7 +214,27 @@ fn plan(
         return Err(R::MediaTypeMismatch);
     }
 
-    let origin = origin_freshness(&cc, h, now);
+    let (ttl, swr, sie) = lifetimes(route, &cc, h, status_override, now)?;
+    Ok(StorePlan {
+        ttl,
+        stale_while_revalidate: swr,
+        stale_if_error: sie,
+        strip_headers: strip,
+        tags: origin_tags(h, config_tag_headers),
+    })
+}
+
+/// TTL and the two stale windows: the route's or a `status_ttl`, the origin's
+/// freshness under `ttl_mode = "respect"`; none when revalidation is required.
+fn lifetimes(
+    route: &Route,
+    cc: &CacheControl,
+    h: &Headers,
+    status_override: Option<u64>,
+    now: u64,
+) -> Result<(u64, u64, u64), NotStoredReason> {
+    use NotStoredReason as R;
+    let origin = origin_freshness(cc, h, now);
     let revalidate = cc.must_revalidate || cc.proxy_revalidate;
     if revalidate && origin == Some(0) {
         return Err(R::MustRevalidate);
@@ -238,13 +258,7 @@ fn plan(
             route.stale_if_error.max(cc.stale_if_error.unwrap_or(0)),
         )
     };
-    Ok(StorePlan {
-        ttl,
-        stale_while_revalidate: swr,
-        stale_if_error: sie,
-        strip_headers: strip,
-        tags: origin_tags(h, config_tag_headers),
-    })
+    Ok((ttl, swr, sie))
 }
 
 /// `Vary: Cookie` / `Vary: Authorization` (Django adds `Cookie` whenever the
