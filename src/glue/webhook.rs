@@ -11,7 +11,7 @@ use crate::purge::generations::GenName;
 use crate::purge::receipt::{
     receipt_key, receipt_ttl, replay_decision, GenerationsStatus, Receipt, Replay, ZonePurgeStatus,
 };
-use crate::purge::signature::parse_secrets;
+use crate::purge::signature::{parse_secrets, Secret};
 use crate::purge::webhook::{authenticate, generation_ttl, plan_purge, precheck, WebhookError};
 use crate::purge::zone::{next_step, CallResult, NextStep, ZonePurgeCall};
 use std::time::Duration;
@@ -47,14 +47,7 @@ pub async fn handle(
         return refuse(e);
     }
     let body = req.bytes().await.unwrap_or_default();
-    let secrets = secret(env, "EDGECACHE_WEBHOOK_SECRET")
-        .map(|s| parse_secrets(&s))
-        .transpose()
-        .unwrap_or_else(|e| {
-            console_error!("edgecache: EDGECACHE_WEBHOOK_SECRET is invalid: {}", e);
-            None
-        })
-        .unwrap_or_default();
+    let secrets = webhook_secrets(env);
     let verified = match authenticate(
         "POST",
         declared,
@@ -88,12 +81,7 @@ pub async fn handle(
     // Layer 1: generations in KV (global).
     bump_generations(env, state, &plan.names, &verified.id, now, &mut receipt).await;
     // Layer 3: local deletes of the named URLs in this data centre.
-    let cache = Cache::default();
-    for url in &plan.key_urls {
-        if let Ok(CacheDeletionOutcome::Success) = cache.delete(url.as_str(), false).await {
-            receipt.layers.local_delete.deleted += 1;
-        }
-    }
+    receipt.layers.local_delete.deleted = delete_here(&plan.key_urls).await;
     // Layer 2: the zone purge API, after the response.
     if let (true, Some(token)) = (zone_on, zone_token) {
         receipt.layers.zone_purge.status = ZonePurgeStatus::Queued;
@@ -119,6 +107,31 @@ pub async fn handle(
         serde_json::json!({ "id": verified.id, "names": plan.names.len(), "status": receipt.status() }),
     );
     receipt_response(&receipt)
+}
+
+/// The webhook secrets (`EDGECACHE_WEBHOOK_SECRET`, several for rotation);
+/// none when unset or invalid, which refuses every webhook.
+fn webhook_secrets(env: &Env) -> Vec<Secret> {
+    secret(env, "EDGECACHE_WEBHOOK_SECRET")
+        .map(|s| parse_secrets(&s))
+        .transpose()
+        .unwrap_or_else(|e| {
+            console_error!("edgecache: EDGECACHE_WEBHOOK_SECRET is invalid: {}", e);
+            None
+        })
+        .unwrap_or_default()
+}
+
+/// Deletes `urls` from this data centre's cache; how many were there.
+async fn delete_here(urls: &[String]) -> usize {
+    let cache = Cache::default();
+    let mut deleted = 0;
+    for url in urls {
+        if let Ok(CacheDeletionOutcome::Success) = cache.delete(url.as_str(), false).await {
+            deleted += 1;
+        }
+    }
+    deleted
 }
 
 /// Writes the purge's generations and records the outcome in the receipt.
