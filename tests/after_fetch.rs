@@ -1,4 +1,5 @@
 //! What follows an origin fetch: the origin's answer, a stale entry, or 502/504.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
 
 use edgecache::flow::fetched::{after_fetch, origin_failure, AfterFetch, FetchError, Fetched};
 use edgecache::http::cache_status::{CacheStatus, Fwd};

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
 use edgecache::http::cache_status::{CacheStatus, Fwd};
 use edgecache::response::store::NotStoredReason;
 

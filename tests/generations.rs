@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
 use edgecache::config::PurgeSettings;
 use edgecache::config::DEFAULT_CLOCK_SKEW;
 use edgecache::flow::entry::{encode_stamp, parse_stamp};

@@ -1,4 +1,5 @@
 //! Background refreshes are collapsed per key (refresh::RefreshGate).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
 mod common;
 use edgecache::flow::refresh::RefreshGate;
 

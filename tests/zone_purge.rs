@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
 use edgecache::config::PurgeSettings;
 use edgecache::purge::body::parse_purge_body;
 use edgecache::purge::zone::{

@@ -153,7 +153,7 @@ impl Config {
     }
 
     /// [`Config::routes_match`] without the params (nothing allocated).
-    pub fn route_index(&self, path: &str) -> Option<usize> {
+    pub(crate) fn route_index(&self, path: &str) -> Option<usize> {
         self.routes
             .iter()
             .position(|r| r.path.matches_with(path, |_, _| ()))

@@ -138,7 +138,7 @@ impl PathPattern {
     /// [`PathPattern::matches`] without allocating: hands each captured
     /// `(name, value)` to `capture`, in pattern order. Captures may be handed
     /// over before a later segment fails, so use them only when this returns true.
-    pub fn matches_with<'s, 'p>(
+    pub(crate) fn matches_with<'s, 'p>(
         &'s self,
         path: &'p str,
         mut capture: impl FnMut(&'s str, &'p str),
@@ -227,12 +227,12 @@ impl PathPattern {
     }
 
     /// True when the pattern has a `:param` segment.
-    pub fn has_params(&self) -> bool {
+    pub(crate) fn has_params(&self) -> bool {
         self.param_names().next().is_some()
     }
 
     /// Names of the `:param` segments, in order.
-    pub fn param_names(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn param_names(&self) -> impl Iterator<Item = &str> {
         self.segments.iter().filter_map(|s| match s {
             PathSegment::Param(p) => Some(p.as_str()),
             PathSegment::Literal(_) => None,

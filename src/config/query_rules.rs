@@ -24,7 +24,7 @@ impl ParamFilter {
     }
 
     /// `keeps` on raw decoded bytes (query names need not be UTF-8).
-    pub fn keeps_bytes(&self, name: &[u8]) -> bool {
+    pub(crate) fn keeps_bytes(&self, name: &[u8]) -> bool {
         match self {
             ParamFilter::Allow(list) => list.iter().any(|n| n.as_bytes() == name),
             ParamFilter::Deny(list) => !list.iter().any(|n| n.as_bytes() == name),
@@ -85,7 +85,7 @@ impl TrackingParams {
 
 /// True when a (decoded) parameter name matches the tracking list
 /// (`utm_*` is a prefix match, anything else exact, case-sensitive).
-pub fn is_tracking(tracking: &[String], name: &[u8]) -> bool {
+pub(crate) fn is_tracking(tracking: &[String], name: &[u8]) -> bool {
     tracking.iter().any(|t| {
         let (pattern, prefix) = match t.as_bytes().split_last() {
             Some((b'*', prefix)) => (prefix, true),
@@ -107,7 +107,7 @@ pub fn is_tracking(tracking: &[String], name: &[u8]) -> bool {
 impl QueryRules {
     /// Lower-cases (Unicode when the bytes are UTF-8, ASCII otherwise) and clamps a
     /// decoded value as the route declares for `name`.
-    pub fn normalize_value(&self, name: &[u8], value: &[u8]) -> Vec<u8> {
+    pub(crate) fn normalize_value(&self, name: &[u8], value: &[u8]) -> Vec<u8> {
         let name_str = std::str::from_utf8(name).ok();
         self.normalize_value_cow(name, name_str, Cow::Borrowed(value))
             .into_owned()

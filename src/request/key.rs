@@ -200,7 +200,7 @@ pub fn cache_key<'c>(config: &'c Config, req: &KeyRequest) -> Result<KeyOutcome<
 /// [`cache_key`] for a caller that has already parsed `req.url`: `parsed` is
 /// `Url::parse(req.url).ok()`, so the parse is not repeated (`None` parses,
 /// and reports a bad URL, as [`cache_key`] does).
-pub fn cache_key_parsed<'c>(
+pub(crate) fn cache_key_parsed<'c>(
     config: &'c Config,
     req: &KeyRequest,
     parsed: Option<&url::Url>,

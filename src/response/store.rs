@@ -296,7 +296,7 @@ fn check_vary(route: &Route, h: &Headers) -> Result<(), NotStoredReason> {
 ///
 /// Fail safe: an invalid `Expires`, or several that disagree, is `0` (RFC 9111
 /// §5.3). A missing or invalid `Date` is taken as `now`.
-pub fn origin_freshness(cc: &CacheControl, h: &Headers, now: u64) -> Option<u64> {
+pub(crate) fn origin_freshness(cc: &CacheControl, h: &Headers, now: u64) -> Option<u64> {
     let lifetime = if let Some(s) = cc.s_maxage {
         s
     } else if let Some(m) = cc.max_age {
@@ -329,7 +329,7 @@ pub fn origin_freshness(cc: &CacheControl, h: &Headers, now: u64) -> Option<u64>
 /// A tag is kept if it is 1..=1024 bytes of visible ASCII (no spaces, no
 /// commas); others are ignored. Duplicates are dropped, first seen order kept.
 /// Case is preserved: the purge side must compare the same way.
-pub fn origin_tags(h: &Headers, tag_headers: &[String]) -> Vec<String> {
+pub(crate) fn origin_tags(h: &Headers, tag_headers: &[String]) -> Vec<String> {
     let mut tags: Vec<String> = Vec::new();
     for name in tag_headers {
         let space_separated = name.eq_ignore_ascii_case("surrogate-key");
