@@ -7,29 +7,8 @@ use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use worker::Response;
 
-// `fetch` with manual redirects, aborted after `timeoutMs`. Resolves the
-// Response, a string (why the fetch failed: for the log only) or null (timed
-// out). The race keeps a handler on the fetch, so an abort after the timeout
-// is never an unhandled rejection.
-#[wasm_bindgen(inline_js = r#"
-export async function edgecache_fetch(url, method, headers, body, timeoutMs) {
-  const ctl = new AbortController();
-  let timer;
-  const timeout = new Promise((resolve) => {
-    timer = setTimeout(() => resolve(null), timeoutMs);
-  });
-  try {
-    const sent = fetch(url, { method, headers, body, redirect: "manual", signal: ctl.signal });
-    const res = await Promise.race([sent, timeout]);
-    if (res === null) ctl.abort();
-    return res;
-  } catch (e) {
-    return String(e);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-"#)]
+// `fetch` with manual redirects and a timeout: src/glue/js/fetch.js.
+#[wasm_bindgen(module = "/src/glue/js/fetch.js")]
 extern "C" {
     fn edgecache_fetch(
         url: &str,
