@@ -9,6 +9,7 @@
 
 use crate::config::{Credential, Route};
 use crate::http::headers::Headers;
+use crate::http::text::hex_lower;
 use crate::request::query::encode_into;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -92,7 +93,7 @@ pub(crate) fn user_id(secret: &[u8], creds: &[(String, String)]) -> String {
         mac.update(&[0]);
     }
     let digest = mac.finalize().into_bytes();
-    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+    hex_lower(digest.get(..16).unwrap_or(&digest))
 }
 
 /// Escapes `%` and `~` so a header value cannot forge a component separator.
