@@ -5,6 +5,7 @@
 //! `simulate` reads; CONFIG: wrangler.toml). Both are timed in this process,
 //! interleaved (the order alternates every round), over the same URLs, and the
 //! median round is reported as one JSON line. Reports only; asserts nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
 
 use edgecache::config::load_wrangler_toml;
 use edgecache::http::headers::Headers;

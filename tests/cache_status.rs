@@ -1,4 +1,5 @@
 //! `Cache-Status` (RFC 9211) rendering, and the detail tokens.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
 
 use edgecache::http::cache_status::{CacheStatus, Detail, Fwd};
 use edgecache::request::key::BypassReason;

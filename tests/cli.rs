@@ -1,4 +1,5 @@
 //! The `edgecache` binary: `check` and `explain`, exit codes, help.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
 
 use std::process::{Command, Output};
 

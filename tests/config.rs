@@ -1,5 +1,6 @@
 //! Config parsing and validation: the shipped fixture, each invalid fixture in
 //! `fixtures/bad_configs/` (first line `# expect: <message substring>`), routing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
 
 use edgecache::config::{
     load_wrangler_toml, Config, ConfigError, Credential, ParamFilter, PathSegment, RouteKind,

@@ -1,4 +1,5 @@
 //! How the cache's copy of an origin body is written (flow::copy_strategy).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
 use edgecache::config::BUFFERED_COPY_LIMIT;
 use edgecache::flow::{copy_strategy, CopyStrategy};
 

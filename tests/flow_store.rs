@@ -1,4 +1,5 @@
 //! `flow::on_origin` / `StoredEntry`: what the stored copy and the first client get.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
 
 use edgecache::config::Config;
 use edgecache::flow::entry::{STATUS_HEADER, STORED_AS};

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
 use edgecache::config::PurgeSettings;
 use edgecache::config::DEFAULT_CLOCK_SKEW;
 use edgecache::flow::entry::{encode_stamp, parse_stamp};
@@ -433,4 +434,14 @@ proptest! {
             prop_assert!(segs.len() > MAX_PATH_DEPTH);
         }
     }
+}
+
+#[test]
+fn kv_writes_never_ask_for_less_than_the_kv_minimum() {
+    use edgecache::purge::generations::{kv_expiration_ttl, KV_MIN_EXPIRATION_TTL};
+    assert_eq!(KV_MIN_EXPIRATION_TTL, 60);
+    assert_eq!(kv_expiration_ttl(0), 60);
+    assert_eq!(kv_expiration_ttl(59), 60);
+    assert_eq!(kv_expiration_ttl(61), 61);
+    assert_eq!(kv_expiration_ttl(86_400), 86_400);
 }

@@ -1,5 +1,6 @@
 //! Cache key behaviour: table-driven cases in `fixtures/keys.json`, plus
 //! properties (idempotence, order independence) and purge normalization.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
 
 use edgecache::config::{load_wrangler_toml, Config};
 use edgecache::http::headers::Headers;

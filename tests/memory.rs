@@ -1,5 +1,6 @@
 //! `memory::MemoryTier`: bounds, LRU order, residence limit, invalidation; and
 //! the `memory` config section.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
 
 use edgecache::config::{Config, MemorySettings};
 use edgecache::flow::memory::{MemEntry, MemoryTier};

@@ -1,5 +1,6 @@
 //! `http::method::Method`: parsed case-sensitively, given back as sent, and
 //! safe only for the four methods RFC 9110 §9.2.1 names.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
 
 use edgecache::http::method::Method;
 

@@ -1,4 +1,5 @@
 //! Prefix purges name hosts the way keys spell them (host plus a non-default port).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
 use edgecache::config::Config;
 use edgecache::flow::{plan, Incoming, Plan};
 use edgecache::http::headers::Headers;

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
 use edgecache::http::time::UnixSecs;
 use edgecache::purge::body::{
     parse_purge_body, PurgeBodyError, MAX_BODY_BYTES, MAX_ITEMS, MAX_PREFIXES, MAX_PREFIX_DEPTH,

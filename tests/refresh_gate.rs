@@ -1,4 +1,6 @@
 //! Background refreshes are collapsed per key (refresh::RefreshGate).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
+mod common;
 use edgecache::flow::refresh::RefreshGate;
 use edgecache::http::time::UnixSecs;
 
@@ -42,4 +44,13 @@ fn tracking_is_bounded_by_forgetting_the_oldest() {
     // "a" was forgotten, so it may start again; "c" is still in flight.
     assert!(g.try_start("a", UnixSecs(4), 100));
     assert!(!g.try_start("c", UnixSecs(4), 100));
+}
+
+#[test]
+fn a_refresh_holds_its_key_for_the_route_timeout_and_a_second() {
+    let mut route = common::api_route();
+    route.timeout = 10;
+    assert_eq!(edgecache::flow::refresh::refresh_hold(&route), 11);
+    route.timeout = u64::MAX;
+    assert_eq!(edgecache::flow::refresh::refresh_hold(&route), u64::MAX);
 }

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
 use base64::prelude::{Engine as _, BASE64_STANDARD};
 use edgecache::http::headers::Headers;
 use edgecache::http::time::UnixSecs;

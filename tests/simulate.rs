@@ -1,5 +1,6 @@
 //! `simulate`: log parsing, the three key functions and the LRU+TTL model,
 //! with exact counts on tiny fixture logs.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
 
 use edgecache::config::{load_wrangler_toml, Config};
 use edgecache::simulate::log::parse_clf_time;

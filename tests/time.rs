@@ -1,5 +1,6 @@
 //! `http::time`: instants subtract to plain durations, saturating, and render
 //! as the bare number (stored formats and receipts depend on it).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
 
 use edgecache::http::time::{UnixMillis, UnixSecs};
 

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
 use edgecache::config::PurgeSettings;
 use edgecache::purge::body::parse_purge_body;
 use edgecache::purge::zone::{
@@ -153,5 +154,52 @@ fn retries_only_rate_limits_and_server_errors() {
     }
     for s in [200, 400, 401, 403, 404, 428, 600] {
         assert!(!is_retryable(s), "{s}");
+    }
+}
+
+#[test]
+fn next_step_is_done_on_success() {
+    use edgecache::purge::zone::{next_step, CallResult, NextStep};
+    for status in [200, 204, 299] {
+        let r = CallResult::Answered {
+            status,
+            retry_after: Some("1"),
+        };
+        assert_eq!(next_step(1, r), NextStep::Done);
+    }
+}
+
+#[test]
+fn next_step_retries_rate_limits_server_errors_and_silence() {
+    use edgecache::purge::zone::{next_step, CallResult, NextStep};
+    let answered = |status, retry_after| CallResult::Answered {
+        status,
+        retry_after,
+    };
+    assert_eq!(
+        next_step(1, answered(429, Some("2"))),
+        NextStep::RetryAfter(2000)
+    );
+    assert_eq!(next_step(1, answered(503, None)), NextStep::RetryAfter(500));
+    assert_eq!(
+        next_step(2, CallResult::NoResponse),
+        NextStep::RetryAfter(1000)
+    );
+    assert_eq!(
+        next_step(MAX_ATTEMPTS, CallResult::NoResponse),
+        NextStep::GiveUp
+    );
+    assert_eq!(next_step(1, answered(429, Some("3600"))), NextStep::GiveUp);
+}
+
+#[test]
+fn next_step_gives_up_on_errors_that_repeat() {
+    use edgecache::purge::zone::{next_step, CallResult, NextStep};
+    for status in [400, 401, 403, 404, 301] {
+        let r = CallResult::Answered {
+            status,
+            retry_after: None,
+        };
+        assert_eq!(next_step(1, r), NextStep::GiveUp, "{status}");
     }
 }

@@ -4,8 +4,10 @@
 //! written without a unit is ambiguous (seconds? minutes?) and the wrong guess
 //! caches private data for 60 times longer than intended.
 
-use crate::config::Secs;
 use std::fmt;
+
+/// Seconds. Durations in config are written "90s", "15m", "2h", "30d".
+pub type Secs = u64;
 
 /// A duration string that does not parse. Carries the bad value.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! `ConfigError`: every way the `EDGECACHE` var can be wrong, naming the place
 //! (route, field) and the bad value. Bad config fails at load, before any request.
 
-use crate::config::duration::DurationError;
+use super::duration::DurationError;
 use std::fmt;
 
 /// Where in the config an error sits: top level, a section, or a route.
@@ -145,6 +145,30 @@ impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use ConfigError::*;
         match self {
+            BadHeaderName { .. }
+            | ForbiddenHeader { .. }
+            | CredentialInVary { .. }
+            | VaryNotForwarded { .. }
+            | BadStatus { .. }
+            | BadCredential { .. }
+            | ClampRange { .. }
+            | AllowAndDeny { .. }
+            | ExcludedParam { .. }
+            | BadParamName { .. }
+            | BadTag { .. }
+            | UnknownTagParam { .. }
+            | BadLimit { .. }
+            | BadValue { .. } => self.fmt_field(f),
+            _ => self.fmt_config(f),
+        }
+    }
+}
+
+impl ConfigError {
+    /// The top-level, origin and route-shape messages.
+    fn fmt_config(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ConfigError::*;
+        match self {
             Shape { place, message } => write!(f, "{place}{message}"),
             MissingVar { table } => {
                 write!(f, "no `{table}` table (edgecache reads its config from it)")
@@ -193,6 +217,14 @@ impl fmt::Display for ConfigError {
                     "route `{route}`: field `path`: bad path pattern {value:?}: {reason}"
                 )
             }
+            _ => self.fmt_field(f),
+        }
+    }
+
+    /// The messages about one field (headers, statuses, query rules, tags, limits, values).
+    fn fmt_field(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ConfigError::*;
+        match self {
             BadHeaderName {
                 place,
                 field,
@@ -224,6 +256,24 @@ impl fmt::Display for ConfigError {
                 "route `{route}`: field `credentials`: bad credential {value:?} \
                  (use \"authorization\" or \"cookie:NAME\")"
             ),
+            ClampRange { .. }
+            | AllowAndDeny { .. }
+            | ExcludedParam { .. }
+            | BadParamName { .. }
+            | BadTag { .. }
+            | UnknownTagParam { .. }
+            | BadLimit { .. }
+            | BadValue { .. } => self.fmt_rules(f),
+            // Every variant has a message above or in `fmt_config`; a new one
+            // without reads as its Debug form rather than recursing.
+            _ => write!(f, "{self:?}"),
+        }
+    }
+
+    /// The messages about query rules, tags, limits and other values.
+    fn fmt_rules(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ConfigError::*;
+        match self {
             ClampRange {
                 route,
                 param,
@@ -286,8 +336,7 @@ impl fmt::Display for ConfigError {
             } => {
                 write!(f, "{place}field `{field}`: bad value {value:?}: {reason}")
             }
+            _ => write!(f, "{self:?}"),
         }
     }
 }
-
-impl std::error::Error for ConfigError {}

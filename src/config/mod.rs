@@ -5,11 +5,16 @@
 //! into these types, validating every field with errors that name the route and
 //! field (`config/error.rs`); it never panics. The worker does this once per
 //! isolate; `edgecache check` runs the same code on wrangler.toml.
+//!
+//! Files, lowest first (none imports this facade, nor a higher one):
+//! `duration`, `query_rules`, `pattern` → `defaults` → `model` → `error` →
+//! `fields` → `route` → `parse` (→ `wrangler`, native only).
 
-use std::collections::BTreeMap;
-
+mod defaults;
 pub mod duration;
 mod error;
+mod fields;
+mod model;
 mod parse;
 pub mod pattern;
 pub mod query_rules;
@@ -17,216 +22,17 @@ mod route;
 #[cfg(not(target_arch = "wasm32"))]
 mod wrangler;
 
-pub use error::{ConfigError, Place};
-pub use parse::{
-    CREDENTIAL_HEADERS, DEFAULT_API_BASE, DEFAULT_CREDENTIALS, DEFAULT_FORWARD_HEADERS,
-    DEFAULT_TAG_HEADERS, DEFAULT_TRACKING_PARAMS, FORBIDDEN_FORWARD_HEADERS,
+pub use defaults::{
+    BUFFERED_COPY_LIMIT, CREDENTIAL_HEADERS, DEFAULT_API_BASE, DEFAULT_CLOCK_SKEW,
+    DEFAULT_CREDENTIALS, DEFAULT_FORWARD_HEADERS, DEFAULT_TAG_HEADERS, DEFAULT_TRACKING_PARAMS,
+    FORBIDDEN_FORWARD_HEADERS, MAX_MEMORY_AGE, MAX_MEMORY_BYTES,
 };
+pub use duration::Secs;
+pub use error::{ConfigError, Place};
+pub use model::{
+    Config, Credential, Limits, MemorySettings, PurgeSettings, Route, RouteKind, TtlMode,
+};
+pub use pattern::{PathPattern, PathSegment};
+pub use query_rules::{ParamFilter, QueryRules};
 #[cfg(not(target_arch = "wasm32"))]
 pub use wrangler::{load_wrangler_toml, wrangler_var_json};
-
-/// Seconds. Durations in config are written "90s", "15m", "2h", "30d".
-pub type Secs = u64;
-
-/// Default clock-skew allowance between data centres (`purge.clock_skew`).
-/// Cloudflare's machines are NTP-synchronized far tighter than this; the
-/// margin mostly absorbs `Date.now()` coarseness inside Workers (see
-/// `purge::generations`).
-pub const DEFAULT_CLOCK_SKEW: Secs = 2;
-
-/// Bodies up to this size are read whole for the cache's copy (4 MiB: API
-/// responses); larger ones stream (`flow::copy`). The memory tier holds only
-/// bodies read whole, so `memory.max_entry_bytes` is at most this.
-pub const BUFFERED_COPY_LIMIT: u64 = 4 * 1024 * 1024;
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Config {
-    /// Origin base URL, e.g. `http://127.0.0.1:8000` (scheme + host + port, no path).
-    pub origin: url::Url,
-    /// Query parameter names dropped from every key; a trailing `*` is a prefix match.
-    pub tracking_params: query_rules::TrackingParams,
-    /// Request headers forwarded to the origin on cacheable routes (lower-case names).
-    pub forward_headers: Vec<String>,
-    /// Response headers that carry origin tags (lower-case), e.g. `cache-tag`, `surrogate-key`.
-    pub tag_headers: Vec<String>,
-    /// When true, `Cache-Status` carries `key=`.
-    pub debug: bool,
-    pub limits: Limits,
-    pub purge: PurgeSettings,
-    pub memory: MemorySettings,
-    /// Ordered: first match wins. No match = pass through, never stored.
-    pub routes: Vec<Route>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Limits {
-    pub max_url_bytes: usize,
-    pub max_query_params: usize,
-    pub max_headers: usize,
-    pub max_header_bytes: usize,
-}
-
-impl Default for Limits {
-    /// 8 KiB URL, 100 query params, 100 headers, 32 KiB of headers.
-    fn default() -> Self {
-        Limits {
-            max_url_bytes: 8192,
-            max_query_params: 100,
-            max_headers: 100,
-            max_header_bytes: 32768,
-        }
-    }
-}
-
-/// The isolate's memory tier (see `crate::flow::memory`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct MemorySettings {
-    /// Bytes held in all (bodies, headers, keys); 0 turns the tier off.
-    pub max_bytes: u64,
-    /// Largest body kept.
-    pub max_entry_bytes: u64,
-    /// Longest an entry stays in memory, however long its TTL.
-    pub max_age: Secs,
-}
-
-impl Default for MemorySettings {
-    /// 16 MiB in all, bodies up to 128 KiB, at most 60 s in memory.
-    fn default() -> Self {
-        MemorySettings {
-            max_bytes: 16 * 1024 * 1024,
-            max_entry_bytes: 128 * 1024,
-            max_age: 60,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct PurgeSettings {
-    /// How long an isolate may reuse generation numbers read from KV.
-    pub generation_memo: Secs,
-    /// Timestamp tolerance for signed webhooks (both directions).
-    pub tolerance: Secs,
-    /// Allowance for clock differences between data centres: an entry whose fetch
-    /// started up to this long after a purge of one of its names still counts as
-    /// purged (see `crate::purge::generations`). Costs a few misses right after a purge.
-    pub clock_skew: Secs,
-    /// Cloudflare zone purge: zone id (token is a secret). None = layer off.
-    pub zone_id: Option<String>,
-    /// Base URL of the zone purge API (configurable so tests can use a fake).
-    pub api_base: String,
-}
-
-impl Default for PurgeSettings {
-    /// Memo 5 s, tolerance 5 min, clock skew 2 s, zone purge off, the public Cloudflare API.
-    fn default() -> Self {
-        PurgeSettings {
-            generation_memo: 5,
-            tolerance: 300,
-            clock_skew: DEFAULT_CLOCK_SKEW,
-            zone_id: None,
-            api_base: DEFAULT_API_BASE.to_string(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RouteKind {
-    Api,
-    Media,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TtlMode {
-    /// Origin freshness (`s-maxage` > `max-age` > `Expires`) capped by the route TTL;
-    /// the route TTL applies when the origin says nothing.
-    Respect,
-    /// Route TTL wins whatever the origin says (but `no-store`/`private` still forbid storing).
-    Override,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PathSegment {
-    Literal(String),
-    /// `:name` — matches one non-empty segment.
-    Param(String),
-}
-
-/// `/api/courses/:pk/` → segments [Literal("api"), Literal("courses"), Param("pk")],
-/// trailing_slash = true, wildcard = false. `/media/*` → [Literal("media")], wildcard.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PathPattern {
-    pub source: String,
-    pub segments: Vec<PathSegment>,
-    pub trailing_slash: bool,
-    pub wildcard: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ParamFilter {
-    /// Only these names are kept.
-    Allow(Vec<String>),
-    /// These names are dropped; everything else kept.
-    Deny(Vec<String>),
-    /// Neither given: every non-tracking name kept.
-    All,
-}
-
-impl ParamFilter {
-    /// Does the filter keep a parameter with this (decoded) name?
-    pub fn keeps(&self, name: &str) -> bool {
-        self.keeps_bytes(name.as_bytes())
-    }
-
-    /// `keeps` on raw decoded bytes (query names need not be UTF-8).
-    pub fn keeps_bytes(&self, name: &[u8]) -> bool {
-        match self {
-            ParamFilter::Allow(list) => list.iter().any(|n| n.as_bytes() == name),
-            ParamFilter::Deny(list) => !list.iter().any(|n| n.as_bytes() == name),
-            ParamFilter::All => true,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueryRules {
-    pub filter: ParamFilter,
-    /// A parameter whose (normalized) value equals its default is dropped.
-    pub defaults: BTreeMap<String, String>,
-    /// Numeric clamps, inclusive [min, max].
-    pub clamp: BTreeMap<String, (i64, i64)>,
-    /// Values of these names are lower-cased.
-    pub lowercase: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Credential {
-    /// `Authorization` header.
-    Authorization,
-    /// A named cookie, e.g. Django's `sessionid`.
-    Cookie(String),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Route {
-    pub name: String,
-    pub path: PathPattern,
-    pub kind: RouteKind,
-    pub ttl: Secs,
-    pub ttl_mode: TtlMode,
-    /// Status code → TTL; naming an error status here makes it storable.
-    pub status_ttl: BTreeMap<u16, Secs>,
-    /// Tag templates such as `course:{pk}`; `{name}` must be a path param.
-    pub tags: Vec<String>,
-    pub query: QueryRules,
-    /// Declared request headers in the key (lower-case names).
-    pub vary: Vec<String>,
-    pub per_user: bool,
-    /// Credentials that identify a user (checked in order).
-    pub credentials: Vec<Credential>,
-    pub stale_while_revalidate: Secs,
-    pub stale_if_error: Secs,
-    /// Origin fetch timeout.
-    pub timeout: Secs,
-    /// When set, replaces `Cache-Control` on responses sent to clients.
-    pub browser_cache_control: Option<String>,
-}

@@ -5,68 +5,18 @@
 //! them into the types in `config.rs`. Routes are read one at a time so an error
 //! names the route it sits in.
 
+use super::defaults::{
+    CREDENTIAL_HEADERS, DEFAULT_FORWARD_HEADERS, DEFAULT_TAG_HEADERS, DEFAULT_TRACKING_PARAMS,
+    FORBIDDEN_FORWARD_HEADERS, MAX_MEMORY_AGE, MAX_MEMORY_BYTES,
+};
 use super::error::{ConfigError, Place};
+use super::fields::{duration, shape};
+use super::model::{Config, Limits, MemorySettings, PurgeSettings, Route};
+use super::query_rules::TrackingParams;
 use super::route::{parse_route, RawRoute};
-use super::Secs;
-use super::{Config, Limits, MemorySettings, PurgeSettings, Route};
-use crate::config::duration::parse_duration;
-use crate::config::query_rules::TrackingParams;
 use crate::http::text::is_token;
 use serde::Deserialize;
 use serde_json::Value;
-
-/// Tracking parameters dropped from every key by default. A trailing `*` is a
-/// prefix match. Analytics and ad-click ids: they never change an API response,
-/// and each click carries a unique value, so keeping them would make every
-/// request a miss.
-pub const DEFAULT_TRACKING_PARAMS: &[&str] = &[
-    "utm_*",
-    "fbclid",
-    "gclid",
-    "dclid",
-    "gbraid",
-    "wbraid",
-    "msclkid",
-    "mc_cid",
-    "mc_eid",
-    "_ga",
-    "_gl",
-    "yclid",
-    "igshid",
-    "twclid",
-    "ttclid",
-    "li_fat_id",
-];
-
-/// Request headers forwarded to the origin by default (on cacheable routes,
-/// only those also named in the route's `vary` are sent: see `key::origin_headers`).
-pub const DEFAULT_FORWARD_HEADERS: &[&str] = &["accept", "accept-language"];
-
-/// Headers that let a client rewrite the host, path or method the origin sees
-/// (cache poisoning / routing confusion): refused in `forward_headers`.
-pub const FORBIDDEN_FORWARD_HEADERS: &[&str] = &[
-    "host",
-    "x-forwarded-host",
-    "forwarded",
-    "x-host",
-    "x-original-url",
-    "x-rewrite-url",
-    "x-http-method-override",
-    "x-http-method",
-    "x-method-override",
-    "connection",
-    "transfer-encoding",
-    "te",
-    "upgrade",
-];
-
-/// Credential headers: never in `vary` or `forward_headers`; per-user routes
-/// handle them (keyed by HMAC, forwarded only there).
-pub const CREDENTIAL_HEADERS: &[&str] = &["authorization", "cookie", "proxy-authorization"];
-
-pub const DEFAULT_TAG_HEADERS: &[&str] = &["cache-tag", "surrogate-key"];
-pub const DEFAULT_CREDENTIALS: &[&str] = &["authorization", "cookie:sessionid"];
-pub const DEFAULT_API_BASE: &str = "https://api.cloudflare.com/client/v4";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -200,13 +150,6 @@ impl Config {
     }
 }
 
-fn shape(place: Place, e: serde_json::Error) -> ConfigError {
-    ConfigError::Shape {
-        place,
-        message: e.to_string(),
-    }
-}
-
 fn parse_origin(s: &str) -> Result<url::Url, ConfigError> {
     let bad = |reason| ConfigError::BadOrigin {
         value: s.to_string(),
@@ -254,22 +197,6 @@ fn header_list(
     Ok(out)
 }
 
-pub(super) fn duration(
-    place: &Place,
-    field: &str,
-    value: Option<&str>,
-    default: Secs,
-) -> Result<Secs, ConfigError> {
-    match value {
-        None => Ok(default),
-        Some(v) => parse_duration(v).map_err(|error| ConfigError::BadDuration {
-            place: place.clone(),
-            field: field.to_string(),
-            error,
-        }),
-    }
-}
-
 fn parse_limits(v: Option<Value>) -> Result<Limits, ConfigError> {
     let raw: RawLimits = match v {
         None => return Ok(Limits::default()),
@@ -290,11 +217,6 @@ fn parse_limits(v: Option<Value>) -> Result<Limits, ConfigError> {
         max_header_bytes: pick("max_header_bytes", raw.max_header_bytes, d.max_header_bytes)?,
     })
 }
-
-/// Most `memory.max_bytes`: an isolate has 128 MB in all.
-pub const MAX_MEMORY_BYTES: u64 = 64 * 1024 * 1024;
-/// Longest `memory.max_age`.
-pub const MAX_MEMORY_AGE: Secs = 3600;
 
 fn parse_memory(v: Option<Value>) -> Result<MemorySettings, ConfigError> {
     let place = Place::Section("memory");
@@ -327,7 +249,7 @@ fn parse_memory(v: Option<Value>) -> Result<MemorySettings, ConfigError> {
             "must be at least 1 and at most max_bytes",
         ));
     }
-    if max_entry_bytes > super::BUFFERED_COPY_LIMIT {
+    if max_entry_bytes > super::defaults::BUFFERED_COPY_LIMIT {
         return Err(bad(
             "max_entry_bytes",
             max_entry_bytes,

@@ -9,7 +9,22 @@
 //! and `/api/courses` are different paths (Django redirects one to the other with
 //! `APPEND_SLASH`; that redirect is not the list).
 
-use crate::config::{Config, PathPattern, PathSegment};
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathSegment {
+    Literal(String),
+    /// `:name` — matches one non-empty segment.
+    Param(String),
+}
+
+/// `/api/courses/:pk/` → segments [Literal("api"), Literal("courses"), Param("pk")],
+/// trailing_slash = true, wildcard = false. `/media/*` → [Literal("media")], wildcard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathPattern {
+    pub source: String,
+    pub segments: Vec<PathSegment>,
+    pub trailing_slash: bool,
+    pub wildcard: bool,
+}
 
 /// Path parameters captured by a match, in pattern order: `(name, value)`.
 /// Values are canonical path segments (percent-encoded as in the key).
@@ -123,7 +138,7 @@ impl PathPattern {
     /// [`PathPattern::matches`] without allocating: hands each captured
     /// `(name, value)` to `capture`, in pattern order. Captures may be handed
     /// over before a later segment fails, so use them only when this returns true.
-    pub fn matches_with<'s, 'p>(
+    pub(crate) fn matches_with<'s, 'p>(
         &'s self,
         path: &'p str,
         mut capture: impl FnMut(&'s str, &'p str),
@@ -212,32 +227,16 @@ impl PathPattern {
     }
 
     /// True when the pattern has a `:param` segment.
-    pub fn has_params(&self) -> bool {
+    pub(crate) fn has_params(&self) -> bool {
         self.param_names().next().is_some()
     }
 
     /// Names of the `:param` segments, in order.
-    pub fn param_names(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn param_names(&self) -> impl Iterator<Item = &str> {
         self.segments.iter().filter_map(|s| match s {
             PathSegment::Param(p) => Some(p.as_str()),
             PathSegment::Literal(_) => None,
         })
-    }
-}
-
-impl Config {
-    /// First route whose pattern matches the canonical `path`, with its index
-    /// in `routes` and the captured params. `None` = pass through, never stored.
-    pub fn routes_match(&self, path: &str) -> Option<(usize, Params)> {
-        let i = self.route_index(path)?;
-        Some((i, self.routes[i].path.matches(path)?))
-    }
-
-    /// [`Config::routes_match`] without the params (nothing allocated).
-    pub fn route_index(&self, path: &str) -> Option<usize> {
-        self.routes
-            .iter()
-            .position(|r| r.path.matches_with(path, |_, _| ()))
     }
 }
 

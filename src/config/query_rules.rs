@@ -4,8 +4,45 @@
 //! config validation runs them on declared defaults, so a default compares
 //! with a value normalized the same way.
 
-use super::QueryRules;
 use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamFilter {
+    /// Only these names are kept.
+    Allow(Vec<String>),
+    /// These names are dropped; everything else kept.
+    Deny(Vec<String>),
+    /// Neither given: every non-tracking name kept.
+    All,
+}
+
+impl ParamFilter {
+    /// Does the filter keep a parameter with this (decoded) name?
+    pub fn keeps(&self, name: &str) -> bool {
+        self.keeps_bytes(name.as_bytes())
+    }
+
+    /// `keeps` on raw decoded bytes (query names need not be UTF-8).
+    pub(crate) fn keeps_bytes(&self, name: &[u8]) -> bool {
+        match self {
+            ParamFilter::Allow(list) => list.iter().any(|n| n.as_bytes() == name),
+            ParamFilter::Deny(list) => !list.iter().any(|n| n.as_bytes() == name),
+            ParamFilter::All => true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryRules {
+    pub filter: ParamFilter,
+    /// A parameter whose (normalized) value equals its default is dropped.
+    pub defaults: BTreeMap<String, String>,
+    /// Numeric clamps, inclusive [min, max].
+    pub clamp: BTreeMap<String, (i64, i64)>,
+    /// Values of these names are lower-cased.
+    pub lowercase: Vec<String>,
+}
 
 /// The tracking list (`tracking_params`), with the first bytes its entries
 /// start with precomputed when config is loaded: most parameter names start
@@ -48,7 +85,7 @@ impl TrackingParams {
 
 /// True when a (decoded) parameter name matches the tracking list
 /// (`utm_*` is a prefix match, anything else exact, case-sensitive).
-pub fn is_tracking(tracking: &[String], name: &[u8]) -> bool {
+pub(crate) fn is_tracking(tracking: &[String], name: &[u8]) -> bool {
     tracking.iter().any(|t| {
         let (pattern, prefix) = match t.as_bytes().split_last() {
             Some((b'*', prefix)) => (prefix, true),
@@ -70,7 +107,7 @@ pub fn is_tracking(tracking: &[String], name: &[u8]) -> bool {
 impl QueryRules {
     /// Lower-cases (Unicode when the bytes are UTF-8, ASCII otherwise) and clamps a
     /// decoded value as the route declares for `name`.
-    pub fn normalize_value(&self, name: &[u8], value: &[u8]) -> Vec<u8> {
+    pub(crate) fn normalize_value(&self, name: &[u8], value: &[u8]) -> Vec<u8> {
         let name_str = std::str::from_utf8(name).ok();
         self.normalize_value_cow(name, name_str, Cow::Borrowed(value))
             .into_owned()

@@ -2,10 +2,13 @@
 //! (path pattern, TTLs, tags, query rules, variants, credentials). Shared field
 //! helpers (durations, header lists) live in `parse.rs`.
 
+use super::defaults::{CREDENTIAL_HEADERS, DEFAULT_CREDENTIALS};
+use super::duration::Secs;
 use super::error::{ConfigError, Place};
-use super::parse::{duration, CREDENTIAL_HEADERS, DEFAULT_CREDENTIALS};
-use super::{Credential, ParamFilter, QueryRules, Route, RouteKind, TtlMode};
-use crate::config::pattern::parse_pattern;
+use super::fields::duration;
+use super::model::{Credential, Route, RouteKind, TtlMode};
+use super::pattern::{parse_pattern, PathPattern};
+use super::query_rules::{ParamFilter, QueryRules};
 use crate::http::reserved::VARIANT_PARAM;
 use crate::http::text::is_token;
 use serde::Deserialize;
@@ -87,61 +90,12 @@ pub(super) fn parse_route(
         reason,
     })?;
     let ttl = duration(&place, "ttl", Some(&raw.ttl), 0)?;
-    let mut status_ttl = BTreeMap::new();
-    for (status, d) in &raw.status_ttl {
-        let code = status
-            .parse::<u16>()
-            .ok()
-            .filter(|c| (100..=599).contains(c) && status.len() == 3)
-            .ok_or_else(|| ConfigError::BadStatus {
-                route: name.clone(),
-                value: status.clone(),
-            })?;
-        status_ttl.insert(
-            code,
-            duration(&place, &format!("status_ttl.{status}"), Some(d), 0)?,
-        );
-    }
+    let status_ttl = parse_status_ttl(&name, &place, &raw.status_ttl)?;
     for t in &raw.tags {
         check_tag(&name, t, &path)?;
     }
     let query = parse_query(&name, raw.query, tracking)?;
-    let mut vary: Vec<String> = Vec::new();
-    for h in raw.vary {
-        let lower = h.to_ascii_lowercase();
-        if lower.is_empty()
-            || !lower
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-        {
-            return Err(ConfigError::BadHeaderName {
-                place: place.clone(),
-                field: "vary",
-                value: h,
-            });
-        }
-        if CREDENTIAL_HEADERS.contains(&lower.as_str()) {
-            return Err(ConfigError::CredentialInVary {
-                route: name.clone(),
-                value: lower,
-            });
-        }
-        if !forward.contains(&lower) {
-            return Err(ConfigError::VaryNotForwarded {
-                route: name.clone(),
-                value: lower,
-            });
-        }
-        if vary.contains(&lower) {
-            return Err(ConfigError::BadValue {
-                place,
-                field: "vary",
-                value: lower,
-                reason: "listed twice",
-            });
-        }
-        vary.push(lower);
-    }
+    let vary = parse_vary(&name, &place, raw.vary, forward)?;
     let credentials = parse_credentials(&name, raw.credentials)?;
     if raw.per_user && credentials.is_empty() {
         return Err(ConfigError::BadValue {
@@ -191,9 +145,80 @@ pub(super) fn parse_route(
     })
 }
 
+/// `status_ttl`: three-digit statuses 100..=599, each with a duration.
+fn parse_status_ttl(
+    name: &str,
+    place: &Place,
+    raw: &BTreeMap<String, String>,
+) -> Result<BTreeMap<u16, Secs>, ConfigError> {
+    let mut status_ttl = BTreeMap::new();
+    for (status, d) in raw {
+        let code = status
+            .parse::<u16>()
+            .ok()
+            .filter(|c| (100..=599).contains(c) && status.len() == 3)
+            .ok_or_else(|| ConfigError::BadStatus {
+                route: name.to_string(),
+                value: status.clone(),
+            })?;
+        status_ttl.insert(
+            code,
+            duration(place, &format!("status_ttl.{status}"), Some(d), 0)?,
+        );
+    }
+    Ok(status_ttl)
+}
+
+/// `vary`: header names, lower-cased, never a credential, each forwarded
+/// (`forward_headers`), none twice.
+fn parse_vary(
+    name: &str,
+    place: &Place,
+    raw: Vec<String>,
+    forward: &[String],
+) -> Result<Vec<String>, ConfigError> {
+    let mut vary: Vec<String> = Vec::new();
+    for h in raw {
+        let lower = h.to_ascii_lowercase();
+        if lower.is_empty()
+            || !lower
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        {
+            return Err(ConfigError::BadHeaderName {
+                place: place.clone(),
+                field: "vary",
+                value: h,
+            });
+        }
+        if CREDENTIAL_HEADERS.contains(&lower.as_str()) {
+            return Err(ConfigError::CredentialInVary {
+                route: name.to_string(),
+                value: lower,
+            });
+        }
+        if !forward.contains(&lower) {
+            return Err(ConfigError::VaryNotForwarded {
+                route: name.to_string(),
+                value: lower,
+            });
+        }
+        if vary.contains(&lower) {
+            return Err(ConfigError::BadValue {
+                place: place.clone(),
+                field: "vary",
+                value: lower,
+                reason: "listed twice",
+            });
+        }
+        vary.push(lower);
+    }
+    Ok(vary)
+}
+
 /// Tag templates: printable ASCII without spaces, commas or quotes (a
 /// `Cache-Tag` header is a comma-separated list), `{param}` naming a path param.
-fn check_tag(route: &str, t: &str, path: &crate::config::PathPattern) -> Result<(), ConfigError> {
+fn check_tag(route: &str, t: &str, path: &PathPattern) -> Result<(), ConfigError> {
     let bad = |reason| ConfigError::BadTag {
         route: route.to_string(),
         value: t.to_string(),
@@ -255,8 +280,13 @@ fn parse_credentials(
     Ok(out)
 }
 
-fn parse_query(route: &str, raw: RawQuery, tracking: &[String]) -> Result<QueryRules, ConfigError> {
-    let place = Place::Route(route.to_string());
+/// `query.allow` / `query.deny` (one of them at most), names checked.
+fn parse_filter(
+    route: &str,
+    place: &Place,
+    allow: Option<Vec<String>>,
+    deny: Option<Vec<String>>,
+) -> Result<ParamFilter, ConfigError> {
     let check_names = |field: &'static str, names: &[String]| -> Result<(), ConfigError> {
         for n in names {
             if n.is_empty() || n.eq_ignore_ascii_case(VARIANT_PARAM) {
@@ -269,7 +299,7 @@ fn parse_query(route: &str, raw: RawQuery, tracking: &[String]) -> Result<QueryR
         }
         Ok(())
     };
-    let filter = match (raw.allow, raw.deny) {
+    Ok(match (allow, deny) {
         (Some(_), Some(_)) => {
             return Err(ConfigError::AllowAndDeny {
                 route: route.to_string(),
@@ -284,7 +314,12 @@ fn parse_query(route: &str, raw: RawQuery, tracking: &[String]) -> Result<QueryR
             ParamFilter::Deny(d)
         }
         (None, None) => ParamFilter::All,
-    };
+    })
+}
+
+fn parse_query(route: &str, raw: RawQuery, tracking: &[String]) -> Result<QueryRules, ConfigError> {
+    let place = Place::Route(route.to_string());
+    let filter = parse_filter(route, &place, raw.allow, raw.deny)?;
     let mut rules = QueryRules {
         filter,
         defaults: BTreeMap::new(),

@@ -6,7 +6,7 @@
 //! top-level table when an environment is named.
 
 use super::error::{ConfigError, Place};
-use super::Config;
+use super::model::Config;
 
 /// Parses wrangler.toml text and validates `vars.EDGECACHE` (or, with `env`,
 /// `env.<env>.vars.EDGECACHE`) with `Config::from_json`.

@@ -17,12 +17,14 @@
 //! serve an entry forever. To change a format, give it a new version tag and
 //! parse the old one until every entry written with it has expired.
 
+use crate::http::fields::{connection_nominated, HOP_BY_HOP};
 use crate::http::headers::Headers;
 pub use crate::http::reserved::INTERNAL_PREFIX;
 use crate::http::text::{canonical_u64, pct_byte};
 use crate::http::time::{UnixMillis, UnixSecs};
 use crate::purge::generations::Stamp;
 use crate::response::freshness::StoredMeta;
+use crate::response::store::StorePlan;
 
 /// Name of the header holding [`StoredMeta`].
 pub const META_HEADER: &str = "x-edgecache-meta";
@@ -159,4 +161,44 @@ fn pct_decode(s: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
+}
+
+/// The stored copy's header fields: the origin's, less what must not be
+/// stored, plus every internal field above. The Cache API expires the object
+/// itself, so its `Cache-Control` keeps it through the stale windows; the
+/// origin's own `Cache-Control` moves to [`ORIGIN_CC_HEADER`].
+pub fn stored_headers(
+    origin: &Headers,
+    plan: &StorePlan,
+    meta: &StoredMeta,
+    stamp: &Stamp,
+    status: u16,
+) -> Headers {
+    // RFC 9111 §3.1: hop-by-hop fields and those the origin's `Connection`
+    // names are never stored (a stored `Transfer-Encoding` beside the length
+    // of the stored body would frame a hit wrongly).
+    let nominated = connection_nominated(origin);
+    let mut stored: Headers = origin
+        .iter()
+        .filter(|(n, _)| {
+            !HOP_BY_HOP.contains(n)
+                && !nominated.iter().any(|x| x == n)
+                && !n.starts_with(INTERNAL_PREFIX)
+                && *n != "cache-control"
+                && *n != "age"
+                && *n != "set-cookie"
+                && !plan.strip_headers.iter().any(|s| s.eq_ignore_ascii_case(n))
+        })
+        .collect();
+    if let Some(cc) = origin.get_joined("cache-control") {
+        stored.append(ORIGIN_CC_HEADER, &cc);
+    }
+    let keep = plan
+        .ttl
+        .saturating_add(plan.stale_while_revalidate.max(plan.stale_if_error));
+    stored.append("cache-control", &format!("max-age={keep}"));
+    stored.append(META_HEADER, &encode_meta(meta));
+    stored.append(STAMP_HEADER, &encode_stamp(stamp));
+    stored.append(STATUS_HEADER, &status.to_string());
+    stored
 }

@@ -14,6 +14,7 @@
 
 pub mod copy;
 pub mod entry;
+pub mod fetched;
 pub mod memory;
 pub mod origin;
 pub mod plan;

@@ -1,16 +1,12 @@
 //! What to do with an origin answer to a lookup that missed: store it or not,
 //! and the headers of the client's copy and of the stored copy.
 
-use super::entry::{
-    encode_meta, encode_stamp, INTERNAL_PREFIX, META_HEADER, ORIGIN_CC_HEADER, STAMP_HEADER,
-    STATUS_HEADER, STORED_AS,
-};
+use super::entry::{stored_headers, STORED_AS};
 use super::plan::Lookup;
 use super::stored::{client_headers, debug_key};
 use crate::config::Config;
 use crate::config::RouteKind;
 use crate::http::cache_status::{CacheStatus, Detail, Fwd};
-use crate::http::fields::{connection_nominated, HOP_BY_HOP};
 use crate::http::headers::Headers;
 use crate::http::method::Method;
 use crate::http::time::{UnixMillis, UnixSecs};
@@ -93,33 +89,7 @@ pub fn on_origin(
         return not_stored(Detail::TooManyTags);
     };
     let meta = StoredMeta::new(now, &plan);
-    // RFC 9111 §3.1: hop-by-hop fields and those the origin's `Connection`
-    // names are never stored (a stored `Transfer-Encoding` beside the length
-    // of the stored body would frame a hit wrongly).
-    let nominated = connection_nominated(origin_headers);
-    let mut stored: Headers = origin_headers
-        .iter()
-        .filter(|(n, _)| {
-            !HOP_BY_HOP.contains(n)
-                && !nominated.iter().any(|x| x == n)
-                && !n.starts_with(INTERNAL_PREFIX)
-                && *n != "cache-control"
-                && *n != "age"
-                && *n != "set-cookie"
-                && !plan.strip_headers.iter().any(|s| s.eq_ignore_ascii_case(n))
-        })
-        .collect();
-    if let Some(cc) = origin_headers.get_joined("cache-control") {
-        stored.append(ORIGIN_CC_HEADER, &cc);
-    }
-    // The Cache API expires the object itself; keep it through the stale windows.
-    let keep = plan
-        .ttl
-        .saturating_add(plan.stale_while_revalidate.max(plan.stale_if_error));
-    stored.append("cache-control", &format!("max-age={keep}"));
-    stored.append(META_HEADER, &encode_meta(&meta));
-    stored.append(STAMP_HEADER, &encode_stamp(&stamp));
-    stored.append(STATUS_HEADER, &status.to_string());
+    let stored = stored_headers(origin_headers, &plan, &meta, &stamp, status);
     // `private="Set-Cookie"` (RFC 9111 §5.2.2.7) forbids *storing* the field; this
     // answer is the origin's reply to this very client, so it keeps the field.
     OriginDecision {

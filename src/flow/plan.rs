@@ -7,6 +7,7 @@ use crate::http::headers::Headers;
 use crate::http::method::Method;
 use crate::http::reserved::RESERVED_PREFIX;
 use crate::purge::generations::{request_names, GenName, Stamp};
+use crate::purge::webhook::generation_ttl;
 use crate::request::forward::RequestBody;
 use crate::request::key::{cache_key_parsed, BypassReason, CacheKey, KeyOutcome, KeyRequest};
 use crate::request::limits::check_limits;
@@ -157,30 +158,76 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
                 forward_body,
             }
         }
-        KeyOutcome::Cache(key) => {
-            if inc.has_body {
-                // A GET with a body: the body is not in the key, so it must not shape an entry.
-                return Plan::Pass {
-                    cache_status: CacheStatus::forward(Fwd::Bypass).detail(Detail::RequestBody),
-                    invalidate: None,
-                    forward_body,
-                };
-            }
-            let origin = config.origin.as_str().trim_end_matches('/');
-            let origin_url = format!("{origin}{}", key.origin_path_and_query());
-            let origin_headers = crate::request::variant::origin_headers(key.route, inc.headers);
-            let (host, path) = (key.host().to_string(), key.path().to_string());
-            let has_credentials =
-                !crate::request::variant::present_credentials(key.route, inc.headers).is_empty();
-            Plan::Lookup(Box::new(Lookup {
-                method: inc.method.clone(),
-                origin_url,
-                origin_headers,
-                host,
-                path,
-                has_credentials,
-                key,
-            }))
-        }
+        KeyOutcome::Cache(key) => lookup(config, inc, key, forward_body),
     }
+}
+
+/// A keyed request: look it up, unless it has a body (a GET with a body: the
+/// body is not in the key, so it must not shape an entry).
+fn lookup<'c>(
+    config: &Config,
+    inc: &Incoming,
+    key: CacheKey<'c>,
+    forward_body: RequestBody,
+) -> Plan<'c> {
+    if inc.has_body {
+        return Plan::Pass {
+            cache_status: CacheStatus::forward(Fwd::Bypass).detail(Detail::RequestBody),
+            invalidate: None,
+            forward_body,
+        };
+    }
+    let origin = config.origin.as_str().trim_end_matches('/');
+    let origin_url = format!("{origin}{}", key.origin_path_and_query());
+    let origin_headers = crate::request::variant::origin_headers(key.route, inc.headers);
+    let (host, path) = (key.host().to_string(), key.path().to_string());
+    let has_credentials =
+        !crate::request::variant::present_credentials(key.route, inc.headers).is_empty();
+    Plan::Lookup(Box::new(Lookup {
+        method: inc.method.clone(),
+        origin_url,
+        origin_headers,
+        host,
+        path,
+        has_credentials,
+        key,
+    }))
+}
+
+/// The request has a body: a `Content-Length` other than `0`, or a
+/// `Transfer-Encoding` (RFC 9112 §6.1). Such a request is never answered from
+/// or stored in the cache (its body is not in the key).
+pub fn has_body(headers: &Headers) -> bool {
+    headers
+        .get("content-length")
+        .is_some_and(|v| v.trim() != "0")
+        || headers.contains("transfer-encoding")
+}
+
+/// What an unsafe request's answer invalidates (RFC 9111 §4.4), in this data
+/// centre at once and, through its generation, everywhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalidation {
+    /// The base key URL: every variant of the request's URL.
+    pub base_url: String,
+    /// Generation names to bump (the URL's).
+    pub names: Vec<GenName>,
+    /// How long the bump must live in KV (`purge::webhook::generation_ttl`).
+    pub kv_ttl: u64,
+}
+
+/// For a pass-through that named a URL to invalidate ([`Plan::Pass`]), what to
+/// invalidate once the origin answered `status`: only a success does (2xx; an
+/// error changed nothing, and a redirect is left alone).
+pub fn invalidation(
+    config: &Config,
+    base_url: Option<String>,
+    status: u16,
+) -> Option<Invalidation> {
+    let base_url = base_url.filter(|_| (200..300).contains(&status))?;
+    Some(Invalidation {
+        names: vec![GenName::url(&base_url)],
+        kv_ttl: generation_ttl(config),
+        base_url,
+    })
 }

@@ -4,8 +4,16 @@
 //! window would go to the origin at once — a stampede on exactly the popular
 //! keys the window exists to protect. Pure: time is passed in.
 
+use crate::config::{Route, Secs};
 use crate::http::time::UnixSecs;
 use std::collections::HashMap;
+
+/// How long a background refresh of an entry on `route` holds its key: the
+/// route's origin timeout and a second. A refresh still running then has hung
+/// or been lost, and must not block the key for good.
+pub fn refresh_hold(route: &Route) -> Secs {
+    route.timeout.saturating_add(1)
+}
 
 /// In-flight refreshes per key, with the time each started.
 #[derive(Debug)]

@@ -9,22 +9,8 @@ use worker::{Headers, Response, ResponseBody, ResponseBuilder, Result};
 // per field) instead of one JS call per field. Fetch forbids LF in header names
 // and values, so the separator cannot occur inside a field; a core list that
 // holds one anyway takes the per-field path (and fails as `append` does).
-#[wasm_bindgen(inline_js = r#"
-export function edgecache_headers_flat(h) {
-  let s = "";
-  for (const [k, v] of h) s += k + "\n" + v + "\n";
-  return s;
-}
-export function edgecache_headers_from_flat(s) {
-  const h = new Headers();
-  const p = s.split("\n");
-  for (let i = 0; i + 1 < p.length; i += 2) h.append(p[i], p[i + 1]);
-  return h;
-}
-export function edgecache_response(body, status, s) {
-  return new Response(body, { status, headers: edgecache_headers_from_flat(s) });
-}
-"#)]
+// The JS side: src/glue/js/headers.js.
+#[wasm_bindgen(module = "/src/glue/js/headers.js")]
 extern "C" {
     fn edgecache_headers_flat(h: &worker::web_sys::Headers) -> String;
     #[wasm_bindgen(catch)]

@@ -2,7 +2,7 @@
 
 use super::State;
 use crate::http::time::{UnixMillis, UnixSecs};
-use crate::purge::generations::{encode_value, Gen, GenName, Generations};
+use crate::purge::generations::{encode_value, kv_expiration_ttl, Gen, GenName, Generations};
 use futures_util::future::join_all;
 use worker::Env;
 
@@ -60,7 +60,7 @@ pub async fn bump(
         async move {
             match kv.put(&n.kv_key(), value) {
                 Ok(b) => b
-                    .expiration_ttl(ttl.max(60))
+                    .expiration_ttl(kv_expiration_ttl(ttl))
                     .execute()
                     .await
                     .map_err(|e| e.to_string()),

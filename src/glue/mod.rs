@@ -6,12 +6,15 @@ mod body;
 mod convert;
 mod explain;
 mod kv;
+mod lookup;
 mod memory;
 mod origin;
-mod purge;
-mod serve;
+mod pass;
+mod store;
+mod webhook;
 
 use crate::config::Config;
+use crate::flow::fetched::{origin_failure, FetchError};
 use crate::flow::{self, Incoming, Plan, Reserved};
 use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers as CoreHeaders;
@@ -89,6 +92,17 @@ pub(crate) fn log(event: &str, fields: serde_json::Value) {
     console_log!("{}", line);
 }
 
+/// The worker's own 502/504 when the origin gave no answer
+/// (`flow::fetched::origin_failure` decides which).
+pub(crate) fn origin_failed(error: FetchError, why: &str, cs: CacheStatus) -> Result<Response> {
+    let f = origin_failure(error);
+    log(
+        "origin_failed",
+        serde_json::json!({ "status": f.status, "error": why }),
+    );
+    plain(f.status, f.message, &f.cache_status(cs))
+}
+
 pub(crate) fn plain(status: u16, message: &str, cache_status: &CacheStatus) -> Result<Response> {
     let mut h = CoreHeaders::new();
     h.append("content-type", "text/plain; charset=utf-8");
@@ -123,10 +137,7 @@ async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
     // turns any other (PROPFIND, PURGE, QUERY...) into GET; the core keeps it
     // as `Method::Other` and treats it as unsafe (RFC 9110 §9.2.1).
     let method = Method::parse(&raw.method());
-    let has_body = headers
-        .get("content-length")
-        .is_some_and(|v| v.trim() != "0")
-        || headers.contains("transfer-encoding");
+    let has_body = flow::plan::has_body(&headers);
     let incoming = Incoming {
         method: &method,
         url: &url,
@@ -134,16 +145,17 @@ async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
         has_body,
         user_secret: state.key_secret.as_deref().map(str::as_bytes),
     };
-    let plan = flow::plan(&state.config, &incoming);
-    if let Plan::Lookup(lookup) = plan {
-        return serve::lookup(&env, &ctx, state, &headers, *lookup).await;
-    }
-    let req = Request::from(raw);
-    let out = match plan {
-        Plan::Reserved(Reserved::Purge) => {
-            purge::handle(req, &method, &env, &ctx, state, &headers).await
+    // `Request::from` only off the lookup path (see above).
+    let out = match flow::plan(&state.config, &incoming) {
+        Plan::Lookup(lookup) => {
+            return lookup::lookup(&env, &ctx, state, &headers, *lookup).await;
         }
-        Plan::Reserved(Reserved::Explain) => explain::handle(&req, &env, state, &headers),
+        Plan::Reserved(Reserved::Purge) => {
+            webhook::handle(Request::from(raw), &method, &env, &ctx, state, &headers).await
+        }
+        Plan::Reserved(Reserved::Explain) => {
+            explain::handle(&Request::from(raw), &env, state, &headers)
+        }
         Plan::Reserved(Reserved::NotFound) => {
             let cs = CacheStatus::forward(Fwd::Bypass).detail(Detail::ReservedPath);
             plain(404, "not found", &cs)
@@ -158,14 +170,13 @@ async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
             invalidate,
             forward_body,
         } => {
-            let pass = serve::Pass {
+            let pass = pass::Pass {
                 cache_status,
                 invalidate,
                 forward_body,
             };
-            serve::pass(req, &method, &env, state, &headers, pass).await
+            pass::pass(Request::from(raw), &method, &env, state, &headers, pass).await
         }
-        Plan::Lookup(_) => unreachable!("handled above"),
     };
     out.map(Into::into)
 }

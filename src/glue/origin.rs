@@ -1,34 +1,14 @@
 //! Origin fetch with a timeout. The request is built from core values in one
 //! JS call; the response body stays a JS stream.
 
+use crate::flow::fetched::{FetchError, Fetched};
 use crate::http::headers::Headers as CoreHeaders;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use worker::Response;
 
-// `fetch` with manual redirects, aborted after `timeoutMs`. Resolves the
-// Response, a string (why the fetch failed: for the log only) or null (timed
-// out). The race keeps a handler on the fetch, so an abort after the timeout
-// is never an unhandled rejection.
-#[wasm_bindgen(inline_js = r#"
-export async function edgecache_fetch(url, method, headers, body, timeoutMs) {
-  const ctl = new AbortController();
-  let timer;
-  const timeout = new Promise((resolve) => {
-    timer = setTimeout(() => resolve(null), timeoutMs);
-  });
-  try {
-    const sent = fetch(url, { method, headers, body, redirect: "manual", signal: ctl.signal });
-    const res = await Promise.race([sent, timeout]);
-    if (res === null) ctl.abort();
-    return res;
-  } catch (e) {
-    return String(e);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-"#)]
+// `fetch` with manual redirects and a timeout: src/glue/js/fetch.js.
+#[wasm_bindgen(module = "/src/glue/js/fetch.js")]
 extern "C" {
     fn edgecache_fetch(
         url: &str,
@@ -39,12 +19,25 @@ extern "C" {
     ) -> js_sys::Promise;
 }
 
-/// How an origin fetch ended, for the core to decide on (serve stale, 502, 504).
-pub enum OriginResult {
+/// How an origin fetch ended; the core decides what follows
+/// (`flow::fetched::after_fetch`).
+pub enum Fetch {
     Response(Response),
-    /// Connection refused, reset, DNS, TLS...: the message is for the log only.
-    Unreachable(String),
-    TimedOut,
+    /// No answer; `why` is for the log only.
+    Failed {
+        error: FetchError,
+        why: String,
+    },
+}
+
+impl Fetch {
+    /// The outcome as the core reads it.
+    pub fn outcome(&self) -> Fetched {
+        match self {
+            Fetch::Response(r) => Fetched::Answered(r.status_code()),
+            Fetch::Failed { error, .. } => Fetched::Failed(*error),
+        }
+    }
 }
 
 pub struct OriginRequest<'a> {
@@ -57,10 +50,14 @@ pub struct OriginRequest<'a> {
     pub timeout: Duration,
 }
 
-pub async fn fetch_origin(req: OriginRequest<'_>) -> OriginResult {
+pub async fn fetch_origin(req: OriginRequest<'_>) -> Fetch {
+    let unreachable = |why: String| Fetch::Failed {
+        error: FetchError::Unreachable,
+        why,
+    };
     let headers = match super::convert::to_worker(req.headers) {
         Ok(h) => h,
-        Err(e) => return OriginResult::Unreachable(format!("bad header: {e}")),
+        Err(e) => return unreachable(format!("bad header: {e}")),
     };
     let body = req.body.unwrap_or(JsValue::NULL);
     let promise = edgecache_fetch(
@@ -71,11 +68,14 @@ pub async fn fetch_origin(req: OriginRequest<'_>) -> OriginResult {
         req.timeout.as_millis() as f64,
     );
     match wasm_bindgen_futures::JsFuture::from(promise).await {
-        Ok(v) if v.is_null() => OriginResult::TimedOut,
-        Ok(v) => match v.as_string() {
-            Some(why) => OriginResult::Unreachable(why),
-            None => OriginResult::Response(Response::from(worker::web_sys::Response::from(v))),
+        Ok(v) if v.is_null() => Fetch::Failed {
+            error: FetchError::TimedOut,
+            why: "timeout".to_string(),
         },
-        Err(e) => OriginResult::Unreachable(format!("{e:?}")),
+        Ok(v) => match v.as_string() {
+            Some(why) => unreachable(why),
+            None => Fetch::Response(Response::from(worker::web_sys::Response::from(v))),
+        },
+        Err(e) => unreachable(format!("{e:?}")),
     }
 }

@@ -28,10 +28,6 @@ pub enum FieldScope {
 }
 
 impl FieldScope {
-    pub fn is_present(&self) -> bool {
-        !matches!(self, FieldScope::Absent)
-    }
-
     /// Merges a second occurrence. Fails safe: `Whole` wins over any list.
     fn merge(&mut self, other: FieldScope) {
         *self = match (std::mem::take(self), other) {
@@ -123,7 +119,7 @@ impl CacheControl {
 
 /// Parses delta-seconds (RFC 9111 §1.2.2): digits only; saturates at
 /// [`DELTA_SECONDS_MAX`]. Anything else is `None`.
-pub fn parse_delta_seconds(s: &str) -> Option<u64> {
+pub(crate) fn parse_delta_seconds(s: &str) -> Option<u64> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }

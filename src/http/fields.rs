@@ -18,7 +18,7 @@ pub const HOP_BY_HOP: &[&str] = &[
 
 /// The field names a message's `Connection` header lists (lower-case): they
 /// are hop-by-hop for that message (RFC 9110 §7.6.1).
-pub fn connection_nominated(headers: &Headers) -> Vec<String> {
+pub(crate) fn connection_nominated(headers: &Headers) -> Vec<String> {
     headers
         .get_all("connection")
         .flat_map(|v| v.split(','))

@@ -32,7 +32,7 @@ impl Headers {
     }
 
     /// All values of `name` joined with ", " (RFC 9110 §5.3 list combination).
-    pub fn get_joined(&self, name: &str) -> Option<String> {
+    pub(crate) fn get_joined(&self, name: &str) -> Option<String> {
         // Absent is the common case on the key path (every `vary` name and
         // credential is asked for): decided without collecting anything.
         let mut vals = self.get_all(name);

@@ -64,7 +64,7 @@ pub struct Prefix {
 
 impl Prefix {
     /// The host this prefix applies to.
-    pub fn host_or<'a>(&'a self, default_host: &'a str) -> &'a str {
+    pub(crate) fn host_or<'a>(&'a self, default_host: &'a str) -> &'a str {
         self.host.as_deref().unwrap_or(default_host)
     }
 }

@@ -65,6 +65,15 @@ pub const MAX_STAMP_TAGS: usize = 64;
 /// seconds or more" (<https://developers.cloudflare.com/kv/concepts/how-kv-works/>). Not a
 /// hard guarantee; it is the documented typical bound, and what receipts report.
 pub const KV_PROPAGATION_SECS: u64 = 60;
+/// Shortest `expirationTtl` Workers KV accepts, seconds
+/// (<https://developers.cloudflare.com/kv/api/write-key-value-pairs/>): shorter
+/// ones are refused, so every write asks for at least this.
+pub const KV_MIN_EXPIRATION_TTL: u64 = 60;
+
+/// The `expirationTtl` to write a value that must live `ttl` seconds.
+pub fn kv_expiration_ttl(ttl: u64) -> u64 {
+    ttl.max(KV_MIN_EXPIRATION_TTL)
+}
 
 /// A purgeable name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

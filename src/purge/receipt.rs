@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::body::PurgeRequest;
+use super::generations::kv_expiration_ttl;
 use crate::http::text::sha256_hex;
 use crate::http::time::UnixSecs;
 
@@ -150,7 +151,7 @@ pub fn receipt_key(webhook_id: &str) -> String {
 /// another data centre within ~60 s may not see the receipt and does the work again.
 /// That is harmless — every layer of a purge is idempotent.
 pub fn receipt_ttl(tolerance: u64) -> u64 {
-    tolerance.saturating_mul(2).max(60)
+    kv_expiration_ttl(tolerance.saturating_mul(2))
 }
 
 /// What to do with a delivery whose id may have been seen.

@@ -24,6 +24,7 @@ use sha2::Sha256;
 use std::fmt;
 
 use crate::http::headers::Headers;
+use crate::http::text::digits_u64;
 use crate::http::time::UnixSecs;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -261,10 +262,7 @@ impl std::error::Error for VerifyError {}
 /// Parses a timestamp strictly: 1–19 ASCII digits, nothing else (no sign, no spaces, no
 /// fraction), fitting in `u64`.
 fn parse_timestamp(s: &str) -> Option<UnixSecs> {
-    if s.is_empty() || s.len() > 19 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok().map(UnixSecs)
+    digits_u64(s, 19).map(UnixSecs)
 }
 
 fn valid_id(id: &str) -> bool {

@@ -9,6 +9,8 @@
 
 use serde_json::{json, Value};
 
+use crate::http::text::digits_u64;
+
 use crate::config::PurgeSettings;
 use crate::purge::body::PurgeRequest;
 
@@ -134,9 +136,45 @@ pub fn retry_delay(attempt: u32, retry_after: Option<&str>) -> Option<u64> {
 
 /// `Retry-After: <delay-seconds>` (RFC 9110 §10.2.3): one or more digits.
 fn parse_delta_seconds(v: &str) -> Option<u64> {
-    let v = v.trim();
-    if v.is_empty() || v.len() > 10 || !v.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    v.parse().ok()
+    digits_u64(v.trim(), 10)
+}
+
+/// How one zone purge API call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallResult<'a> {
+    /// The API answered `status`, with this `Retry-After` if any.
+    Answered {
+        status: u16,
+        retry_after: Option<&'a str>,
+    },
+    /// No answer: the connection failed or timed out. Worth retrying.
+    NoResponse,
+}
+
+/// What to do after attempt number `attempt` (1-based) of a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextStep {
+    /// A 2xx: the call is done.
+    Done,
+    /// Try again after this many milliseconds.
+    RetryAfter(u64),
+    /// Stop: a status that will fail again, or no attempts (or time) left.
+    GiveUp,
+}
+
+/// Decides after each attempt: 2xx is done; 429, 5xx and no response are
+/// retried on the [`retry_delay`] schedule; anything else gives up at once.
+pub fn next_step(attempt: u32, result: CallResult<'_>) -> NextStep {
+    let retry_after = match result {
+        CallResult::Answered { status, .. } if (200..300).contains(&status) => {
+            return NextStep::Done
+        }
+        CallResult::Answered {
+            status,
+            retry_after,
+        } if is_retryable(status) => retry_after,
+        CallResult::Answered { .. } => return NextStep::GiveUp,
+        CallResult::NoResponse => None,
+    };
+    retry_delay(attempt, retry_after).map_or(NextStep::GiveUp, NextStep::RetryAfter)
 }

@@ -22,17 +22,19 @@
 
 use crate::config::{Config, Route};
 
+pub use super::canonical::{canonical_path, key_host, KeyError};
+use super::canonical::{canonicalize, parse_url, Canonical};
+use super::tags::expand_tags;
 use crate::config::pattern::Params;
 use crate::http::cache_status::Detail;
 use crate::http::headers::Headers;
 use crate::http::method::Method;
 use crate::http::reserved::VARIANT_PARAM;
 use crate::request::query::{
-    ascii_string, encode_component, join_pairs, normalize_query, normalize_query_counted,
+    ascii_string, join_pairs, normalize_query, normalize_query_counted, QueryParam,
 };
 use crate::request::variant::{has_variant, present_credentials, user_id, write_variant};
 use std::borrow::Cow;
-use std::fmt;
 
 /// What the key function needs from a request.
 #[derive(Debug, Clone, Copy)]
@@ -177,221 +179,6 @@ pub enum KeyOutcome<'c> {
     NoRoute,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeyError {
-    /// Not an absolute URL.
-    BadUrl { url: String, reason: String },
-    /// Not http or https.
-    UnsupportedScheme(String),
-    /// A per-user route got a credential but no `user_secret` is configured:
-    /// fail closed (the glue answers 500 or passes through uncached).
-    MissingUserSecret { route: String },
-    /// `normalize_url_for_purge` only: such a path is never stored.
-    SuspiciousPath(String),
-}
-
-impl fmt::Display for KeyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            KeyError::BadUrl { url, reason } => write!(f, "bad URL {url:?}: {reason}"),
-            KeyError::UnsupportedScheme(s) => {
-                write!(f, "unsupported scheme {s:?} (use http or https)")
-            }
-            KeyError::MissingUserSecret { route } => write!(
-                f,
-                "route `{route}` is per_user but no user secret is configured"
-            ),
-            KeyError::SuspiciousPath(p) => write!(f, "suspicious path {p:?} is never cached"),
-        }
-    }
-}
-
-impl std::error::Error for KeyError {}
-
-/// The port part of keys: none for 80 and 443. The key scheme is always https,
-/// so both default ports are dropped (`http://h:443/` and `https://h/` are one
-/// key; otherwise a key would not be stable when re-keyed as https).
-fn key_port(u: &url::Url) -> Option<u16> {
-    u.port().filter(|p| *p != 80 && *p != 443)
-}
-
-/// The host part of keys: host (lower-cased by the URL parser), plus `:port`
-/// unless the port is 80 or 443 (see [`key_port`]). Generation names for
-/// prefixes use the same spelling, so a purge by `https://h:8443/x` reaches
-/// requests to `h:8443`.
-pub fn key_host(u: &url::Url) -> Option<String> {
-    let host = u.host_str().filter(|h| !h.is_empty())?.to_ascii_lowercase();
-    Some(match key_port(u) {
-        Some(p) => format!("{host}:{p}"),
-        None => host,
-    })
-}
-
-/// A parsed request URL in canonical form, borrowing from the parsed URL.
-struct Canonical<'u> {
-    /// Lower-cased, IDNA-mapped host (IPv6 in brackets).
-    host: &'u str,
-    /// Non-default port (neither 80 nor 443).
-    port: Option<u16>,
-    /// `None` when the path is suspicious.
-    path: Option<Cow<'u, str>>,
-    query: &'u str,
-    has_userinfo: bool,
-}
-
-impl Canonical<'_> {
-    /// Appends `https://host[:port]` to `out`.
-    fn write_authority(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"https://");
-        out.extend_from_slice(self.host.as_bytes());
-        if let Some(p) = self.port {
-            out.push(b':');
-            out.extend_from_slice(p.to_string().as_bytes());
-        }
-    }
-}
-
-fn parse_url(url: &str) -> Result<url::Url, KeyError> {
-    url::Url::parse(url).map_err(|e| KeyError::BadUrl {
-        url: url.to_string(),
-        reason: e.to_string(),
-    })
-}
-
-fn canonicalize<'u>(url: &str, u: &'u url::Url) -> Result<Canonical<'u>, KeyError> {
-    if u.scheme() != "http" && u.scheme() != "https" {
-        return Err(KeyError::UnsupportedScheme(u.scheme().to_string()));
-    }
-    let host = u
-        .host_str()
-        .filter(|h| !h.is_empty())
-        .ok_or_else(|| KeyError::BadUrl {
-            url: url.to_string(),
-            reason: "no host".into(),
-        })?;
-    let port = key_port(u);
-    Ok(Canonical {
-        host,
-        port,
-        path: canonical_path_cow(u.path()),
-        query: u.query().unwrap_or(""),
-        has_userinfo: !u.username().is_empty() || u.password().is_some(),
-    })
-}
-
-/// Canonical percent-encoding of a path already parsed by `url` (dot segments
-/// resolved, `\` turned into `/`, non-ASCII encoded): escapes of unreserved
-/// characters decoded (`%41` → `A`), other escapes upper-cased (`%c3` → `%C3`),
-/// literal characters kept (`!` and `%21` stay distinct: RFC 3986 §6.2.2.2).
-///
-/// `None` (suspicious) when the path contains `;` (matrix/path parameters:
-/// `/api/me;x.css` is `/api/me` to some servers), an escaped `/`, `\`, `;`,
-/// `#`, `?`, `.` (`%2F %5C %3B %23 %3F %2E`: decoded after routing by some
-/// origins, which is how cache-deception and traversal tricks work), an escaped
-/// control byte (`%00`-`%1F`, `%7F`), or a `%` not followed by two hex digits.
-pub fn canonical_path(path: &str) -> Option<String> {
-    canonical_path_cow(path).map(Cow::into_owned)
-}
-
-/// [`canonical_path`], borrowing `path` when it is already canonical (ASCII
-/// without `%` or `;`: the common case, and nothing to rewrite).
-fn canonical_path_cow(path: &str) -> Option<Cow<'_, str>> {
-    if path.bytes().all(|b| b.is_ascii() && b != b'%' && b != b';') {
-        return Some(Cow::Borrowed(path));
-    }
-    let b = path.as_bytes();
-    let mut out = String::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b';' => return None,
-            b'%' => {
-                let hex = b.get(i + 1..i + 3)?;
-                let s = std::str::from_utf8(hex).ok()?;
-                let byte = u8::from_str_radix(s, 16).ok()?;
-                if !hex.iter().all(u8::is_ascii_hexdigit)
-                    || matches!(
-                        byte,
-                        0x00..=0x1F | 0x7F | b'/' | b'\\' | b';' | b'#' | b'?' | b'.'
-                    )
-                {
-                    return None;
-                }
-                if crate::request::query::is_unreserved(byte) {
-                    out.push(char::from(byte));
-                } else {
-                    out.push_str(&encode_component(&[byte]));
-                }
-                i += 3;
-            }
-            c => {
-                out.push(char::from(c));
-                i += 1;
-            }
-        }
-    }
-    Some(Cow::Owned(out))
-}
-
-/// The route's tags with `{name}` expanded from the params `path` matched
-/// (`,` escaped). One left-to-right pass per template; the same as replacing
-/// each `{name}` in turn, since canonical path segments never hold `{` or `}`
-/// (the URL parser escapes them), so a substituted value cannot form or break
-/// another placeholder. Borrowed when there is nothing to expand.
-fn expand_tags<'c>(route: &'c Route, path: &str) -> Cow<'c, [String]> {
-    let templates = &route.tags;
-    if !route.path.has_params() || !templates.iter().any(|t| has_byte(t, b'{')) {
-        return Cow::Borrowed(templates);
-    }
-    // The param whose name, then `}`, starts `after` (first in pattern order),
-    // with its value: matched again on `path` rather than collected, so the
-    // usual one placeholder per template costs no allocation.
-    let param_at = |after: &str| {
-        let mut hit = None;
-        let matched = route.path.matches_with(path, |name, value| {
-            if hit.is_none() && after.strip_prefix(name).is_some_and(|r| r.starts_with('}')) {
-                hit = Some((name, value));
-            }
-        });
-        hit.filter(|_| matched)
-    };
-    let expand = |t: &String| {
-        if !has_byte(t, b'{') {
-            return t.clone();
-        }
-        let mut s = String::with_capacity(t.len() + 16);
-        let mut rest = t.as_str();
-        while let Some(open) = rest.bytes().position(|b| b == b'{') {
-            s.push_str(&rest[..open]);
-            let after = &rest[open + 1..];
-            match param_at(after) {
-                Some((name, value)) => {
-                    // `,` separates tags in `Cache-Tag`; canonical segments may hold one.
-                    if has_byte(value, b',') {
-                        s.push_str(&value.replace(',', "%2C"));
-                    } else {
-                        s.push_str(value);
-                    }
-                    rest = &after[name.len() + 1..];
-                }
-                None => {
-                    s.push('{');
-                    rest = after;
-                }
-            }
-        }
-        s.push_str(rest);
-        s
-    };
-    Cow::Owned(templates.iter().map(expand).collect())
-}
-
-/// `s.contains(b as char)` for an ASCII `b`, as a plain loop: tag templates
-/// and path segments are a few bytes, too short for `memchr` to pay off.
-fn has_byte(s: &str, b: u8) -> bool {
-    s.bytes().any(|c| c == b)
-}
-
 fn over_header_limits(config: &Config, headers: &Headers) -> Option<BypassReason> {
     use crate::request::limits::{check_header_limits, LimitViolation};
     match check_header_limits(headers, &config.limits) {
@@ -421,7 +208,7 @@ pub fn cache_key<'c>(config: &'c Config, req: &KeyRequest) -> Result<KeyOutcome<
 /// [`cache_key`] for a caller that has already parsed `req.url`: `parsed` is
 /// `Url::parse(req.url).ok()`, so the parse is not repeated (`None` parses,
 /// and reports a bad URL, as [`cache_key`] does).
-pub fn cache_key_parsed<'c>(
+pub(crate) fn cache_key_parsed<'c>(
     config: &'c Config,
     req: &KeyRequest,
     parsed: Option<&url::Url>,
@@ -474,38 +261,8 @@ pub fn cache_key_parsed<'c>(
         }
     };
     let varies = has_variant(route);
-    // `https://host[:port]` `/path` `?query` `&__edgecache=variant`: one buffer;
-    // the query is re-encoded at most 3× longer than it came. The variant's
-    // length is not known before it is written: room for a short one.
-    let capacity = 8
-        + canon.host.len()
-        + 6
-        + path.len()
-        + 1
-        + 3 * canon.query.len()
-        + if varies {
-            VARIANT_PARAM.len() + 2 + 24 * (route.vary.len() + 1)
-        } else {
-            0
-        };
-    let mut buf = Vec::with_capacity(capacity);
-    canon.write_authority(&mut buf);
-    let path_start = buf.len();
-    buf.extend_from_slice(path.as_bytes());
-    if !pairs.is_empty() {
-        buf.push(b'?');
-        join_pairs(&pairs, &mut buf);
-    }
-    let base_end = buf.len();
-    if varies {
-        buf.push(if pairs.is_empty() { b'?' } else { b'&' });
-        buf.extend_from_slice(VARIANT_PARAM.as_bytes());
-        buf.push(b'=');
-        write_variant(route, req.headers, user.as_deref(), &mut buf);
-    }
-    // All ASCII (host and path as `url` serializes them, the rest encoded), so
-    // the offsets are character boundaries.
-    let url = ascii_string(buf);
+    let (url, path_start, base_end) =
+        write_key(&canon, path, &pairs, route, req.headers, user.as_deref());
     // A key is itself a request URL and must pass the limits it was checked
     // against, or keying it again would bypass (found by fuzzing): the variant
     // adds a parameter, and canonical escapes lengthen (`+` → `%20`, `'` → `%27`).
@@ -552,4 +309,51 @@ pub fn normalize_url_for_purge<'c>(
         join_pairs(&pairs, &mut base);
     }
     Ok((route, ascii_string(base)))
+}
+
+/// Writes the key URL, `https://host[:port]` `/path` `?query`
+/// `&__edgecache=variant`, into one buffer; returns it with where the path
+/// starts and where the base URL (the key without the variant) ends.
+fn write_key(
+    canon: &Canonical<'_>,
+    path: &str,
+    pairs: &[QueryParam<'_>],
+    route: &Route,
+    headers: &Headers,
+    user: Option<&str>,
+) -> (String, usize, usize) {
+    let varies = has_variant(route);
+    // `https://host[:port]` `/path` `?query` `&__edgecache=variant`: one buffer;
+    // the query is re-encoded at most 3× longer than it came. The variant's
+    // length is not known before it is written: room for a short one.
+    let capacity = 8
+        + canon.host.len()
+        + 6
+        + path.len()
+        + 1
+        + 3 * canon.query.len()
+        + if varies {
+            VARIANT_PARAM.len() + 2 + 24 * (route.vary.len() + 1)
+        } else {
+            0
+        };
+    let mut buf = Vec::with_capacity(capacity);
+    canon.write_authority(&mut buf);
+    let path_start = buf.len();
+    buf.extend_from_slice(path.as_bytes());
+    if !pairs.is_empty() {
+        buf.push(b'?');
+        join_pairs(pairs, &mut buf);
+    }
+    let base_end = buf.len();
+    if varies {
+        buf.push(if pairs.is_empty() { b'?' } else { b'&' });
+        buf.extend_from_slice(VARIANT_PARAM.as_bytes());
+        buf.push(b'=');
+        write_variant(route, headers, user, &mut buf);
+    }
+    // All ASCII (host and path as `url` serializes them, the rest encoded), so
+    // the offsets are character boundaries.
+    let url = ascii_string(buf);
+    (url, path_start, base_end)
 }

@@ -63,7 +63,10 @@ pub fn check_limits(
 
 /// The header half of [`check_limits`] (count, then total bytes with 4 bytes
 /// of framing per field), shared with the key function.
-pub fn check_header_limits(headers: &Headers, limits: &Limits) -> Result<(), LimitViolation> {
+pub(crate) fn check_header_limits(
+    headers: &Headers,
+    limits: &Limits,
+) -> Result<(), LimitViolation> {
     if headers.len() > limits.max_headers {
         return Err(LimitViolation::TooManyHeaders {
             count: headers.len(),

@@ -2,9 +2,11 @@
 //! cache key with its variant dimensions, and what is forwarded to the origin.
 //! Never imports `response` (and `response` never imports it).
 
+pub mod canonical;
 pub mod explain;
 pub mod forward;
 pub mod key;
 pub mod limits;
 pub mod query;
+mod tags;
 pub mod variant;

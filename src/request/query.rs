@@ -166,7 +166,7 @@ static QUERY_CLASS: [u8; 256] = {
 /// only tracking and variant params are dropped). Dropped: empty
 /// names, the reserved variant param, tracking params, params the allow/deny
 /// list removes, params whose normalized value equals their declared default.
-pub fn normalize_query<'a>(
+pub(crate) fn normalize_query<'a>(
     query: &'a str,
     rules: Option<&QueryRules>,
     tracking: &TrackingParams,
@@ -298,7 +298,7 @@ fn normalize_pair<'a>(
 }
 
 /// Appends `a=1&b=2` for `pairs` to `out` (nothing for none), values encoded canonically.
-pub fn join_pairs(pairs: &[QueryParam<'_>], out: &mut Vec<u8>) {
+pub(crate) fn join_pairs(pairs: &[QueryParam<'_>], out: &mut Vec<u8>) {
     for (i, p) in pairs.iter().enumerate() {
         if i > 0 {
             out.push(b'&');

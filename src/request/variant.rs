@@ -9,7 +9,8 @@
 
 use crate::config::{Credential, Route};
 use crate::http::headers::Headers;
-use crate::request::query::{ascii_string, encode_into};
+use crate::http::text::hex_lower;
+use crate::request::query::encode_into;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
@@ -20,7 +21,7 @@ pub const ANON: &str = "anon";
 /// Normalizes a header value for keying and forwarding: trimmed, runs of
 /// spaces/tabs collapsed to one space; for `accept`, `accept-encoding`,
 /// `accept-language` (case-insensitive tokens, RFC 9110 §12.5) lower-cased.
-pub fn normalize_header_value(name: &str, value: &str) -> String {
+pub(crate) fn normalize_header_value(name: &str, value: &str) -> String {
     let collapsed = value
         .split([' ', '\t'])
         .filter(|p| !p.is_empty())
@@ -36,7 +37,7 @@ pub fn normalize_header_value(name: &str, value: &str) -> String {
 /// Values of the named cookie in every `Cookie` header, parsed as Django's
 /// `parse_cookie` does (split on `;`, name and value trimmed; a chunk without
 /// `=` has an empty name).
-pub fn cookie_values<'h>(headers: &'h Headers, cookie: &str) -> Vec<&'h str> {
+pub(crate) fn cookie_values<'h>(headers: &'h Headers, cookie: &str) -> Vec<&'h str> {
     headers
         .get_all("cookie")
         .flat_map(|h| h.split(';'))
@@ -49,7 +50,7 @@ pub fn cookie_values<'h>(headers: &'h Headers, cookie: &str) -> Vec<&'h str> {
 /// The credentials present in the request, as `(label, value)` in route order.
 /// A repeated cookie contributes every value (we cannot know which one the
 /// origin uses, so the identity depends on all of them).
-pub fn present_credentials(route: &Route, headers: &Headers) -> Vec<(String, String)> {
+pub(crate) fn present_credentials(route: &Route, headers: &Headers) -> Vec<(String, String)> {
     let mut out = Vec::new();
     // Most requests carry neither header: one look at the names, no look-ups
     // per credential (names are stored lower-cased).
@@ -79,7 +80,7 @@ pub fn present_credentials(route: &Route, headers: &Headers) -> Vec<(String, Str
 
 /// First 32 hex digits (128 bits) of HMAC-SHA256(secret, credentials).
 /// Labels and values are NUL-terminated so no two credential sets share an input.
-pub fn user_id(secret: &[u8], creds: &[(String, String)]) -> String {
+pub(crate) fn user_id(secret: &[u8], creds: &[(String, String)]) -> String {
     // HMAC accepts keys of any length, so this cannot fail; fall back to a
     // fixed marker rather than panic if it ever did (the caller never shares it).
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
@@ -92,7 +93,7 @@ pub fn user_id(secret: &[u8], creds: &[(String, String)]) -> String {
         mac.update(&[0]);
     }
     let digest = mac.finalize().into_bytes();
-    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+    hex_lower(digest.get(..16).unwrap_or(&digest))
 }
 
 /// Escapes `%` and `~` so a header value cannot forge a component separator.
@@ -101,29 +102,24 @@ fn escape(v: &str) -> String {
 }
 
 /// True when keys on `route` carry a variant (declared `vary` headers, or per-user).
-pub fn has_variant(route: &Route) -> bool {
+pub(crate) fn has_variant(route: &Route) -> bool {
     !route.vary.is_empty() || route.per_user
 }
 
-/// The canonical variant value (before query encoding): components joined by
-/// `~`, one per `vary` header in route order (`name.value` when present,
-/// `name` alone when absent, so absent ≠ empty), then `user.<id>` on per-user
-/// routes. The structure is fixed by the route, so the encoding is injective.
-/// Returns `None` when the route has no variant dimensions.
-pub fn variant_value(route: &Route, headers: &Headers, user: Option<&str>) -> Option<String> {
-    if !has_variant(route) {
-        return None;
-    }
-    let mut out = Vec::with_capacity(32 * (route.vary.len() + 1));
-    write_variant(route, headers, user, &mut out);
-    Some(ascii_string(out))
-}
-
-/// Appends the encoded [`variant_value`] to `out` (nothing when the route has
-/// no variant dimensions); the key writes it straight into its URL.
+/// Appends the encoded variant value to `out` (nothing when the route has no
+/// variant dimensions); the key writes it straight into its URL. The value:
+/// components joined by `~`, one per `vary` header in route order
+/// (`name.value` when present, `name` alone when absent, so absent ≠ empty),
+/// then `user.<id>` on per-user routes. The structure is fixed by the route,
+/// so the encoding is injective.
 /// The encoding is per byte and `~`/`.` are unreserved, so encoding each
 /// component in turn equals encoding the join.
-pub fn write_variant(route: &Route, headers: &Headers, user: Option<&str>, out: &mut Vec<u8>) {
+pub(crate) fn write_variant(
+    route: &Route,
+    headers: &Headers,
+    user: Option<&str>,
+    out: &mut Vec<u8>,
+) {
     for (i, h) in route.vary.iter().enumerate() {
         if i > 0 {
             out.push(b'~');

@@ -116,7 +116,7 @@ impl<'a> EntityTag<'a> {
     }
 
     /// Strong comparison (RFC 9110 §8.8.3.2): both strong and identical.
-    pub fn strong_eq(&self, other: &EntityTag<'_>) -> bool {
+    pub(crate) fn strong_eq(&self, other: &EntityTag<'_>) -> bool {
         !self.weak && !other.weak && self.opaque == other.opaque
     }
 }

@@ -46,7 +46,7 @@ pub fn content_range(start: u64, end: u64, total: u64) -> String {
 }
 
 /// `bytes */1000`, for 416 (RFC 9110 §14.4).
-pub fn unsatisfied_content_range(total: u64) -> String {
+pub(crate) fn unsatisfied_content_range(total: u64) -> String {
     format!("bytes */{total}")
 }
 
@@ -72,7 +72,7 @@ pub fn evaluate(method: &Method, request: &Headers, stored: &Headers, total: u64
 /// `If-Range` (RFC 9110 §13.1.5): an entity-tag must strongly match the
 /// stored `ETag`; a date must equal the stored `Last-Modified` exactly.
 /// Anything malformed or absent is a mismatch (serve the full response).
-pub fn if_range_matches(if_range: &str, stored: &Headers) -> bool {
+pub(crate) fn if_range_matches(if_range: &str, stored: &Headers) -> bool {
     let v = if_range.trim();
     if v.starts_with('"') || v.starts_with("W/") {
         let (Some(want), Some(have)) = (

@@ -216,7 +216,27 @@ fn plan(
         return Err(R::MediaTypeMismatch);
     }
 
-    let origin = origin_freshness(&cc, h, now);
+    let (ttl, swr, sie) = lifetimes(route, &cc, h, status_override, now)?;
+    Ok(StorePlan {
+        ttl,
+        stale_while_revalidate: swr,
+        stale_if_error: sie,
+        strip_headers: strip,
+        tags: origin_tags(h, config_tag_headers),
+    })
+}
+
+/// TTL and the two stale windows: the route's or a `status_ttl`, the origin's
+/// freshness under `ttl_mode = "respect"`; none when revalidation is required.
+fn lifetimes(
+    route: &Route,
+    cc: &CacheControl,
+    h: &Headers,
+    status_override: Option<u64>,
+    now: UnixSecs,
+) -> Result<(u64, u64, u64), NotStoredReason> {
+    use NotStoredReason as R;
+    let origin = origin_freshness(cc, h, now);
     let revalidate = cc.must_revalidate || cc.proxy_revalidate;
     if revalidate && origin == Some(0) {
         return Err(R::MustRevalidate);
@@ -240,13 +260,7 @@ fn plan(
             route.stale_if_error.max(cc.stale_if_error.unwrap_or(0)),
         )
     };
-    Ok(StorePlan {
-        ttl,
-        stale_while_revalidate: swr,
-        stale_if_error: sie,
-        strip_headers: strip,
-        tags: origin_tags(h, config_tag_headers),
-    })
+    Ok((ttl, swr, sie))
 }
 
 /// `Vary: Cookie` / `Vary: Authorization` (Django adds `Cookie` whenever the
@@ -284,7 +298,7 @@ fn check_vary(route: &Route, h: &Headers) -> Result<(), NotStoredReason> {
 ///
 /// Fail safe: an invalid `Expires`, or several that disagree, is `0` (RFC 9111
 /// §5.3). A missing or invalid `Date` is taken as `now`.
-pub fn origin_freshness(cc: &CacheControl, h: &Headers, now: UnixSecs) -> Option<u64> {
+pub(crate) fn origin_freshness(cc: &CacheControl, h: &Headers, now: UnixSecs) -> Option<u64> {
     let lifetime = if let Some(s) = cc.s_maxage {
         s
     } else if let Some(m) = cc.max_age {
@@ -317,7 +331,7 @@ pub fn origin_freshness(cc: &CacheControl, h: &Headers, now: UnixSecs) -> Option
 /// A tag is kept if it is 1..=1024 bytes of visible ASCII (no spaces, no
 /// commas); others are ignored. Duplicates are dropped, first seen order kept.
 /// Case is preserved: the purge side must compare the same way.
-pub fn origin_tags(h: &Headers, tag_headers: &[String]) -> Vec<String> {
+pub(crate) fn origin_tags(h: &Headers, tag_headers: &[String]) -> Vec<String> {
     let mut tags: Vec<String> = Vec::new();
     for name in tag_headers {
         let space_separated = name.eq_ignore_ascii_case("surrogate-key");

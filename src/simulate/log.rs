@@ -115,7 +115,7 @@ pub fn parse_log(text: &str, opts: &LogOptions) -> Result<Vec<LogEntry>, LogErro
 }
 
 /// A combined-log line has a bracketed date and a quoted request.
-pub fn detect(line: &str) -> LogFormat {
+pub(crate) fn detect(line: &str) -> LogFormat {
     if line.contains('[') && line.contains('"') {
         LogFormat::Combined
     } else {

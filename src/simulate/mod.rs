@@ -92,7 +92,7 @@ pub fn sorted_query_url(url: &str) -> String {
 }
 
 /// The key `f` gives `entry` under `config`.
-pub fn key_for(f: KeyFunction, config: &Config, entry: &LogEntry) -> KeyDecision {
+pub(crate) fn key_for(f: KeyFunction, config: &Config, entry: &LogEntry) -> KeyDecision {
     if !entry.method.is_get_or_head() {
         return KeyDecision::Uncacheable(Uncacheable::Method);
     }
@@ -123,7 +123,7 @@ pub fn key_for(f: KeyFunction, config: &Config, entry: &LogEntry) -> KeyDecision
 }
 
 /// The TTL every function uses for `url`: its edgecache route's, else `default`.
-pub fn ttl_for(config: &Config, url: &str, default: Secs) -> Secs {
+pub(crate) fn ttl_for(config: &Config, url: &str, default: Secs) -> Secs {
     url::Url::parse(url)
         .ok()
         .and_then(|u| canonical_path(u.path()))
@@ -168,7 +168,7 @@ pub struct Stats {
 
 impl Stats {
     /// Hits over all requests (uncacheable ones count as not hit).
-    pub fn hit_ratio(&self) -> f64 {
+    pub(crate) fn hit_ratio(&self) -> f64 {
         ratio(self.hits, self.requests)
     }
 

@@ -3,17 +3,19 @@
 //! deletes and zone purge calls the plan names, and answers the receipt.
 
 use super::convert::{local, now_millis, now_secs};
-use super::origin::{fetch_origin, OriginRequest, OriginResult};
+use super::origin::{fetch_origin, Fetch, OriginRequest};
 use super::{kv, log, plain, secret, State};
 use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers as CoreHeaders;
 use crate::http::method::Method;
+use crate::http::time::UnixSecs;
+use crate::purge::generations::GenName;
 use crate::purge::receipt::{
-    receipt_key, receipt_ttl, replay_decision, GenerationsStatus, Replay, ZonePurgeStatus,
+    receipt_key, receipt_ttl, replay_decision, GenerationsStatus, Receipt, Replay, ZonePurgeStatus,
 };
-use crate::purge::signature::parse_secrets;
+use crate::purge::signature::{parse_secrets, Secret};
 use crate::purge::webhook::{authenticate, generation_ttl, plan_purge, precheck, WebhookError};
-use crate::purge::zone::{is_retryable, retry_delay, ZonePurgeCall};
+use crate::purge::zone::{next_step, CallResult, NextStep, ZonePurgeCall};
 use std::time::Duration;
 use worker::*;
 
@@ -48,14 +50,7 @@ pub async fn handle(
         return refuse(e);
     }
     let body = req.bytes().await.unwrap_or_default();
-    let secrets = secret(env, "EDGECACHE_WEBHOOK_SECRET")
-        .map(|s| parse_secrets(&s))
-        .transpose()
-        .unwrap_or_else(|e| {
-            console_error!("edgecache: EDGECACHE_WEBHOOK_SECRET is invalid: {}", e);
-            None
-        })
-        .unwrap_or_default();
+    let secrets = webhook_secrets(env);
     let verified = match authenticate(
         method,
         declared,
@@ -87,35 +82,9 @@ pub async fn handle(
     };
     let mut receipt = plan.receipt;
     // Layer 1: generations in KV (global).
-    match kv::bump(
-        env,
-        state,
-        &plan.names,
-        now_millis(),
-        generation_ttl(config),
-        now,
-    )
-    .await
-    {
-        Ok(n) => {
-            receipt.layers.generations.bumped = n;
-            receipt.layers.generations.status = GenerationsStatus::Ok;
-        }
-        Err(e) => {
-            log(
-                "generations_failed",
-                serde_json::json!({ "id": verified.id, "error": e }),
-            );
-            receipt.layers.generations.status = GenerationsStatus::Failed;
-        }
-    }
+    bump_generations(env, state, &plan.names, &verified.id, now, &mut receipt).await;
     // Layer 3: local deletes of the named URLs in this data centre.
-    let cache = Cache::default();
-    for url in &plan.key_urls {
-        if let Ok(CacheDeletionOutcome::Success) = cache.delete(url.as_str(), false).await {
-            receipt.layers.local_delete.deleted += 1;
-        }
-    }
+    receipt.layers.local_delete.deleted = delete_here(&plan.key_urls).await;
     // Layer 2: the zone purge API, after the response.
     if let (true, Some(token)) = (zone_on, zone_token) {
         receipt.layers.zone_purge.status = ZonePurgeStatus::Queued;
@@ -143,7 +112,57 @@ pub async fn handle(
     receipt_response(&receipt)
 }
 
-fn receipt_response(receipt: &crate::purge::receipt::Receipt) -> Result<Response> {
+/// The webhook secrets (`EDGECACHE_WEBHOOK_SECRET`, several for rotation);
+/// none when unset or invalid, which refuses every webhook.
+fn webhook_secrets(env: &Env) -> Vec<Secret> {
+    secret(env, "EDGECACHE_WEBHOOK_SECRET")
+        .map(|s| parse_secrets(&s))
+        .transpose()
+        .unwrap_or_else(|e| {
+            console_error!("edgecache: EDGECACHE_WEBHOOK_SECRET is invalid: {}", e);
+            None
+        })
+        .unwrap_or_default()
+}
+
+/// Deletes `urls` from this data centre's cache; how many were there.
+async fn delete_here(urls: &[String]) -> usize {
+    let cache = Cache::default();
+    let mut deleted = 0;
+    for url in urls {
+        if let Ok(CacheDeletionOutcome::Success) = cache.delete(url.as_str(), false).await {
+            deleted += 1;
+        }
+    }
+    deleted
+}
+
+/// Writes the purge's generations and records the outcome in the receipt.
+async fn bump_generations(
+    env: &Env,
+    state: &State,
+    names: &[GenName],
+    id: &str,
+    now: UnixSecs,
+    receipt: &mut Receipt,
+) {
+    let config = &state.config;
+    match kv::bump(env, state, names, now_millis(), generation_ttl(config), now).await {
+        Ok(n) => {
+            receipt.layers.generations.bumped = n;
+            receipt.layers.generations.status = GenerationsStatus::Ok;
+        }
+        Err(e) => {
+            log(
+                "generations_failed",
+                serde_json::json!({ "id": id, "error": e }),
+            );
+            receipt.layers.generations.status = GenerationsStatus::Failed;
+        }
+    }
+}
+
+fn receipt_response(receipt: &Receipt) -> Result<Response> {
     let mut h = CoreHeaders::new();
     h.append("content-type", "application/json");
     h.append("cache-control", "no-store");
@@ -159,7 +178,7 @@ fn receipt_response(receipt: &crate::purge::receipt::Receipt) -> Result<Response
 /// Longest wait for one zone purge API call.
 const ZONE_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// One zone purge API call, retried on 429/5xx with the core's backoff schedule.
+/// One zone purge API call, retried as `purge::zone::next_step` says.
 async fn send_zone_call(call: &ZonePurgeCall, token: &str, id: &str) {
     let mut attempt = 0u32;
     loop {
@@ -167,7 +186,7 @@ async fn send_zone_call(call: &ZonePurgeCall, token: &str, id: &str) {
         let mut headers = CoreHeaders::new();
         headers.append("authorization", &format!("Bearer {token}"));
         headers.append("content-type", "application/json");
-        let result = fetch_origin(OriginRequest {
+        let fetch = fetch_origin(OriginRequest {
             url: &call.url,
             method: "POST",
             headers: &headers,
@@ -175,24 +194,30 @@ async fn send_zone_call(call: &ZonePurgeCall, token: &str, id: &str) {
             timeout: ZONE_CALL_TIMEOUT,
         })
         .await;
-        let (status, retry_after) = match &result {
-            OriginResult::Response(r) => (
-                r.status_code(),
+        let (status, retry_after) = match &fetch {
+            Fetch::Response(r) => (
+                Some(r.status_code()),
                 r.headers().get("retry-after").ok().flatten(),
             ),
-            _ => (0, None),
+            Fetch::Failed { .. } => (None, None),
         };
-        if (200..300).contains(&status) {
-            log(
-                "zone_purge_ok",
-                serde_json::json!({ "id": id, "attempt": attempt }),
-            );
-            return;
-        }
-        let retry = status == 0 || is_retryable(status);
-        match retry_delay(attempt, retry_after.as_deref()).filter(|_| retry) {
-            Some(ms) => Delay::from(Duration::from_millis(ms)).await,
-            None => {
+        let result = match status {
+            Some(status) => CallResult::Answered {
+                status,
+                retry_after: retry_after.as_deref(),
+            },
+            None => CallResult::NoResponse,
+        };
+        match next_step(attempt, result) {
+            NextStep::Done => {
+                log(
+                    "zone_purge_ok",
+                    serde_json::json!({ "id": id, "attempt": attempt }),
+                );
+                return;
+            }
+            NextStep::RetryAfter(ms) => Delay::from(Duration::from_millis(ms)).await,
+            NextStep::GiveUp => {
                 log(
                     "zone_purge_failed",
                     serde_json::json!({ "id": id, "status": status, "attempt": attempt }),

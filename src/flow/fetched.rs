@@ -1,0 +1,92 @@
+//! What an origin fetch's outcome means, before its answer is looked at:
+//! answer it, serve a stale entry instead (RFC 5861 §4, stale-if-error), or
+//! answer 502/504 ourselves. One mapping for every origin fetch the worker
+//! makes (cacheable misses, pass-through, and the fail-safe forward).
+
+use crate::http::cache_status::{CacheStatus, Detail};
+
+/// How an origin fetch ended, as the glue saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fetched {
+    /// The origin answered with this status.
+    Answered(u16),
+    /// No answer.
+    Failed(FetchError),
+}
+
+/// Why a fetch got no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FetchError {
+    /// Connection refused, reset, DNS, TLS, a malformed answer...
+    Unreachable,
+    /// No answer within the route's (or pass-through) timeout.
+    TimedOut,
+}
+
+/// The worker's own answer when the origin failed and nothing stale may stand in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OriginFailure {
+    /// 502 Bad Gateway or 504 Gateway Timeout (RFC 9110 §15.6.3, §15.6.5).
+    pub status: u16,
+    /// `Cache-Status: detail=`.
+    pub detail: Detail,
+    /// The plain-text body.
+    pub message: &'static str,
+}
+
+impl OriginFailure {
+    /// `cache_status` with this failure's detail.
+    pub fn cache_status(&self, cache_status: CacheStatus) -> CacheStatus {
+        cache_status.detail(self.detail)
+    }
+}
+
+/// The next step after an origin fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterFetch {
+    /// Use the origin's answer (decide on storing it, deliver it).
+    Answer(u16),
+    /// Serve the stale entry kept for stale-if-error; `detail` says why.
+    ServeStale { detail: Detail },
+    /// Answer with the worker's own 502 or 504.
+    Fail(OriginFailure),
+}
+
+const UNREACHABLE: OriginFailure = OriginFailure {
+    status: 502,
+    detail: Detail::OriginUnreachable,
+    message: "edgecache: the origin could not be reached",
+};
+
+const TIMED_OUT: OriginFailure = OriginFailure {
+    status: 504,
+    detail: Detail::OriginTimeout,
+    message: "edgecache: the origin did not answer in time",
+};
+
+/// The worker's answer to a fetch that got none: 502 or 504.
+pub fn origin_failure(error: FetchError) -> OriginFailure {
+    match error {
+        FetchError::Unreachable => UNREACHABLE,
+        FetchError::TimedOut => TIMED_OUT,
+    }
+}
+
+/// Decides what follows a fetch. `stale_available`: a stored entry inside its
+/// stale-if-error window is at hand. A 5xx answer, an unreachable origin and a
+/// timeout all let such an entry answer (RFC 5861 §4: "an error is any
+/// situation that would result in a 500, 502, 503, or 504"; every 5xx here).
+/// Without one, a 5xx answer is passed on as the origin sent it, and the
+/// worker answers 502 or 504 for the other two.
+pub fn after_fetch(fetched: Fetched, stale_available: bool) -> AfterFetch {
+    match fetched {
+        Fetched::Answered(s) if s >= 500 && stale_available => AfterFetch::ServeStale {
+            detail: Detail::OriginError,
+        },
+        Fetched::Answered(s) => AfterFetch::Answer(s),
+        Fetched::Failed(e) if stale_available => AfterFetch::ServeStale {
+            detail: origin_failure(e).detail,
+        },
+        Fetched::Failed(e) => AfterFetch::Fail(origin_failure(e)),
+    }
+}

@@ -1,0 +1,96 @@
+//! Pass-through: the client's request forwarded to the origin, nothing read
+//! from or written to the cache; a success on an unsafe method invalidates.
+
+use super::convert::{now_millis, now_secs, rebuild, to_core};
+use super::origin::{fetch_origin, Fetch, OriginRequest};
+use super::{kv, log, origin_failed, State};
+use crate::flow::plan::{invalidation, Invalidation};
+use crate::http::cache_status::CacheStatus;
+use crate::http::headers::Headers as CoreHeaders;
+use crate::http::method::Method;
+use crate::request::forward::{pass_headers, RequestBody};
+use std::time::Duration;
+use worker::*;
+
+/// Timeout for pass-through requests (no route, or bypassed).
+const PASS_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The parts of `flow::Plan::Pass`.
+pub struct Pass {
+    pub cache_status: CacheStatus,
+    pub invalidate: Option<String>,
+    pub forward_body: RequestBody,
+}
+
+/// Forwards the client's request (method, `request::forward::pass_headers`,
+/// body) to the origin.
+pub async fn pass(
+    req: Request,
+    method: &Method,
+    env: &Env,
+    state: &State,
+    headers: &CoreHeaders,
+    pass: Pass,
+) -> Result<Response> {
+    let Pass {
+        cache_status,
+        invalidate,
+        forward_body,
+    } = pass;
+    let config = &state.config;
+    let url = req.url()?;
+    let mut target = format!(
+        "{}{}",
+        config.origin.as_str().trim_end_matches('/'),
+        url.path()
+    );
+    if let Some(q) = url.query() {
+        target.push('?');
+        target.push_str(q);
+    }
+    let fwd = pass_headers(headers, forward_body);
+    let body = match forward_body {
+        RequestBody::Forward => req.inner().body().map(wasm_bindgen::JsValue::from),
+        RequestBody::Withhold => None,
+    };
+    // As sent: parsed in `glue::fetch` from the raw request, not through
+    // `Request::method`, which maps unknown names to GET.
+    let fetch = fetch_origin(OriginRequest {
+        url: &target,
+        method: method.as_str(),
+        headers: &fwd,
+        body,
+        timeout: PASS_TIMEOUT,
+    })
+    .await;
+    let resp = match fetch {
+        Fetch::Response(r) => r,
+        Fetch::Failed { error, why } => return origin_failed(error, &why, cache_status),
+    };
+    let status = resp.status_code();
+    if let Some(inv) = invalidation(config, invalidate, status) {
+        invalidate_here_and_everywhere(env, state, inv).await;
+    }
+    let mut out = to_core(resp.headers());
+    out.append("cache-status", &cache_status.fwd_status(status).to_string());
+    rebuild(resp, status, &out)
+}
+
+/// RFC 9111 §4.4: a successful unsafe request invalidates the target URI: its
+/// generation (every data centre), this data centre's entry, this isolate's
+/// memory copies.
+async fn invalidate_here_and_everywhere(env: &Env, state: &State, inv: Invalidation) {
+    let Invalidation {
+        base_url,
+        names,
+        kv_ttl,
+    } = inv;
+    if let Err(e) = kv::bump(env, state, &names, now_millis(), kv_ttl, now_secs()).await {
+        log(
+            "invalidate_failed",
+            serde_json::json!({ "url": base_url, "error": e }),
+        );
+    }
+    let _ = Cache::default().delete(base_url.as_str(), false).await;
+    state.memory.borrow_mut().remove_base(&base_url);
+}
