@@ -41,6 +41,26 @@ impl OriginFailure {
     }
 }
 
+/// Whether a stored entry inside its stale-if-error window is at hand when
+/// the fetch ends (RFC 5861 §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaleFallback {
+    /// One is kept, and may answer instead of a failed origin.
+    Available,
+    /// None: the origin's answer, or the worker's 502/504, stands.
+    Absent,
+}
+
+impl StaleFallback {
+    /// `Available` when `kept` holds an entry.
+    pub fn of<T>(kept: &Option<T>) -> StaleFallback {
+        match kept {
+            Some(_) => StaleFallback::Available,
+            None => StaleFallback::Absent,
+        }
+    }
+}
+
 /// The next step after an origin fetch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AfterFetch {
@@ -72,13 +92,14 @@ pub fn origin_failure(error: FetchError) -> OriginFailure {
     }
 }
 
-/// Decides what follows a fetch. `stale_available`: a stored entry inside its
-/// stale-if-error window is at hand. A 5xx answer, an unreachable origin and a
-/// timeout all let such an entry answer (RFC 5861 §4: "an error is any
-/// situation that would result in a 500, 502, 503, or 504"; every 5xx here).
+/// Decides what follows a fetch. With a [`StaleFallback::Available`] entry,
+/// a 5xx answer, an unreachable origin and a timeout all let that entry answer
+/// (RFC 5861 §4: "an error is any situation that would result in a 500, 502,
+/// 503, or 504"; every 5xx here).
 /// Without one, a 5xx answer is passed on as the origin sent it, and the
 /// worker answers 502 or 504 for the other two.
-pub fn after_fetch(fetched: Fetched, stale_available: bool) -> AfterFetch {
+pub fn after_fetch(fetched: Fetched, stale: StaleFallback) -> AfterFetch {
+    let stale_available = stale == StaleFallback::Available;
     match fetched {
         Fetched::Answered(s) if s >= 500 && stale_available => AfterFetch::ServeStale {
             detail: Detail::OriginError,

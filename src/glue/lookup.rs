@@ -6,7 +6,7 @@ use super::convert::{now_millis, now_secs, to_core};
 use super::origin::{fetch_origin, Fetch, OriginRequest};
 use super::store::{put_copy, serve_stored};
 use super::{kv, log, origin_failed, State};
-use crate::flow::fetched::{after_fetch, AfterFetch};
+use crate::flow::fetched::{after_fetch, AfterFetch, StaleFallback};
 use crate::flow::refresh::refresh_hold;
 use crate::flow::{self, Lookup, StoredDecision, StoredEntry};
 use crate::http::cache_status::{CacheStatus, Detail, Fwd};
@@ -140,7 +140,11 @@ async fn miss(
 ) -> Result<web_sys::Response> {
     let started = now_millis();
     let fetch = fetch_keyed(lk).await;
-    let resp = match (after_fetch(fetch.outcome(), stale.is_some()), stale, fetch) {
+    let resp = match (
+        after_fetch(fetch.outcome(), StaleFallback::of(&stale)),
+        stale,
+        fetch,
+    ) {
         (AfterFetch::ServeStale { detail }, Some(s), _) => {
             let (headers, cs) =
                 flow::stale_on_error(&state.config, lk, &s.entry, &s.headers, now_secs(), detail);
@@ -253,7 +257,7 @@ async fn refresh_entry(state: &State, key_url: &str, req_headers: &CoreHeaders) 
 async fn fetch_keyed(lk: &Lookup<'_>) -> Fetch {
     fetch_origin(OriginRequest {
         url: &lk.origin_url,
-        method: "GET",
+        method: &Method::Get,
         headers: &lk.origin_headers,
         body: None,
         timeout: Duration::from_secs(lk.route().timeout),

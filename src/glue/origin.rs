@@ -3,6 +3,7 @@
 
 use crate::flow::fetched::{FetchError, Fetched};
 use crate::http::headers::Headers as CoreHeaders;
+use crate::http::method::Method;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use worker::Response;
@@ -42,7 +43,8 @@ impl Fetch {
 
 pub struct OriginRequest<'a> {
     pub url: &'a str,
-    pub method: &'a str,
+    /// Sent exactly as it reads ([`Method::as_str`]).
+    pub method: &'a Method,
     pub headers: &'a CoreHeaders,
     /// A JS body to send (a stream on pass-through of unsafe methods; a string
     /// for API calls).
@@ -62,7 +64,7 @@ pub async fn fetch_origin(req: OriginRequest<'_>) -> Fetch {
     let body = req.body.unwrap_or(JsValue::NULL);
     let promise = edgecache_fetch(
         req.url,
-        req.method,
+        req.method.as_str(),
         &headers.0,
         &body,
         req.timeout.as_millis() as f64,

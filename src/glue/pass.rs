@@ -57,7 +57,7 @@ pub async fn pass(
     // `Request::method`, which maps unknown names to GET.
     let fetch = fetch_origin(OriginRequest {
         url: &target,
-        method: method.as_str(),
+        method,
         headers: &fwd,
         body,
         timeout: PASS_TIMEOUT,

@@ -188,7 +188,7 @@ async fn send_zone_call(call: &ZonePurgeCall, token: &str, id: &str) {
         headers.append("content-type", "application/json");
         let fetch = fetch_origin(OriginRequest {
             url: &call.url,
-            method: "POST",
+            method: &Method::Post,
             headers: &headers,
             body: Some(call.body.to_string().into()),
             timeout: ZONE_CALL_TIMEOUT,
