@@ -141,3 +141,17 @@ export function edgecache_blob_stream(blob) {
 export function edgecache_cancel(body) {
   if (body && !body.locked) body.cancel().catch(() => {});
 }
+
+// The Wasm imports the functions above through this one object
+// (`js_namespace = edgecache_body` in src/glue/body.rs). Imported one by one,
+// each would get its own entry under the same module name in wasm-bindgen's
+// import object (0.2.130 writes one per function), and esbuild warns about
+// every duplicate key when it bundles build/index.js.
+export const edgecache_body = {
+  edgecache_slice,
+  edgecache_cancel,
+  edgecache_guard,
+  edgecache_complete_copy,
+  edgecache_read_blob,
+  edgecache_blob_stream,
+};
