@@ -2,7 +2,7 @@
 # Builds the worker to build/index.js + build/index_bg.wasm with local tools only.
 #
 # Skips the build when nothing it depends on changed: the stamp
-# (target/build-worker.stamp) records a hash of the inputs (src/**, Cargo.toml,
+# (target/build-worker.stamp) records a hash of the inputs (src/**, build.rs, Cargo.toml,
 # Cargo.lock, package-lock.json, this script and env.sh, the tool versions and
 # the build's environment variables) and the hashes of the two outputs. Both
 # must match, so an edited source file, a new tool or an output overwritten by
@@ -26,7 +26,7 @@ mkdir -p target
 inputs_hash() {
   {
     find src -type f -print0 | sort -z | xargs -0 sha256sum
-    sha256sum Cargo.toml Cargo.lock package-lock.json scripts/build-worker.sh scripts/env.sh
+    sha256sum Cargo.toml Cargo.lock build.rs package-lock.json scripts/build-worker.sh scripts/env.sh
     rustc -vV
     worker-build --version
     "$WASM_BINDGEN_BIN" --version
