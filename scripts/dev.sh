@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the demo stack on loopback: the Django origin on 127.0.0.1:8000 and the
 # worker (wrangler dev, fully local) on 127.0.0.1:8787 in front of it.
+#   ORIGIN_PORT, WORKER_PORT   other ports (defaults 8000, 8787)
+#   EDGECACHE_ENV=NAME         run wrangler.toml's [env.NAME] (wrangler dev --env NAME)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
@@ -35,5 +37,14 @@ cat <<MSG
   Ctrl-C stops both.
 
 MSG
-# wrangler runs the [build] command (scripts/build-worker.sh) before it serves.
-wrangler dev --ip 127.0.0.1 --port "$WORKER_PORT" --local --show-interactive-dev-session=false
+env_args=()
+if [ -n "${EDGECACHE_ENV:-}" ]; then
+  env_args=(--env "$EDGECACHE_ENV")
+fi
+# The worker reads nothing from request.cf: use Miniflare's placeholder rather
+# than fetching the real one from workers.cloudflare.com (a warning offline).
+export CLOUDFLARE_CF_FETCH_ENABLED=false
+# wrangler runs the [build] command (scripts/build-worker.sh) before it serves,
+# again when its file watcher is ready (wrangler 4.85; the stamp makes that
+# second run instant), and whenever a file under src/ changes.
+wrangler dev --ip 127.0.0.1 --port "$WORKER_PORT" --local --show-interactive-dev-session=false "${env_args[@]}"
