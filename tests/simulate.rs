@@ -6,11 +6,15 @@ use edgecache::config::{load_wrangler_toml, Config};
 use edgecache::simulate::log::parse_clf_time;
 use edgecache::simulate::lru::{Lookup, LruTtl};
 use edgecache::simulate::{
-    parse_log, simulate, sorted_query_url, KeyFunction, LogError, LogOptions, SimOptions, Stats,
+    parse_log, read_log, simulate, sorted_query_url, KeyFunction, LogError, LogFormat, LogOptions,
+    SimOptions, Stats,
 };
 
 const COMBINED: &str = include_str!("fixtures/simulate/tiny_combined.log");
 const URLS: &str = include_str!("fixtures/simulate/tiny_urls.txt");
+/// Copied from the demo origin's own log (`make dev` writes it to
+/// .wrangler/origin.log): run.sh's setup line, runserver's banner, requests.
+const RUNSERVER: &str = include_str!("fixtures/simulate/django_runserver.log");
 const CONFIG: &str = include_str!("fixtures/wrangler.toml");
 
 fn config() -> Config {
@@ -160,4 +164,70 @@ fn clock_never_runs_backwards() {
                1.2.3.4 - - [02/Mar/2026:09:00:05 +0000] \"GET /b HTTP/1.1\" 200 1\n";
     let e = parse_log(log, &LogOptions::default()).unwrap_or_default();
     assert_eq!(e[0].time, e[1].time);
+}
+
+#[test]
+fn reads_a_django_runserver_log_and_skips_the_servers_own_lines() {
+    let log = read_log(RUNSERVER, &LogOptions::default()).unwrap();
+    assert_eq!(log.format, LogFormat::DjangoRunserver);
+    assert_eq!((log.entries.len(), log.skipped), (15, 9));
+    let first = &log.entries[0];
+    assert_eq!(first.line, 12);
+    assert_eq!(first.url, "https://api.example.com/api/courses/");
+    assert_eq!(
+        first.time,
+        parse_clf_time("30/Nov/2026:14:56:00 +0000").unwrap()
+    );
+    assert!(log.entries.iter().all(|e| !e.authenticated));
+    let methods: Vec<_> = log.entries.iter().map(|e| e.method.as_str()).collect();
+    assert_eq!(methods.iter().filter(|m| **m == "HEAD").count(), 1);
+    assert_eq!(methods.iter().filter(|m| **m == "POST").count(), 1);
+}
+
+#[test]
+fn replays_the_runserver_log_with_exact_counts() {
+    let stats = run(RUNSERVER, &SimOptions::default());
+    assert!(stats.iter().all(|s| s.requests == 15));
+    // The POST is uncacheable; ?utm_source and the query order only split raw keys.
+    assert_eq!(
+        (stats[0].hits, stats[0].distinct_keys, stats[0].uncacheable),
+        (4, 10, 1)
+    );
+    assert_eq!(
+        (stats[2].hits, stats[2].distinct_keys, stats[2].uncacheable),
+        (6, 8, 1)
+    );
+}
+
+#[test]
+fn a_malformed_line_names_the_formats_simulate_reads() {
+    let err = parse_log("[30/Nov/2026 14:02:03] \"GET\n", &LogOptions::default()).unwrap_err();
+    assert_eq!(
+        err,
+        LogError::BadLine {
+            line: 1,
+            reason: "unterminated request"
+        }
+    );
+    let text = err.to_string();
+    assert!(text.contains("Django runserver log"), "{text}");
+    assert!(text.contains("combined or common"), "{text}");
+    let bad_time = parse_log(
+        "[30/Nov/2026 25:02:03] \"GET / HTTP/1.1\" 200 1\n",
+        &LogOptions::default(),
+    );
+    assert!(matches!(
+        bad_time,
+        Err(LogError::BadTimestamp { line: 1, .. })
+    ));
+}
+
+#[test]
+fn combined_logs_still_read_url_lines_among_them() {
+    let log = "/ok/\n1.2.3.4 - - [02/Mar/2026:09:00:00 +0000] \"GET /a HTTP/1.1\" 200 1\n";
+    let parsed = read_log(log, &LogOptions::default()).unwrap();
+    assert_eq!(
+        (parsed.format, parsed.entries.len(), parsed.skipped),
+        (LogFormat::Combined, 2, 0)
+    );
 }

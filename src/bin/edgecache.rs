@@ -72,9 +72,10 @@ edgecache simulate [--config FILE] [--env NAME] [--capacity N] [--default-ttl DU
 
 Replays an access log through three cache-key functions (raw URL, URL with
 sorted query, edgecache's keys) under one LRU+TTL cache model and prints the
-hit ratio and distinct keys of each. LOG is a combined (or common) log, or one
-URL per line. Authenticated requests (authuser field not `-`) and non-GET/HEAD
-requests are uncacheable for all three. TTL: the matching route's, else
+hit ratio and distinct keys of each. LOG is a combined (or common) log, a
+Django runserver log (`[30/Nov/2026 14:02:03] \"GET /api/ HTTP/1.1\" 200 1234`;
+its other lines are skipped), or one URL per line. Authenticated requests
+(authuser field not `-`) and non-GET/HEAD requests are uncacheable for all three. TTL: the matching route's, else
 --default-ttl.
     --capacity N        entries the cache holds (default 10000)
     --default-ttl DUR   TTL outside every route (default 5m)
@@ -280,9 +281,18 @@ requests are uncacheable for all three. TTL: the matching route's, else
         let config = load(&c)?;
         let text = std::fs::read_to_string(&path)
             .map_err(|e| Exit::Failure(format!("cannot read {path}: {e}")))?;
-        let entries = edgecache::simulate::parse_log(&text, &log_opts)
+        let log = edgecache::simulate::read_log(&text, &log_opts)
             .map_err(|e| Exit::Failure(format!("{path}: {e}")))?;
-        let stats = simulate(&config, &entries, &KeyFunction::ALL, &sim);
+        let skipped = match log.skipped {
+            0 => String::new(),
+            n => format!(", {n} other lines skipped"),
+        };
+        eprintln!(
+            "{path}: {} requests read as a {}{skipped}",
+            log.entries.len(),
+            log.format.name()
+        );
+        let stats = simulate(&config, &log.entries, &KeyFunction::ALL, &sim);
         if json {
             let out =
                 serde_json::to_string_pretty(&stats).map_err(|e| Exit::Failure(e.to_string()))?;

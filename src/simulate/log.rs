@@ -1,5 +1,6 @@
 //! Access-log reading for `simulate`: the Combined Log Format (and its prefix,
-//! the Common Log Format) and plain one-URL-per-line files.
+//! the Common Log Format), Django's `runserver` log and plain one-URL-per-line
+//! files.
 //!
 //! Pure: time comes from the log's own timestamps, or from a synthetic clock
 //! (one request every `synthetic_step` seconds) for URL lists. Nothing here
@@ -29,8 +30,22 @@ pub struct LogEntry {
 pub enum LogFormat {
     /// `host ident authuser [date] "request" status bytes ["referer" "agent"]`.
     Combined,
+    /// Django's `runserver`: `[30/Nov/2026 14:02:03] "GET /api/ HTTP/1.1" 200 1234`.
+    /// No client, no authuser (every request counts as anonymous) and no zone
+    /// (read as UTC: only the intervals between requests matter here).
+    DjangoRunserver,
     /// `GET /path?q` or an absolute URL, one per line.
     UrlPerLine,
+}
+
+impl LogFormat {
+    pub fn name(&self) -> &'static str {
+        match self {
+            LogFormat::Combined => "combined/common log",
+            LogFormat::DjangoRunserver => "Django runserver log",
+            LogFormat::UrlPerLine => "one URL per line",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,14 +62,21 @@ pub enum LogError {
     },
 }
 
+/// What `simulate` reads, for error messages and help.
+pub const FORMATS: &str = "a combined or common access log, a Django runserver log, \
+or one URL (or `METHOD URL`) per line";
+
 impl fmt::Display for LogError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LogError::BadLine { line, reason } => write!(f, "line {line}: {reason}"),
+            LogError::BadLine { line, reason } => {
+                write!(f, "line {line}: {reason} (simulate reads {FORMATS})")
+            }
             LogError::BadTimestamp { line, value } => {
                 write!(
                     f,
-                    "line {line}: bad timestamp {value:?} (want 10/Oct/2000:13:55:36 -0700)"
+                    "line {line}: bad timestamp {value:?} (want 10/Oct/2000:13:55:36 -0700, \
+                     or 10/Oct/2000 13:55:36 in a Django runserver log)"
                 )
             }
         }
@@ -85,23 +107,56 @@ impl Default for LogOptions {
     }
 }
 
+/// A whole log read: its requests, and what was not a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedLog {
+    pub entries: Vec<LogEntry>,
+    /// The file's layout: that of its first access-log line, else `UrlPerLine`.
+    pub format: LogFormat,
+    /// Lines skipped as not requests: in a Django runserver log, the server's
+    /// own output (start-up banner, warnings, tracebacks) shares the stream.
+    pub skipped: usize,
+}
+
+/// Reads a whole log (see [`read_log`]) and returns its requests.
+pub fn parse_log(text: &str, opts: &LogOptions) -> Result<Vec<LogEntry>, LogError> {
+    read_log(text, opts).map(|p| p.entries)
+}
+
 /// Reads a whole log. Blank lines and lines starting with `#` are skipped.
+/// A Django runserver log (its first access-log line is one) skips every line
+/// that is not a request; elsewhere each line is read as the layout it looks
+/// like, and one that looks like a log line but does not parse is an error.
 /// Timestamps that go backwards (servers log at completion, so order and time
 /// can disagree by a little) are raised to the latest time seen: the cache
 /// model's clock never runs backwards.
-pub fn parse_log(text: &str, opts: &LogOptions) -> Result<Vec<LogEntry>, LogError> {
-    let mut out = Vec::new();
+pub fn read_log(text: &str, opts: &LogOptions) -> Result<ParsedLog, LogError> {
+    let lines = || {
+        text.lines()
+            .enumerate()
+            .map(|(i, raw)| (i + 1, raw.trim()))
+            .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
+    };
+    let format = lines()
+        .map(|(_, l)| detect(l))
+        .find(|f| *f != LogFormat::UrlPerLine)
+        .unwrap_or(LogFormat::UrlPerLine);
+    let mut parsed = ParsedLog {
+        entries: Vec::new(),
+        format,
+        skipped: 0,
+    };
     let mut latest = 0u64;
     let mut synthetic = opts.synthetic_start;
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let n = i + 1;
-        let mut entry = match detect(line) {
-            LogFormat::Combined => parse_combined(line, n, &opts.host)?,
-            LogFormat::UrlPerLine => {
+    for (n, line) in lines() {
+        let mut entry = match (detect(line), format) {
+            (LogFormat::Combined, _) => parse_combined(line, n, &opts.host)?,
+            (LogFormat::DjangoRunserver, _) => parse_runserver(line, n, &opts.host)?,
+            (LogFormat::UrlPerLine, LogFormat::DjangoRunserver) => {
+                parsed.skipped += 1;
+                continue;
+            }
+            (LogFormat::UrlPerLine, _) => {
                 let e = parse_url_line(line, n, synthetic, &opts.host);
                 synthetic += opts.synthetic_step;
                 e
@@ -109,17 +164,20 @@ pub fn parse_log(text: &str, opts: &LogOptions) -> Result<Vec<LogEntry>, LogErro
         };
         latest = latest.max(entry.time);
         entry.time = latest;
-        out.push(entry);
+        parsed.entries.push(entry);
     }
-    Ok(out)
+    Ok(parsed)
 }
 
-/// A combined-log line has a bracketed date and a quoted request.
+/// An access-log line has a bracketed date and a quoted request; a runserver
+/// line starts with its date.
 pub(crate) fn detect(line: &str) -> LogFormat {
-    if line.contains('[') && line.contains('"') {
-        LogFormat::Combined
-    } else {
+    if !(line.contains('[') && line.contains('"')) {
         LogFormat::UrlPerLine
+    } else if line.starts_with('[') {
+        LogFormat::DjangoRunserver
+    } else {
+        LogFormat::Combined
     }
 }
 
@@ -159,15 +217,7 @@ fn parse_combined(line: &str, n: usize, host: &str) -> Result<LogEntry, LogError
         line: n,
         value: stamp.to_string(),
     })?;
-    let rest = &line[close + 1..];
-    let q = rest.find('"').ok_or(bad("no quoted request"))?;
-    let request = quoted(&rest[q + 1..]).ok_or(bad("unterminated request"))?;
-    let mut parts = request.split(' ');
-    let method = parts
-        .next()
-        .filter(|m| !m.is_empty())
-        .ok_or(bad("empty request"))?;
-    let target = parts.next().ok_or(bad("request has no target"))?;
+    let (method, target) = request_line(&line[close + 1..]).map_err(bad)?;
     Ok(LogEntry {
         line: n,
         time,
@@ -175,6 +225,42 @@ fn parse_combined(line: &str, n: usize, host: &str) -> Result<LogEntry, LogError
         url: absolute(target, host),
         authenticated: authuser != "-",
     })
+}
+
+/// `[30/Nov/2026 14:02:03] "GET /api/courses/ HTTP/1.1" 200 1234`.
+fn parse_runserver(line: &str, n: usize, host: &str) -> Result<LogEntry, LogError> {
+    let bad = |reason| LogError::BadLine { line: n, reason };
+    let close = line.find(']').ok_or(bad("unterminated [date]"))?;
+    let stamp = &line[1..close];
+    // runserver writes local time without a zone: read it as UTC.
+    let time = stamp
+        .split_once(' ')
+        .and_then(|(date, clock)| parse_clf_time(&format!("{date}:{clock} +0000")))
+        .ok_or_else(|| LogError::BadTimestamp {
+            line: n,
+            value: stamp.to_string(),
+        })?;
+    let (method, target) = request_line(&line[close + 1..]).map_err(bad)?;
+    Ok(LogEntry {
+        line: n,
+        time,
+        method: Method::parse(method),
+        url: absolute(target, host),
+        authenticated: false,
+    })
+}
+
+/// Method and target of the first quoted request (`"GET /x HTTP/1.1"`) in `rest`.
+fn request_line(rest: &str) -> Result<(&str, &str), &'static str> {
+    let q = rest.find('"').ok_or("no quoted request")?;
+    let request = quoted(&rest[q + 1..]).ok_or("unterminated request")?;
+    let mut parts = request.split(' ');
+    let method = parts
+        .next()
+        .filter(|m| !m.is_empty())
+        .ok_or("empty request")?;
+    let target = parts.next().ok_or("request has no target")?;
+    Ok((method, target))
 }
 
 /// The text up to the closing `"`, skipping `\"` (Apache's escape).

@@ -30,7 +30,7 @@ pub mod lru;
 use crate::config::{Config, Secs};
 use crate::http::headers::Headers;
 use crate::request::key::{cache_key, canonical_path, BypassReason, KeyOutcome, KeyRequest};
-pub use log::{parse_log, LogEntry, LogError, LogOptions};
+pub use log::{parse_log, read_log, LogEntry, LogError, LogFormat, LogOptions, ParsedLog};
 use lru::{Lookup, LruTtl};
 use serde::Serialize;
 use std::collections::HashSet;
