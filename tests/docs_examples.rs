@@ -11,7 +11,8 @@
 //!   output line; `explain`: `field: value` of its JSON). `curl` lines are run by
 //!   the end-to-end test `tests/e2e/docs.test.mjs` in front of the demo origin.
 //!   Any other command fails this test until it is taught here or marked;
-//! - URL → key tables in docs/keys.md go through the key function.
+//! - URL → key tables in docs/keys.md go through the key function;
+//! - `json` blocks are purge webhook bodies: `parse_purge_body` accepts them.
 //!
 //! A block that is deliberately not runnable has `<!-- not-tested: reason -->` on
 //! the line before its fence. Run with `--nocapture` to see the counts.
@@ -20,6 +21,7 @@
 use edgecache::config::{load_wrangler_toml, Config};
 use edgecache::http::headers::Headers;
 use edgecache::http::method::Method;
+use edgecache::purge::body::parse_purge_body;
 use edgecache::request::explain::explain;
 use edgecache::request::key::{normalize_url_for_purge, KeyRequest};
 use std::path::{Path, PathBuf};
@@ -356,5 +358,26 @@ fn keys_md_examples_are_what_the_key_function_gives() {
     assert!(
         rows.len() >= 4 && !purges.is_empty(),
         "keys.md tables not found"
+    );
+}
+
+#[test]
+fn every_json_example_is_a_purge_body_the_worker_accepts() {
+    let (mut ran, mut skipped) = (0, 0);
+    for b in all_blocks().iter().filter(|b| b.lang == "json") {
+        if let Some(why) = &b.not_tested {
+            eprintln!("skipped {} ({why})", b.place);
+            skipped += 1;
+            continue;
+        }
+        if let Err(e) = parse_purge_body(b.text.as_bytes()) {
+            panic!("{}: not a valid purge body ({e}); mark the block <!-- not-tested: reason --> if it is something else", b.place);
+        }
+        ran += 1;
+    }
+    eprintln!("purge body examples: {ran} run, {skipped} skipped");
+    assert!(
+        ran >= 1,
+        "no purge body example found: is the extraction broken?"
     );
 }
