@@ -87,7 +87,7 @@ const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 /** Does one line of `output` show `expected` (`...` = any text)? */
 function shows(output, expected) {
   const pattern = expected.split("...").map(escape).join(".*");
-  const re = new RegExp(`^(?:[A-Za-z0-9-]+: )?${pattern}$`, "i");
+  const re = new RegExp(`^(?:[A-Za-z0-9-]+: )?${pattern}$`);
   return output.split("\n").some((l) => re.test(l.replace(/\r$/, "").trim()));
 }
 
