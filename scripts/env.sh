@@ -1,10 +1,13 @@
 # Sourced by the other scripts: tool locations, so worker-build never downloads.
 # shellcheck shell=bash
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
+# `cargo install` puts binaries in $CARGO_HOME/bin, which is not ~/.cargo/bin on
+# every machine (the official Rust container images use /usr/local/cargo).
+CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
+export PATH="$CARGO_BIN:$ROOT/node_modules/.bin:$PATH"
 export WRANGLER_SEND_METRICS=false
 # worker-build looks for {NAME}_BIN before it tries to download from GitHub.
-export WASM_BINDGEN_BIN="$HOME/.cargo/bin/wasm-bindgen"
+export WASM_BINDGEN_BIN="$CARGO_BIN/wasm-bindgen"
 export ESBUILD_BIN="$ROOT/node_modules/.bin/esbuild"
 export WASM_OPT_BIN="$ROOT/node_modules/.bin/wasm-opt"
 # Versions pinned here; wasm-bindgen-cli must equal wasm-bindgen in Cargo.lock.

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything a fresh machine lacks; a second run that finds all in place
 # takes seconds. Nothing is fetched from outside the package registries.
+# Cargo installs go to $CARGO_HOME/bin (~/.cargo/bin by default), where
+# scripts/env.sh looks for them.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
