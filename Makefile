@@ -7,10 +7,10 @@ setup:      ## install everything a fresh machine lacks (idempotent)
 dev:        ## Django demo origin + the worker (wrangler dev) on loopback
 	bash scripts/dev.sh
 
-test:       ## every test: fmt, clippy, cargo test, wasm build, Django, end-to-end
+test:       ## every test: fmt, clippy, cargo test, build-tool check, wasm build, Django, end-to-end
 	bash scripts/test.sh
 
-build:      ## the worker bundle in build/
+build:      ## the worker bundle in build/ (checks the build tools first)
 	bash scripts/build-worker.sh
 
 check:      ## validate wrangler.toml with the edgecache CLI

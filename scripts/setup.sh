@@ -49,4 +49,5 @@ bash examples/django/setup.sh
 if [ ! -f .dev.vars ]; then
   cp .dev.vars.example .dev.vars
 fi
+bash scripts/check-tools.sh
 step "setup done"
