@@ -1,5 +1,5 @@
 # edgecache — the two quick-start commands are `make dev` and `make test`.
-.PHONY: setup dev test build check fmt bench fuzz loadtest
+.PHONY: setup dev test quick build check fmt bench fuzz loadtest
 
 setup:      ## install everything a fresh machine lacks (idempotent)
 	bash scripts/setup.sh
@@ -9,6 +9,9 @@ dev:        ## Django demo origin + the worker (wrangler dev) on loopback
 
 test:       ## every test: fmt, clippy, cargo test, build-tool check, wasm build, Django, end-to-end
 	bash scripts/test.sh
+
+quick:      ## the inner loop: fmt check, clippy (native + wasm32), native cargo test; no npm, Django or wasm build
+	bash scripts/test.sh --quick
 
 build:      ## the worker bundle in build/ (checks the build tools first)
 	bash scripts/build-worker.sh

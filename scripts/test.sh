@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Runs every test: setup, fmt, clippy (native and wasm32), native cargo tests,
-# the wasm build, the Django origin's tests and the end-to-end suite (vitest
-# driving the built worker in workerd via Miniflare, real origins on loopback).
+# the build-tool check's test, the wasm build, the Django origin's tests and one
+# vitest run: the glue's JavaScript unit tests and the end-to-end suite (the built
+# worker in workerd via Miniflare, real origins on loopback).
 # Ends with one summary line: "summary: N passed, N failed".
+#
+#   scripts/test.sh           everything (make test, CI)
+#   scripts/test.sh --quick   fmt, clippy and native cargo test only: no npm or
+#                             Django setup, no wasm build (make quick)
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
+quick=false
+if [ "${1:-}" = --quick ]; then quick=true; fi
 mkdir -p target/test-logs
 LOGS=target/test-logs
 passed=0
@@ -18,9 +25,16 @@ gate() { # gate NAME CMD...: a check that is not a test count; a failure counts 
   stage "$name"
   if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_stages+=("$name"); return 1; fi
 }
+summary() {
+  echo
+  if [ "$failed" -gt 0 ]; then echo "failed: ${failed_stages[*]}"; fi
+  echo "summary: $passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+}
 
 stage "setup"
-bash scripts/setup.sh || { echo "setup failed"; echo "summary: 0 passed, 1 failed"; exit 1; }
+if $quick; then bash scripts/setup.sh rust; else bash scripts/setup.sh; fi ||
+  { echo "setup failed"; echo "summary: 0 passed, 1 failed"; exit 1; }
 
 gate "cargo fmt --check" cargo fmt --check
 gate "cargo clippy (native)" cargo clippy --all-targets -- -D warnings
@@ -33,6 +47,8 @@ read -r cp cf < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) 
 passed=$((passed + cp)); failed=$((failed + cf))
 if [ "$cargo_rc" -ne 0 ] && [ "$cf" -eq 0 ]; then failed=$((failed + 1)); failed_stages+=("cargo test (build)"); fi
 [ "$cf" -gt 0 ] && failed_stages+=("cargo test")
+
+if $quick; then summary; exit $?; fi
 
 gate "tool check fails loudly (tests/scripts/tool_check.sh)" bash tests/scripts/tool_check.sh
 built=false
@@ -71,7 +87,4 @@ if [ "$vt_rc" -ne 0 ] && [ "$vf" -eq 0 ]; then vf=1; fi
 passed=$((passed + vp)); failed=$((failed + vf))
 [ "$vf" -gt 0 ] && failed_stages+=("vitest")
 
-echo
-if [ "$failed" -gt 0 ]; then echo "failed: ${failed_stages[*]}"; fi
-echo "summary: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary
