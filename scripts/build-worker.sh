@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Builds the worker to build/index.js + build/index_bg.wasm with local tools only.
+# Every build path runs this (make build/test/dev/loadtest, wrangler's [build]
+# command); it stops before worker-build if a tool is missing or the wrong version.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
+bash scripts/check-tools.sh
 worker-build --release
