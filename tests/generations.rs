@@ -4,10 +4,11 @@ use edgecache::config::DEFAULT_CLOCK_SKEW;
 use edgecache::flow::entry::{encode_stamp, parse_stamp};
 use edgecache::http::time::{UnixMillis, UnixSecs};
 use edgecache::purge::generations::{
-    encode_value, is_current, parse_value, plan_reads, prefix_paths, purge_names, request_names,
-    staleness_bound, Currency, Gen, GenName, Generations, Memo, Stamp, StampError, MAX_PATH_DEPTH,
-    MAX_STAMP_TAGS, MEMO_MAX_BYTES,
+    encode_value, is_current, parse_value, prefix_paths, purge_names, request_names,
+    staleness_bound, Currency, Gen, GenName, Generations, Stamp, StampError, MAX_PATH_DEPTH,
+    MAX_STAMP_TAGS,
 };
+use edgecache::purge::memo::{plan_reads, Memo, MEMO_MAX_BYTES};
 const DEFAULT_SKEW_MS: u64 = DEFAULT_CLOCK_SKEW * 1000;
 use edgecache::purge::body::parse_purge_body;
 use proptest::prelude::*;

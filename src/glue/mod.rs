@@ -20,7 +20,7 @@ use crate::flow::{self, Incoming, Plan, Reserved};
 use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers as CoreHeaders;
 use crate::http::method::Method;
-use crate::purge::generations::{Memo, MEMO_MAX_BYTES};
+use crate::purge::memo::{Memo, MEMO_MAX_BYTES};
 use std::cell::RefCell;
 use std::rc::Rc;
 use worker::*;

@@ -52,14 +52,7 @@ pub async fn handle(
     if let Err(e) = precheck(method, declared) {
         return refuse(e);
     }
-    // At most `BODY_READ_LIMIT` bytes: a body without `Content-Length` that
-    // goes on past the limit is cut there (and `authenticate` refuses it).
-    // A body that cannot be read is no body (its signature cannot match).
-    let body = read_upto(req.inner().body(), BODY_READ_LIMIT)
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+    let body = read_body(&req).await;
     let secrets = webhook_secrets(env);
     let verified = match authenticate(
         method,
@@ -120,6 +113,17 @@ pub async fn handle(
         serde_json::json!({ "id": verified.id, "names": plan.names.len(), "status": receipt.status() }),
     );
     receipt_response(&receipt)
+}
+
+/// At most `BODY_READ_LIMIT` bytes of the body: one without `Content-Length`
+/// that goes on past the limit is cut there (and `authenticate` refuses it).
+/// A body that cannot be read is no body (its signature cannot match).
+async fn read_body(req: &Request) -> Vec<u8> {
+    read_upto(req.inner().body(), BODY_READ_LIMIT)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default()
 }
 
 /// The webhook secrets (`EDGECACHE_WEBHOOK_SECRET`, several for rotation);
