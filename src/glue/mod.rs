@@ -175,7 +175,7 @@ async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
                 invalidate,
                 forward_body,
             };
-            pass::pass(Request::from(raw), &method, &env, state, &headers, pass).await
+            pass::pass(Request::from(raw), &method, state, &headers, pass).await
         }
     };
     out.map(Into::into)
