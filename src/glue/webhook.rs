@@ -185,6 +185,9 @@ fn receipt_response(receipt: &Receipt) -> Result<Response> {
             .detail(Detail::Purge)
             .to_string(),
     );
+    if let Some(secs) = receipt.retry_after() {
+        h.append("retry-after", &secs.to_string());
+    }
     local(receipt.status(), &h, Some(receipt.to_json().into_bytes()))
 }
 

@@ -240,6 +240,19 @@ test("with an isolate memo, a purge holds in the other data centre once the memo
   }
 });
 
+test("without KV a purge is answered 503 with Retry-After, never 200", async () => {
+  const w = await startWorker(config(), { kv: false });
+  try {
+    const r = await purge(w, { tags: ["course:3"] });
+    const receipt = await r.json();
+    expect(r.status).toBe(503);
+    expect(r.headers.get("retry-after")).toBe("1");
+    expect(receipt.layers.generations.status).toBe("failed");
+  } finally {
+    await w.dispose();
+  }
+});
+
 test("without KV the worker fails safe: it never serves an entry it cannot prove current", async () => {
   const w = await startWorker(config(), { kv: false });
   try {
