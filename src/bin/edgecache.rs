@@ -18,7 +18,7 @@ mod webhook_cmd;
 #[cfg(not(target_arch = "wasm32"))]
 mod cli {
     use super::webhook_cmd;
-    use edgecache::config::{load_wrangler_toml, wrangler_var_json, Config};
+    use edgecache::config::{Config, WranglerError, WranglerFile};
     use edgecache::http::headers::Headers;
     use edgecache::http::method::Method;
     use edgecache::request::explain::explain;
@@ -174,11 +174,29 @@ requests are uncacheable for all three. TTL: the matching route's, else
             .ok_or_else(|| Exit::Usage(format!("{flag} needs a value")))
     }
 
+    /// `FILE:LINE:COL: message`, then the line with a caret under the column.
+    fn located(file: &str, e: &WranglerError) -> Exit {
+        let Some(p) = &e.at else {
+            return Exit::Failure(format!("{file}: {}", e.error));
+        };
+        let pad = " ".repeat(p.line.to_string().len());
+        let caret = " ".repeat(p.column.saturating_sub(1));
+        Exit::Failure(format!(
+            "{file}:{e}\n{pad} |\n{} | {}\n{pad} | {caret}^",
+            p.line, p.text
+        ))
+    }
+
+    fn read(c: &Common) -> Result<String, Exit> {
+        std::fs::read_to_string(&c.config)
+            .map_err(|e| Exit::Failure(format!("cannot read {}: {e}", c.config)))
+    }
+
     fn load(c: &Common) -> Result<Config, Exit> {
-        let text = std::fs::read_to_string(&c.config)
-            .map_err(|e| Exit::Failure(format!("cannot read {}: {e}", c.config)))?;
-        load_wrangler_toml(&text, c.env.as_deref())
-            .map_err(|e| Exit::Failure(format!("{}: {e}", c.config)))
+        let text = read(c)?;
+        WranglerFile::parse(&text, c.env.as_deref())
+            .and_then(|f| f.config())
+            .map_err(|e| located(&c.config, &e))
     }
 
     fn check(args: &[String]) -> Result<(), Exit> {
@@ -187,12 +205,12 @@ requests are uncacheable for all three. TTL: the matching route's, else
         if let Some(extra) = rest.iter().find(|a| *a != "--json") {
             return Err(Exit::Usage(format!("unexpected argument {extra:?}")));
         }
-        let config = load(&c)?;
+        let text = read(&c)?;
+        let file =
+            WranglerFile::parse(&text, c.env.as_deref()).map_err(|e| located(&c.config, &e))?;
+        let config = file.config().map_err(|e| located(&c.config, &e))?;
         if json {
-            let text = std::fs::read_to_string(&c.config)
-                .map_err(|e| Exit::Failure(format!("cannot read {}: {e}", c.config)))?;
-            let var = wrangler_var_json(&text, c.env.as_deref())
-                .map_err(|e| Exit::Failure(format!("{}: {e}", c.config)))?;
+            let var = file.var_json().map_err(|e| located(&c.config, &e))?;
             println!("{var}");
             return Ok(());
         }

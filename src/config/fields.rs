@@ -2,12 +2,26 @@
 
 use super::duration::{parse_duration, Secs};
 use super::error::{ConfigError, Place};
+use super::shape::ShapeError;
+use serde::de::DeserializeOwned;
 
-/// A serde shape error (wrong type, unknown field, missing field) at `place`.
-pub(super) fn shape(place: Place, e: serde_json::Error) -> ConfigError {
-    ConfigError::Shape {
+/// Reads one raw table at `place`; a shape error (wrong type, unknown field,
+/// missing field) names the field path inside it (`serde_path_to_error`).
+pub(super) fn from_value<T: DeserializeOwned>(
+    place: Place,
+    value: serde_json::Value,
+) -> Result<T, ConfigError> {
+    serde_path_to_error::deserialize(value).map_err(|e| ConfigError::Shape {
         place,
-        message: e.to_string(),
+        error: ShapeError::new(&e.path().to_string(), &e.inner().to_string()),
+    })
+}
+
+/// Text that is not JSON at all (the var given as a string).
+pub(super) fn not_json(e: serde_json::Error) -> ConfigError {
+    ConfigError::Shape {
+        place: Place::Top,
+        error: ShapeError::other(format!("not JSON: {e}")),
     }
 }
 
