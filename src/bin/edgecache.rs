@@ -18,7 +18,7 @@ mod webhook_cmd;
 #[cfg(not(target_arch = "wasm32"))]
 mod cli {
     use super::webhook_cmd;
-    use edgecache::config::{Config, WranglerError, WranglerFile};
+    use edgecache::config::{needed_secrets, Config, LineCol, WranglerError, WranglerFile};
     use edgecache::http::headers::Headers;
     use edgecache::http::method::Method;
     use edgecache::request::explain::explain;
@@ -49,11 +49,23 @@ EXIT CODES:
 ";
 
     const CHECK_HELP: &str = "\
-edgecache check [--config FILE] [--env NAME] [--json]
+edgecache check [--config FILE] [--env NAME] [--production [--warn]] [--json]
 
 Validates vars.EDGECACHE (or env.NAME.vars.EDGECACHE) and prints `ok: N routes`,
-or the error and exits 1. With --json, prints instead the validated var as the
-worker receives it (JSON), e.g. to feed a local Miniflare.
+or the error (FILE:LINE:COL: ...) and exits 1. With --json, prints instead the
+validated var as the worker receives it (JSON), e.g. to feed a local Miniflare.
+
+    --production   also refuse what is valid but wrong for a deployed worker:
+                   debug = true, an origin on localhost / a loopback or private
+                   address, a non-https purge.api_base, a missing or placeholder
+                   (all-zero) EDGECACHE_KV namespace id, a secret written in
+                   [vars]; and list the secrets the config needs (this check
+                   cannot read Cloudflare's secrets: compare with
+                   `npx wrangler secret list`). Implied by --env production.
+    --warn         with --production: print the findings as warnings, exit 0
+
+scripts/build-worker.sh (wrangler's [build] command) runs this before every
+build: --production for `wrangler deploy` and `wrangler versions upload`.
 ";
 
     const EXPLAIN_HELP: &str = "\
@@ -175,16 +187,20 @@ requests are uncacheable for all three. TTL: the matching route's, else
     }
 
     /// `FILE:LINE:COL: message`, then the line with a caret under the column.
-    fn located(file: &str, e: &WranglerError) -> Exit {
-        let Some(p) = &e.at else {
-            return Exit::Failure(format!("{file}: {}", e.error));
+    fn snippet(file: &str, at: Option<&LineCol>, message: &str) -> String {
+        let Some(p) = at else {
+            return format!("{file}: {message}");
         };
         let pad = " ".repeat(p.line.to_string().len());
         let caret = " ".repeat(p.column.saturating_sub(1));
-        Exit::Failure(format!(
-            "{file}:{e}\n{pad} |\n{} | {}\n{pad} | {caret}^",
-            p.line, p.text
-        ))
+        format!(
+            "{file}:{}:{}: {message}\n{pad} |\n{} | {}\n{pad} | {caret}^",
+            p.line, p.column, p.line, p.text
+        )
+    }
+
+    fn located(file: &str, e: &WranglerError) -> Exit {
+        Exit::Failure(snippet(file, e.at.as_deref(), &e.error.to_string()))
     }
 
     fn read(c: &Common) -> Result<String, Exit> {
@@ -201,8 +217,11 @@ requests are uncacheable for all three. TTL: the matching route's, else
 
     fn check(args: &[String]) -> Result<(), Exit> {
         let (c, rest) = common(args)?;
-        let json = rest.iter().any(|a| a == "--json");
-        if let Some(extra) = rest.iter().find(|a| *a != "--json") {
+        let flag = |f: &str| rest.iter().any(|a| a == f);
+        let (json, warn) = (flag("--json"), flag("--warn"));
+        let production = flag("--production") || c.env.as_deref() == Some("production");
+        let known = ["--json", "--production", "--warn"];
+        if let Some(extra) = rest.iter().find(|a| !known.contains(&a.as_str())) {
             return Err(Exit::Usage(format!("unexpected argument {extra:?}")));
         }
         let text = read(&c)?;
@@ -216,7 +235,46 @@ requests are uncacheable for all three. TTL: the matching route's, else
         }
         let n = config.routes.len();
         println!("ok: {n} route{}", if n == 1 { "" } else { "s" });
+        if production {
+            production_report(&c, &file, &config, warn)?;
+        }
         Ok(())
+    }
+
+    /// Prints the production findings and the secrets to verify; fails on a
+    /// finding unless `warn`.
+    fn production_report(
+        c: &Common,
+        file: &WranglerFile,
+        config: &Config,
+        warn: bool,
+    ) -> Result<(), Exit> {
+        let findings = file.production_findings(config);
+        println!("secrets this config needs (set: npx wrangler secret put NAME; this check cannot");
+        let env = c.env.as_ref().map(|e| format!(" --env {e}"));
+        println!(
+            "read them: compare with npx wrangler secret list{}):",
+            env.unwrap_or_default()
+        );
+        for s in needed_secrets(config) {
+            let req = if s.required { "required" } else { "optional" };
+            println!("    {:<26}{req}: {}", s.name, s.why);
+        }
+        if findings.is_empty() {
+            println!("production: no hazards found");
+            return Ok(());
+        }
+        let level = if warn { "warning" } else { "error" };
+        for f in &findings {
+            eprintln!("{level}: {}", snippet(&c.config, f.at.as_ref(), &f.message));
+        }
+        let n = findings.len();
+        let summary = format!("{n} production hazard{}", if n == 1 { "" } else { "s" });
+        if warn {
+            eprintln!("warning: {summary} (--warn: not refused)");
+            return Ok(());
+        }
+        Err(Exit::Failure(summary))
     }
 
     fn explain_cmd(args: &[String]) -> Result<(), Exit> {

@@ -8,7 +8,7 @@
 //!
 //! Files, lowest first (none imports this facade, nor a higher one):
 //! `duration`, `query_rules`, `pattern` → `defaults` → `model` → `shape` → `error` →
-//! `fields` → `route` → `parse` (→ `wrangler`, native only).
+//! `fields` → `route` → `parse` → `location` (→ `wrangler` → `production`, native only).
 
 mod defaults;
 pub mod duration;
@@ -18,6 +18,8 @@ mod location;
 mod model;
 mod parse;
 pub mod pattern;
+#[cfg(not(target_arch = "wasm32"))]
+mod production;
 pub mod query_rules;
 mod route;
 mod shape;
@@ -36,6 +38,8 @@ pub use model::{
     Config, Credential, Limits, MemorySettings, PurgeSettings, Route, RouteKind, TtlMode,
 };
 pub use pattern::{PathPattern, PathSegment};
+#[cfg(not(target_arch = "wasm32"))]
+pub use production::{needed_secrets, Finding, SecretNeed, KV_BINDING, SECRETS};
 pub use query_rules::{ParamFilter, QueryRules};
 pub use shape::{ShapeError, ShapeProblem};
 #[cfg(not(target_arch = "wasm32"))]

@@ -43,7 +43,7 @@ impl LineCol {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WranglerError {
     pub error: ConfigError,
-    pub at: Option<LineCol>,
+    pub at: Option<Box<LineCol>>,
 }
 
 impl fmt::Display for WranglerError {
@@ -71,7 +71,7 @@ impl<'t> WranglerFile<'t> {
             error: ConfigError::Toml {
                 message: e.message().trim_end().to_string(),
             },
-            at: e.span().map(|s| LineCol::at(text, s.start)),
+            at: e.span().map(|s| Box::new(LineCol::at(text, s.start))),
         })?;
         let file = WranglerFile {
             text,
@@ -134,7 +134,7 @@ impl<'t> WranglerFile<'t> {
                 name: name.to_string(),
                 suggestion: suggestion.to_string(),
             },
-            at: self.locate(&steps),
+            at: self.locate(&steps).map(Box::new),
         }
     }
 
@@ -166,7 +166,7 @@ impl<'t> WranglerFile<'t> {
             let mut steps: Vec<Step> = self.root_steps().into_iter().map(Step::Key).collect();
             steps.extend([Step::Key("vars".into()), Step::Key(VAR.into())]);
             steps.extend(error.steps());
-            let at = self.locate(&steps);
+            let at = self.locate(&steps).map(Box::new);
             WranglerError { error, at }
         })
     }
