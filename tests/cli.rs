@@ -92,9 +92,41 @@ fn explain_prints_key_route_ttl_and_tags() {
             "ttl_seconds": 900,
             "tags": ["course_list"],
             "cacheable": true,
-            "reason": null
+            "reason": null,
+            "request_headers": {"accept-language": "en"},
+            "note": null
         })
     );
+}
+
+#[test]
+fn explain_says_which_request_headers_it_assumed() {
+    let explain = |extra: &[&str]| {
+        let mut args = vec![
+            "explain",
+            "--config",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/wrangler.toml"),
+            "http://127.0.0.1:8787/api/courses/",
+        ];
+        args.extend_from_slice(extra);
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+        match serde_json::from_str::<serde_json::Value>(&out) {
+            Ok(v) => v,
+            Err(e) => panic!("{e}: {out}"),
+        }
+    };
+    let bare = explain(&[]);
+    assert_eq!(
+        bare["request_headers"],
+        serde_json::json!({"accept": null, "accept-language": null})
+    );
+    let note = bare["note"].as_str().unwrap_or("");
+    assert!(note.contains("curl sends `Accept: */*`"), "{note}");
+    let curl = explain(&["-H", "Accept: */*"]);
+    assert_eq!(curl["request_headers"]["accept"], "*/*");
+    assert_ne!(bare["key"], curl["key"], "the Accept header is in the key");
+    assert!(!curl["note"].as_str().unwrap_or("").contains("curl"));
 }
 
 #[test]
@@ -174,4 +206,14 @@ fn env_production_implies_the_production_check() {
     let (code, _, err) = run(&["check", "--config", HAZARDS, "--env", "production"]);
     assert_eq!(code, 1);
     assert!(err.contains("no binding `EDGECACHE_KV`"), "{err}");
+}
+
+#[test]
+fn purge_help_names_the_secret_default() {
+    let (code, out, _) = run(&["purge", "--help"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("--secret S       signing secret (default: $EDGECACHE_WEBHOOK_SECRET"),
+        "{out}"
+    );
 }
