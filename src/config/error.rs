@@ -33,7 +33,7 @@ pub enum ConfigError {
     /// not JSON at all; `error` names the field path inside `place`.
     Shape {
         place: Place,
-        error: ShapeError,
+        error: Box<ShapeError>,
     },
     /// wrangler.toml is not valid TOML (the CLI adds the line and column).
     Toml {

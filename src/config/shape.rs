@@ -11,18 +11,22 @@ use std::fmt;
 /// What is wrong with the shape of one value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ShapeProblem {
-    /// `field` is not one of `expected` (a typo, or a field of another table).
+    /// `field` is not one of `expected` (a typo, or a field of another table);
+    /// `suggestion` is the closest of them, if one is close.
     UnknownField {
         field: String,
         expected: Vec<String>,
+        suggestion: Option<String>,
     },
     MissingField {
         field: String,
     },
-    /// A value of the wrong type: `expected` and `got` in the config's words.
+    /// A value of the wrong type: `expected` and `got` in the config's words,
+    /// and a hint (` (write 5 without quotes)`) or "".
     WrongType {
         expected: String,
         got: String,
+        hint: String,
     },
     /// Any other serde message (unknown variant, wrong length, bad JSON), verbatim.
     Other(String),
@@ -37,10 +41,15 @@ pub struct ShapeError {
 }
 
 impl ShapeError {
-    /// From serde's message and the path `serde_path_to_error` tracked.
+    /// From serde's message and the path `serde_path_to_error` tracked. In
+    /// the worker (wasm32) serde's message is kept as it is: the rewording
+    /// is for `edgecache check`, and would cost Wasm size.
     pub(super) fn new(path: &str, message: &str) -> ShapeError {
         let path = if path == "." { "" } else { path };
+        #[cfg(not(target_arch = "wasm32"))]
         let problem = parse_message(message);
+        #[cfg(target_arch = "wasm32")]
+        let problem = ShapeProblem::Other(message.to_string());
         // For an unknown field the path ends with the unknown name itself.
         let path = match &problem {
             ShapeProblem::UnknownField { .. } => parent(path),
@@ -68,17 +77,21 @@ fn parent(path: &str) -> &str {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn parse_message(m: &str) -> ShapeProblem {
     if let Some(rest) = m.strip_prefix("unknown field `") {
         if let Some((field, tail)) = rest.split_once('`') {
+            let expected: Vec<String> = tail
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(String::from)
+                .collect();
+            let names: Vec<&str> = expected.iter().map(String::as_str).collect();
             return ShapeProblem::UnknownField {
                 field: field.to_string(),
-                expected: tail
-                    .split('`')
-                    .skip(1)
-                    .step_by(2)
-                    .map(String::from)
-                    .collect(),
+                suggestion: closest(field, &names).map(String::from),
+                expected,
             };
         }
     }
@@ -94,14 +107,17 @@ fn parse_message(m: &str) -> ShapeProblem {
         .strip_prefix("invalid type: ")
         .or_else(|| m.strip_prefix("invalid value: "));
     if let Some((got, expected)) = body.and_then(|b| b.rsplit_once(", expected ")) {
+        let (expected, got) = (expected_words(expected), got_words(got));
         return ShapeProblem::WrongType {
-            expected: expected_words(expected),
-            got: got_words(got),
+            hint: unquote_hint(&expected, &got).unwrap_or_default(),
+            expected,
+            got,
         };
     }
     ShapeProblem::Other(m.to_string())
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// serde's `expected` text in the config's words.
 fn expected_words(e: &str) -> String {
     match e {
@@ -118,6 +134,7 @@ fn expected_words(e: &str) -> String {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// serde's `Unexpected` text (`string "x"`, ``integer `1` ``) in the config's words.
 fn got_words(g: &str) -> String {
     let unquote = |s: &str| s.trim_matches('`').to_string();
@@ -138,6 +155,7 @@ fn got_words(g: &str) -> String {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// The candidate closest to `word` (case-insensitive edit distance at most 2,
 /// or one contains the other), for a `did you mean` hint.
 pub(crate) fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
@@ -150,6 +168,7 @@ pub(crate) fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str>
         .map(|(_, c)| c)
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
@@ -164,6 +183,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// A value given as a quoted string that would be right without the quotes.
 fn unquote_hint(expected: &str, got: &str) -> Option<String> {
     let inner = got.strip_prefix("the string \"")?.strip_suffix('"')?;
@@ -182,23 +202,25 @@ impl fmt::Display for ShapeError {
             write!(f, "field `{}`: ", self.path)?;
         }
         match &self.problem {
-            ShapeProblem::UnknownField { field, expected } => {
-                let names: Vec<&str> = expected.iter().map(String::as_str).collect();
-                match closest(field, &names) {
-                    Some(c) => write!(f, "unknown field `{field}`; did you mean `{c}`?"),
-                    None if names.is_empty() => write!(f, "unknown field `{field}`"),
-                    None => write!(
-                        f,
-                        "unknown field `{field}`, expected one of `{}`",
-                        names.join("`, `")
-                    ),
-                }
-            }
+            ShapeProblem::UnknownField {
+                field,
+                expected,
+                suggestion,
+            } => match suggestion {
+                Some(c) => write!(f, "unknown field `{field}`; did you mean `{c}`?"),
+                None if expected.is_empty() => write!(f, "unknown field `{field}`"),
+                None => write!(
+                    f,
+                    "unknown field `{field}`, expected one of `{}`",
+                    expected.join("`, `")
+                ),
+            },
             ShapeProblem::MissingField { field } => write!(f, "missing field `{field}`"),
-            ShapeProblem::WrongType { expected, got } => {
-                let hint = unquote_hint(expected, got).unwrap_or_default();
-                write!(f, "expected {expected}, got {got}{hint}")
-            }
+            ShapeProblem::WrongType {
+                expected,
+                got,
+                hint,
+            } => write!(f, "expected {expected}, got {got}{hint}"),
             ShapeProblem::Other(m) => f.write_str(m),
         }
     }
