@@ -31,7 +31,8 @@ USAGE:
     edgecache <COMMAND> [OPTIONS]
 
 COMMANDS:
-    check      Validate the EDGECACHE config in wrangler.toml
+    check      Validate the EDGECACHE config in wrangler.toml (--production: and
+               refuse what a deployed worker must not have)
     explain    Show the route, cache key, TTL and tags for a URL
     sign       Print Standard Webhooks headers for a purge body
     purge      Send a signed purge webhook to a worker
