@@ -2,42 +2,28 @@
 //! success invalidates its URL (RFC 9111 §4.4), nothing else does.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
 
-use edgecache::config::Config;
 use edgecache::flow::plan::{has_body, invalidation};
 use edgecache::http::headers::Headers;
 use edgecache::purge::generations::GenName;
 use edgecache::purge::webhook::generation_ttl;
 
-fn config() -> Config {
-    Config::from_json(&serde_json::json!({
-        "origin": "http://127.0.0.1:8000",
-        "routes": [
-            { "name": "detail", "path": "/api/courses/:pk/", "ttl": "15m", "stale_if_error": "1d" },
-            { "name": "media", "path": "/media/*", "kind": "media", "ttl": "30d" },
-        ],
-    }))
-    .expect("valid config")
-}
-
 const BASE: &str = "https://api.example.com/api/courses/7/";
 
 #[test]
 fn a_success_invalidates_the_url_generation_for_as_long_as_entries_live() {
-    let config = config();
     for status in [200, 201, 204, 299] {
-        let inv = invalidation(&config, Some(BASE.to_string()), status).expect("invalidates");
+        let inv = invalidation(Some(BASE.to_string()), status).expect("invalidates");
         assert_eq!(inv.base_url, BASE);
         assert_eq!(inv.names, vec![GenName::url(BASE)]);
-        assert_eq!(inv.kv_ttl, generation_ttl(&config));
+        assert_eq!(inv.kv_ttl, generation_ttl());
     }
 }
 
 #[test]
 fn errors_and_redirects_invalidate_nothing() {
-    let config = config();
     for status in [100, 301, 304, 400, 404, 409, 500, 503] {
         assert_eq!(
-            invalidation(&config, Some(BASE.to_string()), status),
+            invalidation(Some(BASE.to_string()), status),
             None,
             "{status}"
         );
@@ -46,7 +32,7 @@ fn errors_and_redirects_invalidate_nothing() {
 
 #[test]
 fn a_pass_that_named_no_url_invalidates_nothing() {
-    assert_eq!(invalidation(&config(), None, 200), None);
+    assert_eq!(invalidation(None, 200), None);
 }
 
 #[test]

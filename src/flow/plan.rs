@@ -219,15 +219,11 @@ pub struct Invalidation {
 /// For a pass-through that named a URL to invalidate ([`Plan::Pass`]), what to
 /// invalidate once the origin answered `status`: only a success does (2xx; an
 /// error changed nothing, and a redirect is left alone).
-pub fn invalidation(
-    config: &Config,
-    base_url: Option<String>,
-    status: u16,
-) -> Option<Invalidation> {
+pub fn invalidation(base_url: Option<String>, status: u16) -> Option<Invalidation> {
     let base_url = base_url.filter(|_| (200..300).contains(&status))?;
     Some(Invalidation {
         names: vec![GenName::url(&base_url)],
-        kv_ttl: generation_ttl(config),
+        kv_ttl: generation_ttl(),
         base_url,
     })
 }

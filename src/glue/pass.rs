@@ -68,7 +68,7 @@ pub async fn pass(
         Fetch::Failed { error, why } => return origin_failed(error, &why, cache_status),
     };
     let status = resp.status_code();
-    if let Some(inv) = invalidation(config, invalidate, status) {
+    if let Some(inv) = invalidation(invalidate, status) {
         invalidate_here_and_everywhere(env, state, inv).await;
     }
     let mut out = to_core(resp.headers());

@@ -160,8 +160,7 @@ async fn bump_generations(
     now: UnixSecs,
     receipt: &mut Receipt,
 ) {
-    let config = &state.config;
-    match kv::bump(env, state, names, now_millis(), generation_ttl(config), now).await {
+    match kv::bump(env, state, names, now_millis(), generation_ttl(), now).await {
         Ok(n) => {
             receipt.layers.generations.bumped = n;
             receipt.layers.generations.status = GenerationsStatus::Ok;

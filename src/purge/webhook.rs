@@ -2,7 +2,7 @@
 //! The glue performs the plan (KV writes, local deletes, zone purge calls) and
 //! fills the receipt's layer results.
 
-use crate::config::Config;
+use crate::config::{Config, MAX_ENTRY_LIFETIME};
 use crate::http::headers::Headers;
 use crate::http::method::Method;
 use crate::http::time::UnixSecs;
@@ -167,17 +167,10 @@ pub fn plan_purge(
     })
 }
 
-/// How long a generation value must live in KV: as long as any entry it could
-/// invalidate (longest TTL plus stale windows), plus a day of margin.
-pub fn generation_ttl(config: &Config) -> u64 {
-    let longest = config
-        .routes
-        .iter()
-        .map(|r| {
-            let ttl = r.status_ttl.values().copied().fold(r.ttl, u64::max);
-            ttl.saturating_add(r.stale_while_revalidate.max(r.stale_if_error))
-        })
-        .max()
-        .unwrap_or(0);
-    longest.saturating_add(86_400)
+/// How long a purge record (a generation value) lives in KV: a day longer
+/// than any entry may live ([`MAX_ENTRY_LIFETIME`]). It does not depend on the
+/// config: an entry stored under an earlier deploy's longer TTL is still
+/// covered after a deploy that shortens it.
+pub fn generation_ttl() -> u64 {
+    MAX_ENTRY_LIFETIME.saturating_add(86_400)
 }
