@@ -13,7 +13,7 @@ test:       ## every test: fmt, clippy, cargo test, build-tool check, wasm build
 quick:      ## the inner loop: fmt check, clippy (native + wasm32), native cargo test; no npm, Django or wasm build
 	bash scripts/test.sh --quick
 
-build:      ## the worker bundle in build/ (checks the build tools first)
+build:      ## the worker bundle in build/ (checks the config and the build tools first)
 	bash scripts/build-worker.sh
 
 check:      ## validate wrangler.toml with the edgecache CLI

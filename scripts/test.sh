@@ -51,6 +51,7 @@ if [ "$cargo_rc" -ne 0 ] && [ "$cf" -eq 0 ]; then failed=$((failed + 1)); failed
 if $quick; then summary; exit $?; fi
 
 gate "tool check fails loudly (tests/scripts/tool_check.sh)" bash tests/scripts/tool_check.sh
+gate "config check before builds (tests/scripts/config_check.sh)" bash tests/scripts/config_check.sh
 built=false
 gate "wasm build (worker-build --release)" bash scripts/build-worker.sh && built=true
 

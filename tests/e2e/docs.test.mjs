@@ -101,9 +101,10 @@ async function freePort() {
   return port;
 }
 
-/** The EDGECACHE var of a wrangler.toml, validated, as the worker receives it. */
-function checkedVar(file) {
-  const out = execFileSync("cargo", ["run", "--quiet", "--bin", "edgecache", "--", "check", "--json", "--config", file], { cwd: ROOT });
+/** The EDGECACHE var of a wrangler.toml (of environment `env`), validated, as the worker receives it. */
+function checkedVar(file, env) {
+  const envArgs = env ? ["--env", env] : [];
+  const out = execFileSync("cargo", ["run", "--quiet", "--bin", "edgecache", "--", "check", "--json", "--config", file, ...envArgs], { cwd: ROOT });
   return JSON.parse(out.toString());
 }
 
@@ -115,8 +116,9 @@ beforeAll(async () => {
   copyFileSync(path.join(DJANGO, "db.sqlite3"), db);
   const port = await freePort();
   originUrl = `http://127.0.0.1:${port}`;
-  // What `make dev` serves: the shipped wrangler.toml, in front of the demo origin.
-  worker = await startWorker({ ...checkedVar(path.join(ROOT, "wrangler.toml")), origin: originUrl }, { listen: true, quiet: true });
+  // What `make dev` serves: the shipped wrangler.toml's [env.dev] (`wrangler dev --env dev`:
+  // the top-level config with debug on), in front of the demo origin.
+  worker = await startWorker({ ...checkedVar(path.join(ROOT, "wrangler.toml"), "dev"), origin: originUrl }, { listen: true, quiet: true });
   // As `make dev`: purges are sent from Django's background thread (no EDGECACHE_PURGE_SYNC).
   django = spawn(PYTHON, ["manage.py", "runserver", "--noreload", `127.0.0.1:${port}`], {
     cwd: DJANGO,
