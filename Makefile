@@ -1,5 +1,5 @@
 # edgecache — the two quick-start commands are `make dev` and `make test`.
-.PHONY: setup dev test build check fmt bench fuzz loadtest
+.PHONY: setup dev test quick build check fmt bench fuzz loadtest
 
 setup:      ## install everything a fresh machine lacks (idempotent)
 	bash scripts/setup.sh
@@ -7,10 +7,13 @@ setup:      ## install everything a fresh machine lacks (idempotent)
 dev:        ## Django demo origin + the worker (wrangler dev) on loopback
 	bash scripts/dev.sh
 
-test:       ## every test: fmt, clippy, cargo test, wasm build, Django, end-to-end
+test:       ## every test: fmt, clippy, cargo test, build-tool check, wasm build, Django, end-to-end
 	bash scripts/test.sh
 
-build:      ## the worker bundle in build/
+quick:      ## the inner loop: fmt check, clippy (native + wasm32), native cargo test; no npm, Django or wasm build
+	bash scripts/test.sh --quick
+
+build:      ## the worker bundle in build/ (checks the config and the build tools first)
 	bash scripts/build-worker.sh
 
 check:      ## validate wrangler.toml with the edgecache CLI

@@ -19,6 +19,7 @@ PY
 cat "$OUT/machine.json"
 
 step "wasm builds: edgecache and the workers-rs floor (same worker-build, wasm-opt, profile)"
+bash scripts/check-tools.sh
 worker-build --release >"$OUT/build-edgecache.log" 2>&1
 (cd benches/floor-worker && CARGO_TARGET_DIR="$ROOT/target" worker-build --release) >"$OUT/build-floor.log" 2>&1
 size() { printf '{"raw": %d, "gzip": %d}' "$(wc -c <"$1")" "$(gzip -9c "$1" | wc -c)"; }

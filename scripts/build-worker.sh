@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Builds the worker to build/index.js + build/index_bg.wasm with local tools only.
+# Every build path runs this (make build/test/dev/loadtest, wrangler's [build]
+# command). It checks the config first, every time (scripts/check-config.sh: an
+# invalid wrangler.toml never reaches worker-build, `wrangler deploy` or
+# `wrangler dev`), and before a build stops if a tool is missing or the wrong
+# version (scripts/check-tools.sh).
 #
 # Skips the build when nothing it depends on changed: the stamp
 # (target/build-worker.stamp) records a hash of the inputs (src/**, build.rs, Cargo.toml,
-# Cargo.lock, package-lock.json, this script and env.sh, the tool versions and
-# the build's environment variables) and the hashes of the two outputs. Both
+# Cargo.lock, package-lock.json (esbuild, binaryen), this script and env.sh,
+# rustc's, worker-build's and wasm-bindgen's versions and the build's
+# environment variables) and the hashes of the two outputs. Both
 # must match, so an edited source file, a new tool or an output overwritten by
 # another build (bench.sh runs worker-build itself) always rebuilds.
 # `wrangler dev` runs this twice at start (wrangler 4.85 re-runs the [build]
@@ -22,6 +28,7 @@ STAMP=target/build-worker.stamp
 LOG=target/build-worker.log
 OUTPUTS=(build/index.js build/index_bg.wasm)
 mkdir -p target
+bash scripts/check-config.sh
 
 inputs_hash() {
   {
@@ -30,8 +37,6 @@ inputs_hash() {
     rustc -vV
     worker-build --version
     "$WASM_BINDGEN_BIN" --version
-    "$ESBUILD_BIN" --version
-    "$WASM_OPT_BIN" --version
     # Variables cargo, rustc and worker-build read (CARGO_PROFILE_RELEASE_STRIP=...).
     env | grep -E '^(CARGO_|RUSTFLAGS|RUSTC|NO_MINIFY|COREDUMP|CUSTOM_SHIM|RUN_TO_COMPLETION)' | sort || true
   } 2>&1 | sha256sum | cut -d' ' -f1
@@ -49,6 +54,7 @@ if [ "${EDGECACHE_BUILD_FORCE:-0}" != 1 ] && [ -f "$STAMP" ] &&
 fi
 
 rm -f "$STAMP"
+bash scripts/check-tools.sh >/dev/null # its problems go to stderr
 start=$SECONDS
 if [ "${EDGECACHE_BUILD_VERBOSE:-0}" = 1 ]; then
   worker-build --release 2>&1 | tee "$LOG"

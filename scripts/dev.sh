@@ -2,7 +2,8 @@
 # Runs the demo stack on loopback: the Django origin on 127.0.0.1:8000 and the
 # worker (wrangler dev, fully local) on 127.0.0.1:8787 in front of it.
 #   ORIGIN_PORT, WORKER_PORT   other ports (defaults 8000, 8787)
-#   EDGECACHE_ENV=NAME         run wrangler.toml's [env.NAME] (wrangler dev --env NAME)
+#   EDGECACHE_ENV=NAME         serve wrangler.toml's [env.NAME] (wrangler dev --env NAME);
+#                              default dev (debug = true); empty: the top level
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
@@ -37,8 +38,9 @@ cat <<MSG
   Ctrl-C stops both.
 
 MSG
+EDGECACHE_ENV="${EDGECACHE_ENV-dev}"
 env_args=()
-if [ -n "${EDGECACHE_ENV:-}" ]; then
+if [ -n "$EDGECACHE_ENV" ]; then
   env_args=(--env "$EDGECACHE_ENV")
 fi
 # The worker reads nothing from request.cf: use Miniflare's placeholder rather

@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Installs everything a fresh machine lacks; a second run that finds all in place
 # takes seconds. Nothing is fetched from outside the package registries.
+# Cargo installs go to $CARGO_HOME/bin (~/.cargo/bin by default), where
+# scripts/env.sh looks for them.
+#
+#   scripts/setup.sh          everything (make setup, make test, make dev)
+#   scripts/setup.sh rust     only the rustup target and components (make quick)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
@@ -17,6 +22,7 @@ for comp in clippy rustfmt; do
     rustup component add "$comp"
   fi
 done
+if [ "${1:-}" = rust ]; then exit 0; fi
 
 if [ "$(worker-build --version 2>/dev/null || true)" != "$WORKER_BUILD_VERSION" ]; then
   step "cargo install worker-build $WORKER_BUILD_VERSION (a few minutes)"
@@ -47,4 +53,5 @@ bash examples/django/setup.sh
 if [ ! -f .dev.vars ]; then
   cp .dev.vars.example .dev.vars
 fi
+bash scripts/check-tools.sh
 step "setup done"

@@ -92,9 +92,41 @@ fn explain_prints_key_route_ttl_and_tags() {
             "ttl_seconds": 900,
             "tags": ["course_list"],
             "cacheable": true,
-            "reason": null
+            "reason": null,
+            "request_headers": {"accept-language": "en"},
+            "note": null
         })
     );
+}
+
+#[test]
+fn explain_says_which_request_headers_it_assumed() {
+    let explain = |extra: &[&str]| {
+        let mut args = vec![
+            "explain",
+            "--config",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/wrangler.toml"),
+            "http://127.0.0.1:8787/api/courses/",
+        ];
+        args.extend_from_slice(extra);
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+        match serde_json::from_str::<serde_json::Value>(&out) {
+            Ok(v) => v,
+            Err(e) => panic!("{e}: {out}"),
+        }
+    };
+    let bare = explain(&[]);
+    assert_eq!(
+        bare["request_headers"],
+        serde_json::json!({"accept": null, "accept-language": null})
+    );
+    let note = bare["note"].as_str().unwrap_or("");
+    assert!(note.contains("curl sends `Accept: */*`"), "{note}");
+    let curl = explain(&["-H", "Accept: */*"]);
+    assert_eq!(curl["request_headers"]["accept"], "*/*");
+    assert_ne!(bare["key"], curl["key"], "the Accept header is in the key");
+    assert!(!curl["note"].as_str().unwrap_or("").contains("curl"));
 }
 
 #[test]
@@ -109,4 +141,79 @@ fn explain_gives_a_reason_when_not_cacheable() {
     ]);
     assert_eq!(code, 0);
     assert!(out.contains("\"reason\": \"method\""), "{out}");
+}
+
+const HAZARDS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/production/hazards.toml"
+);
+
+#[test]
+fn check_points_at_the_line_of_a_toml_syntax_error() {
+    let f = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/bad_configs/toml_syntax.toml"
+    );
+    let (code, _, err) = run(&["check", "--config", f]);
+    assert_eq!(code, 1);
+    let first = err.lines().next().unwrap_or("");
+    assert_eq!(
+        first,
+        format!("error: {f}:4:32: TOML syntax: invalid basic string, expected `\"`")
+    );
+    assert!(
+        err.contains("4 | origin = \"http://127.0.0.1:8000\n"),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_production_refuses_hazards_naming_line_and_fix() {
+    let (code, out, err) = run(&["check", "--config", HAZARDS, "--production"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.starts_with("ok: 1 route\n"), "{out}");
+    assert!(
+        err.contains(&format!("error: {HAZARDS}:13:1: field `debug`: true: ")),
+        "{err}"
+    );
+    assert!(err.contains("set debug = false"), "{err}");
+    assert!(
+        err.trim_end().ends_with("error: 5 production hazards"),
+        "{err}"
+    );
+    assert!(out.contains("EDGECACHE_KEY_SECRET      required"), "{out}");
+}
+
+#[test]
+fn check_production_warn_reports_and_exits_0() {
+    let (code, _, err) = run(&["check", "--config", HAZARDS, "--production", "--warn"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("warning: "), "{err}");
+    assert!(
+        err.contains("5 production hazards (--warn: not refused)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_without_production_ignores_hazards() {
+    let (code, out, err) = run(&["check", "--config", HAZARDS]);
+    assert_eq!((code, out.trim(), err.as_str()), (0, "ok: 1 route", ""));
+}
+
+#[test]
+fn env_production_implies_the_production_check() {
+    let (code, _, err) = run(&["check", "--config", HAZARDS, "--env", "production"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no binding `EDGECACHE_KV`"), "{err}");
+}
+
+#[test]
+fn purge_help_names_the_secret_default() {
+    let (code, out, _) = run(&["purge", "--help"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("--secret S       signing secret (default: $EDGECACHE_WEBHOOK_SECRET"),
+        "{out}"
+    );
 }

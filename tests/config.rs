@@ -4,7 +4,7 @@
 
 use edgecache::config::{
     load_wrangler_toml, Config, ConfigError, Credential, ParamFilter, PathSegment, RouteKind,
-    TtlMode,
+    TtlMode, WranglerFile,
 };
 use serde_json::json;
 
@@ -83,6 +83,8 @@ fn environment_config_is_read_without_inheriting_top_level_vars() {
     );
 }
 
+/// Each fixture's first line is `# expect: <message substring>`; an optional
+/// second line `# at: LINE:COL` is where the CLI points (the bad key's line).
 #[test]
 fn each_bad_config_fails_with_its_message() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bad_configs");
@@ -95,24 +97,34 @@ fn each_bad_config_fails_with_its_message() {
     let mut failures = Vec::new();
     for path in entries {
         let text = std::fs::read_to_string(&path).unwrap_or_default();
-        let expect = text
-            .lines()
+        let mut lines = text.lines();
+        let expect = lines
             .next()
             .and_then(|l| l.strip_prefix("# expect: "))
             .unwrap_or("");
+        let at = lines.next().and_then(|l| l.strip_prefix("# at: "));
         assert!(
             !expect.is_empty(),
             "{}: first line must be `# expect: ...`",
             path.display()
         );
-        match load_wrangler_toml(&text, None) {
+        match WranglerFile::parse(&text, None).and_then(|f| f.config()) {
             Ok(_) => failures.push(format!("{}: accepted", path.display())),
-            Err(e) if e.to_string().contains(expect) => {}
-            Err(e) => failures.push(format!(
-                "{}:\n  expected {expect:?}\n  got      {:?}",
-                path.display(),
-                e.to_string()
-            )),
+            Err(e) => {
+                let got_at = e.at.as_ref().map(|p| format!("{}:{}", p.line, p.column));
+                if !e.error.to_string().contains(expect) {
+                    failures.push(format!(
+                        "{}:\n  expected {expect:?}\n  got      {:?}",
+                        path.display(),
+                        e.error.to_string()
+                    ));
+                } else if at.is_some() && got_at.as_deref() != at {
+                    failures.push(format!(
+                        "{}: expected at {at:?}, got {got_at:?}",
+                        path.display()
+                    ));
+                }
+            }
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -4,10 +4,11 @@ use edgecache::config::DEFAULT_CLOCK_SKEW;
 use edgecache::flow::entry::{encode_stamp, parse_stamp};
 use edgecache::http::time::{UnixMillis, UnixSecs};
 use edgecache::purge::generations::{
-    encode_value, is_current, parse_value, plan_reads, prefix_paths, purge_names, request_names,
-    staleness_bound, Currency, Gen, GenName, Generations, Memo, Stamp, StampError, MAX_PATH_DEPTH,
+    encode_value, is_current, parse_value, prefix_paths, purge_names, request_names,
+    staleness_bound, Currency, Gen, GenName, Generations, Stamp, StampError, MAX_PATH_DEPTH,
     MAX_STAMP_TAGS,
 };
+use edgecache::purge::memo::{plan_reads, Memo, MEMO_MAX_BYTES};
 const DEFAULT_SKEW_MS: u64 = DEFAULT_CLOCK_SKEW * 1000;
 use edgecache::purge::body::parse_purge_body;
 use proptest::prelude::*;
@@ -337,7 +338,7 @@ fn stamp_refuses_too_many_tags() {
 
 #[test]
 fn memo_values_expire_after_ttl() {
-    let mut m = Memo::new(10, 100);
+    let mut m = Memo::new(10, MEMO_MAX_BYTES);
     m.put(GenName::all(), Gen::PurgedAt(UnixMillis(7)), UnixSecs(1000));
     assert_eq!(
         m.get(&GenName::all(), UnixSecs(1000)),
@@ -353,7 +354,8 @@ fn memo_values_expire_after_ttl() {
 
 #[test]
 fn memo_evicts_oldest_when_full() {
-    let mut m = Memo::new(60, 2);
+    // Room for two one-letter tags.
+    let mut m = Memo::new(60, 2 * Memo::entry_cost(&GenName::tag("a")));
     m.put(GenName::tag("a"), Gen::Never, UnixSecs(1));
     m.put(GenName::tag("b"), Gen::Never, UnixSecs(2));
     m.put(GenName::tag("a"), Gen::PurgedAt(UnixMillis(5)), UnixSecs(3)); // refresh: "b" is now oldest
@@ -369,17 +371,17 @@ fn memo_evicts_oldest_when_full() {
 
 #[test]
 fn memo_never_stores_unreadable_or_when_disabled() {
-    let mut m = Memo::new(60, 10);
+    let mut m = Memo::new(60, MEMO_MAX_BYTES);
     m.put(GenName::all(), Gen::Unreadable, UnixSecs(1));
     assert!(m.is_empty());
-    let mut off = Memo::new(0, 10);
+    let mut off = Memo::new(0, MEMO_MAX_BYTES);
     off.put(GenName::all(), Gen::Never, UnixSecs(1));
     assert_eq!(off.get(&GenName::all(), UnixSecs(1)), None);
 }
 
 #[test]
 fn plan_reads_asks_kv_only_for_names_not_memoized() {
-    let mut m = Memo::new(60, 10);
+    let mut m = Memo::new(60, MEMO_MAX_BYTES);
     m.put(GenName::all(), Gen::Never, UnixSecs(100));
     let names = [GenName::all(), GenName::tag("a")];
     let (known, to_read) = plan_reads(&names, &m, UnixSecs(110));
@@ -444,4 +446,48 @@ fn kv_writes_never_ask_for_less_than_the_kv_minimum() {
     assert_eq!(kv_expiration_ttl(59), 60);
     assert_eq!(kv_expiration_ttl(61), 61);
     assert_eq!(kv_expiration_ttl(86_400), 86_400);
+}
+
+#[test]
+fn memo_is_bounded_in_bytes_whatever_the_names() {
+    let max = 64 * 1024;
+    let mut m = Memo::new(60, max);
+    for i in 0..100 {
+        // 8 KiB URL names: a bound by count would hold 800 KiB of them.
+        let name = GenName::url(&format!("https://h/{i}/{}", "x".repeat(8 * 1024)));
+        m.put(name, Gen::Never, UnixSecs(i));
+        assert!(m.used_bytes() <= max, "{} > {max}", m.used_bytes());
+    }
+    assert!(m.len() < 8, "{}", m.len());
+    // Short names: many more fit in the same bytes, oldest evicted first.
+    let mut short = Memo::new(60, max);
+    for i in 0..10_000u64 {
+        short.put(GenName::tag(&format!("t{i}")), Gen::Never, UnixSecs(i));
+    }
+    assert!(short.used_bytes() <= max);
+    assert!(short.len() > 500, "{}", short.len());
+    assert_eq!(short.get(&GenName::tag("t0"), UnixSecs(10_000)), None);
+    assert_eq!(
+        short.get(&GenName::tag("t9999"), UnixSecs(10_000)),
+        Some(Gen::Never)
+    );
+}
+
+#[test]
+fn memo_accounting_returns_to_zero_as_entries_are_replaced() {
+    let mut m = Memo::new(60, MEMO_MAX_BYTES);
+    let n = GenName::tag("a");
+    m.put(n.clone(), Gen::Never, UnixSecs(1));
+    m.put(n.clone(), Gen::PurgedAt(UnixMillis(9)), UnixSecs(2));
+    assert_eq!(m.used_bytes(), Memo::entry_cost(&n));
+    assert_eq!(m.len(), 1);
+}
+
+#[test]
+fn a_name_larger_than_the_whole_memo_is_not_memoized() {
+    let n = GenName::url(&"x".repeat(1000));
+    let mut m = Memo::new(60, Memo::entry_cost(&n) - 1);
+    m.put(n.clone(), Gen::Never, UnixSecs(1));
+    assert!(m.is_empty());
+    assert_eq!(m.used_bytes(), 0);
 }

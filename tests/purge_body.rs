@@ -217,6 +217,15 @@ fn receipt_is_503_and_not_stored_until_generations_succeed() {
 }
 
 #[test]
+fn a_failed_purge_asks_the_sender_to_retry_after_a_second() {
+    let mut r = sample_receipt();
+    r.layers.generations.status = GenerationsStatus::Failed;
+    assert_eq!(r.retry_after(), Some(1));
+    r.layers.generations.status = GenerationsStatus::Ok;
+    assert_eq!(r.retry_after(), None);
+}
+
+#[test]
 fn replay_returns_stored_receipt_marked_replayed() {
     let mut r = sample_receipt();
     r.layers.generations.status = GenerationsStatus::Ok;

@@ -18,7 +18,7 @@ mod webhook_cmd;
 #[cfg(not(target_arch = "wasm32"))]
 mod cli {
     use super::webhook_cmd;
-    use edgecache::config::{load_wrangler_toml, wrangler_var_json, Config};
+    use edgecache::config::{needed_secrets, Config, LineCol, WranglerError, WranglerFile};
     use edgecache::http::headers::Headers;
     use edgecache::http::method::Method;
     use edgecache::request::explain::explain;
@@ -31,7 +31,8 @@ USAGE:
     edgecache <COMMAND> [OPTIONS]
 
 COMMANDS:
-    check      Validate the EDGECACHE config in wrangler.toml
+    check      Validate the EDGECACHE config in wrangler.toml (--production: and
+               refuse what a deployed worker must not have)
     explain    Show the route, cache key, TTL and tags for a URL
     sign       Print Standard Webhooks headers for a purge body
     purge      Send a signed purge webhook to a worker
@@ -49,11 +50,23 @@ EXIT CODES:
 ";
 
     const CHECK_HELP: &str = "\
-edgecache check [--config FILE] [--env NAME] [--json]
+edgecache check [--config FILE] [--env NAME] [--production [--warn]] [--json]
 
 Validates vars.EDGECACHE (or env.NAME.vars.EDGECACHE) and prints `ok: N routes`,
-or the error and exits 1. With --json, prints instead the validated var as the
-worker receives it (JSON), e.g. to feed a local Miniflare.
+or the error (FILE:LINE:COL: ...) and exits 1. With --json, prints instead the
+validated var as the worker receives it (JSON), e.g. to feed a local Miniflare.
+
+    --production   also refuse what is valid but wrong for a deployed worker:
+                   debug = true, an origin on localhost / a loopback or private
+                   address, a non-https purge.api_base, a missing or placeholder
+                   (all-zero) EDGECACHE_KV namespace id, a secret written in
+                   [vars]; and list the secrets the config needs (this check
+                   cannot read Cloudflare's secrets: compare with
+                   `npx wrangler secret list`). Implied by --env production.
+    --warn         with --production: print the findings as warnings, exit 0
+
+scripts/build-worker.sh (wrangler's [build] command) runs this before every
+build: --production for `wrangler deploy` and `wrangler versions upload`.
 ";
 
     const EXPLAIN_HELP: &str = "\
@@ -175,31 +188,95 @@ its other lines are skipped), or one URL per line. Authenticated requests
             .ok_or_else(|| Exit::Usage(format!("{flag} needs a value")))
     }
 
+    /// `FILE:LINE:COL: message`, then the line with a caret under the column.
+    fn snippet(file: &str, at: Option<&LineCol>, message: &str) -> String {
+        let Some(p) = at else {
+            return format!("{file}: {message}");
+        };
+        let pad = " ".repeat(p.line.to_string().len());
+        let caret = " ".repeat(p.column.saturating_sub(1));
+        format!(
+            "{file}:{}:{}: {message}\n{pad} |\n{} | {}\n{pad} | {caret}^",
+            p.line, p.column, p.line, p.text
+        )
+    }
+
+    fn located(file: &str, e: &WranglerError) -> Exit {
+        Exit::Failure(snippet(file, e.at.as_deref(), &e.error.to_string()))
+    }
+
+    fn read(c: &Common) -> Result<String, Exit> {
+        std::fs::read_to_string(&c.config)
+            .map_err(|e| Exit::Failure(format!("cannot read {}: {e}", c.config)))
+    }
+
     fn load(c: &Common) -> Result<Config, Exit> {
-        let text = std::fs::read_to_string(&c.config)
-            .map_err(|e| Exit::Failure(format!("cannot read {}: {e}", c.config)))?;
-        load_wrangler_toml(&text, c.env.as_deref())
-            .map_err(|e| Exit::Failure(format!("{}: {e}", c.config)))
+        let text = read(c)?;
+        WranglerFile::parse(&text, c.env.as_deref())
+            .and_then(|f| f.config())
+            .map_err(|e| located(&c.config, &e))
     }
 
     fn check(args: &[String]) -> Result<(), Exit> {
         let (c, rest) = common(args)?;
-        let json = rest.iter().any(|a| a == "--json");
-        if let Some(extra) = rest.iter().find(|a| *a != "--json") {
+        let flag = |f: &str| rest.iter().any(|a| a == f);
+        let (json, warn) = (flag("--json"), flag("--warn"));
+        let production = flag("--production") || c.env.as_deref() == Some("production");
+        let known = ["--json", "--production", "--warn"];
+        if let Some(extra) = rest.iter().find(|a| !known.contains(&a.as_str())) {
             return Err(Exit::Usage(format!("unexpected argument {extra:?}")));
         }
-        let config = load(&c)?;
+        let text = read(&c)?;
+        let file =
+            WranglerFile::parse(&text, c.env.as_deref()).map_err(|e| located(&c.config, &e))?;
+        let config = file.config().map_err(|e| located(&c.config, &e))?;
         if json {
-            let text = std::fs::read_to_string(&c.config)
-                .map_err(|e| Exit::Failure(format!("cannot read {}: {e}", c.config)))?;
-            let var = wrangler_var_json(&text, c.env.as_deref())
-                .map_err(|e| Exit::Failure(format!("{}: {e}", c.config)))?;
+            let var = file.var_json().map_err(|e| located(&c.config, &e))?;
             println!("{var}");
             return Ok(());
         }
         let n = config.routes.len();
         println!("ok: {n} route{}", if n == 1 { "" } else { "s" });
+        if production {
+            production_report(&c, &file, &config, warn)?;
+        }
         Ok(())
+    }
+
+    /// Prints the production findings and the secrets to verify; fails on a
+    /// finding unless `warn`.
+    fn production_report(
+        c: &Common,
+        file: &WranglerFile,
+        config: &Config,
+        warn: bool,
+    ) -> Result<(), Exit> {
+        let findings = file.production_findings(config);
+        println!("secrets this config needs (set: npx wrangler secret put NAME; this check cannot");
+        let env = c.env.as_ref().map(|e| format!(" --env {e}"));
+        println!(
+            "read them: compare with npx wrangler secret list{}):",
+            env.unwrap_or_default()
+        );
+        for s in needed_secrets(config) {
+            let req = if s.required { "required" } else { "optional" };
+            println!("    {:<26}{req}: {}", s.name, s.why);
+        }
+        if findings.is_empty() {
+            println!("production: no hazards found");
+            return Ok(());
+        }
+        let level = if warn { "warning" } else { "error" };
+        for f in &findings {
+            eprintln!("{level}: {}", snippet(&c.config, f.at.as_ref(), &f.message));
+        }
+        let n = findings.len();
+        let summary = format!("{n} production hazard{}", if n == 1 { "" } else { "s" });
+        if warn {
+            eprintln!("warning: {summary} (--warn: not refused)");
+            return Ok(());
+        }
+        Err(Exit::Failure(summary))
     }
 
     fn explain_cmd(args: &[String]) -> Result<(), Exit> {

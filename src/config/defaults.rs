@@ -74,3 +74,10 @@ pub const MAX_MEMORY_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Longest `memory.max_age`.
 pub const MAX_MEMORY_AGE: Secs = 3600;
+
+/// Longest an entry may be kept and served: its TTL plus its longer stale
+/// window (365 days). Routes are refused beyond it and the origin's stale
+/// windows are cut to fit (`response::store`), so purge records, which live
+/// longer than this (`purge::webhook::generation_ttl`), outlive every entry
+/// they cover, whatever the config was when the entry was stored.
+pub const MAX_ENTRY_LIFETIME: Secs = 365 * 86_400;

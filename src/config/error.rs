@@ -2,6 +2,7 @@
 //! (route, field) and the bad value. Bad config fails at load, before any request.
 
 use super::duration::DurationError;
+use super::shape::ShapeError;
 use std::fmt;
 
 /// Where in the config an error sits: top level, a section, or a route.
@@ -28,15 +29,26 @@ impl fmt::Display for Place {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigError {
-    /// Not valid JSON / TOML, or the wrong shape: unknown field, wrong type,
-    /// missing required field. `message` is serde's, which names the field.
+    /// The wrong shape: unknown field, wrong type, missing required field, or
+    /// not JSON at all; `error` names the field path inside `place`.
     Shape {
         place: Place,
+        error: Box<ShapeError>,
+    },
+    /// wrangler.toml is not valid TOML (the CLI adds the line and column).
+    Toml {
         message: String,
     },
     /// The TOML file has no `vars.EDGECACHE` (or `env.NAME.vars.EDGECACHE`).
     MissingVar {
         table: String,
+    },
+    /// A table near the one edgecache reads, most likely a misspelling of it:
+    /// `[vars.EDGECACHES]`, `[var.EDGECACHE]`. `table` is where it sits.
+    UnknownTable {
+        table: String,
+        name: String,
+        suggestion: String,
     },
     BadDuration {
         place: Place,
@@ -142,25 +154,11 @@ pub enum ConfigError {
 }
 
 impl fmt::Display for ConfigError {
+    /// Three message groups, each passing what it does not know to the next:
+    /// `fmt_config` → `fmt_field` → `fmt_rules` (→ the Debug form, for a
+    /// variant added without a message).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use ConfigError::*;
-        match self {
-            BadHeaderName { .. }
-            | ForbiddenHeader { .. }
-            | CredentialInVary { .. }
-            | VaryNotForwarded { .. }
-            | BadStatus { .. }
-            | BadCredential { .. }
-            | ClampRange { .. }
-            | AllowAndDeny { .. }
-            | ExcludedParam { .. }
-            | BadParamName { .. }
-            | BadTag { .. }
-            | UnknownTagParam { .. }
-            | BadLimit { .. }
-            | BadValue { .. } => self.fmt_field(f),
-            _ => self.fmt_config(f),
-        }
+        self.fmt_config(f)
     }
 }
 
@@ -169,9 +167,31 @@ impl ConfigError {
     fn fmt_config(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use ConfigError::*;
         match self {
-            Shape { place, message } => write!(f, "{place}{message}"),
+            Shape { place, error } => write!(f, "{place}{error}"),
+            Toml { message } => write!(f, "TOML syntax: {message}"),
             MissingVar { table } => {
                 write!(f, "no `{table}` table (edgecache reads its config from it)")
+            }
+            UnknownTable {
+                table,
+                name,
+                suggestion,
+            } => {
+                let what = if table.ends_with("vars") {
+                    "var"
+                } else {
+                    "table"
+                };
+                let table = if table.is_empty() {
+                    "at the top level".to_string()
+                } else {
+                    format!("in `[{table}]`")
+                };
+                write!(
+                    f,
+                    "unknown {what} `{name}` {table}; did you mean `{suggestion}`? \
+                     (edgecache reads only `[vars.EDGECACHE]`: it would never see this)"
+                )
             }
             BadDuration {
                 place,
@@ -256,17 +276,7 @@ impl ConfigError {
                 "route `{route}`: field `credentials`: bad credential {value:?} \
                  (use \"authorization\" or \"cookie:NAME\")"
             ),
-            ClampRange { .. }
-            | AllowAndDeny { .. }
-            | ExcludedParam { .. }
-            | BadParamName { .. }
-            | BadTag { .. }
-            | UnknownTagParam { .. }
-            | BadLimit { .. }
-            | BadValue { .. } => self.fmt_rules(f),
-            // Every variant has a message above or in `fmt_config`; a new one
-            // without reads as its Debug form rather than recursing.
-            _ => write!(f, "{self:?}"),
+            _ => self.fmt_rules(f),
         }
     }
 

@@ -7,32 +7,40 @@
 //! isolate; `edgecache check` runs the same code on wrangler.toml.
 //!
 //! Files, lowest first (none imports this facade, nor a higher one):
-//! `duration`, `query_rules`, `pattern` → `defaults` → `model` → `error` →
-//! `fields` → `route` → `parse` (→ `wrangler`, native only).
+//! `duration`, `query_rules`, `pattern` → `defaults` → `model` → `shape` → `error` →
+//! `fields` → `route` → `parse` → `location` (→ `wrangler` → `production`, native only).
 
 mod defaults;
 pub mod duration;
 mod error;
 mod fields;
+mod location;
 mod model;
 mod parse;
 pub mod pattern;
+#[cfg(not(target_arch = "wasm32"))]
+mod production;
 pub mod query_rules;
 mod route;
+mod shape;
 #[cfg(not(target_arch = "wasm32"))]
 mod wrangler;
 
 pub use defaults::{
     BUFFERED_COPY_LIMIT, CREDENTIAL_HEADERS, DEFAULT_API_BASE, DEFAULT_CLOCK_SKEW,
     DEFAULT_CREDENTIALS, DEFAULT_FORWARD_HEADERS, DEFAULT_TAG_HEADERS, DEFAULT_TRACKING_PARAMS,
-    FORBIDDEN_FORWARD_HEADERS, MAX_MEMORY_AGE, MAX_MEMORY_BYTES,
+    FORBIDDEN_FORWARD_HEADERS, MAX_ENTRY_LIFETIME, MAX_MEMORY_AGE, MAX_MEMORY_BYTES,
 };
 pub use duration::Secs;
 pub use error::{ConfigError, Place};
+pub use location::Step;
 pub use model::{
     Config, Credential, Limits, MemorySettings, PurgeSettings, Route, RouteKind, TtlMode,
 };
 pub use pattern::{PathPattern, PathSegment};
-pub use query_rules::{ParamFilter, QueryRules};
 #[cfg(not(target_arch = "wasm32"))]
-pub use wrangler::{load_wrangler_toml, wrangler_var_json};
+pub use production::{needed_secrets, Finding, SecretNeed, KV_BINDING, SECRETS};
+pub use query_rules::{ParamFilter, QueryRules};
+pub use shape::{ShapeError, ShapeProblem};
+#[cfg(not(target_arch = "wasm32"))]
+pub use wrangler::{load_wrangler_toml, wrangler_var_json, LineCol, WranglerError, WranglerFile};

@@ -10,7 +10,7 @@ use super::defaults::{
     FORBIDDEN_FORWARD_HEADERS, MAX_MEMORY_AGE, MAX_MEMORY_BYTES,
 };
 use super::error::{ConfigError, Place};
-use super::fields::{duration, shape};
+use super::fields::{duration, from_value, not_json};
 use super::model::{Config, Limits, MemorySettings, PurgeSettings, Route};
 use super::query_rules::TrackingParams;
 use super::route::{parse_route, RawRoute};
@@ -64,8 +64,7 @@ struct RawPurge {
 impl Config {
     /// Parses and validates the `EDGECACHE` var (as wrangler delivers it: a JSON object).
     pub fn from_json(value: &Value) -> Result<Config, ConfigError> {
-        let raw: RawConfig =
-            serde_json::from_value(value.clone()).map_err(|e| shape(Place::Top, e))?;
+        let raw: RawConfig = from_value(Place::Top, value.clone())?;
         let origin = parse_origin(&raw.origin)?;
         let tracking_params = match raw.tracking_params {
             Some(v) => v,
@@ -116,7 +115,7 @@ impl Config {
                 Some(n) => Place::Route(n.to_string()),
                 None => Place::RouteIndex(i),
             };
-            let rr: RawRoute = serde_json::from_value(rv).map_err(|e| shape(place, e))?;
+            let rr: RawRoute = from_value(place, rv)?;
             let route = parse_route(rr, &tracking_params, &forward_headers)?;
             if routes.iter().any(|r| r.name == route.name) {
                 return Err(ConfigError::DuplicateRoute { name: route.name });
@@ -145,7 +144,7 @@ impl Config {
 
     /// `from_json` on a JSON text.
     pub fn from_json_str(text: &str) -> Result<Config, ConfigError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| shape(Place::Top, e))?;
+        let value: Value = serde_json::from_str(text).map_err(not_json)?;
         Config::from_json(&value)
     }
 }
@@ -200,7 +199,7 @@ fn header_list(
 fn parse_limits(v: Option<Value>) -> Result<Limits, ConfigError> {
     let raw: RawLimits = match v {
         None => return Ok(Limits::default()),
-        Some(v) => serde_json::from_value(v).map_err(|e| shape(Place::Section("limits"), e))?,
+        Some(v) => from_value(Place::Section("limits"), v)?,
     };
     let d = Limits::default();
     let pick = |field: &'static str, v: Option<u64>, dflt: usize| -> Result<usize, ConfigError> {
@@ -222,7 +221,7 @@ fn parse_memory(v: Option<Value>) -> Result<MemorySettings, ConfigError> {
     let place = Place::Section("memory");
     let raw: RawMemory = match v {
         None => return Ok(MemorySettings::default()),
-        Some(v) => serde_json::from_value(v).map_err(|e| shape(place.clone(), e))?,
+        Some(v) => from_value(place.clone(), v)?,
     };
     let d = MemorySettings::default();
     let bad = |field, value: u64, reason| ConfigError::BadValue {
@@ -276,7 +275,7 @@ fn parse_purge(v: Option<Value>) -> Result<PurgeSettings, ConfigError> {
     let place = Place::Section("purge");
     let raw: RawPurge = match v {
         None => return Ok(PurgeSettings::default()),
-        Some(v) => serde_json::from_value(v).map_err(|e| shape(place.clone(), e))?,
+        Some(v) => from_value(place.clone(), v)?,
     };
     let d = PurgeSettings::default();
     let generation_memo = duration(

@@ -2,7 +2,7 @@
 //! (path pattern, TTLs, tags, query rules, variants, credentials). Shared field
 //! helpers (durations, header lists) live in `parse.rs`.
 
-use super::defaults::{CREDENTIAL_HEADERS, DEFAULT_CREDENTIALS};
+use super::defaults::{CREDENTIAL_HEADERS, DEFAULT_CREDENTIALS, MAX_ENTRY_LIFETIME};
 use super::duration::Secs;
 use super::error::{ConfigError, Place};
 use super::fields::duration;
@@ -115,6 +115,14 @@ pub(super) fn parse_route(
             });
         }
     }
+    let swr = duration(
+        &place,
+        "stale_while_revalidate",
+        raw.stale_while_revalidate.as_deref(),
+        0,
+    )?;
+    let sie = duration(&place, "stale_if_error", raw.stale_if_error.as_deref(), 0)?;
+    check_lifetime(&place, &raw.ttl, &status_ttl, ttl, swr.max(sie))?;
     Ok(Route {
         kind: match raw.kind {
             RawKind::Api => RouteKind::Api,
@@ -124,13 +132,8 @@ pub(super) fn parse_route(
             RawTtlMode::Respect => TtlMode::Respect,
             RawTtlMode::Override => TtlMode::Override,
         },
-        stale_while_revalidate: duration(
-            &place,
-            "stale_while_revalidate",
-            raw.stale_while_revalidate.as_deref(),
-            0,
-        )?,
-        stale_if_error: duration(&place, "stale_if_error", raw.stale_if_error.as_deref(), 0)?,
+        stale_while_revalidate: swr,
+        stale_if_error: sie,
         timeout: duration(&place, "timeout", raw.timeout.as_deref(), 10)?,
         name,
         path,
@@ -142,6 +145,28 @@ pub(super) fn parse_route(
         per_user: raw.per_user,
         credentials,
         browser_cache_control: raw.browser_cache_control,
+    })
+}
+
+/// A route's longest lifetime (its `ttl` or a `status_ttl`, plus the longer
+/// stale window) is at most [`MAX_ENTRY_LIFETIME`]: purge records are kept
+/// just longer than that, so no entry can outlive the purge that covers it.
+fn check_lifetime(
+    place: &Place,
+    raw_ttl: &str,
+    status_ttl: &BTreeMap<u16, Secs>,
+    ttl: Secs,
+    window: Secs,
+) -> Result<(), ConfigError> {
+    let longest = status_ttl.values().copied().fold(ttl, Secs::max);
+    if longest.saturating_add(window) <= MAX_ENTRY_LIFETIME {
+        return Ok(());
+    }
+    Err(ConfigError::BadValue {
+        place: place.clone(),
+        field: "ttl",
+        value: raw_ttl.to_string(),
+        reason: "the longest ttl (or status_ttl) plus the longer stale window must be at most 365d",
     })
 }
 

@@ -7,9 +7,11 @@ use crate::http::headers::Headers;
 use crate::http::method::Method;
 use crate::http::reserved::RESERVED_PREFIX;
 use crate::purge::generations::{request_names, GenName, Stamp};
-use crate::purge::webhook::generation_ttl;
 use crate::request::forward::RequestBody;
-use crate::request::key::{cache_key_parsed, BypassReason, CacheKey, KeyOutcome, KeyRequest};
+use crate::request::key::{
+    cache_key, cache_key_parsed, normalize_url_for_purge, BypassReason, CacheKey, KeyOutcome,
+    KeyRequest,
+};
 use crate::request::limits::check_limits;
 
 /// What the glue knows about a request before any I/O.
@@ -47,9 +49,9 @@ pub enum Plan<'c> {
     /// written to the cache.
     Pass {
         cache_status: CacheStatus,
-        /// An unsafe method on a cached route: a 2xx answer invalidates this base
-        /// key URL (RFC 9111 §4.4).
-        invalidate: Option<String>,
+        /// An unsafe method on a cached route: what a 2xx answer invalidates
+        /// in this data centre (RFC 9111 §4.4).
+        invalidate: Option<Invalidation>,
         /// Whether the request body goes on. Withheld for GET and HEAD: the
         /// Fetch API cannot send a body with them, so a GET with a body goes
         /// forward without it (and, being uncached, its answer reaches only
@@ -140,11 +142,8 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
             forward_body,
         },
         KeyOutcome::Bypass { route, reason } => {
-            let unsafe_method = !inc.method.is_safe();
-            let invalidate = match (route, unsafe_method) {
-                (Some(_), true) => crate::request::key::normalize_url_for_purge(config, inc.url)
-                    .ok()
-                    .map(|(_, base)| base),
+            let invalidate = match route {
+                Some(_) if !inc.method.is_safe() => unsafe_invalidation(config, inc),
                 _ => None,
             };
             let fwd = if reason == BypassReason::Method {
@@ -204,30 +203,44 @@ pub fn has_body(headers: &Headers) -> bool {
         || headers.contains("transfer-encoding")
 }
 
-/// What an unsafe request's answer invalidates (RFC 9111 §4.4), in this data
-/// centre at once and, through its generation, everywhere.
+/// What an unsafe request's success invalidates (RFC 9111 §4.4): in this data
+/// centre only. The Cache API entries of the base key and of the requester's
+/// own variant are deleted, and the memory tier drops every variant of the
+/// base key. No KV write: an anonymous request must not be able to spend the
+/// account's KV writes or reach other data centres; global invalidation is the
+/// signed webhook's job (docs/caching.md, "Unsafe methods").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invalidation {
-    /// The base key URL: every variant of the request's URL.
+    /// The base key URL: every variant of the request's URL (the memory tier
+    /// drops them all).
     pub base_url: String,
-    /// Generation names to bump (the URL's).
-    pub names: Vec<GenName>,
-    /// How long the bump must live in KV (`purge::webhook::generation_ttl`).
-    pub kv_ttl: u64,
+    /// Key URLs to delete from this data centre's Cache API: the base key,
+    /// then the requester's variant when the route has one.
+    pub key_urls: Vec<String>,
 }
 
-/// For a pass-through that named a URL to invalidate ([`Plan::Pass`]), what to
-/// invalidate once the origin answered `status`: only a success does (2xx; an
-/// error changed nothing, and a redirect is left alone).
-pub fn invalidation(
-    config: &Config,
-    base_url: Option<String>,
-    status: u16,
-) -> Option<Invalidation> {
-    let base_url = base_url.filter(|_| (200..300).contains(&status))?;
-    Some(Invalidation {
-        names: vec![GenName::url(&base_url)],
-        kv_ttl: generation_ttl(config),
-        base_url,
-    })
+/// The invalidation an unsafe request on a cached route would make: its URL
+/// keyed as a GET with the same headers.
+fn unsafe_invalidation(config: &Config, inc: &Incoming) -> Option<Invalidation> {
+    let (_, base_url) = normalize_url_for_purge(config, inc.url).ok()?;
+    let mut key_urls = vec![base_url.clone()];
+    let as_get = KeyRequest {
+        method: &Method::Get,
+        url: inc.url,
+        headers: inc.headers,
+        user_secret: inc.user_secret,
+    };
+    if let Ok(KeyOutcome::Cache(key)) = cache_key(config, &as_get) {
+        if key.url() != base_url {
+            key_urls.push(key.into_url());
+        }
+    }
+    Some(Invalidation { base_url, key_urls })
+}
+
+/// For a pass-through that named what to invalidate ([`Plan::Pass`]), whether
+/// to once the origin answered `status`: only a success does (2xx; an error
+/// changed nothing, and a redirect is left alone).
+pub fn invalidation(pending: Option<Invalidation>, status: u16) -> Option<Invalidation> {
+    pending.filter(|_| (200..300).contains(&status))
 }

@@ -15,19 +15,32 @@ pub fn refresh_hold(route: &Route) -> Secs {
     route.timeout.saturating_add(1)
 }
 
+/// Most bytes of keys an isolate's refresh gate tracks (256 KiB: a key is at
+/// most ~8 KiB, so at least thirty of the longest, thousands of typical ones).
+pub const REFRESH_GATE_MAX_BYTES: usize = 256 * 1024;
+/// Per-key bookkeeping counted besides the key itself (an estimate).
+pub const REFRESH_ENTRY_OVERHEAD: usize = 48;
+
 /// In-flight refreshes per key, with the time each started.
 #[derive(Debug)]
 pub struct RefreshGate {
     started: HashMap<String, UnixSecs>,
-    capacity: usize,
+    max_bytes: usize,
+    used: usize,
+}
+
+fn cost(key: &str) -> usize {
+    key.len() + REFRESH_ENTRY_OVERHEAD
 }
 
 impl RefreshGate {
-    /// `capacity` bounds the keys tracked (oldest forgotten first).
-    pub fn new(capacity: usize) -> RefreshGate {
+    /// `max_bytes` bounds the keys tracked, in bytes (oldest forgotten
+    /// first); the glue uses [`REFRESH_GATE_MAX_BYTES`].
+    pub fn new(max_bytes: usize) -> RefreshGate {
         RefreshGate {
             started: HashMap::new(),
-            capacity: capacity.max(1),
+            max_bytes,
+            used: 0,
         }
     }
 
@@ -40,23 +53,36 @@ impl RefreshGate {
                 return false;
             }
         }
-        if self.started.len() >= self.capacity && !self.started.contains_key(key) {
-            if let Some(oldest) = self
+        self.finish(key);
+        let cost = cost(key);
+        while self.used + cost > self.max_bytes {
+            let Some(oldest) = self
                 .started
                 .iter()
                 .min_by_key(|(_, t)| **t)
                 .map(|(k, _)| k.clone())
-            {
-                self.started.remove(&oldest);
-            }
+            else {
+                // Nothing left to forget: a key larger than the whole gate
+                // starts its refresh untracked.
+                return true;
+            };
+            self.finish(&oldest);
         }
+        self.used += cost;
         self.started.insert(key.to_string(), now);
         true
     }
 
     /// The refresh of `key` ended (stored, refused or failed).
     pub fn finish(&mut self, key: &str) {
-        self.started.remove(key);
+        if self.started.remove(key).is_some() {
+            self.used -= cost(key);
+        }
+    }
+
+    /// Bytes held, as counted against `max_bytes`.
+    pub fn used_bytes(&self) -> usize {
+        self.used
     }
 
     pub fn len(&self) -> usize {

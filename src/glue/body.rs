@@ -30,6 +30,22 @@ extern "C" {
     fn edgecache_blob_stream(blob: &JsValue) -> ReadableStream;
 }
 
+#[wasm_bindgen(module = "/src/glue/js/read.js")]
+extern "C" {
+    fn edgecache_read_upto(body: Option<ReadableStream>, limit: f64) -> js_sys::Promise;
+}
+
+/// At most `limit` bytes of `body` (the rest is cancelled unread); `None` on a
+/// read error.
+pub async fn read_upto(body: Option<ReadableStream>, limit: usize) -> Result<Option<Vec<u8>>> {
+    let v = wasm_bindgen_futures::JsFuture::from(edgecache_read_upto(body, limit as f64)).await?;
+    if v.is_null() || v.is_undefined() {
+        return Ok(None);
+    }
+    let bytes = js_sys::Reflect::get(&v, &"bytes".into())?;
+    Ok(Some(js_sys::Uint8Array::new(&bytes).to_vec()))
+}
+
 /// A body read whole in JS memory: the `Blob` and its length.
 pub struct Whole {
     pub blob: JsValue,

@@ -12,8 +12,7 @@ pub const BINDING: &str = "EDGECACHE_KV";
 /// that fails is `Gen::Unreadable` (never memoized), which the core treats as
 /// "cannot prove current".
 pub async fn read(env: &Env, state: &State, names: &[GenName], now: UnixSecs) -> Generations {
-    let (mut current, missing) =
-        crate::purge::generations::plan_reads(names, &state.memo.borrow(), now);
+    let (mut current, missing) = crate::purge::memo::plan_reads(names, &state.memo.borrow(), now);
     if missing.is_empty() {
         return current;
     }

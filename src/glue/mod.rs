@@ -15,11 +15,12 @@ mod webhook;
 
 use crate::config::Config;
 use crate::flow::fetched::{origin_failure, FetchError};
+use crate::flow::refresh::REFRESH_GATE_MAX_BYTES;
 use crate::flow::{self, Incoming, Plan, Reserved};
 use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers as CoreHeaders;
 use crate::http::method::Method;
-use crate::purge::generations::Memo;
+use crate::purge::memo::{Memo, MEMO_MAX_BYTES};
 use std::cell::RefCell;
 use std::rc::Rc;
 use worker::*;
@@ -41,9 +42,6 @@ thread_local! {
     static STATE: RefCell<Option<Rc<std::result::Result<State, String>>>> = const { RefCell::new(None) };
 }
 
-/// Most generation reads kept in the isolate memo.
-const MEMO_CAPACITY: usize = 4096;
-
 /// The isolate's state, if a request has loaded it already.
 fn current_state() -> Option<Rc<std::result::Result<State, String>>> {
     STATE.with(|s| s.borrow().clone())
@@ -54,8 +52,10 @@ fn state(env: &Env) -> Rc<std::result::Result<State, String>> {
         return s;
     }
     let loaded = load_config(env).map(|config| State {
-        memo: RefCell::new(Memo::new(config.purge.generation_memo, MEMO_CAPACITY)),
-        refresh: RefCell::new(crate::flow::refresh::RefreshGate::new(MEMO_CAPACITY)),
+        memo: RefCell::new(Memo::new(config.purge.generation_memo, MEMO_MAX_BYTES)),
+        refresh: RefCell::new(crate::flow::refresh::RefreshGate::new(
+            REFRESH_GATE_MAX_BYTES,
+        )),
         memory: RefCell::new(memory::Tier::new(config.memory.clone())),
         key_secret: secret(env, "EDGECACHE_KEY_SECRET"),
         config,
@@ -175,7 +175,7 @@ async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
                 invalidate,
                 forward_body,
             };
-            pass::pass(Request::from(raw), &method, &env, state, &headers, pass).await
+            pass::pass(Request::from(raw), &method, state, &headers, pass).await
         }
     };
     out.map(Into::into)

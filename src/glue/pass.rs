@@ -1,9 +1,10 @@
 //! Pass-through: the client's request forwarded to the origin, nothing read
-//! from or written to the cache; a success on an unsafe method invalidates.
+//! from or written to the cache; a success on an unsafe method invalidates
+//! (in this data centre).
 
-use super::convert::{now_millis, now_secs, rebuild, to_core};
+use super::convert::{rebuild, to_core};
 use super::origin::{fetch_origin, Fetch, OriginRequest};
-use super::{kv, log, origin_failed, State};
+use super::{origin_failed, State};
 use crate::flow::plan::{invalidation, Invalidation};
 use crate::http::cache_status::CacheStatus;
 use crate::http::headers::Headers as CoreHeaders;
@@ -18,7 +19,7 @@ const PASS_TIMEOUT: Duration = Duration::from_secs(30);
 /// The parts of `flow::Plan::Pass`.
 pub struct Pass {
     pub cache_status: CacheStatus,
-    pub invalidate: Option<String>,
+    pub invalidate: Option<Invalidation>,
     pub forward_body: RequestBody,
 }
 
@@ -27,7 +28,6 @@ pub struct Pass {
 pub async fn pass(
     req: Request,
     method: &Method,
-    env: &Env,
     state: &State,
     headers: &CoreHeaders,
     pass: Pass,
@@ -68,29 +68,20 @@ pub async fn pass(
         Fetch::Failed { error, why } => return origin_failed(error, &why, cache_status),
     };
     let status = resp.status_code();
-    if let Some(inv) = invalidation(config, invalidate, status) {
-        invalidate_here_and_everywhere(env, state, inv).await;
+    if let Some(inv) = invalidation(invalidate, status) {
+        invalidate_here(state, inv).await;
     }
     let mut out = to_core(resp.headers());
     out.append("cache-status", &cache_status.fwd_status(status).to_string());
     rebuild(resp, status, &out)
 }
 
-/// RFC 9111 §4.4: a successful unsafe request invalidates the target URI: its
-/// generation (every data centre), this data centre's entry, this isolate's
-/// memory copies.
-async fn invalidate_here_and_everywhere(env: &Env, state: &State, inv: Invalidation) {
-    let Invalidation {
-        base_url,
-        names,
-        kv_ttl,
-    } = inv;
-    if let Err(e) = kv::bump(env, state, &names, now_millis(), kv_ttl, now_secs()).await {
-        log(
-            "invalidate_failed",
-            serde_json::json!({ "url": base_url, "error": e }),
-        );
+/// RFC 9111 §4.4: a successful unsafe request invalidates the target URI, in
+/// this data centre only (`flow::plan::Invalidation`: no KV write).
+async fn invalidate_here(state: &State, inv: Invalidation) {
+    let cache = Cache::default();
+    for key in &inv.key_urls {
+        let _ = cache.delete(key.as_str(), false).await;
     }
-    let _ = Cache::default().delete(base_url.as_str(), false).await;
-    state.memory.borrow_mut().remove_base(&base_url);
+    state.memory.borrow_mut().remove_base(&inv.base_url);
 }

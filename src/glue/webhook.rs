@@ -2,6 +2,7 @@
 //! parses and plans (`crate::purge::webhook`); this file does the KV writes, local
 //! deletes and zone purge calls the plan names, and answers the receipt.
 
+use super::body::read_upto;
 use super::convert::{local, now_millis, now_secs};
 use super::origin::{fetch_origin, Fetch, OriginRequest};
 use super::{kv, log, plain, secret, State};
@@ -14,7 +15,9 @@ use crate::purge::receipt::{
     receipt_key, receipt_ttl, replay_decision, GenerationsStatus, Receipt, Replay, ZonePurgeStatus,
 };
 use crate::purge::signature::{parse_secrets, Secret};
-use crate::purge::webhook::{authenticate, generation_ttl, plan_purge, precheck, WebhookError};
+use crate::purge::webhook::{
+    authenticate, generation_ttl, plan_purge, precheck, WebhookError, BODY_READ_LIMIT,
+};
 use crate::purge::zone::{next_step, CallResult, NextStep, ZonePurgeCall};
 use std::time::Duration;
 use worker::*;
@@ -33,7 +36,7 @@ fn refuse(e: WebhookError) -> Result<Response> {
 }
 
 pub async fn handle(
-    mut req: Request,
+    req: Request,
     method: &Method,
     env: &Env,
     ctx: &Context,
@@ -49,7 +52,7 @@ pub async fn handle(
     if let Err(e) = precheck(method, declared) {
         return refuse(e);
     }
-    let body = req.bytes().await.unwrap_or_default();
+    let body = read_body(&req).await;
     let secrets = webhook_secrets(env);
     let verified = match authenticate(
         method,
@@ -112,6 +115,17 @@ pub async fn handle(
     receipt_response(&receipt)
 }
 
+/// At most `BODY_READ_LIMIT` bytes of the body: one without `Content-Length`
+/// that goes on past the limit is cut there (and `authenticate` refuses it).
+/// A body that cannot be read is no body (its signature cannot match).
+async fn read_body(req: &Request) -> Vec<u8> {
+    read_upto(req.inner().body(), BODY_READ_LIMIT)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
 /// The webhook secrets (`EDGECACHE_WEBHOOK_SECRET`, several for rotation);
 /// none when unset or invalid, which refuses every webhook.
 fn webhook_secrets(env: &Env) -> Vec<Secret> {
@@ -146,8 +160,7 @@ async fn bump_generations(
     now: UnixSecs,
     receipt: &mut Receipt,
 ) {
-    let config = &state.config;
-    match kv::bump(env, state, names, now_millis(), generation_ttl(config), now).await {
+    match kv::bump(env, state, names, now_millis(), generation_ttl(), now).await {
         Ok(n) => {
             receipt.layers.generations.bumped = n;
             receipt.layers.generations.status = GenerationsStatus::Ok;
@@ -172,6 +185,9 @@ fn receipt_response(receipt: &Receipt) -> Result<Response> {
             .detail(Detail::Purge)
             .to_string(),
     );
+    if let Some(secs) = receipt.retry_after() {
+        h.append("retry-after", &secs.to_string());
+    }
     local(receipt.status(), &h, Some(receipt.to_json().into_bytes()))
 }
 

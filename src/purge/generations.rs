@@ -48,11 +48,11 @@
 //! checks. Consequence: prefixes match whole segments — `/api/courses` covers
 //! `/api/courses/…` but not `/api/courses-archive`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::PurgeSettings;
 use crate::http::text::{canonical_u64, sha256_hex};
-use crate::http::time::{UnixMillis, UnixSecs};
+use crate::http::time::UnixMillis;
 use crate::purge::body::{PurgeRequest, MAX_PREFIX_DEPTH};
 
 /// Deepest path for which prefix names are checked (segments). Equal to the deepest prefix
@@ -216,21 +216,6 @@ impl Generations {
     }
 }
 
-/// Splits `names` into values the memo still holds and names the glue must read from KV
-/// (`GenName::kv_key`). After reading, the glue inserts each result into both the returned
-/// [`Generations`] and the memo (except [`Gen::Unreadable`], which [`Memo::put`] ignores).
-pub fn plan_reads(names: &[GenName], memo: &Memo, now: UnixSecs) -> (Generations, Vec<GenName>) {
-    let mut known = Generations::new();
-    let mut to_read = Vec::new();
-    for n in names {
-        match memo.get(n, now) {
-            Some(g) => known.insert(n.clone(), g),
-            None => to_read.push(n.clone()),
-        }
-    }
-    (known, to_read)
-}
-
 /// What an entry was fetched under: when its origin fetch started, and its tags.
 ///
 /// Serialized into one header value: `1;<fetched_at_ms>;<tag>,<tag>…` — tags lower-cased,
@@ -335,64 +320,4 @@ pub fn is_current(
 /// isolate memo lifetime plus KV propagation ([`KV_PROPAGATION_SECS`]).
 pub fn staleness_bound(settings: &PurgeSettings) -> u64 {
     settings.generation_memo.saturating_add(KV_PROPAGATION_SECS)
-}
-
-/// An isolate-level memo of generation reads. Pure: time is passed in.
-/// An entry is valid for `ttl` seconds after it was put (`ttl == 0` disables the memo).
-/// When full, the oldest entry is evicted.
-#[derive(Debug, Clone)]
-pub struct Memo {
-    ttl: u64,
-    capacity: usize,
-    seq: u64,
-    /// Value, when it was put, and its insertion sequence number.
-    entries: HashMap<GenName, (Gen, UnixSecs, u64)>,
-    order: BTreeMap<(UnixSecs, u64), GenName>,
-}
-
-impl Memo {
-    /// `ttl` is `PurgeSettings::generation_memo`.
-    pub fn new(ttl: u64, capacity: usize) -> Memo {
-        Memo {
-            ttl,
-            capacity,
-            seq: 0,
-            entries: HashMap::new(),
-            order: BTreeMap::new(),
-        }
-    }
-
-    /// The memoized value, if put at most `ttl` seconds ago (and not in the future).
-    pub fn get(&self, name: &GenName, now: UnixSecs) -> Option<Gen> {
-        let (g, at, _) = self.entries.get(name)?;
-        (*at <= now && now.saturating_sub(*at) < self.ttl).then_some(*g)
-    }
-
-    /// Remembers a value read (or written, by a purge in this isolate) at `now`.
-    /// [`Gen::Unreadable`] is never memoized.
-    pub fn put(&mut self, name: GenName, value: Gen, now: UnixSecs) {
-        if self.ttl == 0 || self.capacity == 0 || value == Gen::Unreadable {
-            return;
-        }
-        if let Some((_, at, seq)) = self.entries.remove(&name) {
-            self.order.remove(&(at, seq));
-        }
-        while self.entries.len() >= self.capacity {
-            let Some((_, oldest)) = self.order.pop_first() else {
-                break;
-            };
-            self.entries.remove(&oldest);
-        }
-        self.seq += 1;
-        self.order.insert((now, self.seq), name.clone());
-        self.entries.insert(name, (value, now, self.seq));
-    }
-
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
 }

@@ -125,6 +125,14 @@ impl Receipt {
         }
     }
 
+    /// `Retry-After` (seconds) for a receipt that is not a success: the
+    /// purge did not happen and the sender must send it again. Workers KV
+    /// takes one write per second per key, so a retry after a second can
+    /// succeed where this one met the limit.
+    pub fn retry_after(&self) -> Option<u64> {
+        (self.status() != 200).then_some(RETRY_AFTER_SECS)
+    }
+
     /// Only a successful receipt is stored for replay; a failed one must let the sender's
     /// retry do the work again.
     pub fn storable(&self) -> bool {
@@ -136,6 +144,10 @@ impl Receipt {
         serde_json::to_string(self).unwrap_or_default()
     }
 }
+
+/// [`Receipt::retry_after`] on a failed purge: KV's per-key write limit is one
+/// per second.
+pub const RETRY_AFTER_SECS: u64 = 1;
 
 /// The KV key under which the first receipt for `webhook_id` is stored. Hashed so any id
 /// fits Workers KV's 512-byte key limit and cannot collide with generation keys.

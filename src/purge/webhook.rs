@@ -2,7 +2,7 @@
 //! The glue performs the plan (KV writes, local deletes, zone purge calls) and
 //! fills the receipt's layer results.
 
-use crate::config::Config;
+use crate::config::{Config, MAX_ENTRY_LIFETIME};
 use crate::http::headers::Headers;
 use crate::http::method::Method;
 use crate::http::time::UnixSecs;
@@ -17,9 +17,11 @@ use crate::request::key::normalize_url_for_purge;
 #[derive(Debug)]
 pub enum WebhookError {
     MethodNotAllowed,
-    /// Refused before any HMAC work.
+    /// Refused before any HMAC work. `declared`: the `Content-Length`, when
+    /// the sender gave one; a body without one is read only up to
+    /// [`BODY_READ_LIMIT`] bytes, so its size is not known.
     TooLarge {
-        len: usize,
+        declared: Option<usize>,
     },
     Signature(VerifyError),
     Body(PurgeBodyError),
@@ -46,8 +48,11 @@ impl WebhookError {
     pub fn message(&self) -> String {
         match self {
             WebhookError::MethodNotAllowed => "use POST".to_string(),
-            WebhookError::TooLarge { len } => {
-                format!("body of {len} bytes is over the {MAX_BODY_BYTES}-byte limit")
+            WebhookError::TooLarge {
+                declared: Some(len),
+            } => format!("body of {len} bytes is over the {MAX_BODY_BYTES}-byte limit"),
+            WebhookError::TooLarge { declared: None } => {
+                format!("body is over the {MAX_BODY_BYTES}-byte limit")
             }
             WebhookError::Signature(e) => e.client_message().to_string(),
             WebhookError::Body(e) => e.to_string(),
@@ -56,13 +61,21 @@ impl WebhookError {
     }
 }
 
+/// How much of a webhook body the glue reads: one byte past the limit, enough
+/// to know a body is too large without reading the rest (a body sent without
+/// `Content-Length` could otherwise be read whole, however large, just to be
+/// refused).
+pub const BODY_READ_LIMIT: usize = MAX_BODY_BYTES + 1;
+
 /// Step 1, before the body is read: method and declared size.
 pub fn precheck(method: &Method, declared_len: Option<usize>) -> Result<(), WebhookError> {
     if *method != Method::Post {
         return Err(WebhookError::MethodNotAllowed);
     }
     match declared_len {
-        Some(len) if len > MAX_BODY_BYTES => Err(WebhookError::TooLarge { len }),
+        Some(len) if len > MAX_BODY_BYTES => Err(WebhookError::TooLarge {
+            declared: Some(len),
+        }),
         _ => Ok(()),
     }
 }
@@ -78,9 +91,11 @@ pub fn authenticate(
     tolerance: u64,
 ) -> Result<Verified, WebhookError> {
     precheck(method, declared_len)?;
-    let len = body.len();
-    if len > MAX_BODY_BYTES {
-        return Err(WebhookError::TooLarge { len });
+    if body.len() > MAX_BODY_BYTES {
+        // Only a body sent without `Content-Length` gets here (a declared one
+        // over the limit was refused above); the glue read at most
+        // `BODY_READ_LIMIT` bytes of it.
+        return Err(WebhookError::TooLarge { declared: None });
     }
     verify(
         secrets,
@@ -152,17 +167,10 @@ pub fn plan_purge(
     })
 }
 
-/// How long a generation value must live in KV: as long as any entry it could
-/// invalidate (longest TTL plus stale windows), plus a day of margin.
-pub fn generation_ttl(config: &Config) -> u64 {
-    let longest = config
-        .routes
-        .iter()
-        .map(|r| {
-            let ttl = r.status_ttl.values().copied().fold(r.ttl, u64::max);
-            ttl.saturating_add(r.stale_while_revalidate.max(r.stale_if_error))
-        })
-        .max()
-        .unwrap_or(0);
-    longest.saturating_add(86_400)
+/// How long a purge record (a generation value) lives in KV: a day longer
+/// than any entry may live ([`MAX_ENTRY_LIFETIME`]). It does not depend on the
+/// config: an entry stored under an earlier deploy's longer TTL is still
+/// covered after a deploy that shortens it.
+pub fn generation_ttl() -> u64 {
+    MAX_ENTRY_LIFETIME.saturating_add(86_400)
 }

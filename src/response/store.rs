@@ -10,7 +10,7 @@
 //! may only be reused after revalidation (`no-cache`, or `must-revalidate` /
 //! `proxy-revalidate` with no freshness left) is simply not stored.
 
-use crate::config::{Route, RouteKind, TtlMode};
+use crate::config::{Route, RouteKind, TtlMode, MAX_ENTRY_LIFETIME};
 use crate::http::cache_control::{parse_delta_seconds, CacheControl, FieldScope};
 use crate::http::cache_status::Detail;
 use crate::http::date;
@@ -260,7 +260,11 @@ fn lifetimes(
             route.stale_if_error.max(cc.stale_if_error.unwrap_or(0)),
         )
     };
-    Ok((ttl, swr, sie))
+    // The origin's windows are cut so the entry lives at most
+    // MAX_ENTRY_LIFETIME (purge records outlive that bound; an entry that
+    // outlived its purge record would be served again as never purged).
+    let room = MAX_ENTRY_LIFETIME.saturating_sub(ttl);
+    Ok((ttl.min(MAX_ENTRY_LIFETIME), swr.min(room), sie.min(room)))
 }
 
 /// `Vary: Cookie` / `Vary: Authorization` (Django adds `Cookie` whenever the

@@ -240,6 +240,19 @@ test("with an isolate memo, a purge holds in the other data centre once the memo
   }
 });
 
+test("without KV a purge is answered 503 with Retry-After, never 200", async () => {
+  const w = await startWorker(config(), { kv: false });
+  try {
+    const r = await purge(w, { tags: ["course:3"] });
+    const receipt = await r.json();
+    expect(r.status).toBe(503);
+    expect(r.headers.get("retry-after")).toBe("1");
+    expect(receipt.layers.generations.status).toBe("failed");
+  } finally {
+    await w.dispose();
+  }
+});
+
 test("without KV the worker fails safe: it never serves an entry it cannot prove current", async () => {
   const w = await startWorker(config(), { kv: false });
   try {
@@ -292,4 +305,22 @@ test("zone purge API: batched calls with the token, 429 retried", async () => {
     await w.dispose();
     await api.close();
   }
+});
+
+describe("an unsafe method invalidates in its own data centre only", () => {
+  test("a successful POST drops the entry where it was received, writes nothing to KV, and leaves the other data centre alone", async () => {
+    const kv = await dc1.mf.getKVNamespace("EDGECACHE_KV");
+    const before = (await kv.list()).keys.length;
+    await warm("/api/courses/5/");
+    const post = await dc1.fetch("https://api.example.com/api/courses/5/", { method: "POST", body: "x" });
+    expect(post.status).toBe(200);
+    await post.text();
+    // Its own data centre misses: the entry there is gone.
+    expect((await get(dc1, "/api/courses/5/")).status.params.fwd).toBe("miss");
+    // The other data centre still serves its entry: global invalidation is the
+    // signed webhook's job, never an anonymous request's.
+    expect((await get(dc2, "/api/courses/5/")).hit).toBe(true);
+    // No purge record was written (an anonymous request costs no KV write).
+    expect((await kv.list()).keys.length).toBe(before);
+  });
 });

@@ -25,6 +25,14 @@ Sends a signed purge webhook to URL (e.g. https://api.example.com/__edgecache/pu
 and prints the receipt. Retries 429/5xx and connection errors up to 3 times with
 the same webhook-id (the worker is idempotent per id). Exits 1 unless the worker
 answers 2xx.
+    --endpoint URL   the worker's purge endpoint (required)
+    --secret S       signing secret (default: $EDGECACHE_WEBHOOK_SECRET; the first of a
+                     space-separated list is used)
+    --tag T          purge entries carrying tag T (repeatable)
+    --url U          purge URL U, every spelling and variant of it (repeatable)
+    --prefix P       purge every path under P (repeatable)
+    --everything     purge everything
+    --id ID          webhook-id (default: msg_<time-derived hex>)
 ";
 
 fn now() -> UnixSecs {

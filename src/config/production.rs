@@ -1,0 +1,221 @@
+//! Production hazards: a config that is valid but wrong for a deployed worker
+//! (`edgecache check --production`, run by the build before `wrangler deploy`).
+//! Native only: it reads wrangler.toml beyond the `EDGECACHE` var (KV bindings,
+//! plain-text vars).
+//!
+//! Secrets live in Cloudflare, out of this check's reach: it fails on what it
+//! can see (a secret written in plain text in `[vars]`) and lists the secrets
+//! the config needs, for `wrangler secret list`.
+
+use super::location::Step;
+use super::model::Config;
+use super::wrangler::{LineCol, WranglerFile};
+use std::net::{Ipv4Addr, Ipv6Addr};
+use url::Host;
+
+/// The KV binding the worker reads purge generations from.
+pub const KV_BINDING: &str = "EDGECACHE_KV";
+
+/// One hazard: the message names the field and says the fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub message: String,
+    pub at: Option<LineCol>,
+}
+
+/// A secret the worker reads, whether this config needs it, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretNeed {
+    pub name: &'static str,
+    pub required: bool,
+    pub why: String,
+}
+
+/// Every secret the worker reads (`wrangler secret put NAME`).
+pub const SECRETS: [&str; 4] = [
+    "EDGECACHE_KEY_SECRET",
+    "EDGECACHE_WEBHOOK_SECRET",
+    "EDGECACHE_EXPLAIN_TOKEN",
+    "EDGECACHE_ZONE_TOKEN",
+];
+
+/// The secrets this config needs, required ones first.
+pub fn needed_secrets(config: &Config) -> Vec<SecretNeed> {
+    let need = |name, required, why: &str| SecretNeed {
+        name,
+        required,
+        why: why.to_string(),
+    };
+    let per_user: Vec<String> = config
+        .routes
+        .iter()
+        .filter(|r| r.per_user)
+        .map(|r| format!("`{}`", r.name))
+        .collect();
+    let mut out = vec![need(
+        "EDGECACHE_WEBHOOK_SECRET",
+        true,
+        "verifies purge webhooks (without it every purge is refused)",
+    )];
+    if !per_user.is_empty() {
+        let why = format!(
+            "keys per-user routes ({}); without it their signed-in requests are answered 400",
+            per_user.join(", ")
+        );
+        out.push(need("EDGECACHE_KEY_SECRET", true, &why));
+    }
+    if config.purge.zone_id.is_some() {
+        out.push(need(
+            "EDGECACHE_ZONE_TOKEN",
+            true,
+            "purge.zone_id is set: zone purges run only with this token",
+        ));
+    }
+    out.push(need(
+        "EDGECACHE_EXPLAIN_TOKEN",
+        false,
+        "/__edgecache/explain answers 401 without it",
+    ));
+    out
+}
+
+impl WranglerFile<'_> {
+    fn at(&self, keys: &[&str], index: Option<(usize, &str)>) -> Option<LineCol> {
+        let mut steps: Vec<Step> = self.root_steps().into_iter().map(Step::Key).collect();
+        steps.extend(keys.iter().map(|k| Step::Key((*k).to_string())));
+        if let Some((i, key)) = index {
+            steps.extend([Step::Index(i), Step::Key(key.to_string())]);
+        }
+        self.locate(&steps)
+    }
+
+    /// The hazards of deploying `config` (read from this file) to production.
+    pub fn production_findings(&self, config: &Config) -> Vec<Finding> {
+        let var = |field: &str| self.at(&["vars", "EDGECACHE", field], None);
+        let mut out = Vec::new();
+        if config.debug {
+            out.push(Finding {
+                message: "field `debug`: true: Cache-Status shows every cache key to clients, and \
+                          keys of per-user routes carry the user's HMAC id; set debug = false \
+                          (keep it on in an environment for local work, e.g. [env.dev])"
+                    .into(),
+                at: var("debug"),
+            });
+        }
+        if let Some(why) = unreachable_host(&config.origin) {
+            out.push(Finding {
+                message: format!(
+                    "field `origin`: {:?} is {why}: a deployed worker cannot reach it; set \
+                     origin to your API's public URL",
+                    config.origin.as_str().trim_end_matches('/')
+                ),
+                at: var("origin"),
+            });
+        }
+        if !config.purge.api_base.starts_with("https://") {
+            out.push(Finding {
+                message: format!(
+                    "purge: field `api_base`: {:?} is not https: the zone token would cross \
+                     the network in clear text; remove it (the default is {:?})",
+                    config.purge.api_base,
+                    super::defaults::DEFAULT_API_BASE
+                ),
+                at: self.at(&["vars", "EDGECACHE", "purge", "api_base"], None),
+            });
+        }
+        out.extend(self.kv_findings());
+        out.extend(self.plain_secret_findings());
+        out
+    }
+
+    /// `[[kv_namespaces]]` (not inherited into environments): the binding is
+    /// there, with a real id.
+    fn kv_findings(&self) -> Option<Finding> {
+        let table = match &self.env {
+            None => "[[kv_namespaces]]".to_string(),
+            Some(e) => format!("[[env.{e}.kv_namespaces]]"),
+        };
+        let list = self.root()?.get("kv_namespaces").and_then(|v| v.as_array());
+        let found = list
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .find(|(_, ns)| ns.get("binding").and_then(|b| b.as_str()) == Some(KV_BINDING));
+        let Some((i, ns)) = found else {
+            return Some(Finding {
+                message: format!(
+                    "kv_namespaces: no binding `{KV_BINDING}` (purges are recorded in it; wrangler \
+                     does not inherit it into environments): add {table} with binding = \
+                     \"{KV_BINDING}\" and the id from `npx wrangler kv namespace create {KV_BINDING}`"
+                ),
+                at: self.at(&["kv_namespaces"], None),
+            });
+        };
+        let id = ns.get("id").and_then(|v| v.as_str()).unwrap_or("");
+        (id.is_empty() || id.bytes().all(|b| b == b'0')).then(|| Finding {
+            message: format!(
+                "kv_namespaces: binding `{KV_BINDING}`: id {id:?} is the placeholder; run `npx \
+                 wrangler kv namespace create {KV_BINDING}` and put the id it prints here"
+            ),
+            at: self.at(&["kv_namespaces"], Some((i, "id"))),
+        })
+    }
+
+    /// A secret written in `[vars]` is in the repository and the dashboard in
+    /// clear text (the worker would read it: it falls back to a var).
+    fn plain_secret_findings(&self) -> Vec<Finding> {
+        let Some(vars) = self
+            .root()
+            .and_then(|t| t.get("vars"))
+            .and_then(|v| v.as_table())
+        else {
+            return Vec::new();
+        };
+        SECRETS
+            .iter()
+            .filter(|s| vars.contains_key(**s))
+            .map(|s| Finding {
+                message: format!(
+                    "vars: `{s}` is a secret in plain text in wrangler.toml; remove it and run \
+                     `npx wrangler secret put {s}`"
+                ),
+                at: self.at(&["vars", s], None),
+            })
+            .collect()
+    }
+}
+
+/// Why a deployed worker cannot reach `origin`'s host, if it cannot.
+fn unreachable_host(origin: &url::Url) -> Option<&'static str> {
+    match origin.host()? {
+        Host::Domain(d) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            (d == "localhost" || d.ends_with(".localhost")).then_some("on this machine (localhost)")
+        }
+        Host::Ipv4(ip) => ipv4_reason(ip),
+        Host::Ipv6(ip) => match ip.to_ipv4_mapped() {
+            Some(v4) => ipv4_reason(v4),
+            None => ipv6_reason(ip),
+        },
+    }
+}
+
+fn ipv4_reason(ip: Ipv4Addr) -> Option<&'static str> {
+    if ip.is_loopback() || ip.is_unspecified() {
+        Some("a loopback address")
+    } else if ip.is_private() || ip.is_link_local() {
+        Some("a private address")
+    } else {
+        None
+    }
+}
+
+fn ipv6_reason(ip: Ipv6Addr) -> Option<&'static str> {
+    if ip.is_loopback() || ip.is_unspecified() {
+        Some("a loopback address")
+    } else if ip.is_unique_local() || ip.is_unicast_link_local() {
+        Some("a private address")
+    } else {
+        None
+    }
+}

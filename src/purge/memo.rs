@@ -1,0 +1,109 @@
+//! The isolate's memo of generation reads: each KV value is read at most once
+//! per `purge.generation_memo` seconds per isolate. Pure: time is passed in.
+
+use super::generations::{Gen, GenName, Generations};
+use crate::http::time::UnixSecs;
+use std::collections::{BTreeMap, HashMap};
+
+/// Most bytes an isolate's memo holds (1 MiB: thousands of typical names, and
+/// at least a hundred of the longest URLs).
+pub const MEMO_MAX_BYTES: usize = 1024 * 1024;
+/// Per-entry bookkeeping counted besides the name (map slots, the value, the
+/// time and sequence number): an estimate, so that short names are not free.
+pub const MEMO_ENTRY_OVERHEAD: usize = 64;
+
+/// An isolate-level memo of generation reads. Pure: time is passed in.
+/// An entry is valid for `ttl` seconds after it was put (`ttl == 0` disables the memo).
+/// When full, the oldest entry is evicted.
+#[derive(Debug, Clone)]
+pub struct Memo {
+    ttl: u64,
+    max_bytes: usize,
+    /// Bytes held, as [`Memo::entry_cost`] counts them.
+    used: usize,
+    seq: u64,
+    /// Value, when it was put, and its insertion sequence number.
+    entries: HashMap<GenName, (Gen, UnixSecs, u64)>,
+    order: BTreeMap<(UnixSecs, u64), GenName>,
+}
+
+impl Memo {
+    /// `ttl` is `PurgeSettings::generation_memo`; `max_bytes` bounds what the
+    /// entries hold (names are URLs of up to 8 KiB: a bound by count would
+    /// not bound memory). The glue uses [`MEMO_MAX_BYTES`].
+    pub fn new(ttl: u64, max_bytes: usize) -> Memo {
+        Memo {
+            ttl,
+            max_bytes,
+            used: 0,
+            seq: 0,
+            entries: HashMap::new(),
+            order: BTreeMap::new(),
+        }
+    }
+
+    /// The memoized value, if put at most `ttl` seconds ago (and not in the future).
+    pub fn get(&self, name: &GenName, now: UnixSecs) -> Option<Gen> {
+        let (g, at, _) = self.entries.get(name)?;
+        (*at <= now && now.saturating_sub(*at) < self.ttl).then_some(*g)
+    }
+
+    /// Remembers a value read (or written, by a purge in this isolate) at `now`.
+    /// [`Gen::Unreadable`] is never memoized.
+    /// A name whose entry alone is over `max_bytes` is not memoized.
+    pub fn put(&mut self, name: GenName, value: Gen, now: UnixSecs) {
+        let cost = Memo::entry_cost(&name);
+        if self.ttl == 0 || cost > self.max_bytes || value == Gen::Unreadable {
+            return;
+        }
+        if let Some((_, at, seq)) = self.entries.remove(&name) {
+            self.order.remove(&(at, seq));
+            self.used -= cost;
+        }
+        while self.used + cost > self.max_bytes {
+            let Some((_, oldest)) = self.order.pop_first() else {
+                break;
+            };
+            self.entries.remove(&oldest);
+            self.used -= Memo::entry_cost(&oldest);
+        }
+        self.used += cost;
+        self.seq += 1;
+        self.order.insert((now, self.seq), name.clone());
+        self.entries.insert(name, (value, now, self.seq));
+    }
+
+    /// What one entry counts against `max_bytes`: the name, held twice (the
+    /// map and the age order), and [`MEMO_ENTRY_OVERHEAD`].
+    pub fn entry_cost(name: &GenName) -> usize {
+        2 * name.as_str().len() + MEMO_ENTRY_OVERHEAD
+    }
+
+    /// Bytes held, as counted against `max_bytes`.
+    pub fn used_bytes(&self) -> usize {
+        self.used
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// Splits `names` into values the memo still holds and names the glue must read from KV
+/// (`GenName::kv_key`). After reading, the glue inserts each result into both the returned
+/// [`Generations`] and the memo (except [`Gen::Unreadable`], which [`Memo::put`] ignores).
+pub fn plan_reads(names: &[GenName], memo: &Memo, now: UnixSecs) -> (Generations, Vec<GenName>) {
+    let mut known = Generations::new();
+    let mut to_read = Vec::new();
+    for n in names {
+        match memo.get(n, now) {
+            Some(g) => known.insert(n.clone(), g),
+            None => to_read.push(n.clone()),
+        }
+    }
+    (known, to_read)
+}

@@ -1,0 +1,190 @@
+//! Production hazards (`edgecache check --production`): each names the field,
+//! the line, and the fix; the shipped wrangler.toml is safe at the top level
+//! and its `[env.dev]` is the same config with debug on.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
+
+use edgecache::config::{needed_secrets, Config, Finding, WranglerFile};
+
+const HAZARDS: &str = include_str!("fixtures/production/hazards.toml");
+const CLEAN: &str = include_str!("fixtures/production/clean.toml");
+const SHIPPED: &str = include_str!("../wrangler.toml");
+
+fn findings(text: &str, env: Option<&str>) -> (Config, Vec<Finding>) {
+    let file = match WranglerFile::parse(text, env) {
+        Ok(f) => f,
+        Err(e) => panic!("{e}"),
+    };
+    let config = match file.config() {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    };
+    let found = file.production_findings(&config);
+    (config, found)
+}
+
+/// `LINE: message` for each finding.
+fn lines(found: &[Finding]) -> Vec<String> {
+    found
+        .iter()
+        .map(|f| format!("{}: {}", f.at.as_ref().map_or(0, |p| p.line), f.message))
+        .collect()
+}
+
+fn has(found: &[String], line: usize, start: &str) -> bool {
+    found
+        .iter()
+        .any(|f| f.starts_with(&format!("{line}: {start}")))
+}
+
+#[test]
+fn every_hazard_is_found_at_its_line_with_the_fix() {
+    let (_, found) = findings(HAZARDS, None);
+    let found = lines(&found);
+    assert_eq!(found.len(), 5, "{found:#?}");
+    assert!(has(&found, 13, "field `debug`: true: "), "{found:#?}");
+    assert!(
+        has(&found, 12, "field `origin`: \"http://localhost:8000\" is on this machine (localhost): a deployed worker cannot reach it; set origin to your API's public URL"),
+        "{found:#?}"
+    );
+    assert!(
+        has(
+            &found,
+            17,
+            "purge: field `api_base`: \"http://127.0.0.1:9999/client/v4\" is not https"
+        ),
+        "{found:#?}"
+    );
+    assert!(
+        has(&found, 6, "kv_namespaces: binding `EDGECACHE_KV`: id \"00000000000000000000000000000000\" is the placeholder; run `npx wrangler kv namespace create EDGECACHE_KV`"),
+        "{found:#?}"
+    );
+    assert!(
+        has(&found, 9, "vars: `EDGECACHE_WEBHOOK_SECRET` is a secret in plain text in wrangler.toml; remove it and run `npx wrangler secret put EDGECACHE_WEBHOOK_SECRET`"),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn an_environment_needs_its_own_kv_binding() {
+    let (_, found) = findings(HAZARDS, Some("production"));
+    let found = lines(&found);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(found[0].contains("no binding `EDGECACHE_KV`"), "{found:#?}");
+    assert!(
+        found[0].contains("[[env.production.kv_namespaces]]"),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn a_private_origin_is_a_hazard() {
+    let (_, found) = findings(HAZARDS, Some("staging"));
+    let found = lines(&found);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        has(
+            &found,
+            32,
+            "field `origin`: \"http://10.1.2.3\" is a private address"
+        ),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn unreachable_origins_are_told_from_public_ones() {
+    let verdict = |origin: &str| {
+        let text = CLEAN.replace("https://api.example.com", origin);
+        let (_, found) = findings(&text, None);
+        found
+            .iter()
+            .any(|f| f.message.starts_with("field `origin`"))
+    };
+    for bad in [
+        "http://127.0.0.1:8000",
+        "http://127.1.2.3",
+        "http://0.0.0.0:8000",
+        "http://localhost",
+        "http://LOCALHOST.",
+        "http://app.localhost:3000",
+        "http://192.168.1.10",
+        "http://172.16.0.1",
+        "http://169.254.169.254",
+        "http://[::1]:8000",
+        "http://[fd00::1]",
+        "http://[fe80::1]",
+        "http://[::ffff:10.0.0.1]",
+    ] {
+        assert!(verdict(bad), "{bad} should be refused");
+    }
+    for good in [
+        "https://api.example.com",
+        "http://8.8.8.8",
+        "http://172.32.0.1",
+        "https://[2606:4700::1111]",
+        "https://localhost.example.com",
+    ] {
+        assert!(!verdict(good), "{good} should be accepted");
+    }
+}
+
+#[test]
+fn a_config_ready_for_production_has_no_findings() {
+    let (_, found) = findings(CLEAN, None);
+    assert_eq!(lines(&found), Vec::<String>::new());
+}
+
+#[test]
+fn the_secrets_a_config_needs_follow_its_routes_and_zone() {
+    let names = |c: &Config| -> Vec<(String, bool)> {
+        needed_secrets(c)
+            .iter()
+            .map(|s| (s.name.to_string(), s.required))
+            .collect()
+    };
+    let (clean, _) = findings(CLEAN, None);
+    assert_eq!(
+        names(&clean),
+        [
+            ("EDGECACHE_WEBHOOK_SECRET".to_string(), true),
+            ("EDGECACHE_EXPLAIN_TOKEN".to_string(), false)
+        ]
+    );
+    let (hazards, _) = findings(HAZARDS, None);
+    assert_eq!(
+        names(&hazards),
+        [
+            ("EDGECACHE_WEBHOOK_SECRET".to_string(), true),
+            ("EDGECACHE_KEY_SECRET".to_string(), true),
+            ("EDGECACHE_ZONE_TOKEN".to_string(), true),
+            ("EDGECACHE_EXPLAIN_TOKEN".to_string(), false)
+        ]
+    );
+    assert!(needed_secrets(&hazards)[1].why.contains("`me`"));
+}
+
+#[test]
+fn the_shipped_top_level_config_has_debug_off() {
+    let (config, found) = findings(SHIPPED, None);
+    assert!(!config.debug);
+    assert!(!found.iter().any(|f| f.message.contains("`debug`")));
+}
+
+/// Wrangler inherits no vars into environments: `[env.dev]` repeats the whole
+/// table, and must stay the top-level config with only `debug` turned on.
+#[test]
+fn shipped_dev_env_is_the_top_level_with_debug_on() {
+    let var = |env| match WranglerFile::parse(SHIPPED, env).and_then(|f| f.var_json()) {
+        Ok(v) => v,
+        Err(e) => panic!("{e}"),
+    };
+    let (top, mut dev) = (var(None), var(Some("dev")));
+    assert_eq!(dev["debug"], serde_json::json!(true));
+    dev["debug"] = serde_json::json!(false);
+    assert_eq!(top, dev);
+    let (_, found) = findings(SHIPPED, Some("dev"));
+    assert!(
+        !found.iter().any(|f| f.message.contains("no binding")),
+        "[env.dev] needs its own EDGECACHE_KV binding: {found:?}"
+    );
+}
