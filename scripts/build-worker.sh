@@ -75,4 +75,5 @@ if [ "${EDGECACHE_BUILD_VERBOSE:-0}" != 1 ] && grep -qiE '^(warning|.*\[WARNING\
   grep -viE '^\s*(Compiling|Finished|\[INFO\])' "$LOG" | grep -v '^\s*$' >&2 || true
 fi
 echo "$want $(outputs_hash)" >"$STAMP"
-echo "build: done in $((SECONDS - start)) s: build/index_bg.wasm $(gzip -9c build/index_bg.wasm | wc -c) bytes gzip"
+size="$(gzip -9c build/index_bg.wasm 2>/dev/null | wc -c)" || true
+echo "build: done in $((SECONDS - start)) s: build/index_bg.wasm ${size:-?} bytes gzip"

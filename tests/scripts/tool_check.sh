@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Tests scripts/check-tools.sh (and its hook in scripts/build-worker.sh) against fake
+# Tests scripts/check-tools.sh (and its hook in scripts/build-worker.sh, and that
+# script's build stamp) against fake
 # tools in a temporary directory: every tool present at its pinned version passes;
 # each tool missing or at another version gives one line naming the tool, the path,
 # what was found and `make setup`, a non-zero exit, and no worker-build run.
 #
 # Hermetic: each case runs under `env -i` with HOME and CARGO_HOME in the temporary
-# directory and a PATH holding only bash, awk and dirname, so the machine's own
-# tools are never seen. Versions come from the real Cargo.lock, package.json and
+# directory and a PATH holding only bash and a few file utilities, so the machine's own
+# tools are never seen; `cargo` (the config check build-worker.sh runs first) is a fake
+# that succeeds. Versions come from the real Cargo.lock, package.json and
 # scripts/env.sh, so a pin change needs no edit here.
 set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -20,7 +22,10 @@ ESBUILD_V="$(sed -n 's/^ *"esbuild": *"\([^"]*\)".*/\1/p' "$REPO/package.json")"
 BINARYEN_V="$(sed -n 's/^ *"binaryen": *"\([^"]*\)".*/\1/p' "$REPO/package.json")"
 
 mkdir -p "$TMP/sysbin"
-for tool in bash awk dirname; do ln -s "$(command -v "$tool")" "$TMP/sysbin/$tool"; done
+# build-worker.sh's stamp needs the file utilities; check-config.sh needs ps and tr.
+for tool in bash awk dirname mkdir find sort xargs sha256sum cut grep env gzip wc cat rm tee ps tr; do
+  ln -s "$(command -v "$tool")" "$TMP/sysbin/$tool"
+done
 
 passed=0
 failed=0
@@ -37,11 +42,13 @@ fake() { # fake PATH OUTPUT: an executable printing OUTPUT for --version
 new_case() {
   CASE="$TMP/$1"
   mkdir -p "$CASE/scripts" "$CASE/home" "$CASE/sysroot/lib/rustlib/wasm32-unknown-unknown"
-  cp "$REPO/scripts/env.sh" "$REPO/scripts/check-tools.sh" "$REPO/scripts/build-worker.sh" "$CASE/scripts/"
+  cp "$REPO/scripts/env.sh" "$REPO/scripts/check-tools.sh" "$REPO/scripts/build-worker.sh" \
+    "$REPO/scripts/check-config.sh" "$CASE/scripts/"
   cp "$REPO/Cargo.lock" "$REPO/package.json" "$CASE/"
   CARGO_BIN="$CASE/cargo-home/bin"
   fake "$CARGO_BIN/wasm-bindgen" "wasm-bindgen $WBV"
   fake "$CARGO_BIN/rustc" "$CASE/sysroot"
+  fake "$CARGO_BIN/cargo" "edgecache check: ok (fake)"
   # worker-build: prints its version; any other call is a build, recorded in ran.
   mkdir -p "$CARGO_BIN"
   printf '#!/bin/sh\nif [ "$1" = --version ]; then echo "%s"; else echo "$@" >"%s"; fi\n' \
@@ -164,6 +171,29 @@ run check-tools.sh
 n="$(grep -c 'Fix: make setup$' "$CASE/err")"
 if [ "$rc" -ne 0 ] && [ "$n" -eq 2 ]; then ok "two problems, two lines"
 else not_ok "two problems, two lines" "rc=$rc, $n lines"; fi
+
+# The stamp: a second build with nothing changed is skipped; a changed source file,
+# or an output another build overwrote, builds again (never a stale build/).
+new_case stamp
+mkdir -p "$CASE/src" "$CASE/build"
+echo 'pub fn a() {}' >"$CASE/src/lib.rs"
+run build-worker.sh
+first=$rc; rm -f "$CASE/ran"
+run build-worker.sh
+if [ "$first" -eq 0 ] && [ "$rc" -eq 0 ] && [ ! -e "$CASE/ran" ] && grep -q '^build: up to date' "$CASE/out"; then
+  ok "build-worker.sh skips the build when no input changed"
+else
+  not_ok "build-worker.sh skips the build when no input changed" "rc=$first/$rc"
+fi
+echo 'pub fn b() {}' >>"$CASE/src/lib.rs"
+run build-worker.sh
+if [ "$rc" -eq 0 ] && [ -e "$CASE/ran" ]; then ok "a changed source file builds again"
+else not_ok "a changed source file builds again" "rc=$rc"; fi
+rm -f "$CASE/ran"
+echo 'other build' >"$CASE/build/index_bg.wasm"
+run build-worker.sh
+if [ "$rc" -eq 0 ] && [ -e "$CASE/ran" ]; then ok "an output written by another build builds again"
+else not_ok "an output written by another build builds again" "rc=$rc"; fi
 
 echo "tool_check: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
