@@ -2,70 +2,34 @@
 // the shipped wrangler.toml routes. A course edited through Django sends a
 // signed purge (post_save → transaction.on_commit) and the next reads show the
 // new data on every page and filter.
-import { spawn, execFileSync } from "node:child_process";
-import { copyFileSync, existsSync } from "node:fs";
-import net from "node:net";
+import { execFileSync } from "node:child_process";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { cacheStatus, SECRETS, sleep, startWorker, tempDir, untilHit } from "./harness.mjs";
+import { cacheStatus, checkedVar, DJANGO_DIR, freePort, SECRETS, startDemoOrigin, startWorker, untilHit } from "./harness.mjs";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const DJANGO = path.join(ROOT, "examples/django");
-const PYTHON = path.join(DJANGO, ".venv/bin/python");
 const ADMIN_TOKEN = "ad".repeat(20);
 
-let worker, django, dir, originUrl;
-
-async function freePort() {
-  const srv = net.createServer();
-  await new Promise((r) => srv.listen(0, "127.0.0.1", r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
+let worker, django, originUrl;
 
 beforeAll(async () => {
-  if (!existsSync(PYTHON)) throw new Error("run examples/django/setup.sh first (make test does)");
-  execFileSync("bash", [path.join(DJANGO, "setup.sh")], { stdio: "ignore" });
-  dir = tempDir("edgecache-django-");
-  const db = path.join(dir.dir, "db.sqlite3");
-  copyFileSync(path.join(DJANGO, "db.sqlite3"), db);
+  execFileSync("bash", [path.join(DJANGO_DIR, "setup.sh")], { stdio: "ignore" });
   const port = await freePort();
   originUrl = `http://127.0.0.1:${port}`;
   // The shipped config, as the worker receives it, pointed at this origin.
-  const shipped = JSON.parse(
-    execFileSync("cargo", ["run", "--quiet", "--bin", "edgecache", "--", "check", "--json", "--config", path.join(ROOT, "wrangler.toml")], { cwd: ROOT }).toString(),
-  );
-  worker = await startWorker({ ...shipped, origin: originUrl }, { listen: true });
-  django = spawn(PYTHON, ["manage.py", "runserver", "--noreload", `127.0.0.1:${port}`], {
-    cwd: DJANGO,
+  worker = await startWorker({ ...checkedVar("wrangler.toml"), origin: originUrl }, { listen: true });
+  django = await startDemoOrigin({
+    port,
     env: {
-      ...process.env,
-      DJANGO_DB_PATH: db,
       EDGECACHE_PURGE_URL: `${worker.url}/__edgecache/purge`,
       EDGECACHE_PURGE_SECRET: SECRETS.EDGECACHE_WEBHOOK_SECRET,
       EDGECACHE_PURGE_SYNC: "1",
-      PYTHONUNBUFFERED: "1",
     },
-    stdio: ["ignore", "pipe", "pipe"],
   });
-  let log = "";
-  django.stdout.on("data", (d) => (log += d));
-  django.stderr.on("data", (d) => (log += d));
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${originUrl}/api/courses/`)).ok) break;
-    } catch {}
-    if (i > 100 || django.exitCode !== null) throw new Error(`django did not start:\n${log}`);
-    await sleep(100);
-  }
 }, 120_000);
 
 afterAll(async () => {
   django?.kill();
   await worker?.dispose();
-  dir?.remove();
 });
 
 const viaWorker = async (p) => {

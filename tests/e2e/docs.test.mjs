@@ -12,17 +12,14 @@
 //   in front of the same origin: a list and a detail URL miss, then hit.
 //
 // tests/docs_examples.rs runs the rest (configs, `edgecache check|explain`, keys).
-import { execFileSync, spawn } from "node:child_process";
-import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import net from "node:net";
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { cacheStatus, SECRETS, sleep, startWorker, tempDir, untilHit } from "./harness.mjs";
+import { cacheStatus, checkedVar, freePort, SECRETS, sleep, startDemoOrigin, startWorker, tempDir, untilHit } from "./harness.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const DJANGO = path.join(ROOT, "examples/django");
-const PYTHON = path.join(DJANGO, ".venv/bin/python");
 const DEV_WORKER = "127.0.0.1:8787";
 const DEV_ORIGIN = "127.0.0.1:8000";
 
@@ -93,54 +90,22 @@ function shows(output, expected) {
 
 let django, dir, originUrl, worker;
 
-async function freePort() {
-  const srv = net.createServer();
-  await new Promise((r) => srv.listen(0, "127.0.0.1", r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-/** The EDGECACHE var of a wrangler.toml (of environment `env`), validated, as the worker receives it. */
-function checkedVar(file, env) {
-  const envArgs = env ? ["--env", env] : [];
-  const out = execFileSync("cargo", ["run", "--quiet", "--bin", "edgecache", "--", "check", "--json", "--config", file, ...envArgs], { cwd: ROOT });
-  return JSON.parse(out.toString());
-}
-
 beforeAll(async () => {
   // Not setup.sh here: django.test.mjs runs it, and two at once would race on the DB.
-  if (!existsSync(PYTHON) || !existsSync(path.join(DJANGO, "db.sqlite3"))) throw new Error("run examples/django/setup.sh first (make test does)");
   dir = tempDir("edgecache-docs-");
-  const db = path.join(dir.dir, "db.sqlite3");
-  copyFileSync(path.join(DJANGO, "db.sqlite3"), db);
   const port = await freePort();
   originUrl = `http://127.0.0.1:${port}`;
   // What `make dev` serves: the shipped wrangler.toml's [env.dev] (`wrangler dev --env dev`:
   // the top-level config with debug on), in front of the demo origin.
-  worker = await startWorker({ ...checkedVar(path.join(ROOT, "wrangler.toml"), "dev"), origin: originUrl }, { listen: true, quiet: true });
+  worker = await startWorker({ ...checkedVar("wrangler.toml", "dev"), origin: originUrl }, { listen: true, quiet: true });
   // As `make dev`: purges are sent from Django's background thread (no EDGECACHE_PURGE_SYNC).
-  django = spawn(PYTHON, ["manage.py", "runserver", "--noreload", `127.0.0.1:${port}`], {
-    cwd: DJANGO,
+  django = await startDemoOrigin({
+    port,
     env: {
-      ...process.env,
-      DJANGO_DB_PATH: db,
       EDGECACHE_PURGE_URL: `${worker.url}/__edgecache/purge`,
       EDGECACHE_PURGE_SECRET: SECRETS.EDGECACHE_WEBHOOK_SECRET,
-      PYTHONUNBUFFERED: "1",
     },
-    stdio: ["ignore", "pipe", "pipe"],
   });
-  let log = "";
-  django.stdout.on("data", (d) => (log += d));
-  django.stderr.on("data", (d) => (log += d));
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${originUrl}/api/courses/`)).ok) break;
-    } catch {}
-    if (i > 100 || django.exitCode !== null) throw new Error(`django did not start:\n${log}`);
-    await sleep(100);
-  }
   console.log(`docs curl examples: ${CURL_BLOCKS.reduce((n, b) => n + b.cmds.length, 0)} lines in ${CURL_BLOCKS.length} blocks run, ${SKIPPED.length} blocks with curl skipped`);
 }, 120_000);
 

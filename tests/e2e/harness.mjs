@@ -2,9 +2,11 @@
 // controls, and the built worker (build/index.js + wasm) running in workerd
 // through Miniflare. Two workers sharing a KV directory but not a cache stand
 // for two data centres.
+import { execFileSync, spawn } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
 import http from "node:http";
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -164,4 +166,71 @@ export async function untilHit(request, { tries = 40, delayMs = 25 } = {}) {
     await sleep(delayMs);
   }
   return last;
+}
+
+/** The demo origin (examples/django) and its virtualenv's Python. */
+export const DJANGO_DIR = path.join(ROOT, "examples/django");
+const DJANGO_PYTHON = path.join(DJANGO_DIR, ".venv/bin/python");
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort() {
+  const srv = net.createServer();
+  await new Promise((r) => srv.listen(0, "127.0.0.1", r));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/**
+ * The EDGECACHE var of a wrangler.toml (of environment `env`), validated by
+ * `edgecache check --json`: what the worker receives.
+ */
+export function checkedVar(file, env) {
+  const envArgs = env ? ["--env", env] : [];
+  const out = execFileSync(
+    "cargo",
+    ["run", "--quiet", "--bin", "edgecache", "--", "check", "--json", "--config", path.resolve(ROOT, file), ...envArgs],
+    { cwd: ROOT },
+  );
+  return JSON.parse(out.toString());
+}
+
+/**
+ * Starts the demo origin (Django runserver) on `port` (pick it with
+ * `freePort()` first when the worker's config must name it) with a private
+ * copy of the demo database; `env` is added to its environment (the purge URL
+ * and secret, say). Resolves `{ url, kill }` once it answers.
+ * `examples/django/setup.sh` must have run (make test runs it).
+ */
+export async function startDemoOrigin({ port, env = {} }) {
+  if (!existsSync(DJANGO_PYTHON) || !existsSync(path.join(DJANGO_DIR, "db.sqlite3"))) {
+    throw new Error("run examples/django/setup.sh first (make test does)");
+  }
+  const dir = tempDir("edgecache-django-");
+  const db = path.join(dir.dir, "db.sqlite3");
+  copyFileSync(path.join(DJANGO_DIR, "db.sqlite3"), db);
+  const url = `http://127.0.0.1:${port}`;
+  const django = spawn(DJANGO_PYTHON, ["manage.py", "runserver", "--noreload", `127.0.0.1:${port}`], {
+    cwd: DJANGO_DIR,
+    env: { ...process.env, DJANGO_DB_PATH: db, PYTHONUNBUFFERED: "1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let log = "";
+  django.stdout.on("data", (d) => (log += d));
+  django.stderr.on("data", (d) => (log += d));
+  const kill = () => {
+    django.kill();
+    dir.remove();
+  };
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${url}/api/courses/`)).ok) break;
+    } catch {}
+    if (i > 100 || django.exitCode !== null) {
+      kill();
+      throw new Error(`django did not start:\n${log}`);
+    }
+    await sleep(100);
+  }
+  return { url, kill };
 }

@@ -6,12 +6,11 @@
 // GET cases go through `/__edgecache/explain` (key, tags, reason); cases with
 // another method go through the request path itself (`debug = true` puts the
 // key in `Cache-Status`; a bypass says why in `detail=`).
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { cacheStatus, SECRETS, startOrigin, startWorker } from "./harness.mjs";
+import { cacheStatus, checkedVar, SECRETS, startOrigin, startWorker } from "./harness.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const CASES = JSON.parse(readFileSync(path.join(ROOT, "tests/fixtures/keys.json"), "utf8"));
@@ -20,13 +19,7 @@ let origin, withSecret, withoutSecret;
 
 beforeAll(async () => {
   // The fixture's config as the worker receives it (the same text the native test reads).
-  const config = JSON.parse(
-    execFileSync(
-      "cargo",
-      ["run", "--quiet", "--bin", "edgecache", "--", "check", "--json", "--config", "tests/fixtures/wrangler.toml"],
-      { cwd: ROOT },
-    ).toString(),
-  );
+  const config = checkedVar("tests/fixtures/wrangler.toml");
   origin = await startOrigin(() => ({ status: 200, headers: { "content-type": "application/json" }, body: "{}" }));
   const cfg = { ...config, origin: origin.url, debug: true };
   // Per-user cases name the HMAC secret they were computed with; the others run
