@@ -43,6 +43,14 @@ env_args=()
 if [ -n "$EDGECACHE_ENV" ]; then
   env_args=(--env "$EDGECACHE_ENV")
 fi
+# The config names the demo origin on :8000; on another ORIGIN_PORT the worker
+# gets the same config with that origin (the EDGECACHE var may be a JSON string).
+if [ "$ORIGIN_PORT" != 8000 ]; then
+  config="$(cargo run --quiet --bin edgecache -- check --json --config wrangler.toml "${env_args[@]}" |
+    python3 -c 'import json, sys; c = json.load(sys.stdin); c["origin"] = sys.argv[1]; print(json.dumps(c))' \
+      "http://127.0.0.1:${ORIGIN_PORT}")"
+  env_args+=(--var "EDGECACHE:${config}")
+fi
 # The worker reads nothing from request.cf: use Miniflare's placeholder rather
 # than fetching the real one from workers.cloudflare.com (a warning offline).
 export CLOUDFLARE_CF_FETCH_ENABLED=false

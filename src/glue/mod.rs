@@ -65,14 +65,16 @@ fn state(env: &Env) -> Rc<std::result::Result<State, String>> {
     rc
 }
 
+/// The `EDGECACHE` var as a JSON object (wrangler's `[vars.EDGECACHE]`) or as
+/// a string holding JSON (`wrangler dev --var EDGECACHE:{...}`, a dashboard
+/// text var). `object_var` refuses a string binding, so that is read as text.
 fn load_config(env: &Env) -> std::result::Result<Config, String> {
-    let value: serde_json::Value = env
-        .object_var("EDGECACHE")
-        .map_err(|e| format!("EDGECACHE var missing or unreadable: {e}"))?;
-    // Accept the var as a JSON object (wrangler's [vars.EDGECACHE]) or a JSON string.
-    let result = match &value {
-        serde_json::Value::String(s) => Config::from_json_str(s),
-        v => Config::from_json(v),
+    let result = match env.object_var::<serde_json::Value>("EDGECACHE") {
+        Ok(v) => Config::from_json(&v),
+        Err(_) => match env.var("EDGECACHE") {
+            Ok(text) => Config::from_json_str(&text.to_string()),
+            Err(e) => return Err(format!("EDGECACHE var missing or unreadable: {e}")),
+        },
     };
     result.map_err(|e| e.to_string())
 }

@@ -25,3 +25,17 @@ test("an invalid config answers 500 naming the problem, and never reaches the or
   }
   expect(origin.requests.length).toBe(0);
 });
+
+test("the config may also come as a string of JSON (wrangler dev --var, a dashboard text var)", async () => {
+  const o = await startOrigin(() => ({ status: 200, headers: { "cache-control": "max-age=60" }, body: "origin" }));
+  const w = await startWorker(JSON.stringify({ origin: o.url, routes: [{ name: "a", path: "/a/", ttl: "1m" }] }));
+  try {
+    const a = await w.fetch("https://api.example.com/a/");
+    expect(a.status).toBe(200);
+    expect(await a.text()).toBe("origin");
+    expect(a.headers.get("cache-status")).toContain("fwd=miss");
+  } finally {
+    await w.dispose();
+    await o.close();
+  }
+});
