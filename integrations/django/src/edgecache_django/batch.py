@@ -1,0 +1,97 @@
+"""One webhook per transaction: purges are collected and sent after the commit.
+
+Each `purge()` registers a small `transaction.on_commit` callback holding its items,
+so Django's own bookkeeping decides what survives: a rolled-back transaction
+purges nothing, a rolled-back savepoint drops only its own items. The transaction's
+`_Batch` is one more commit hook, kept last in the connection's list and tied to no
+savepoint: at commit the surviving item callbacks run first, then the batch sends
+everything, de-duplicated and split only at the worker's limits. Sent after the
+commit, never before: a reader that refills the cache between a purge and the
+commit would store the old row for a whole TTL.
+
+HAZARD: keeping the batch last edits `connection.run_on_commit`, a list of
+`(savepoint ids, callback, robust)` that Django (4.2 to 5.2) keeps for this; a test
+(test_batching) fails if a Django release changes it.
+
+Outside a transaction (autocommit) `on_commit` runs at once: one webhook per call.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import Model, QuerySet
+
+from .payload import Purge
+
+
+class _Batch:
+    """The commit hook that sends what the transaction's surviving callbacks collected."""
+
+    def __init__(self) -> None:
+        self.purge = Purge()
+        self.sent = False
+
+    def __call__(self) -> None:
+        if self.sent or not self.purge:
+            return
+        self.sent = True
+        from .sender import dispatch
+
+        dispatch(self.purge.bodies())
+
+
+class _Collect:
+    """An on_commit callback: one purge() call's items, added to the batch at commit."""
+
+    def __init__(self, batch: _Batch, items: Purge) -> None:
+        self.batch, self.items = batch, items
+
+    def __call__(self) -> None:
+        self.batch.purge.merge(self.items)
+
+
+def purge(*, tags: Iterable[str] = (), urls: Iterable[str] = (), prefixes: Iterable[str] = (),
+          everything: bool = False, using: str | None = None) -> None:
+    """Purge these tags/URLs/prefixes when the current transaction commits (at once in
+    autocommit). Items are checked now: an invalid one raises `InvalidPurge` here, in the
+    code that made it, not in a webhook the worker refuses later."""
+    items = Purge().add(tags, urls, prefixes, everything)
+    if not items:
+        return
+    conn = connections[using or DEFAULT_DB_ALIAS]
+    if not conn.in_atomic_block:
+        batch = _Batch()
+        batch.purge.merge(items)
+        transaction.on_commit(batch, using=conn.alias, robust=True)  # autocommit: runs now
+        return
+    hooks = conn.run_on_commit
+    batch = next((e[1] for e in hooks if isinstance(e[1], _Batch) and not e[1].sent), None) or _Batch()
+    transaction.on_commit(_Collect(batch, items), using=conn.alias, robust=True)
+    conn.run_on_commit = [e for e in conn.run_on_commit if e[1] is not batch] + [(set(), batch, True)]
+
+
+def purge_objects(objects: Iterable[Model], using: str | None = None) -> None:
+    """Purge the registered tags of these objects (see `register`)."""
+    from .registry import tags_for_objects
+
+    tags = tags_for_objects(objects)
+    if tags:
+        purge(tags=tags, using=using)
+
+
+@contextmanager
+def changing(queryset: QuerySet[Any], using: str | None = None) -> Iterator[None]:
+    """For writes that send no signals (`QuerySet.update`, `bulk_update`, raw SQL):
+
+        with transaction.atomic(), edgecache_django.changing(Course.objects.filter(level="beginner")):
+            Course.objects.filter(level="beginner").update(level="intermediate")
+
+    The rows the queryset selects before the block (and the same rows, re-read after
+    it, for tags built from fields the block changed) are purged at commit."""
+    before = list(queryset)
+    yield
+    after = list(queryset.model._default_manager.filter(pk__in=[o.pk for o in before]))
+    purge_objects([*before, *after], using=using or queryset.db)

@@ -1,0 +1,22 @@
+"""`manage.py check` reports every problem of the EDGECACHE setting (ids edgecache.E001...)."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.core import checks
+
+from . import conf
+
+
+@checks.register("edgecache")
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    _, found = conf.problems()
+    out: list[checks.CheckMessage] = []
+    for p in found:
+        cls = checks.Error if p.level == "error" else checks.Warning
+        out.append(cls(p.msg, hint=p.hint, id=p.id))
+    from .registry import registry_problems
+
+    for msg, hint in registry_problems():
+        out.append(checks.Error(msg, hint=hint, id="edgecache.E010"))
+    return out
