@@ -70,7 +70,7 @@ class EdgeCache:
     vary: tuple[str, ...] | None = None
     name: str | None = None
     query: Mapping[str, Any] = field(default_factory=dict)
-    per_user: bool = False
+    per_user: bool = False  # a per_user route: tags only, no shared Cache-Control (see apply)
 
     def __post_init__(self) -> None:
         for t in (*self.tags, *(self.list_tags or ())):
@@ -84,7 +84,7 @@ class EdgeCache:
         return self.list_tags if action == "list" and self.list_tags is not None else self.tags
 
     def directives(self, *, cdn: bool) -> str:
-        parts = ["private" if self.per_user else "public"]
+        parts = ["public"]
         if cdn:
             parts.append(f"max-age={seconds(self.ttl)}")
         else:
@@ -104,10 +104,13 @@ class EdgeCache:
         if request.method not in ("GET", "HEAD") or not (response.status_code < 400 or response.status_code in (404, 410)):
             return response
         existing = response.get("Cache-Control", "").lower()
-        if "no-store" in existing or ("private" in existing and not self.per_user):
+        if "no-store" in existing or "private" in existing:
             return response
-        response["Cache-Control"] = self.directives(cdn=False)
-        response["CDN-Cache-Control"] = self.directives(cdn=True)
+        # A per-user answer must not be told `public`: another cache would share it.
+        # edgecache keys it on the credential and takes the TTL from its route.
+        if not self.per_user:
+            response["Cache-Control"] = self.directives(cdn=False)
+            response["CDN-Cache-Control"] = self.directives(cdn=True)
         values = {k: escape_tag_value(v) for k, v in kwargs.items()}
         tags = [t.format_map(values) for t in self.tags_for(action)]
         if tags:

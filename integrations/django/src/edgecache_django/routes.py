@@ -114,7 +114,7 @@ def query_rules(cls: Any, action: str | None) -> tuple[dict[str, Any] | None, li
     """A DRF view's query parameters: (rules, notes). None when it cannot tell."""
     notes: list[str] = []
     if cls is None or not hasattr(cls, "filter_backends"):
-        return None, ["not a DRF view: every query parameter is kept in the key"]
+        return None, ["not a generic DRF view (no filter_backends): every query parameter is kept in the key"]
     allow: list[str] = []
     defaults: dict[str, str] = {}
     clamp: dict[str, list[int]] = {}
