@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Idempotent setup of the demo origin: venv, deps, DB + fixture, media/big.bin.
+# Idempotent setup of the demo origin: venv, deps, the edgecache-django package from
+# this checkout, DB + fixture, media/big.bin.
 #   ./setup.sh          fast no-op when everything is in place
 #   ./setup.sh --reset  delete the SQLite DB and reload the fixture
 set -euo pipefail
@@ -28,6 +29,17 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   echo "setup: installing requirements"
   "$PY" -m pip install --disable-pip-version-check -q -r requirements.txt
   echo "$WANT" > "$STAMP"
+fi
+
+# The edgecache-django package from this checkout (integrations/django), reinstalled
+# only when its sources change. Not editable: the demo runs the package as installed.
+PKG="$(cd "$HERE/../../integrations/django" && pwd)"
+PKG_STAMP="$VENV/.edgecache-django.sha256"
+PKG_WANT="$(cd "$PKG" && find pyproject.toml src -type f \( -name '*.py' -o -name '*.toml' -o -name '*.typed' \) | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -d' ' -f1)"
+if [ ! -f "$PKG_STAMP" ] || [ "$(cat "$PKG_STAMP")" != "$PKG_WANT" ]; then
+  echo "setup: installing edgecache-django from $PKG"
+  "$PY" -m pip install --disable-pip-version-check -q --no-deps "$PKG"
+  echo "$PKG_WANT" > "$PKG_STAMP"
 fi
 
 DB="$HERE/db.sqlite3"

@@ -6,4 +6,11 @@ class CatalogueConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import signals  # noqa: F401  (connects the purge receivers)
+        import edgecache_django
+
+        from .models import Course
+
+        # Every page and filter of the list carries course_list; a detail carries
+        # course:<pk> (the routes of wrangler.toml). A subject or topic change purges
+        # the courses that show it; many-to-many changes and deletes too.
+        edgecache_django.register(Course, tags=["course:{pk}"], list_tags=["course_list"], related=["subject", "tags"])

@@ -11,9 +11,7 @@ class SummaryRunner(DiscoverRunner):
     def setup_test_environment(self, **kwargs):
         super().setup_test_environment(**kwargs)
         # Tests start with purging off whatever the shell exports; purge tests turn it on.
-        settings.EDGECACHE_PURGE_URL = ""
-        settings.EDGECACHE_PURGE_SECRET = ""
-        settings.EDGECACHE_PURGE_SYNC = False
+        settings.EDGECACHE = {"PURGE_URL": None}
         if "EDGECACHE_LOG_LEVEL" not in os.environ:  # keep the runner's output readable
             logging.getLogger("edgecache").setLevel(logging.CRITICAL)
 

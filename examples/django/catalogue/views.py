@@ -6,14 +6,21 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from edgecache_django import EdgeCache, EdgeCacheMixin
+
 from .models import Course
 from .pagination import CoursePagination
 from .permissions import IsStaffOrReadOnly
 from .serializers import CourseSerializer
 
 
-class CourseViewSet(viewsets.ModelViewSet):
+class CourseViewSet(EdgeCacheMixin, viewsets.ModelViewSet):
     """GET /api/courses/ (filter, search, paginate), GET/PUT/PATCH/DELETE /api/courses/<pk>/."""
+
+    # The edge's side: Cache-Control (s-maxage), CDN-Cache-Control and Cache-Tag on
+    # GETs, and what `manage.py edgecache_routes` writes as this view's routes.
+    edge_cache = EdgeCache("15m", tags=("course:{pk}",), list_tags=("course_list",),
+                           vary=("accept", "accept-language"), query={"lowercase": ["level"]})
 
     queryset = Course.objects.select_related("subject").prefetch_related("tags")
     serializer_class = CourseSerializer
@@ -25,8 +32,10 @@ class CourseViewSet(viewsets.ModelViewSet):
     search_fields = ["title", "description", "slug", "subject__title", "subject__description"]
 
 
-class MeView(APIView):
+class MeView(EdgeCacheMixin, APIView):
     """GET /api/me/: who is calling (Authorization: Token <key>, or a session)."""
+
+    edge_cache = EdgeCache("1m", per_user=True, vary=("accept",), name="me")
 
     authentication_classes = [TokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
