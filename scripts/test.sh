@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: setup, fmt, clippy (native and wasm32), native cargo tests,
-# the build-tool check's test, the wasm build, the Django origin's tests and one
+# the build-tool check's test, the wasm build, the Django origin's tests, the
+# edgecache-django package's tests (wheel in a fresh venv) and one
 # vitest run: the glue's JavaScript unit tests and the end-to-end suite (the built
 # worker in workerd via Miniflare, real origins on loopback).
 # Ends with one summary line: "summary: N passed, N failed".
@@ -55,14 +56,25 @@ gate "config check before builds (tests/scripts/config_check.sh)" bash tests/scr
 built=false
 gate "wasm build (worker-build --release)" bash scripts/build-worker.sh && built=true
 
+# Counts of a Django test runner's log: "Ran N tests" and "FAILED (failures=.., errors=..)".
+# A non-zero exit with no failure counted (an import error, a setup step) is one failure.
+django_counts() { # django_counts NAME LOG RC
+  local name=$1 log=$2 rc=$3 ran bad
+  ran=$(awk '/^Ran [0-9]+ tests?/ { n = $2 } END { print n+0 }' "$log")
+  bad=$(awk '/^FAILED \(/ { s = $0; gsub(/[^0-9 ]/, " ", s); split(s, a, " "); for (i in a) t += a[i] } END { print t+0 }' "$log")
+  if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
+  passed=$((passed + ran - (bad > ran ? ran : bad))); failed=$((failed + bad))
+  [ "$bad" -gt 0 ] && failed_stages+=("$name")
+  return 0
+}
+
 stage "Django origin tests"
 bash examples/django/test.sh 2>&1 | tee "$LOGS/django.log"
-dj_rc=${PIPESTATUS[0]}
-dj_ran=$(awk '/^Ran [0-9]+ tests?/ { n = $2 } END { print n+0 }' "$LOGS/django.log")
-dj_bad=$(awk '/^FAILED \(/ { s = $0; gsub(/[^0-9 ]/, " ", s); split(s, a, " "); for (i in a) t += a[i] } END { print t+0 }' "$LOGS/django.log")
-if [ "$dj_rc" -ne 0 ] && [ "$dj_bad" -eq 0 ]; then dj_bad=1; fi
-passed=$((passed + dj_ran - (dj_bad > dj_ran ? dj_ran : dj_bad))); failed=$((failed + dj_bad))
-[ "$dj_bad" -gt 0 ] && failed_stages+=("django tests")
+django_counts "django tests" "$LOGS/django.log" "${PIPESTATUS[0]}"
+
+stage "edgecache-django package: wheel, fresh venv, its tests"
+bash integrations/django/test.sh 2>&1 | tee "$LOGS/edgecache-django.log"
+django_counts "edgecache-django tests" "$LOGS/edgecache-django.log" "${PIPESTATUS[0]}"
 
 stage "vitest: JavaScript unit tests and end-to-end (Miniflare/workerd)"
 rm -f "$LOGS/vitest.json"
