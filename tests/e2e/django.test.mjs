@@ -1,15 +1,16 @@
 // End to end with the real demo origin: Django + DRF behind the worker, with
 // the shipped wrangler.toml routes. A course edited through Django sends a
 // signed purge (post_save → transaction.on_commit) and the next reads show the
-// new data on every page and filter.
+// new data on every page and filter. Django's purges reach the worker through a
+// recording relay, so a test can count the webhooks one change sent.
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { cacheStatus, checkedVar, DJANGO_DIR, freePort, SECRETS, startDemoOrigin, startWorker, untilHit } from "./harness.mjs";
+import { cacheStatus, checkedVar, DJANGO_DIR, freePort, SECRETS, startDemoOrigin, startOrigin, startWorker, untilHit } from "./harness.mjs";
 
 const ADMIN_TOKEN = "ad".repeat(20);
 
-let worker, django, originUrl;
+let worker, django, originUrl, relay;
 
 beforeAll(async () => {
   execFileSync("bash", [path.join(DJANGO_DIR, "setup.sh")], { stdio: "ignore" });
@@ -17,10 +18,18 @@ beforeAll(async () => {
   originUrl = `http://127.0.0.1:${port}`;
   // The shipped config, as the worker receives it, pointed at this origin.
   worker = await startWorker({ ...checkedVar("wrangler.toml"), origin: originUrl }, { listen: true });
+  // Forwards each webhook to the worker as it came, answers the worker's answer, and
+  // records both (relay.requests; rec.answer).
+  relay = await startOrigin(async (rec) => {
+    const headers = Object.fromEntries(Object.entries(rec.headers).filter(([k]) => k.startsWith("webhook-") || k === "content-type"));
+    const r = await fetch(`${worker.url}/__edgecache/purge`, { method: "POST", headers, body: rec.body });
+    rec.answer = { status: r.status, body: await r.text() };
+    return { status: r.status, headers: { "content-type": r.headers.get("content-type") ?? "text/plain" }, body: rec.answer.body };
+  });
   django = await startDemoOrigin({
     port,
     env: {
-      EDGECACHE_PURGE_URL: `${worker.url}/__edgecache/purge`,
+      EDGECACHE_PURGE_URL: `${relay.url}/__edgecache/purge`,
       EDGECACHE_PURGE_SECRET: SECRETS.EDGECACHE_WEBHOOK_SECRET,
       EDGECACHE_PURGE_SYNC: "1",
     },
@@ -29,6 +38,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   django?.kill();
+  await relay?.close();
   await worker?.dispose();
 });
 
@@ -115,4 +125,48 @@ test("per-user data: /api/me/ is keyed per token, never shared", async () => {
   expect(alice2.body.username).toBe("alice");
   const anon = await me(null);
   expect(anon.status).toBe(401);
+});
+
+test("20 courses edited in one transaction: ONE webhook, and every page, filter and detail is fresh", async () => {
+  const lists = [
+    ...[1, 2, 3, 4, 5].map((p) => `/api/courses/?page=${p}`),
+    "/api/courses/?perpage=10", "/api/courses/?perpage=10&page=2", "/api/courses/?perpage=10&page=3",
+    "/api/courses/?level=beginner", "/api/courses/?level=intermediate", "/api/courses/?level=advanced",
+    "/api/courses/?search=a", "/api/courses/?search=design",
+  ];
+  const details = Array.from({ length: 23 }, (_, i) => `/api/courses/${i + 1}/`);
+  for (const v of [...lists, ...details]) {
+    await viaWorker(v);
+    expect((await untilHit(() => viaWorker(v))).hit, v).toBe(true);
+  }
+  const before = relay.requests.length;
+  const suffix = ` [batch ${Date.now()}]`;
+  // One transaction.atomic() with 20 save() calls (ASYNC "sync": delivered when it returns).
+  const out = django.manage(["retitle_courses", "--count", "20", "--suffix", suffix]);
+  expect(out).toContain("retitled 20 courses");
+  const sent = relay.requests.slice(before);
+  expect(sent.length).toBe(1);
+  const body = JSON.parse(sent[0].body.toString());
+  expect(body).toEqual({ tags: ["course_list", ...Array.from({ length: 20 }, (_, i) => `course:${i + 1}`)] });
+  expect(sent[0].answer.status).toBe(200);
+  expect(JSON.parse(sent[0].answer.body).invalidated.tags).toHaveLength(21);
+
+  // Through the worker, every list variant and the 20 details are refetched and are
+  // what the origin answers now; the three courses left alone are still cached.
+  for (const v of lists) {
+    const r = await viaWorker(v);
+    expect(r.cs.params.fwd, v).toBe("miss");
+    const direct = await (await fetch(`${originUrl}${v}`, { headers: { accept: "application/json" } })).json();
+    expect(r.body, v).toEqual(direct);
+    for (const c of r.body.results) expect(c.title.endsWith(suffix), `${v} #${c.id}`).toBe(c.id <= 20);
+  }
+  for (const [i, v] of details.entries()) {
+    const r = await viaWorker(v);
+    if (i < 20) {
+      expect(r.cs.params.fwd, v).toBe("miss");
+      expect(r.body.title.endsWith(suffix), v).toBe(true);
+    } else {
+      expect(r.hit, v).toBe(true);
+    }
+  }
 });

@@ -199,7 +199,8 @@ export function checkedVar(file, env) {
  * Starts the demo origin (Django runserver) on `port` (pick it with
  * `freePort()` first when the worker's config must name it) with a private
  * copy of the demo database; `env` is added to its environment (the purge URL
- * and secret, say). Resolves `{ url, kill }` once it answers.
+ * and secret, say). Resolves `{ url, kill, manage }` once it answers; `manage(args)`
+ * runs a `manage.py` command against the same database and environment.
  * `examples/django/setup.sh` must have run (make test runs it).
  */
 export async function startDemoOrigin({ port, env = {} }) {
@@ -232,5 +233,10 @@ export async function startDemoOrigin({ port, env = {} }) {
     }
     await sleep(100);
   }
-  return { url, kill };
+  const manage = (args) =>
+    execFileSync(DJANGO_PYTHON, ["manage.py", ...args], {
+      cwd: DJANGO_DIR,
+      env: { ...process.env, DJANGO_DB_PATH: db, PYTHONUNBUFFERED: "1", ...env },
+    }).toString();
+  return { url, kill, manage };
 }
