@@ -142,7 +142,7 @@ test("20 courses edited in one transaction: ONE webhook, and every page, filter 
   const before = relay.requests.length;
   const suffix = ` [batch ${Date.now()}]`;
   // One transaction.atomic() with 20 save() calls (ASYNC "sync": delivered when it returns).
-  const out = django.manage(["retitle_courses", "--count", "20", "--suffix", suffix]);
+  const out = await django.manage(["retitle_courses", "--count", "20", "--suffix", suffix]);
   expect(out).toContain("retitled 20 courses");
   const sent = relay.requests.slice(before);
   expect(sent.length).toBe(1);

@@ -2,7 +2,8 @@
 // controls, and the built worker (build/index.js + wasm) running in workerd
 // through Miniflare. Two workers sharing a KV directory but not a cache stand
 // for two data centres.
-import { execFileSync, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
+import { promisify } from "node:util";
 import { createHmac, randomUUID } from "node:crypto";
 import http from "node:http";
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -199,8 +200,10 @@ export function checkedVar(file, env) {
  * Starts the demo origin (Django runserver) on `port` (pick it with
  * `freePort()` first when the worker's config must name it) with a private
  * copy of the demo database; `env` is added to its environment (the purge URL
- * and secret, say). Resolves `{ url, kill, manage }` once it answers; `manage(args)`
- * runs a `manage.py` command against the same database and environment.
+ * and secret, say). Resolves `{ url, kill, manage }` once it answers; `await
+ * manage(args)` runs a `manage.py` command against the same database and environment
+ * and resolves its stdout (asynchronously: a server in this process, such as a relay
+ * the command posts to, keeps answering meanwhile).
  * `examples/django/setup.sh` must have run (make test runs it).
  */
 export async function startDemoOrigin({ port, env = {} }) {
@@ -233,10 +236,12 @@ export async function startDemoOrigin({ port, env = {} }) {
     }
     await sleep(100);
   }
-  const manage = (args) =>
-    execFileSync(DJANGO_PYTHON, ["manage.py", ...args], {
-      cwd: DJANGO_DIR,
-      env: { ...process.env, DJANGO_DB_PATH: db, PYTHONUNBUFFERED: "1", ...env },
-    }).toString();
+  const manage = async (args) =>
+    (
+      await promisify(execFile)(DJANGO_PYTHON, ["manage.py", ...args], {
+        cwd: DJANGO_DIR,
+        env: { ...process.env, DJANGO_DB_PATH: db, PYTHONUNBUFFERED: "1", ...env },
+      })
+    ).stdout;
   return { url, kill, manage };
 }
