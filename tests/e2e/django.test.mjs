@@ -100,6 +100,14 @@ test("a write sent through the worker passes through and invalidates too", async
   expect(after.body.title).toBe(title);
 });
 
+test("/api/courses/03/ is course 3 as Django reads it: one entry, one tag (:pk(int))", async () => {
+  await viaWorker("/api/courses/3/");
+  expect((await untilHit(() => viaWorker("/api/courses/3/"))).hit).toBe(true);
+  const zeros = await viaWorker("/api/courses/03/");
+  expect(zeros.hit).toBe(true);
+  expect(zeros.body.id).toBe(3);
+});
+
 test("links in a cached body point at the worker, not at the origin", async () => {
   const r = await viaWorker("/api/courses/");
   expect(r.body.next).toBeTruthy();
