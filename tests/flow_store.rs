@@ -118,7 +118,7 @@ fn a_get_with_a_body_goes_forward_without_it() {
         panic!("expected a pass")
     };
     assert_eq!(forward_body, RequestBody::Withhold);
-    let fwd = pass_headers(&h, forward_body);
+    let fwd = pass_headers(&h, forward_body, None);
     assert!(!fwd.contains("content-length"));
     assert_eq!(fwd.get("x-a"), Some("1"));
 }
@@ -134,7 +134,7 @@ fn unsafe_methods_forward_their_body_and_framing() {
         panic!("expected a pass")
     };
     assert_eq!(forward_body, RequestBody::Forward);
-    let fwd = pass_headers(&h, forward_body);
+    let fwd = pass_headers(&h, forward_body, None);
     assert_eq!(fwd.get("content-type"), Some("application/json"));
     assert!(!fwd.contains("host"));
 }
@@ -146,8 +146,50 @@ fn pass_through_never_forwards_rewriting_headers() {
         ("x-http-method-override", "DELETE"),
         ("a", "b"),
     ]);
-    let fwd = pass_headers(&h, RequestBody::Forward);
+    let fwd = pass_headers(&h, RequestBody::Forward, None);
     assert_eq!(fwd.len(), 1);
+}
+
+#[test]
+fn pass_through_tells_the_origin_the_public_host_never_the_clients() {
+    let h = hdrs(&[("x-forwarded-host", "evil"), ("x-forwarded-proto", "http")]);
+    let fwd = pass_headers(&h, RequestBody::Forward, Some("api.example.com"));
+    assert_eq!(
+        fwd.get_all("x-forwarded-host").collect::<Vec<_>>(),
+        ["api.example.com"]
+    );
+    assert_eq!(
+        fwd.get_all("x-forwarded-proto").collect::<Vec<_>>(),
+        ["https"]
+    );
+}
+
+#[test]
+fn a_lookup_tells_the_origin_the_keyed_host_and_https() {
+    let c = config();
+    let h = hdrs(&[("x-forwarded-host", "evil"), ("x-forwarded-proto", "http")]);
+    let inc = Incoming {
+        method: &Method::Get,
+        url: "http://API.Example.com:443/errs/x",
+        headers: &h,
+        has_body: false,
+        user_secret: None,
+    };
+    let Plan::Lookup(lk) = plan(&c, &inc) else {
+        panic!("expected a lookup")
+    };
+    assert_eq!(
+        lk.origin_headers
+            .get_all("x-forwarded-host")
+            .collect::<Vec<_>>(),
+        ["api.example.com"]
+    );
+    assert_eq!(
+        lk.origin_headers
+            .get_all("x-forwarded-proto")
+            .collect::<Vec<_>>(),
+        ["https"]
+    );
 }
 
 #[test]

@@ -488,7 +488,7 @@ fn key_with_variant_over_param_limit_bypasses() {
     let mut config = config();
     config.limits.max_query_params = 3;
     let h = Headers::new();
-    let at_limit = "https://api.example.com/api/courses/?page=2&page=3&level=a";
+    let at_limit = "https://api.example.com/api/courses/?search=x&page=3&level=a";
     assert_eq!(
         bypass_reason(&config, at_limit, &h),
         Some("too_many_params")
@@ -511,4 +511,32 @@ fn key_longer_than_url_limit_bypasses() {
     config.limits.max_url_bytes = url.len();
     let h = Headers::new();
     assert_eq!(bypass_reason(&config, &url, &h), Some("url_too_long"));
+}
+
+/// Django's `QueryDict` reads a repeated single-valued parameter's last value:
+/// for a name with a default or a clamp only the last occurrence counts, so the
+/// key (and the origin) see what the view reads. Other names keep every value.
+#[test]
+fn repeated_single_valued_params_follow_django_last_value_rule() {
+    let config = config();
+    let h = Headers::new();
+    let key = |q: &str| {
+        key_of(
+            &config,
+            &Method::Get,
+            &format!("https://api.example.com/api/courses/{q}"),
+            &h,
+            None,
+        )
+        .unwrap()
+    };
+    // Django serves page 1 (the default) for ?page=2&page=1.
+    assert_eq!(key("?page=2&page=1"), key(""));
+    assert_eq!(key("?page=1&page=2"), key("?page=2"));
+    // The clamp applies to the value Django reads.
+    assert_eq!(key("?perpage=500&perpage=5"), key("?perpage=5"));
+    assert_eq!(key("?perpage=5&perpage=500"), key("?perpage=10"));
+    // A name without a default or clamp keeps its values, in order.
+    assert_ne!(key("?search=a&search=b"), key("?search=b"));
+    assert_ne!(key("?search=a&search=b"), key("?search=b&search=a"));
 }

@@ -37,7 +37,7 @@ pub use location::Step;
 pub use model::{
     Config, Credential, Limits, MemorySettings, PurgeSettings, Route, RouteKind, TtlMode,
 };
-pub use pattern::{PathPattern, PathSegment};
+pub use pattern::{Converter, PathPattern, PathSegment};
 #[cfg(not(target_arch = "wasm32"))]
 pub use production::{needed_secrets, Finding, SecretNeed, KV_BINDING, SECRETS};
 pub use query_rules::{ParamFilter, QueryRules};

@@ -12,8 +12,68 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathSegment {
     Literal(String),
-    /// `:name` — matches one non-empty segment.
+    /// `:name` — matches one non-empty segment (Django's `str`).
     Param(String),
+    /// `:name(int)`, `:name(slug)`, `:name(uuid)` — one segment that Django's
+    /// converter of that name accepts.
+    Typed(String, Converter),
+}
+
+/// Django's path converters (`django.urls.converters`), so a route matches what
+/// the view's URL pattern matches. A segment the converter refuses matches no
+/// route: it passes through uncached, and Django answers it (404).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Converter {
+    /// `[0-9]+`; the view gets `int(value)`, so `01` and `1` are one resource:
+    /// keys, tags and the origin request use the canonical `1`.
+    Int,
+    /// `[-a-zA-Z0-9_]+`.
+    Slug,
+    /// Lower-case `8-4-4-4-12` hex, as Django's `uuid` converter.
+    Uuid,
+}
+
+impl Converter {
+    fn parse(name: &str) -> Option<Converter> {
+        match name {
+            "int" => Some(Converter::Int),
+            "slug" => Some(Converter::Slug),
+            "uuid" => Some(Converter::Uuid),
+            _ => None,
+        }
+    }
+
+    /// Whether the converter accepts a (canonical) segment.
+    pub fn accepts(self, seg: &str) -> bool {
+        let b = seg.as_bytes();
+        match self {
+            Converter::Int => !b.is_empty() && b.iter().all(u8::is_ascii_digit),
+            Converter::Slug => {
+                !b.is_empty()
+                    && b.iter()
+                        .all(|c| c.is_ascii_alphanumeric() || b"-_".contains(c))
+            }
+            Converter::Uuid => {
+                b.len() == 36
+                    && b.iter().enumerate().all(|(i, c)| match i {
+                        8 | 13 | 18 | 23 => *c == b'-',
+                        _ => c.is_ascii_digit() || (b'a'..=b'f').contains(c),
+                    })
+            }
+        }
+    }
+
+    /// The value as the view sees it, written back: an `int` without leading
+    /// zeros (`007` → `7`, `000` → `0`); `None` when the segment is canonical.
+    fn canonical(self, seg: &str) -> Option<&str> {
+        match self {
+            Converter::Int if seg.len() > 1 && seg.starts_with('0') => {
+                let t = seg.trim_start_matches('0');
+                Some(if t.is_empty() { "0" } else { t })
+            }
+            _ => None,
+        }
+    }
 }
 
 /// `/api/courses/:pk/` → segments [Literal("api"), Literal("courses"), Param("pk")],
@@ -72,7 +132,16 @@ pub(crate) fn parse_pattern(source: &str) -> Result<PathPattern, &'static str> {
         if seg.contains('*') {
             return Err("\"*\" is only allowed as the whole last segment, as in \"/media/*\"");
         }
-        if let Some(name) = seg.strip_prefix(':') {
+        if let Some(spec) = seg.strip_prefix(':') {
+            let (name, conv) = match spec.strip_suffix(')').and_then(|s| s.split_once('(')) {
+                Some((name, conv)) => (
+                    name,
+                    Some(Converter::parse(conv).ok_or(
+                        "unknown converter: use :name, :name(int), :name(slug) or :name(uuid)",
+                    )?),
+                ),
+                None => (spec, None),
+            };
             if name.is_empty() {
                 return Err("empty parameter name after \":\"");
             }
@@ -83,14 +152,13 @@ pub(crate) fn parse_pattern(source: &str) -> Result<PathPattern, &'static str> {
             if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 return Err("parameter names are [A-Za-z_][A-Za-z0-9_]*");
             }
-            if pattern
-                .segments
-                .iter()
-                .any(|s| matches!(s, PathSegment::Param(p) if p == name))
-            {
+            if pattern.param_names().any(|p| p == name) {
                 return Err("parameter name used twice");
             }
-            pattern.segments.push(PathSegment::Param(name.to_string()));
+            pattern.segments.push(match conv {
+                Some(c) => PathSegment::Typed(name.to_string(), c),
+                None => PathSegment::Param(name.to_string()),
+            });
         } else {
             if !seg.bytes().all(is_literal_byte) {
                 return Err(
@@ -115,6 +183,19 @@ fn segment_matches(pat: &PathSegment, seg: &str) -> bool {
     match pat {
         PathSegment::Literal(l) => l == seg,
         PathSegment::Param(_) => !seg.is_empty(),
+        PathSegment::Typed(_, c) => c.accepts(seg),
+    }
+}
+
+/// True when every segment `later` matches, `earlier` matches too.
+fn segment_covers(earlier: &PathSegment, later: &PathSegment) -> bool {
+    use PathSegment::{Literal, Param, Typed};
+    match (earlier, later) {
+        (Param(_), _) => true,
+        (Literal(x), Literal(y)) => x == y,
+        (Typed(_, c), Literal(y)) => c.accepts(y),
+        (Typed(_, a), Typed(_, b)) => a == b || (*a == Converter::Slug && *b == Converter::Int),
+        (Literal(_) | Typed(..), Param(_)) | (Literal(_), Typed(..)) => false,
     }
 }
 
@@ -150,7 +231,7 @@ impl PathPattern {
             if !segment_matches(pat, seg) {
                 return false;
             }
-            if let PathSegment::Param(name) = pat {
+            if let PathSegment::Param(name) | PathSegment::Typed(name, _) = pat {
                 capture(name, seg);
             }
             true
@@ -196,11 +277,7 @@ impl PathPattern {
     /// True when every path this pattern matches is also matched by `earlier`,
     /// so a route with this pattern placed after `earlier` can never be reached.
     pub fn is_covered_by(&self, earlier: &PathPattern) -> bool {
-        let seg_covered = |a: &PathSegment, b: &PathSegment| match (a, b) {
-            (PathSegment::Param(_), _) => true,
-            (PathSegment::Literal(x), PathSegment::Literal(y)) => x == y,
-            (PathSegment::Literal(_), PathSegment::Param(_)) => false,
-        };
+        let seg_covered = segment_covers;
         let n = earlier.segments.len();
         if earlier.wildcard {
             // Paths of `self` must all start with earlier's prefix followed by "/".
@@ -234,9 +311,58 @@ impl PathPattern {
     /// Names of the `:param` segments, in order.
     pub(crate) fn param_names(&self) -> impl Iterator<Item = &str> {
         self.segments.iter().filter_map(|s| match s {
-            PathSegment::Param(p) => Some(p.as_str()),
+            PathSegment::Param(p) | PathSegment::Typed(p, _) => Some(p.as_str()),
             PathSegment::Literal(_) => None,
         })
+    }
+
+    /// `path` (which this pattern matches) with each typed value written as
+    /// the view reads it (`/api/courses/007/` → `/api/courses/7/` under
+    /// `:pk(int)`): one resource, one key, one tag. Borrowed when nothing
+    /// changes (every pattern without `(int)`).
+    pub(crate) fn canonical_values<'p>(&self, path: &'p str) -> std::borrow::Cow<'p, str> {
+        use std::borrow::Cow;
+        if !self
+            .segments
+            .iter()
+            .any(|s| matches!(s, PathSegment::Typed(_, Converter::Int)))
+        {
+            return Cow::Borrowed(path);
+        }
+        let mut out: Option<String> = None;
+        let mut rest = path.get(1..).unwrap_or("");
+        let mut at = 1;
+        for pat in &self.segments {
+            let seg = rest.split('/').next().unwrap_or("");
+            if let PathSegment::Typed(_, c) = pat {
+                if let Some(v) = c.canonical(seg) {
+                    let o = out.get_or_insert_with(|| path.get(..at).unwrap_or("").to_string());
+                    o.push_str(v);
+                } else if let Some(o) = out.as_mut() {
+                    o.push_str(seg);
+                }
+            } else if let Some(o) = out.as_mut() {
+                o.push_str(seg);
+            }
+            at += seg.len();
+            rest = rest.get(seg.len()..).unwrap_or("");
+            if let Some(r) = rest.strip_prefix('/') {
+                if let Some(o) = out.as_mut() {
+                    o.push('/');
+                }
+                at += 1;
+                rest = r;
+            } else {
+                break;
+            }
+        }
+        match out {
+            Some(mut o) => {
+                o.push_str(rest);
+                Cow::Owned(o)
+            }
+            None => Cow::Borrowed(path),
+        }
     }
 }
 

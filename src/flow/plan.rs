@@ -7,7 +7,7 @@ use crate::http::headers::Headers;
 use crate::http::method::Method;
 use crate::http::reserved::RESERVED_PREFIX;
 use crate::purge::generations::{request_names, GenName, Stamp};
-use crate::request::forward::RequestBody;
+use crate::request::forward::{append_public_origin, RequestBody};
 use crate::request::key::{
     cache_key, cache_key_parsed, normalize_url_for_purge, BypassReason, CacheKey, KeyOutcome,
     KeyRequest,
@@ -178,7 +178,8 @@ fn lookup<'c>(
     }
     let origin = config.origin.as_str().trim_end_matches('/');
     let origin_url = format!("{origin}{}", key.origin_path_and_query());
-    let origin_headers = crate::request::variant::origin_headers(key.route, inc.headers);
+    let mut origin_headers = crate::request::variant::origin_headers(key.route, inc.headers);
+    append_public_origin(&mut origin_headers, key.host());
     let (host, path) = (key.host().to_string(), key.path().to_string());
     let has_credentials =
         !crate::request::variant::present_credentials(key.route, inc.headers).is_empty();

@@ -9,6 +9,7 @@ use crate::flow::plan::{invalidation, Invalidation};
 use crate::http::cache_status::CacheStatus;
 use crate::http::headers::Headers as CoreHeaders;
 use crate::http::method::Method;
+use crate::request::canonical::key_host;
 use crate::request::forward::{pass_headers, RequestBody};
 use std::time::Duration;
 use worker::*;
@@ -48,7 +49,8 @@ pub async fn pass(
         target.push('?');
         target.push_str(q);
     }
-    let fwd = pass_headers(headers, forward_body);
+    // The public host: the request URL's, spelled as keys spell it.
+    let fwd = pass_headers(headers, forward_body, key_host(&url).as_deref());
     let body = match forward_body {
         RequestBody::Forward => req.inner().body().map(wasm_bindgen::JsValue::from),
         RequestBody::Withhold => None,

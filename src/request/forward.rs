@@ -57,13 +57,32 @@ pub enum RequestBody {
 /// ([`crate::request::forward::POISONING_HEADERS`]: the answer is not stored, but
 /// the origin should never be steered by them), minus `Host` (the fetch sets
 /// the origin's), and minus the body framing when the body is not forwarded.
-pub fn pass_headers(incoming: &Headers, body: RequestBody) -> Headers {
+pub fn pass_headers(incoming: &Headers, body: RequestBody, public_host: Option<&str>) -> Headers {
     let names: Vec<String> = incoming.iter().map(|(n, _)| n.to_string()).collect();
     let mut out = crate::request::forward::forwarded_headers(incoming, &names);
+    if let Some(host) = public_host {
+        append_public_origin(&mut out, host);
+    }
     out.remove("host");
     if body == RequestBody::Withhold {
         out.remove("content-length");
         out.remove("content-type");
     }
     out
+}
+
+/// The scheme clients reach the edge with, as the origin is told it: keys are
+/// `https` URLs (one entry serves every scheme a URL was asked with), and the
+/// edge terminates TLS.
+pub const PUBLIC_PROTO: &str = "https";
+
+/// Tells the origin the public host and scheme (`X-Forwarded-Host`,
+/// `X-Forwarded-Proto`), so links it builds (DRF pagination,
+/// `build_absolute_uri`) point at the edge, not at the origin. Always ours,
+/// never the client's: the client's own `X-Forwarded-*` are stripped
+/// ([`POISONING_HEADERS`]); on a cacheable route `host` is the keyed host, so a
+/// body can only name the host it is stored under.
+pub fn append_public_origin(out: &mut Headers, host: &str) {
+    out.append("x-forwarded-host", host);
+    out.append("x-forwarded-proto", PUBLIC_PROTO);
 }

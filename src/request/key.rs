@@ -236,6 +236,9 @@ pub(crate) fn cache_key_parsed<'c>(
         return Ok(KeyOutcome::NoRoute);
     };
     let route = &config.routes[route_index];
+    // Typed values as the view reads them (`:pk(int)`: `007` → `7`).
+    let path = route.path.canonical_values(path);
+    let path = path.as_ref();
     if !req.method.is_get_or_head() {
         return bypass(Some(route), BypassReason::Method);
     }
@@ -296,6 +299,11 @@ pub fn normalize_url_for_purge<'c>(
         return Err(KeyError::SuspiciousPath(url.to_string()));
     };
     let route = config.route_index(path).map(|i| &config.routes[i]);
+    let path = match route {
+        Some(r) => r.path.canonical_values(path),
+        None => std::borrow::Cow::Borrowed(path),
+    };
+    let path = path.as_ref();
     let pairs = normalize_query(
         canon.query,
         route.map(|r| &r.query),

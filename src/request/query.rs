@@ -187,6 +187,7 @@ pub(crate) fn normalize_query_counted<'a>(
 ) -> (Vec<QueryParam<'a>>, usize) {
     let b = query.as_bytes();
     let mut pairs: Vec<QueryParam<'a>> = Vec::new();
+    let mut singles: Vec<Single> = Vec::new();
     let mut count = 0;
     let mut start = 0;
     // Of the current piece: where its first `=` is, whether the bytes before
@@ -212,7 +213,7 @@ pub(crate) fn normalize_query_counted<'a>(
                     None => (query.get(start..i), Some("")),
                 };
                 if let (Some(raw_name), Some(raw_value)) = (raw_name, raw_value) {
-                    if let Some(p) = normalize_pair(
+                    if let Some((p, single)) = normalize_pair(
                         raw_name,
                         name_plain,
                         raw_value,
@@ -221,6 +222,12 @@ pub(crate) fn normalize_query_counted<'a>(
                         tracking,
                     ) {
                         pairs.push(p);
+                        if single != Single::No || !singles.is_empty() {
+                            // Only kept once a single-valued name turns up
+                            // (most queries have none): `No` for the ones before.
+                            singles.resize(pairs.len() - 1, Single::No);
+                            singles.push(single);
+                        }
                     }
                 }
             }
@@ -241,6 +248,9 @@ pub(crate) fn normalize_query_counted<'a>(
         }
         i += 1;
     }
+    if !singles.is_empty() {
+        pairs = keep_last_single(pairs, &singles);
+    }
     pairs.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
     (pairs, count)
 }
@@ -255,7 +265,7 @@ fn normalize_pair<'a>(
     value_decode: bool,
     rules: Option<&QueryRules>,
     tracking: &TrackingParams,
-) -> Option<QueryParam<'a>> {
+) -> Option<(QueryParam<'a>, Single)> {
     let (encoded_name, name) = name_parts(raw_name, name_plain);
     if name.is_empty() {
         // `?=x`: no name Django could read it under.
@@ -278,6 +288,7 @@ fn normalize_pair<'a>(
     } else {
         Cow::Borrowed(raw_value.as_bytes())
     };
+    let mut single = Single::No;
     if let Some(rules) = rules {
         // A borrowed encoded name is the raw name, all unreserved: the
         // decoded name itself, already a `str`.
@@ -287,14 +298,55 @@ fn normalize_pair<'a>(
         };
         value = rules.normalize_value_cow(&name, name_str, value);
         let default = name_str.and_then(|n| rules.defaults.get(n));
-        if default.is_some_and(|d| d.as_bytes() == &*value) {
-            return None;
+        if default.is_some() || name_str.is_some_and(|n| rules.clamp.contains_key(n)) {
+            single = if default.is_some_and(|d| d.as_bytes() == &*value) {
+                Single::Default
+            } else {
+                Single::Value
+            };
         }
     }
-    Some(QueryParam {
-        name: encoded_name,
-        value,
-    })
+    Some((
+        QueryParam {
+            name: encoded_name,
+            value,
+        },
+        single,
+    ))
+}
+
+/// Whether a parameter is single-valued for the route (it has a default or a
+/// clamp: `page`, `perpage`), and if so whether its value is the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Single {
+    No,
+    Value,
+    Default,
+}
+
+/// Django's `QueryDict` reads a repeated single-valued parameter's last value
+/// (`?page=2&page=1` is page 1). So of each single-valued name only the last
+/// occurrence counts, and it is dropped when it equals the default: the key
+/// (and the origin) see what the view will read. `singles[i]` is what
+/// [`normalize_pair`] said of `pairs[i]`; other names keep every occurrence
+/// in order (`?id=1&id=2` is not `?id=2&id=1`).
+fn keep_last_single<'a>(pairs: Vec<QueryParam<'a>>, singles: &[Single]) -> Vec<QueryParam<'a>> {
+    let mut out: Vec<QueryParam<'a>> = Vec::with_capacity(pairs.len());
+    for (i, (p, s)) in pairs.iter().zip(singles).enumerate() {
+        let later = || {
+            pairs[i + 1..]
+                .iter()
+                .zip(&singles[i + 1..])
+                .any(|(q, t)| *t != Single::No && q.name == p.name)
+        };
+        match s {
+            Single::No => out.push(p.clone()),
+            Single::Default => {}
+            Single::Value if later() => {}
+            Single::Value => out.push(p.clone()),
+        }
+    }
+    out
 }
 
 /// Appends `a=1&b=2` for `pairs` to `out` (nothing for none), values encoded canonically.

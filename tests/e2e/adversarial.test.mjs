@@ -47,10 +47,10 @@ const get = async (path, headers = {}, init = {}) => {
 describe("poisoning", () => {
   const unkeyed = {
     "x-forwarded-host": "evil.example",
-    "x-forwarded-scheme": "http",
-    "x-forwarded-proto": "http",
+    "x-forwarded-scheme": "evil-scheme",
+    "x-forwarded-proto": "evil-proto",
     "x-forwarded-port": "8443",
-    forwarded: "for=1.2.3.4;host=evil.example;proto=http",
+    forwarded: "for=1.2.3.4;host=evil.example;proto=evil-proto",
     "x-host": "evil.example",
     "x-original-url": "/admin/",
     "x-rewrite-url": "/admin/",

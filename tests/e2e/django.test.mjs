@@ -110,6 +110,24 @@ test("a write sent through the worker passes through and invalidates too", async
   expect(after.body.title).toBe(title);
 });
 
+test("/api/courses/03/ is course 3 as Django reads it: one entry, one tag (:pk(int))", async () => {
+  await viaWorker("/api/courses/3/");
+  expect((await untilHit(() => viaWorker("/api/courses/3/"))).hit).toBe(true);
+  const zeros = await viaWorker("/api/courses/03/");
+  expect(zeros.hit).toBe(true);
+  expect(zeros.body.id).toBe(3);
+});
+
+test("links in a cached body point at the worker, not at the origin", async () => {
+  const r = await viaWorker("/api/courses/");
+  expect(r.body.next).toBeTruthy();
+  expect(r.body.next.startsWith(`${worker.url}/api/courses/`), r.body.next).toBe(true);
+  expect(r.body.next).not.toContain(new URL(originUrl).host);
+  // The stored copy says the same to the next reader.
+  const again = await untilHit(() => viaWorker("/api/courses/"));
+  expect(again.body.next).toBe(r.body.next);
+});
+
 test("per-user data: /api/me/ is keyed per token, never shared", async () => {
   const me = async (token) => {
     const r = await fetch(`${worker.url}/api/me/`, { headers: token ? { authorization: `Token ${token}`, accept: "application/json" } : {} });

@@ -51,8 +51,24 @@ test("on a cacheable route the origin never receives headers that rewrite host, 
   expect(cacheStatus(r).params.stored).toBe(true);
   const seen = origin.requests.find((q) => q.url === "/api/courses/poison");
   expect(seen.method).toBe("GET");
-  for (const name of Object.keys(REWRITING)) expect(seen.headers[name], name).toBeUndefined();
+  // The public host and scheme the origin is told are ours (the keyed host), never the client's.
+  const ours = { "x-forwarded-host": "api.example.com", "x-forwarded-proto": "https" };
+  for (const name of Object.keys(REWRITING)) expect(seen.headers[name], name).toBe(ours[name]);
+  expect(seen.headers["x-forwarded-proto"]).toBe("https");
   expect(seen.headers.host).toBe(new URL(origin.url).host);
+});
+
+test("a pass-through tells the origin the public host too, never the client's claim", async () => {
+  origin.on("/elsewhere/forwarded", () => ({ status: 200, body: "ok" }));
+  const r = await worker.fetch("https://API.Example.com/elsewhere/forwarded", {
+    method: "POST",
+    headers: { "x-forwarded-host": "evil.example", "x-forwarded-proto": "http" },
+    body: "x",
+  });
+  await r.text();
+  const seen = origin.requests.find((q) => q.url === "/elsewhere/forwarded");
+  expect(seen.headers["x-forwarded-host"]).toBe("api.example.com");
+  expect(seen.headers["x-forwarded-proto"]).toBe("https");
 });
 
 test("a GET with a body passes through uncached and is never stored", async () => {

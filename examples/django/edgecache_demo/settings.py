@@ -22,8 +22,18 @@ def env_list(name, default):
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "edgecache-demo-insecure-secret-key-do-not-use-in-production")
 DEBUG = env_bool("DJANGO_DEBUG", False)
-# The edgecache worker forwards the origin's Host (e.g. 127.0.0.1:8000); set ALLOWED_HOSTS=* for anything else.
+# The edgecache worker tells the origin the public host it was reached on
+# (X-Forwarded-Host: the host the response is cached under), so links Django
+# builds (DRF pagination, build_absolute_uri) point at the edge. Trust it only
+# when the origin is reachable through the worker alone. ALLOWED_HOSTS must name
+# the public host(s): in production, your API's domain.
+USE_X_FORWARDED_HOST = env_bool("DJANGO_USE_X_FORWARDED_HOST", True)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+# In production behind the edge (TLS ends there; the worker sends
+# X-Forwarded-Proto: https), set DJANGO_SECURE_PROXY=1 so links say https.
+# `make dev` serves plain http on loopback, so the demo leaves it off there.
+if env_bool("DJANGO_SECURE_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
