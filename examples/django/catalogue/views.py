@@ -23,6 +23,8 @@ class CourseViewSet(EdgeCacheMixin, viewsets.ModelViewSet):
                            vary=("accept", "accept-language"), query={"lowercase": ["level"]})
 
     queryset = Course.objects.select_related("subject").prefetch_related("tags")
+    # Ids are integers: the URL matches only digits, as the worker's :pk(int) does.
+    lookup_value_regex = "[0-9]+"
     serializer_class = CourseSerializer
     pagination_class = CoursePagination
     authentication_classes = [TokenAuthentication, SessionAuthentication]

@@ -49,16 +49,27 @@ class RoutesTests(SimpleTestCase):
         self.assertEqual(routes["offset-list"]["query"], {"allow": ["ordering", "limit", "offset"],
                                                           "defaults": {"offset": "0"}})
         self.assertEqual(routes["offset-list"]["ttl"], "2m")
-        self.assertEqual(routes["article"]["path"], "/articles/:slug/")
+        self.assertEqual(routes["article"]["path"], "/articles/:slug(slug)/")  # Django's slug converter
         self.assertEqual(routes["article"]["tags"], ["article:{slug}"])
         self.assertNotIn("query", routes["article"])  # not DRF: cannot tell, keeps every parameter
         self.assertEqual(routes["archive"]["path"], "/archive/:year/")
+        self.assertIn("# :year matches any segment here; Django's pattern is ([0-9]{4})", out)
         self.assertIn("skipped /^optional/(?P<x>", err)  # a regex the worker cannot express is reported
         self.assertNotIn("plain", out)
 
     def test_regex_conversion(self):
         self.assertEqual(_regex_to_path(r"^courses/(?P<pk>[^/.]+)/$"), "courses/:pk/")
         self.assertEqual(_regex_to_path(r"^a\.b/(?P<x>(\d+))/$"), "a.b/:x/")
+        self.assertEqual(_regex_to_path(r"^courses/(?P<pk>[0-9]+)/$"), "courses/:pk(int)/")
+        self.assertEqual(_regex_to_path(r"^c/(?P<pk>\d+)/(?P<s>[-a-zA-Z0-9_]+)/$"), "c/:pk(int)/:s(slug)/")
+
+    def test_converters_become_typed_params(self):
+        from django.urls.resolvers import RoutePattern
+
+        from edgecache_django.routes import _piece
+        self.assertEqual(_piece(RoutePattern("c/<int:pk>/<slug:s>/<uuid:u>/<str:x>/<y>/")),
+                         "c/:pk(int)/:s(slug)/:u(uuid)/:x/:y/")
+        self.assertIsNone(_piece(RoutePattern("files/<path:rest>")))
         self.assertIsNone(_regex_to_path(r"^courses\.(?P<format>[a-z0-9]+)/?$"))
         self.assertIsNone(_regex_to_path(r"^(a|b)/$"))
 

@@ -24,7 +24,18 @@ from django.urls.resolvers import RegexPattern, RoutePattern
 
 from .cache import EdgeCache, duration, seconds
 
-_CONVERTER = re.compile(r"<(?:[^>:]+:)?([A-Za-z_][A-Za-z0-9_]*)>")
+_CONVERTER = re.compile(r"<(?:([^>:]+):)?([A-Za-z_][A-Za-z0-9_]*)>")
+# Django's converters the worker's typed params mirror (docs/config.md, "Path
+# patterns"): a typed param matches only what the view's pattern matches, and an int
+# is keyed and tagged as the view reads it (01 is 1). `str` is the untyped `:name`.
+_TYPED = {"int": "(int)", "slug": "(slug)", "uuid": "(uuid)", "str": ""}
+# The same, spelled as regex groups (DRF routers write `(?P<pk>[^/.]+)` by default).
+_GROUP_TYPES = {
+    "[0-9]+": "(int)", r"\d+": "(int)",
+    "[-a-zA-Z0-9_]+": "(slug)", "[-\\w]+": "(slug)", "[\\w-]+": "(slug)",
+    "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}": "(uuid)",
+    "[^/.]+": "", "[^/]+": "",
+}
 _GROUP = re.compile(r"\(\?P<([A-Za-z_][A-Za-z0-9_]*)>")
 _LITERAL_SEGMENT = re.compile(r"^[A-Za-z0-9\-._~!$&'()+,=@:]*$")
 
@@ -40,7 +51,7 @@ class Route:
     query: dict[str, Any] | None = None
 
 
-def _regex_to_path(regex: str) -> str | None:
+def _regex_to_path(regex: str, notes: list[str] | None = None) -> str | None:
     """A Django regex fragment -> `:param` syntax, or None when it is not a plain
     sequence of literal segments and named groups."""
     s = regex.removeprefix("^").removesuffix("$").removesuffix(r"\Z")
@@ -54,7 +65,13 @@ def _regex_to_path(regex: str) -> str | None:
                 j += 1
             if depth:
                 return None
-            out.append(":" + m.group(1))
+            inner = s[m.end():j - 1]
+            kind = _GROUP_TYPES.get(inner)
+            if kind is None:  # narrower than one segment, but not a type the worker has
+                if notes is not None:
+                    notes.append(f":{m.group(1)} matches any segment here; Django's pattern is ({inner})")
+                kind = ""
+            out.append(":" + m.group(1) + kind)
             i = j
         elif s[i] == "\\" and i + 1 < len(s) and not s[i + 1].isalnum():
             out.append(s[i + 1])
@@ -67,28 +84,37 @@ def _regex_to_path(regex: str) -> str | None:
     return "".join(out)
 
 
-def _piece(pattern: Any) -> str | None:
+def _piece(pattern: Any, notes: list[str] | None = None) -> str | None:
     if isinstance(pattern, RoutePattern):
-        return _CONVERTER.sub(lambda m: ":" + m.group(1), str(pattern))
+        route = str(pattern)
+        if any((m.group(1) or "str") not in _TYPED for m in _CONVERTER.finditer(route)):
+            for m in _CONVERTER.finditer(route):
+                if (m.group(1) or "str") not in _TYPED and notes is not None:
+                    notes.append(f":{m.group(2)} matches any segment here; Django's converter is {m.group(1)}")
+            if any(m.group(1) == "path" for m in _CONVERTER.finditer(route)):
+                return None  # <path:...> spans segments: no param of the worker does
+        return _CONVERTER.sub(lambda m: ":" + m.group(2) + _TYPED.get(m.group(1) or "str", ""), route)
     if isinstance(pattern, RegexPattern):
-        return _regex_to_path(pattern._regex)
+        return _regex_to_path(pattern._regex, notes)
     return None
 
 
-def _walk(patterns: list[Any], prefix: str, skipped: list[str]) -> Iterator[tuple[str, URLPattern]]:
+def _walk(patterns: list[Any], prefix: str, skipped: list[str],
+          notes: tuple[str, ...] = ()) -> Iterator[tuple[str, URLPattern, list[str]]]:
     for p in patterns:
-        piece = _piece(p.pattern)
+        mine: list[str] = []
+        piece = _piece(p.pattern, mine)
         if isinstance(p, URLResolver):
             if piece is None:
-                skipped.append(f"include {p.pattern}: a regex the worker's patterns cannot express")
+                skipped.append(f"include {p.pattern}: a pattern the worker's patterns cannot express")
                 continue
-            yield from _walk(p.url_patterns, prefix + piece, skipped)
+            yield from _walk(p.url_patterns, prefix + piece, skipped, (*notes, *mine))
         elif isinstance(p, URLPattern):
             if piece is None:
                 if _spec(p.callback)[0] is not None:
-                    skipped.append(f"{prefix}{p.pattern}: a regex the worker's patterns cannot express")
+                    skipped.append(f"{prefix}{p.pattern}: a pattern the worker's patterns cannot express")
                 continue
-            yield prefix + piece, p
+            yield prefix + piece, p, [*notes, *mine]
 
 
 def _spec(callback: Any) -> tuple[EdgeCache | None, str | None]:
@@ -103,6 +129,10 @@ def _spec(callback: Any) -> tuple[EdgeCache | None, str | None]:
             return None, None
         return spec, actions.get("get")
     return None, None
+
+
+def _params(path: str) -> set[str]:
+    return set(re.findall(r":([A-Za-z_][A-Za-z0-9_]*)", path))
 
 
 def _route_name(url_name: str | None, path: str) -> str:
@@ -173,7 +203,7 @@ def collect(urlconf: str | None = None) -> tuple[list[Route], list[str]]:
     skipped: list[str] = []
     routes: list[Route] = []
     seen: set[str] = set()
-    for path, pattern in _walk(get_resolver(urlconf).url_patterns, "/", skipped):
+    for path, pattern, path_notes in _walk(get_resolver(urlconf).url_patterns, "/", skipped):
         spec, action = _spec(pattern.callback)
         if spec is None:
             continue
@@ -183,7 +213,7 @@ def collect(urlconf: str | None = None) -> tuple[list[Route], list[str]]:
         while name in seen:
             name += "-2"
         seen.add(name)
-        route = Route(name, path, spec, action, pattern.callback)
+        route = Route(name, path, spec, action, pattern.callback, list(path_notes))
         cls = getattr(pattern.callback, "cls", None)
         rules, notes = query_rules(cls, action)
         route.notes += notes
@@ -192,7 +222,7 @@ def collect(urlconf: str | None = None) -> tuple[list[Route], list[str]]:
             for k, v in spec.query.items():
                 rules[k] = v
         route.query = rules
-        params = set(re.findall(r":([A-Za-z_][A-Za-z0-9_]*)", path))
+        params = _params(path)
         for t in spec.tags_for(action):
             missing = [f for _, f, _, _ in string.Formatter().parse(t) if f and f not in params]
             if missing:
@@ -238,7 +268,7 @@ def to_toml(routes: list[Route], table: str = "vars.EDGECACHE") -> str:
         out.append(f"name = {_toml(r.name)}")
         out.append(f"path = {_toml(r.path)}")
         out.append(f"ttl = {_toml(duration(seconds(spec.ttl)))}")
-        params = set(re.findall(r":([A-Za-z_][A-Za-z0-9_]*)", r.path))
+        params = _params(r.path)
         tags = [t for t in spec.tags_for(r.action)
                 if all(f in params for _, f, _, _ in string.Formatter().parse(t) if f)]
         if tags:
