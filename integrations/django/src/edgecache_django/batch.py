@@ -67,8 +67,8 @@ def purge(*, tags: Iterable[str] = (), urls: Iterable[str] = (), prefixes: Itera
         batch.purge.merge(items)
         transaction.on_commit(batch, using=conn.alias, robust=True)  # autocommit: runs now
         return
-    hooks = conn.run_on_commit
-    batch = next((e[1] for e in hooks if isinstance(e[1], _Batch) and not e[1].sent), None) or _Batch()
+    open_batches = [e[1] for e in conn.run_on_commit if isinstance(e[1], _Batch) and not e[1].sent]
+    batch = open_batches[0] if open_batches else _Batch()
     transaction.on_commit(_Collect(batch, items), using=conn.alias, robust=True)
     conn.run_on_commit = [e for e in conn.run_on_commit if e[1] is not batch] + [(set(), batch, True)]
 

@@ -170,7 +170,6 @@ def _m2m_changed(model: type[models.Model]) -> Callable[..., None]:
             return
         # Reverse side (topic.courses.add(...)): pk_set holds rows of `model`.
         if action == "pre_clear":
-            field = kwargs.get("model")
             instance.__dict__["_edgecache_cleared"] = [
                 o for o in model._default_manager.filter(pk__in=_reverse_pks(sender, model, instance))]
             return
