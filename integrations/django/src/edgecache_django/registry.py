@@ -27,6 +27,7 @@ from typing import Any
 from django.db import models
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 
+from . import checks  # noqa: F401  (the EDGECACHE check runs even if the app is not in INSTALLED_APPS)
 from .batch import purge
 from .payload import check_tag, escape_tag_value
 
