@@ -399,6 +399,7 @@ fn staleness_bound_is_memo_plus_kv_propagation() {
         clock_skew: 2,
         zone_id: None,
         api_base: "https://api.cloudflare.com/client/v4".into(),
+        zone_plan: edgecache::config::ZonePlan::Free,
     };
     assert_eq!(staleness_bound(&s), 90);
 }

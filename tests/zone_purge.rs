@@ -1,5 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
-use edgecache::config::PurgeSettings;
+use edgecache::config::{Config, PurgeSettings, ZonePlan};
+use edgecache::http::time::UnixMillis;
 use edgecache::purge::body::parse_purge_body;
 use edgecache::purge::zone::{
     is_retryable, plan, retry_delay, DEFAULT_MAX_PER_CALL, MAX_ATTEMPTS, MAX_PER_CALL_CEILING,
@@ -13,6 +14,7 @@ fn settings(zone: Option<&str>) -> PurgeSettings {
         clock_skew: 2,
         zone_id: zone.map(str::to_string),
         api_base: "https://api.cloudflare.com/client/v4/".into(),
+        zone_plan: ZonePlan::Free,
     }
 }
 
@@ -54,11 +56,11 @@ fn everything_is_one_purge_everything_call() {
 fn batches_at_the_limit_boundaries() {
     for (n, expected) in [
         (1, vec![1]),
-        (29, vec![29]),
-        (30, vec![30]),
-        (31, vec![30, 1]),
-        (60, vec![30, 30]),
-        (61, vec![30, 30, 1]),
+        (99, vec![99]),
+        (100, vec![100]),
+        (101, vec![100, 1]),
+        (200, vec![100, 100]),
+        (201, vec![100, 100, 1]),
     ] {
         let req = body_of(json!({ "tags": tags(n) }));
         let calls = plan(&req, &[], &settings(Some("z")), "h", DEFAULT_MAX_PER_CALL);
@@ -202,4 +204,71 @@ fn next_step_gives_up_on_errors_that_repeat() {
         };
         assert_eq!(next_step(1, r), NextStep::GiveUp, "{status}");
     }
+}
+
+#[test]
+fn calls_carry_100_items_and_500_on_enterprise() {
+    use edgecache::purge::zone::max_per_call;
+    assert_eq!(max_per_call(ZonePlan::Free), 100);
+    assert_eq!(max_per_call(ZonePlan::Business), 100);
+    assert_eq!(max_per_call(ZonePlan::Enterprise), 500);
+    let tags: Vec<String> = (0..250).map(|i| format!("t{i}")).collect();
+    let req = body_of(json!({ "tags": tags }));
+    let calls = plan(
+        &req,
+        &[],
+        &settings(Some("z1")),
+        "h",
+        max_per_call(ZonePlan::Free),
+    );
+    let sizes: Vec<usize> = calls
+        .iter()
+        .map(|c| c.body["tags"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(sizes, [100, 100, 50]);
+}
+
+#[test]
+fn the_free_plan_allows_a_burst_of_25_then_one_call_every_12_seconds() {
+    use edgecache::purge::zone::RateLimit;
+    let mut r = RateLimit::for_plan(ZonePlan::Free);
+    let now = UnixMillis(1_000_000);
+    for i in 0..25 {
+        assert_eq!(r.reserve(now, 20_000), Some(0), "call {i}");
+    }
+    assert_eq!(r.reserve(now, 20_000), Some(12_000));
+    // The next would wait 24 s, past the budget: nothing is reserved.
+    assert_eq!(r.reserve(now, 20_000), None);
+    assert_eq!(r.reserve(UnixMillis(1_012_000), 20_000), Some(12_000));
+    // Much later the burst is back.
+    let later = UnixMillis(10_000_000);
+    assert_eq!(r.reserve(later, 0), Some(0));
+}
+
+#[test]
+fn faster_plans_allow_more_calls_per_second() {
+    use edgecache::purge::zone::RateLimit;
+    let calls_in_a_second = |plan| {
+        let mut r = RateLimit::for_plan(plan);
+        (0..1000)
+            .filter(|_| r.reserve(UnixMillis(5_000_000), 999).is_some())
+            .count()
+    };
+    assert_eq!(calls_in_a_second(ZonePlan::Pro), 5 + 4);
+    assert_eq!(calls_in_a_second(ZonePlan::Business), 10 + 9);
+    assert_eq!(calls_in_a_second(ZonePlan::Enterprise), 50 + 49);
+}
+
+#[test]
+fn zone_plan_is_read_from_config_and_named_when_wrong() {
+    let c = |plan: &str| {
+        Config::from_json(
+            &json!({ "origin": "http://127.0.0.1:8000", "purge": { "zone_plan": plan } }),
+        )
+    };
+    assert_eq!(c("business").unwrap().purge.zone_plan, ZonePlan::Business);
+    let e = c("gold").unwrap_err().to_string();
+    assert!(e.contains("zone_plan") && e.contains("gold"), "{e}");
+    let default = Config::from_json(&json!({ "origin": "http://127.0.0.1:8000" })).unwrap();
+    assert_eq!(default.purge.zone_plan, ZonePlan::Free);
 }

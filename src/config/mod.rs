@@ -35,7 +35,7 @@ pub use duration::Secs;
 pub use error::{ConfigError, Place};
 pub use location::Step;
 pub use model::{
-    Config, Credential, Limits, MemorySettings, PurgeSettings, Route, RouteKind, TtlMode,
+    Config, Credential, Limits, MemorySettings, PurgeSettings, Route, RouteKind, TtlMode, ZonePlan,
 };
 pub use pattern::{Converter, PathPattern, PathSegment};
 #[cfg(not(target_arch = "wasm32"))]

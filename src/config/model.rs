@@ -81,10 +81,25 @@ pub struct PurgeSettings {
     pub zone_id: Option<String>,
     /// Base URL of the zone purge API (configurable so tests can use a fake).
     pub api_base: String,
+    /// The zone's Cloudflare plan: its purge API rate limit and items per call.
+    pub zone_plan: ZonePlan,
+}
+
+/// A Cloudflare plan, as far as the purge API's limits go
+/// (<https://developers.cloudflare.com/cache/how-to/purge-cache/>): Free 5
+/// requests a minute (burst 25), Pro 5 a second, Business 10, Enterprise 50;
+/// 100 items per request (Enterprise 500).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZonePlan {
+    Free,
+    Pro,
+    Business,
+    Enterprise,
 }
 
 impl Default for PurgeSettings {
-    /// Memo 5 s, tolerance 5 min, clock skew 2 s, zone purge off, the public Cloudflare API.
+    /// Memo 5 s, tolerance 5 min, clock skew 2 s, zone purge off, the public
+    /// Cloudflare API, the Free plan's limits.
     fn default() -> Self {
         PurgeSettings {
             generation_memo: 5,
@@ -92,6 +107,8 @@ impl Default for PurgeSettings {
             clock_skew: DEFAULT_CLOCK_SKEW,
             zone_id: None,
             api_base: DEFAULT_API_BASE.to_string(),
+            // The strictest limits: a faster plan only leaves room unused.
+            zone_plan: ZonePlan::Free,
         }
     }
 }

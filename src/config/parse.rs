@@ -11,7 +11,7 @@ use super::defaults::{
 };
 use super::error::{ConfigError, Place};
 use super::fields::{duration, from_value, not_json};
-use super::model::{Config, Limits, MemorySettings, PurgeSettings, Route};
+use super::model::{Config, Limits, MemorySettings, PurgeSettings, Route, ZonePlan};
 use super::query_rules::TrackingParams;
 use super::route::{parse_route, RawRoute};
 use crate::http::text::is_token;
@@ -59,6 +59,7 @@ struct RawPurge {
     clock_skew: Option<String>,
     zone_id: Option<String>,
     api_base: Option<String>,
+    zone_plan: Option<String>,
 }
 
 impl Config {
@@ -320,11 +321,27 @@ fn parse_purge(v: Option<Value>) -> Result<PurgeSettings, ConfigError> {
             a.trim_end_matches('/').to_string()
         }
     };
+    let zone_plan = match raw.zone_plan.as_deref() {
+        None => d.zone_plan,
+        Some("free") => ZonePlan::Free,
+        Some("pro") => ZonePlan::Pro,
+        Some("business") => ZonePlan::Business,
+        Some("enterprise") => ZonePlan::Enterprise,
+        Some(other) => {
+            return Err(ConfigError::BadValue {
+                place: Place::Section("purge"),
+                field: "zone_plan",
+                value: other.to_string(),
+                reason: "one of \"free\", \"pro\", \"business\", \"enterprise\" (the zone's Cloudflare plan)",
+            })
+        }
+    };
     Ok(PurgeSettings {
         generation_memo,
         tolerance,
         clock_skew,
         zone_id: raw.zone_id,
         api_base,
+        zone_plan,
     })
 }

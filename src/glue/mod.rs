@@ -33,6 +33,8 @@ pub(crate) struct State {
     pub refresh: RefCell<crate::flow::refresh::RefreshGate>,
     /// Small entries kept in the isolate, in front of the Cache API.
     pub memory: RefCell<memory::Tier>,
+    /// The zone purge API's rate limit, shared by every webhook of the isolate.
+    pub zone_limit: RefCell<crate::purge::zone::RateLimit>,
     /// `EDGECACHE_KEY_SECRET` (per-user keys), read once: secrets are fixed for
     /// an isolate's life (a new secret means a new deployment).
     pub key_secret: Option<String>,
@@ -57,6 +59,9 @@ fn state(env: &Env) -> Rc<std::result::Result<State, String>> {
             REFRESH_GATE_MAX_BYTES,
         )),
         memory: RefCell::new(memory::Tier::new(config.memory.clone())),
+        zone_limit: RefCell::new(crate::purge::zone::RateLimit::for_plan(
+            config.purge.zone_plan,
+        )),
         key_secret: secret(env, "EDGECACHE_KEY_SECRET"),
         config,
     });

@@ -18,7 +18,7 @@ use crate::purge::signature::{parse_secrets, Secret};
 use crate::purge::webhook::{
     authenticate, generation_ttl, plan_purge, precheck, WebhookError, BODY_READ_LIMIT,
 };
-use crate::purge::zone::{next_step, CallResult, NextStep, ZonePurgeCall};
+use crate::purge::zone::{next_step, CallResult, NextStep, ZonePurgeCall, MAX_RATE_WAIT_MS};
 use std::time::Duration;
 use worker::*;
 
@@ -94,11 +94,7 @@ pub async fn handle(
         receipt.layers.zone_purge.requests = plan.zone_calls.len();
         let id = verified.id.clone();
         let calls = plan.zone_calls;
-        ctx.wait_until(async move {
-            for call in calls {
-                send_zone_call(&call, &token, &id).await;
-            }
-        });
+        ctx.wait_until(send_zone_calls(calls, token, id));
     }
     if receipt.storable() {
         if let Some(k) = &kv_store {
@@ -193,6 +189,34 @@ fn receipt_response(receipt: &Receipt) -> Result<Response> {
 
 /// Longest wait for one zone purge API call.
 const ZONE_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The zone purge calls of one webhook, in order, each within the plan's rate
+/// limit (`purge::zone::RateLimit`, shared by the isolate's webhooks). A call
+/// that would wait past `MAX_RATE_WAIT_MS` is skipped with the rest, and logged:
+/// the zone layer is the optional one (generations already hold).
+async fn send_zone_calls(calls: Vec<ZonePurgeCall>, token: String, id: String) {
+    let total = calls.len();
+    for (i, call) in calls.iter().enumerate() {
+        let wait = super::current_state().and_then(|s| match s.as_ref() {
+            Ok(state) => state
+                .zone_limit
+                .borrow_mut()
+                .reserve(now_millis(), MAX_RATE_WAIT_MS),
+            Err(_) => None,
+        });
+        let Some(ms) = wait else {
+            log(
+                "zone_purge_skipped",
+                serde_json::json!({ "id": id, "reason": "rate limit", "calls_skipped": total - i }),
+            );
+            return;
+        };
+        if ms > 0 {
+            Delay::from(Duration::from_millis(ms)).await;
+        }
+        send_zone_call(call, &token, &id).await;
+    }
+}
 
 /// One zone purge API call, retried as `purge::zone::next_step` says.
 async fn send_zone_call(call: &ZonePurgeCall, token: &str, id: &str) {

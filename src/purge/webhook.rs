@@ -10,7 +10,7 @@ use crate::purge::body::{parse_purge_body, PurgeBodyError, PurgeRequest, MAX_BOD
 use crate::purge::generations::{purge_names, staleness_bound, GenName};
 use crate::purge::receipt::Receipt;
 use crate::purge::signature::{verify, Secret, Verified, VerifyError, WebhookHeaders};
-use crate::purge::zone::{plan as zone_plan, ZonePurgeCall, DEFAULT_MAX_PER_CALL};
+use crate::purge::zone::{max_per_call, plan as zone_plan, ZonePurgeCall};
 use crate::request::key::normalize_url_for_purge;
 
 /// Why a webhook was refused; one place maps each to an HTTP status.
@@ -152,7 +152,7 @@ pub fn plan_purge(
             &key_urls,
             &config.purge,
             host,
-            DEFAULT_MAX_PER_CALL,
+            max_per_call(config.purge.zone_plan),
         )
     } else {
         Vec::new()

@@ -9,18 +9,16 @@
 
 use serde_json::{json, Value};
 
+use crate::config::ZonePlan;
 use crate::http::text::digits_u64;
+use crate::http::time::UnixMillis;
 
 use crate::config::PurgeSettings;
 use crate::purge::body::PurgeRequest;
 
-/// Items per purge call by default. Cloudflare's purge page lists "max operations per
-/// request" of 100 on Free/Pro/Business and 500 on Enterprise
-/// (<https://developers.cloudflare.com/cache/how-to/purge-cache/>), while its per-type
-/// pages still say "maximum 30 … per API call". We default to the smallest documented
-/// figure so a call is never refused for size; pass a larger `max_per_call` to [`plan`] on
-/// plans known to allow it.
-pub const DEFAULT_MAX_PER_CALL: usize = 30;
+/// Items per purge call on the Free, Pro and Business plans ("max operations
+/// per request": <https://developers.cloudflare.com/cache/how-to/purge-cache/>).
+pub const DEFAULT_MAX_PER_CALL: usize = 100;
 /// The largest per-call figure Cloudflare documents (Enterprise); [`plan`] clamps to it.
 pub const MAX_PER_CALL_CEILING: usize = 500;
 /// Attempts per call, the first included.
@@ -177,4 +175,66 @@ pub fn next_step(attempt: u32, result: CallResult<'_>) -> NextStep {
         CallResult::NoResponse => None,
     };
     retry_delay(attempt, retry_after).map_or(NextStep::GiveUp, NextStep::RetryAfter)
+}
+
+/// Items per call on `plan` (Enterprise 500, every other plan 100).
+pub fn max_per_call(plan: ZonePlan) -> usize {
+    match plan {
+        ZonePlan::Enterprise => MAX_PER_CALL_CEILING,
+        _ => DEFAULT_MAX_PER_CALL,
+    }
+}
+
+/// Longest a zone purge call may wait for the rate limit: the calls run in
+/// `wait_until`, which Workers allow about 30 s after the response, and the
+/// call itself needs time too. One that would wait longer is skipped (and
+/// logged): the zone layer is the optional one, generations hold regardless.
+pub const MAX_RATE_WAIT_MS: u64 = 20_000;
+
+/// The purge API's rate limit as one isolate sees it: a generic cell rate
+/// algorithm (a token bucket written as "theoretical arrival time"), so calls
+/// from every webhook this isolate handles share the plan's budget. Pure:
+/// time is passed in. Other isolates have budgets of their own; a 429 they
+/// cause is retried by [`next_step`].
+#[derive(Debug, Clone)]
+pub struct RateLimit {
+    /// Milliseconds per call at the sustained rate.
+    every_ms: u64,
+    /// Calls that may go at once.
+    burst: u64,
+    /// When the bucket would be empty again, at the sustained rate.
+    tat: UnixMillis,
+}
+
+impl RateLimit {
+    /// The limit of `plan`: Free 5 a minute with a burst of 25, Pro 5 a
+    /// second, Business 10, Enterprise 50.
+    pub fn for_plan(plan: ZonePlan) -> RateLimit {
+        let (every_ms, burst) = match plan {
+            ZonePlan::Free => (12_000, 25),
+            ZonePlan::Pro => (200, 5),
+            ZonePlan::Business => (100, 10),
+            ZonePlan::Enterprise => (20, 50),
+        };
+        RateLimit {
+            every_ms,
+            burst,
+            tat: UnixMillis(0),
+        }
+    }
+
+    /// Reserves the next call's slot: how many milliseconds to wait before
+    /// sending it, or `None` (nothing reserved) when that would be longer than
+    /// `max_wait_ms`.
+    pub fn reserve(&mut self, now: UnixMillis, max_wait_ms: u64) -> Option<u64> {
+        let tolerance = self.every_ms.saturating_mul(self.burst.saturating_sub(1));
+        let tat = self.tat.max(now);
+        let earliest = UnixMillis(tat.0.saturating_sub(tolerance)).max(now);
+        let wait = earliest.saturating_sub(now);
+        if wait > max_wait_ms {
+            return None;
+        }
+        self.tat = tat.saturating_add(self.every_ms);
+        Some(wait)
+    }
 }
