@@ -218,13 +218,24 @@ fn parse_combined(line: &str, n: usize, host: &str) -> Result<LogEntry, LogError
         value: stamp.to_string(),
     })?;
     let (method, target) = request_line(&line[close + 1..]).map_err(bad)?;
-    Ok(LogEntry {
-        line: n,
+    Ok(entry(n, time, method, target, host, authuser != "-"))
+}
+
+fn entry(
+    line: usize,
+    time: u64,
+    method: &str,
+    target: &str,
+    host: &str,
+    authenticated: bool,
+) -> LogEntry {
+    LogEntry {
+        line,
         time,
         method: Method::parse(method),
         url: absolute(target, host),
-        authenticated: authuser != "-",
-    })
+        authenticated,
+    }
 }
 
 /// `[30/Nov/2026 14:02:03] "GET /api/courses/ HTTP/1.1" 200 1234`.
@@ -241,13 +252,8 @@ fn parse_runserver(line: &str, n: usize, host: &str) -> Result<LogEntry, LogErro
             value: stamp.to_string(),
         })?;
     let (method, target) = request_line(&line[close + 1..]).map_err(bad)?;
-    Ok(LogEntry {
-        line: n,
-        time,
-        method: Method::parse(method),
-        url: absolute(target, host),
-        authenticated: false,
-    })
+    // runserver logs no user.
+    Ok(entry(n, time, method, target, host, false))
 }
 
 /// Method and target of the first quoted request (`"GET /x HTTP/1.1"`) in `rest`.
