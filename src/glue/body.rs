@@ -9,7 +9,7 @@ use worker::web_sys::ReadableStream;
 use worker::{Response, ResponseBody, ResponseBuilder, Result};
 
 // The JS side, with its doc comments: src/glue/js/body.js. One namespace
-// object rather than six direct imports: see the end of body.js.
+// object rather than one import per function: see the end of body.js.
 #[wasm_bindgen(module = "/src/glue/js/body.js", js_namespace = edgecache_body)]
 extern "C" {
     fn edgecache_slice(body: &ReadableStream, start: f64, end: f64) -> ReadableStream;
@@ -28,10 +28,6 @@ extern "C" {
         limit: f64,
     ) -> js_sys::Promise;
     fn edgecache_blob_stream(blob: &JsValue) -> ReadableStream;
-}
-
-#[wasm_bindgen(module = "/src/glue/js/read.js")]
-extern "C" {
     fn edgecache_read_upto(body: Option<ReadableStream>, limit: f64) -> js_sys::Promise;
 }
 

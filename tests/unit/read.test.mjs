@@ -1,6 +1,7 @@
-// src/glue/js/read.js on its own: the webhook body is read only up to the limit.
+// edgecache_read_upto (src/glue/js/body.js) on its own: the webhook body is read
+// only up to the limit.
 import { expect, test } from "vitest";
-import { edgecache_read_upto } from "../../src/glue/js/read.js";
+import { edgecache_read_upto } from "../../src/glue/js/body.js";
 
 /** `total` bytes in chunks of `size` (Infinity: a body that never ends). */
 function source(total, size, { errorAt = Infinity } = {}) {

@@ -91,29 +91,60 @@ export function edgecache_guard(body, expected) {
   return { stream, ok };
 }
 
-// Reads a body to the end in JS memory (never Wasm), up to `limit` bytes, and
-// resolves a Blob of it only when complete (no read error; `expected` bytes
-// when known >= 0), else null.
-async function readAll(body, expected, limit) {
+// Reads `body` until it ends or `limit` bytes are in hand: resolves
+// { chunks, n, complete }, `complete` true when the stream ended within the
+// limit; when it did not, the chunks stop at the limit and the rest is
+// cancelled unread. A read error resolves null.
+async function readUpTo(body, limit) {
   const reader = body.getReader();
   const chunks = [];
   let n = 0;
   try {
     for (;;) {
       const { done, value } = await reader.read();
-      if (done) break;
-      n += value.byteLength;
-      if (n > limit) {
-        await reader.cancel().catch(() => {});
-        return null;
+      if (done) return { chunks, n, complete: true };
+      const room = limit - n;
+      if (value.byteLength > room) {
+        if (room > 0) {
+          chunks.push(value.subarray(0, room));
+          n += room;
+        }
+        await reader.cancel("over the limit").catch(() => {});
+        return { chunks, n, complete: false };
       }
       chunks.push(value);
+      n += value.byteLength;
     }
   } catch {
     return null;
   }
-  if (expected >= 0 && n !== expected) return null;
-  return new Blob(chunks);
+}
+
+// Reads a body to the end in JS memory (never Wasm), up to `limit` bytes, and
+// resolves a Blob of it only when complete (no read error, within `limit`;
+// `expected` bytes when known >= 0), else null.
+async function readAll(body, expected, limit) {
+  const read = await readUpTo(body, limit);
+  if (!read || !read.complete) return null;
+  if (expected >= 0 && read.n !== expected) return null;
+  return new Blob(read.chunks);
+}
+
+// The purge webhook's body, read only as far as the limit allows (a body sent
+// without Content-Length is never read whole just to be refused): resolves
+// { bytes, complete }, `bytes` a Uint8Array of at most `limit` bytes (see
+// readUpTo), or null on a read error.
+export async function edgecache_read_upto(body, limit) {
+  if (!body) return { bytes: new Uint8Array(0), complete: true };
+  const read = await readUpTo(body, limit);
+  if (!read) return null;
+  const bytes = new Uint8Array(read.n);
+  let at = 0;
+  for (const c of read.chunks) {
+    bytes.set(c, at);
+    at += c.byteLength;
+  }
+  return { bytes, complete: read.complete };
 }
 
 // The cache's copy of a body, read whole (see readAll): resolves
@@ -153,5 +184,6 @@ export const edgecache_body = {
   edgecache_guard,
   edgecache_complete_copy,
   edgecache_read_blob,
+  edgecache_read_upto,
   edgecache_blob_stream,
 };
