@@ -31,6 +31,8 @@ use std::borrow::Cow;
 pub struct QueryParam<'a> {
     pub name: Cow<'a, str>,
     pub value: Cow<'a, [u8]>,
+    /// Single-valued for the route, and whether it goes (see [`Single`]).
+    single: Single,
 }
 
 fn hex_val(b: u8) -> Option<u8> {
@@ -187,7 +189,7 @@ pub(crate) fn normalize_query_counted<'a>(
 ) -> (Vec<QueryParam<'a>>, usize) {
     let b = query.as_bytes();
     let mut pairs: Vec<QueryParam<'a>> = Vec::new();
-    let mut singles: Vec<Single> = Vec::new();
+    let mut any_single = false;
     let mut count = 0;
     let mut start = 0;
     // Of the current piece: where its first `=` is, whether the bytes before
@@ -213,7 +215,7 @@ pub(crate) fn normalize_query_counted<'a>(
                     None => (query.get(start..i), Some("")),
                 };
                 if let (Some(raw_name), Some(raw_value)) = (raw_name, raw_value) {
-                    if let Some((p, single)) = normalize_pair(
+                    if let Some(p) = normalize_pair(
                         raw_name,
                         name_plain,
                         raw_value,
@@ -221,13 +223,8 @@ pub(crate) fn normalize_query_counted<'a>(
                         rules,
                         tracking,
                     ) {
+                        any_single |= p.single != Single::No;
                         pairs.push(p);
-                        if single != Single::No || !singles.is_empty() {
-                            // Only kept once a single-valued name turns up
-                            // (most queries have none): `No` for the ones before.
-                            singles.resize(pairs.len() - 1, Single::No);
-                            singles.push(single);
-                        }
                     }
                 }
             }
@@ -248,8 +245,8 @@ pub(crate) fn normalize_query_counted<'a>(
         }
         i += 1;
     }
-    if !singles.is_empty() {
-        pairs = keep_last_single(pairs, &singles);
+    if any_single {
+        keep_last_single(&mut pairs);
     }
     pairs.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
     (pairs, count)
@@ -265,7 +262,7 @@ fn normalize_pair<'a>(
     value_decode: bool,
     rules: Option<&QueryRules>,
     tracking: &TrackingParams,
-) -> Option<(QueryParam<'a>, Single)> {
+) -> Option<QueryParam<'a>> {
     let (encoded_name, name) = name_parts(raw_name, name_plain);
     if name.is_empty() {
         // `?=x`: no name Django could read it under.
@@ -300,53 +297,46 @@ fn normalize_pair<'a>(
         let default = name_str.and_then(|n| rules.defaults.get(n));
         if default.is_some() || name_str.is_some_and(|n| rules.clamp.contains_key(n)) {
             single = if default.is_some_and(|d| d.as_bytes() == &*value) {
-                Single::Default
+                Single::Drop
             } else {
                 Single::Value
             };
         }
     }
-    Some((
-        QueryParam {
-            name: encoded_name,
-            value,
-        },
+    Some(QueryParam {
+        name: encoded_name,
+        value,
         single,
-    ))
+    })
 }
 
 /// Whether a parameter is single-valued for the route (it has a default or a
-/// clamp: `page`, `perpage`), and if so whether its value is the default.
+/// clamp: `page`, `perpage`), and if so whether it is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Single {
     No,
     Value,
-    Default,
+    /// Equal to the default, or superseded by a later occurrence: dropped.
+    Drop,
 }
 
 /// Django's `QueryDict` reads a repeated single-valued parameter's last value
 /// (`?page=2&page=1` is page 1). So of each single-valued name only the last
 /// occurrence counts, and it is dropped when it equals the default: the key
-/// (and the origin) see what the view will read. `singles[i]` is what
-/// [`normalize_pair`] said of `pairs[i]`; other names keep every occurrence
-/// in order (`?id=1&id=2` is not `?id=2&id=1`).
-fn keep_last_single<'a>(pairs: Vec<QueryParam<'a>>, singles: &[Single]) -> Vec<QueryParam<'a>> {
-    let mut out: Vec<QueryParam<'a>> = Vec::with_capacity(pairs.len());
-    for (i, (p, s)) in pairs.iter().zip(singles).enumerate() {
-        let later = || {
-            pairs[i + 1..]
+/// (and the origin) see what the view will read. Other names keep every
+/// occurrence in order (`?id=1&id=2` is not `?id=2&id=1`). In place: runs on
+/// most list URLs (`page`), so nothing is allocated.
+fn keep_last_single(pairs: &mut Vec<QueryParam<'_>>) {
+    for i in 0..pairs.len() {
+        let superseded = pairs[i].single == Single::Value
+            && pairs[i + 1..]
                 .iter()
-                .zip(&singles[i + 1..])
-                .any(|(q, t)| *t != Single::No && q.name == p.name)
-        };
-        match s {
-            Single::No => out.push(p.clone()),
-            Single::Default => {}
-            Single::Value if later() => {}
-            Single::Value => out.push(p.clone()),
+                .any(|q| q.single != Single::No && q.name == pairs[i].name);
+        if superseded {
+            pairs[i].single = Single::Drop;
         }
     }
-    out
+    pairs.retain(|p| p.single != Single::Drop);
 }
 
 /// Appends `a=1&b=2` for `pairs` to `out` (nothing for none), values encoded canonically.
