@@ -2,7 +2,6 @@
 //! through a length guard.
 
 pub use crate::config::BUFFERED_COPY_LIMIT;
-use crate::http::headers::Headers;
 
 /// How the cache's copy of an origin body is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,20 +26,4 @@ pub fn copy_strategy(content_length: Option<u64>) -> CopyStrategy {
             limit: BUFFERED_COPY_LIMIT,
         },
     }
-}
-
-/// The stored copy's fields once its body was read whole (`size` bytes): a
-/// copy without `Content-Length` (the origin sent it chunked) gets the
-/// length of its body, as the memory tier's copy does, so a hit states its
-/// length (`response::length::identity_length`). 204 and 205 never carry one
-/// (RFC 9110 §8.6); the origin's status is in `entry::STATUS_HEADER`.
-pub fn with_body_length(mut headers: Headers, size: u64) -> Headers {
-    let no_content = matches!(
-        headers.get(super::entry::STATUS_HEADER),
-        Some("204" | "205")
-    );
-    if !headers.contains("content-length") && !no_content {
-        headers.append("content-length", &size.to_string());
-    }
-    headers
 }

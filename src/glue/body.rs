@@ -15,13 +15,19 @@ extern "C" {
     fn edgecache_slice(body: &ReadableStream, start: f64, end: f64) -> ReadableStream;
     fn edgecache_cancel(body: &ReadableStream);
     fn edgecache_guard(body: &ReadableStream, expected: f64) -> js_sys::Object;
+    fn edgecache_complete_copy(
+        body: Option<ReadableStream>,
+        expected: f64,
+        limit: f64,
+        status: u16,
+        headers: &worker::web_sys::Headers,
+    ) -> js_sys::Promise;
     fn edgecache_read_blob(
         body: Option<ReadableStream>,
         expected: f64,
         limit: f64,
     ) -> js_sys::Promise;
     fn edgecache_blob_stream(blob: &JsValue) -> ReadableStream;
-    fn edgecache_fixed_length(body: &ReadableStream, length: f64) -> ReadableStream;
     fn edgecache_read_upto(body: Option<ReadableStream>, limit: f64) -> js_sys::Promise;
 }
 
@@ -73,6 +79,28 @@ pub async fn read_whole(
     whole(&v).map(Some)
 }
 
+/// The cache's copy of a response, read whole in JS memory (never Wasm), and
+/// its body: `None` when the body errored, ended short of `expected`, or
+/// passed `limit`.
+pub async fn complete_copy(
+    from: Response,
+    status: u16,
+    headers: &crate::http::headers::Headers,
+    expected: Option<u64>,
+    limit: u64,
+) -> Result<Option<(Response, Whole)>> {
+    let h = to_worker(headers)?;
+    let expected = expected.map_or(-1.0, |n| n as f64);
+    let promise = edgecache_complete_copy(stream_of(from), expected, limit as f64, status, &h.0);
+    let v = wasm_bindgen_futures::JsFuture::from(promise).await?;
+    if v.is_null() || v.is_undefined() {
+        return Ok(None);
+    }
+    let response = js_sys::Reflect::get(&v, &"response".into())?;
+    let response = Response::from(worker::web_sys::Response::from(response));
+    Ok(Some((response, whole(&v)?)))
+}
+
 /// A response for the cache whose body errors unless complete, and a future
 /// that says whether it was complete (see `edgecache_guard`).
 pub fn guarded(
@@ -92,17 +120,6 @@ pub fn guarded(
             Ok((builder.body(ResponseBody::Stream(stream)), Some(ok)))
         }
         (_, body) => Ok((builder.body(body), None)),
-    }
-}
-
-/// `from`'s body as a stream of `length` bytes (see `edgecache_fixed_length`),
-/// so the response states its length.
-pub fn fixed_length(from: Response, length: u64) -> Response {
-    match from.into_parts() {
-        (_, ResponseBody::Stream(s)) => ResponseBuilder::new().body(ResponseBody::Stream(
-            edgecache_fixed_length(&s, length as f64),
-        )),
-        (_, body) => ResponseBuilder::new().body(body),
     }
 }
 

@@ -2,13 +2,11 @@
 //! serving a stored one through a length guard when it was streamed in.
 
 use super::body::respond_raw;
-use super::convert::response_with;
 use super::log;
 use crate::flow::{self, Lookup};
 use crate::http::cache_status::CacheStatus;
 use crate::http::headers::Headers as CoreHeaders;
-use crate::response::delivery::{deliver, BodyPart};
-use crate::response::length::identity_length;
+use crate::response::delivery::deliver;
 use worker::*;
 
 /// Serves a stored response (stored with `status`): 304, 206, 416 or the whole,
@@ -27,8 +25,7 @@ pub fn serve_stored(
     // A large entry was streamed into the cache; a runtime may have kept a short
     // copy of a truncated body. Serve it through a length guard: a short body
     // errors the response instead of passing for whole, and the entry goes.
-    let strategy = flow::copy_strategy(length);
-    let resp = match strategy {
+    let resp = match flow::copy_strategy(length) {
         flow::CopyStrategy::Streamed { .. } => {
             let (guarded, complete) = super::body::guarded(resp, status, &headers)?;
             if let Some(p) = complete {
@@ -45,16 +42,10 @@ pub fn serve_stored(
         }
         flow::CopyStrategy::Buffered { .. } => resp,
     };
-    let delivery = deliver(lk.route(), &lk.method, req_headers, status, headers);
-    // The whole body of a known length goes out with its `Content-Length`
-    // (the streamed case's guard already is a fixed-length stream).
-    let resp = match (delivery.body, identity_length(&delivery.headers)) {
-        (BodyPart::Whole, Some(n)) if matches!(strategy, flow::CopyStrategy::Buffered { .. }) => {
-            super::body::fixed_length(resp, n)
-        }
-        _ => resp,
-    };
-    respond_raw(resp, delivery)
+    respond_raw(
+        resp,
+        deliver(lk.route(), &lk.method, req_headers, status, headers),
+    )
 }
 
 /// Writes the cache's copy of an origin answer under `key`, never a truncated
@@ -70,13 +61,9 @@ pub async fn put_copy(
     let length = headers.content_length();
     let outcome = match flow::copy_strategy(length) {
         flow::CopyStrategy::Buffered { expected, limit } => {
-            match super::body::read_whole(copy, expected, limit).await {
-                Ok(Some(body)) => {
-                    let headers = flow::copy::with_body_length(headers, body.size);
-                    let put = match response_with(&body.blob, status, &headers) {
-                        Ok(stored) => Cache::default().put(key.as_str(), stored.into()).await,
-                        Err(e) => Err(e),
-                    };
+            match super::body::complete_copy(copy, status, &headers, expected, limit).await {
+                Ok(Some((stored, body))) => {
+                    let put = Cache::default().put(key.as_str(), stored).await;
                     // Kept only once the Cache API holds the same copy (or tried to):
                     // a memory hit then answers what a Cache API hit would.
                     super::memory::keep(key.clone(), base_url, headers, body);

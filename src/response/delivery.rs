@@ -115,5 +115,21 @@ pub fn ranged_length(route: &Route, status: u16, headers: &Headers) -> Option<u6
     if route.kind != RouteKind::Media || status != 200 {
         return None;
     }
-    crate::response::length::identity_length(headers)
+    let coded = headers
+        .get_all("content-encoding")
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|c| !c.is_empty() && !c.eq_ignore_ascii_case("identity"));
+    if coded {
+        return None;
+    }
+    let mut lengths = headers.get_all("content-length");
+    let (Some(len), None) = (lengths.next(), lengths.next()) else {
+        return None;
+    };
+    let len = len.trim();
+    if len.is_empty() || !len.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    len.parse().ok()
 }

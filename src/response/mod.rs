@@ -6,7 +6,6 @@ pub mod age;
 pub mod conditional;
 pub mod delivery;
 pub mod freshness;
-pub mod length;
 pub mod media_type;
 pub mod range;
 pub mod store;

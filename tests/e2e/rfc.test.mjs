@@ -270,8 +270,11 @@ describe("Content-Length on hits", () => {
     res.end(body.slice(3));
   };
 
-  // `identity`: a client that accepts gzip gets a compressed body from the
-  // runtime, sent chunked (its length is not known in advance).
+  // `identity`: a client that accepts gzip gets a compressible body (text/*,
+  // JSON...) compressed by the runtime, which sends it chunked, without
+  // Content-Length (as Cloudflare's edge does). Uncompressed, a hit states its
+  // length: the Cache API's copy and the memory tier's both know it, also when
+  // the origin sent the body chunked.
   const identity = { headers: { "accept-encoding": "identity" } };
 
   test("Cache API and memory hits carry the body's length", async () => {

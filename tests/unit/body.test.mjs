@@ -5,7 +5,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import {
   edgecache_blob_stream,
   edgecache_cancel,
-  edgecache_fixed_length,
+  edgecache_complete_copy,
   edgecache_guard,
   edgecache_read_blob,
   edgecache_slice,
@@ -146,26 +146,6 @@ describe("edgecache_slice", () => {
 
 });
 
-describe("edgecache_fixed_length", () => {
-  test("passes the body through a FixedLengthStream of that length", async () => {
-    withFixedLengthStream();
-    const out = edgecache_fixed_length(source(10, 4).stream, 10);
-    expect(await readBytes(out)).toEqual(bytes(10));
-    expect(FakeFixedLengthStream.made.map((f) => f.length)).toEqual([10]);
-  });
-
-  test("errors when the body ends short of the length", async () => {
-    withFixedLengthStream();
-    const out = edgecache_fixed_length(source(10, 4, { endAt: 6 }).stream, 10);
-    await expect(readBytes(out)).rejects.toThrow();
-  });
-
-  test("returns the body as it is where the runtime has no FixedLengthStream", async () => {
-    const src = source(10, 4).stream;
-    expect(edgecache_fixed_length(src, 10)).toBe(src);
-  });
-});
-
 describe("edgecache_guard", () => {
   test("passes a complete body through and resolves ok = true", async () => {
     const { stream, ok } = edgecache_guard(source(10, 4).stream, 10);
@@ -236,10 +216,14 @@ describe("edgecache_guard", () => {
   });
 });
 
-// edgecache_read_blob (readAll), which the cache's copy is read through:
-// null for any body that is not whole.
+// edgecache_complete_copy reads through edgecache_read_blob (readAll): both
+// resolve null for any body that is not whole.
 describe.each([
   ["edgecache_read_blob", (body, expected, limit) => edgecache_read_blob(body, expected, limit)],
+  [
+    "edgecache_complete_copy",
+    (body, expected, limit) => edgecache_complete_copy(body, expected, limit, 200, new Headers()),
+  ],
 ])("%s", (_, read) => {
   test("resolves null when the body ends short of the expected length", async () => {
     expect(await read(source(10, 4, { endAt: 6 }).stream, 10, 1000)).toBe(null);
@@ -272,6 +256,23 @@ describe.each([
     const whole = await read(null, -1, 1000);
     expect(whole.size).toBe(0);
     expect(whole.blob.size).toBe(0);
+  });
+});
+
+describe("edgecache_complete_copy", () => {
+  test("resolves a response with the status, headers and the whole body", async () => {
+    const headers = new Headers({ "content-type": "video/mp4", etag: '"v1"' });
+    const copy = await edgecache_complete_copy(source(10, 4).stream, 10, 1000, 203, headers);
+    expect(copy.response.status).toBe(203);
+    expect(copy.response.headers.get("etag")).toBe('"v1"');
+    expect(new Uint8Array(await copy.response.arrayBuffer())).toEqual(bytes(10));
+    expect(copy.size).toBe(10);
+  });
+
+  test("resolves a response without a body when there is none", async () => {
+    const copy = await edgecache_complete_copy(null, -1, 1000, 204, new Headers());
+    expect(copy.response.status).toBe(204);
+    expect(copy.response.body).toBe(null);
   });
 });
 

@@ -147,6 +147,15 @@ export async function edgecache_read_upto(body, limit) {
   return { bytes, complete: read.complete };
 }
 
+// The cache's copy of a body, read whole (see readAll): resolves
+// { response, blob, size } for cache.put (and the memory tier) only when the
+// body is complete, else null. A truncated body never reaches a cache.
+export async function edgecache_complete_copy(body, expected, limit, status, headers) {
+  const whole = await edgecache_read_blob(body, expected, limit);
+  if (!whole) return null;
+  return { response: new Response(body ? whole.blob : null, { status, headers }), ...whole };
+}
+
 // A body (or none) read whole: { blob, size } or null (see readAll).
 export async function edgecache_read_blob(body, expected, limit) {
   const blob = body ? await readAll(body, expected, limit) : new Blob([]);
@@ -156,17 +165,6 @@ export async function edgecache_read_blob(body, expected, limit) {
 // A Blob's bytes as a stream (for ranges and HEAD of a memory entry).
 export function edgecache_blob_stream(blob) {
   return blob.stream();
-}
-
-// `body` as a stream of a known `length`: a FixedLengthStream where the
-// runtime has one, so the response carries Content-Length (workerd sends a
-// stream of unknown length chunked, whatever the header says) and a body
-// that ends short errors instead of passing for whole.
-export function edgecache_fixed_length(body, length) {
-  if (!body || typeof FixedLengthStream !== "function") return body;
-  const fixed = new FixedLengthStream(length);
-  body.pipeTo(fixed.writable).catch(() => {});
-  return fixed.readable;
 }
 
 // Stops reading a body nobody will consume (HEAD, 304, 416 on a tee'd miss):
@@ -184,8 +182,8 @@ export const edgecache_body = {
   edgecache_slice,
   edgecache_cancel,
   edgecache_guard,
+  edgecache_complete_copy,
   edgecache_read_blob,
   edgecache_read_upto,
   edgecache_blob_stream,
-  edgecache_fixed_length,
 };
