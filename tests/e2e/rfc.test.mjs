@@ -58,7 +58,8 @@ describe("the origin's Age (RFC 9111 §4.2.3)", () => {
     origin.on("/api/age-100", answer({ "cache-control": "max-age=600", age: "100" }));
     const miss = await get("/api/age-100");
     expect(miss.cs.params.stored).toBe(true);
-    expect(ttl(miss)).toBe(500);
+    // 600 - 100 (one less if the fetch itself took a second: response_delay).
+    expect([499, 500]).toContain(ttl(miss));
     const hit = await untilCached("/api/age-100");
     expect(Number(hit.h.get("age"))).toBeGreaterThanOrEqual(100);
     expect(Number(hit.h.get("age"))).toBeLessThan(110);
@@ -81,7 +82,7 @@ describe("the origin's Age (RFC 9111 §4.2.3)", () => {
   test("a list-based Age uses its first member (RFC 9111 §5.1)", async () => {
     origin.on("/api/age-list", answer({ "cache-control": "max-age=600", age: ["30", "100"] }));
     const miss = await get("/api/age-list");
-    expect(ttl(miss)).toBe(570);
+    expect([569, 570]).toContain(ttl(miss));
   });
 
   test("an invalid Age is ignored (RFC 9111 §5.1)", async () => {
