@@ -52,6 +52,9 @@ const untilMemory = (path, init) =>
     return { ...x, hit: x.memory };
   });
 const ttl = (x) => Number(x.cs.params.ttl);
+/** An origin lifetime of `n` as stored: one second less when a second ticked
+ * between the origin's Date and the worker's clock (apparent age). */
+const lifetime = (n) => [n - 1, n];
 
 describe("the origin's Age (RFC 9111 §4.2.3)", () => {
   test("an upstream Age counts against freshness and shows in the Age of hits, memory tier too", async () => {
@@ -120,7 +123,7 @@ describe("targeted fields (RFC 9213)", () => {
     origin.on("/api/cdn-cc", answer({ "cache-control": "no-store", "cdn-cache-control": "max-age=300" }));
     const miss = await get("/api/cdn-cc");
     expect(miss.cs.params.stored).toBe(true);
-    expect(ttl(miss)).toBe(300);
+    expect(lifetime(300)).toContain(ttl(miss));
     expect(miss.h.get("cache-control")).toBe("no-store");
     expect(miss.h.get("cdn-cache-control")).toBeNull();
     const hit = await untilCached("/api/cdn-cc");
@@ -135,7 +138,7 @@ describe("targeted fields (RFC 9213)", () => {
       answer({ "cache-control": "max-age=60", "cdn-cache-control": "no-store", "cloudflare-cdn-cache-control": "max-age=200" }),
     );
     const miss = await get("/api/cf-cdn-cc");
-    expect(ttl(miss)).toBe(200);
+    expect(lifetime(200)).toContain(ttl(miss));
     expect(miss.h.get("cloudflare-cdn-cache-control")).toBeNull();
     expect(miss.h.get("cdn-cache-control")).toBeNull();
     expect(miss.h.get("cache-control")).toBe("max-age=60");
@@ -147,9 +150,9 @@ describe("targeted fields (RFC 9213)", () => {
       "/api/cdn-bad",
       answer({ "cache-control": "max-age=60", "cdn-cache-control": "max-age=120", "cloudflare-cdn-cache-control": "Max-Age=900," }),
     );
-    expect(ttl(await get("/api/cdn-bad"))).toBe(120);
+    expect(lifetime(120)).toContain(ttl(await get("/api/cdn-bad")));
     origin.on("/api/cdn-bad-2", answer({ "cache-control": "max-age=60", "cdn-cache-control": "max-age=120,," }));
-    expect(ttl(await get("/api/cdn-bad-2"))).toBe(60);
+    expect(lifetime(60)).toContain(ttl(await get("/api/cdn-bad-2")));
   });
 
   test("with a targeted field, Expires is ignored too", async () => {
