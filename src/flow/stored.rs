@@ -114,9 +114,9 @@ pub(super) fn debug_key<'a>(config: &Config, lookup: &'a Lookup) -> Option<&'a s
 /// removed, `Cache-Control` as configured for browsers, and the targeted
 /// fields addressed to us (`Cloudflare-CDN-Cache-Control`, `CDN-Cache-Control`)
 /// consumed: RFC 9213 §3 lets a CDN cache remove `CDN-Cache-Control` "when
-/// this is undesirable"; we do, as nothing downstream of a Worker is a CDN
-/// cache of the same origin, and the value (often a long lifetime meant for
-/// the purgeable edge only) would otherwise reach every browser.
+/// this is undesirable"; we do, as a Worker answers clients directly, and the
+/// value (often a long lifetime meant only for a cache the origin can purge)
+/// would otherwise reach every browser and shared cache on the way.
 pub fn client_headers(route: &Route, stored: &Headers) -> Headers {
     let origin_cc = stored
         .get(ORIGIN_CC_HEADER)
