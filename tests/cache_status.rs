@@ -176,6 +176,7 @@ fn not_stored_reasons() -> Vec<NotStoredReason> {
         R::CredentialsWithoutPublic,
         R::MediaTypeMismatch,
         R::ZeroTtl,
+        R::RequestNoStore,
     ]
 }
 
@@ -194,6 +195,7 @@ fn every_detail() -> Vec<Detail> {
     let mut all = OWN.to_vec();
     all.extend(not_stored_reasons().iter().map(Detail::from));
     all.extend(BYPASS_REASONS.into_iter().map(Detail::from));
+    all.extend(edgecache::flow::client_cc::DETAILS);
     all
 }
 

@@ -32,6 +32,7 @@ fn stored_lifetime(ttl: u64, swr: u64, sie: u64, cache_control: &str) -> Option<
     let resp = OriginResponse {
         status: 200,
         headers: &h,
+        response_delay: 0,
     };
     match decide_store(&route, &[], &req, &resp, UnixSecs(1_700_000_000)) {
         StoreDecision::Store(p) => Some(

@@ -5,7 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
 
 use edgecache::config::Config;
-use edgecache::flow::plan::{has_body, invalidation, plan, Incoming, Invalidation, Plan};
+use edgecache::flow::invalidate::{after_answer, invalidation};
+use edgecache::flow::plan::{has_body, plan, Incoming, Invalidation, Plan};
 use edgecache::http::headers::Headers;
 use edgecache::http::method::Method;
 
@@ -101,17 +102,18 @@ fn custom_methods_are_unsafe_too_and_safe_ones_or_unrouted_invalidate_nothing() 
 }
 
 #[test]
-fn only_a_success_invalidates() {
+fn only_a_non_error_answer_invalidates() {
     let pending = || {
         Some(Invalidation {
             base_url: BASE.to_string(),
             key_urls: vec![BASE.to_string()],
         })
     };
-    for status in [200, 201, 204, 299] {
+    // RFC 9111 §4.4: 2xx and 3xx.
+    for status in [200, 201, 204, 299, 301, 302, 303, 304, 307, 399] {
         assert_eq!(invalidation(pending(), status), pending(), "{status}");
     }
-    for status in [100, 301, 304, 400, 404, 409, 500, 503] {
+    for status in [100, 199, 400, 404, 409, 500, 503] {
         assert_eq!(invalidation(pending(), status), None, "{status}");
     }
     assert_eq!(invalidation(None, 200), None);
@@ -128,4 +130,40 @@ fn a_body_is_a_nonzero_length_or_a_transfer_coding() {
         ("Transfer-Encoding", "chunked"),
         ("content-length", "0")
     ])));
+}
+
+/// RFC 9111 §4.4: `Location` and `Content-Location` of a non-error answer are
+/// invalidated too, resolved against the request URL, but only on its host.
+#[test]
+fn location_and_content_location_on_the_same_host_are_invalidated() {
+    let config = config();
+    let method = Method::Post;
+    let headers = h(&[]);
+    let url = "https://api.example.com/api/plain/";
+    let inc = Incoming {
+        method: &method,
+        url,
+        headers: &headers,
+        has_body: true,
+        user_secret: None,
+    };
+    let Plan::Pass { invalidate, .. } = plan(&config, &inc) else {
+        panic!("not a pass")
+    };
+    let answer = h(&[
+        ("location", "../courses/7/"),
+        // The target itself, spelled differently: not named twice.
+        (
+            "content-location",
+            "https://API.example.com/api/plain/?utm_source=x",
+        ),
+    ]);
+    let all = after_answer(&config, &inc, invalidate.clone(), 201, &answer);
+    let bases: Vec<&str> = all.iter().map(|i| i.base_url.as_str()).collect();
+    assert_eq!(bases, ["https://api.example.com/api/plain/", BASE]);
+    // Another host's URL is never touched; an error answer touches nothing.
+    let foreign = h(&[("location", "https://other.example.com/api/courses/7/")]);
+    let all = after_answer(&config, &inc, invalidate.clone(), 303, &foreign);
+    assert_eq!(all.len(), 1);
+    assert!(after_answer(&config, &inc, invalidate, 404, &answer).is_empty());
 }

@@ -159,6 +159,9 @@ pub struct Route {
     pub timeout: Secs,
     /// When set, replaces `Cache-Control` on responses sent to clients.
     pub browser_cache_control: Option<String>,
+    /// Honour the request's `Cache-Control: no-cache` / `max-age` (off by
+    /// default: any client could force origin requests; see `flow::client_cc`).
+    pub honor_request_cache_control: bool,
 }
 
 impl Config {

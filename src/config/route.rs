@@ -55,6 +55,8 @@ pub(super) struct RawRoute {
     stale_if_error: Option<String>,
     timeout: Option<String>,
     browser_cache_control: Option<String>,
+    #[serde(default)]
+    honor_request_cache_control: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -145,6 +147,7 @@ pub(super) fn parse_route(
         per_user: raw.per_user,
         credentials,
         browser_cache_control: raw.browser_cache_control,
+        honor_request_cache_control: raw.honor_request_cache_control,
     })
 }
 

@@ -7,7 +7,7 @@
 //!
 //! | header | carries | format |
 //! |---|---|---|
-//! | [`META_HEADER`] `x-edgecache-meta` | when stored, TTL and stale windows ([`StoredMeta`]) | `v1;at=<s>;ttl=<s>;swr=<s>;sie=<s>` |
+//! | [`META_HEADER`] `x-edgecache-meta` | when stored, age then, TTL and stale windows ([`StoredMeta`]) | `v2;at=<s>;age=<s>;ttl=<s>;swr=<s>;sie=<s>` (`v1` without `age=` is still read, as age 0) |
 //! | [`STAMP_HEADER`] `x-edgecache-gen` | fetch start and tags, for purges ([`Stamp`]) | `1;<fetched_at_ms>;<tag>,<tag>…` |
 //! | [`STATUS_HEADER`] `x-edgecache-status` | the origin's status (the entry is stored as [`STORED_AS`]) | decimal 200..=599 |
 //! | [`ORIGIN_CC_HEADER`] `x-edgecache-origin-cc` | the origin's own `Cache-Control` | as received |
@@ -67,22 +67,31 @@ impl StoredEntry {
     }
 }
 
-/// Serializes as `v1;at=<stored_at>;ttl=<ttl>;swr=<swr>;sie=<sie>`.
+/// Serializes as `v2;at=<stored_at>;age=<initial_age>;ttl=<ttl>;swr=<swr>;sie=<sie>`.
 pub fn encode_meta(meta: &StoredMeta) -> String {
     format!(
-        "v1;at={};ttl={};swr={};sie={}",
-        meta.stored_at.0, meta.ttl, meta.stale_while_revalidate, meta.stale_if_error
+        "v2;at={};age={};ttl={};swr={};sie={}",
+        meta.stored_at.0,
+        meta.initial_age,
+        meta.ttl,
+        meta.stale_while_revalidate,
+        meta.stale_if_error
     )
 }
 
 /// Strict inverse of [`encode_meta`]: exactly that shape, keys in that order,
 /// canonical decimal numbers (no sign, no leading zeros, no spaces, fits u64).
-/// Anything else is `None`, which callers must treat as a miss.
+/// The previous format, `v1` (the same without `age=`, written before the
+/// origin's age was recorded), is read with an initial age of 0, which is
+/// what those entries were served with. Anything else is `None`, which
+/// callers must treat as a miss.
 pub fn parse_meta(s: &str) -> Option<StoredMeta> {
     let mut parts = s.split(';');
-    if parts.next()? != "v1" {
-        return None;
-    }
+    let has_age = match parts.next()? {
+        "v2" => true,
+        "v1" => false,
+        _ => return None,
+    };
     let mut field = |key: &str| -> Option<u64> {
         let (k, v) = parts.next()?.split_once('=')?;
         if k != key {
@@ -90,8 +99,11 @@ pub fn parse_meta(s: &str) -> Option<StoredMeta> {
         }
         canonical_u64(v)
     };
+    let stored_at = UnixSecs(field("at")?);
+    let initial_age = if has_age { field("age")? } else { 0 };
     let meta = StoredMeta {
-        stored_at: UnixSecs(field("at")?),
+        stored_at,
+        initial_age,
         ttl: field("ttl")?,
         stale_while_revalidate: field("swr")?,
         stale_if_error: field("sie")?,

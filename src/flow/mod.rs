@@ -12,9 +12,11 @@
 //! and must be stripped before a response leaves the worker
 //! ([`stored::client_headers`]). The stored format is in [`entry`].
 
+pub mod client_cc;
 pub mod copy;
 pub mod entry;
 pub mod fetched;
+pub mod invalidate;
 pub mod memory;
 pub mod origin;
 pub mod plan;

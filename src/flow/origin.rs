@@ -68,9 +68,16 @@ pub fn on_origin(
             .detail(detail),
         store: None,
     };
+    if !super::client_cc::may_store(lookup) {
+        return not_stored(Detail::from(&NotStoredReason::RequestNoStore));
+    }
+    // RFC 9111 §4.2.3 `response_delay`: whole seconds from the fetch's start
+    // to `now` (rounded down, so never more than it took).
+    let response_delay = now.to_millis().saturating_sub(fetch_started_ms) / 1000;
     let resp = OriginResponse {
         status,
         headers: origin_headers,
+        response_delay,
     };
     let plan = match decide_store(route, &config.tag_headers, &facts, &resp, now) {
         StoreDecision::Store(plan) => plan,

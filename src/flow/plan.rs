@@ -5,6 +5,7 @@ use crate::config::{Config, Route};
 use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers;
 use crate::http::method::Method;
+use crate::http::request_cc::RequestCacheControl;
 use crate::http::reserved::RESERVED_PREFIX;
 use crate::purge::generations::{request_names, GenName, Stamp};
 use crate::request::forward::{append_public_origin, RequestBody};
@@ -49,8 +50,8 @@ pub enum Plan<'c> {
     /// written to the cache.
     Pass {
         cache_status: CacheStatus,
-        /// An unsafe method on a cached route: what a 2xx answer invalidates
-        /// in this data centre (RFC 9111 §4.4).
+        /// An unsafe method on a cached route: what a non-error answer
+        /// invalidates in this data centre (RFC 9111 §4.4; `invalidate`).
         invalidate: Option<Invalidation>,
         /// Whether the request body goes on. Withheld for GET and HEAD: the
         /// Fetch API cannot send a body with them, so a GET with a body goes
@@ -75,6 +76,8 @@ pub struct Lookup<'c> {
     pub host: String,
     pub path: String,
     pub has_credentials: bool,
+    /// The client's request `Cache-Control` (what it may change: `client_cc`).
+    pub client_cc: RequestCacheControl,
 }
 
 impl Lookup<'_> {
@@ -190,6 +193,7 @@ fn lookup<'c>(
         host,
         path,
         has_credentials,
+        client_cc: RequestCacheControl::from_headers(inc.headers),
         key,
     }))
 }
@@ -222,7 +226,7 @@ pub struct Invalidation {
 
 /// The invalidation an unsafe request on a cached route would make: its URL
 /// keyed as a GET with the same headers.
-fn unsafe_invalidation(config: &Config, inc: &Incoming) -> Option<Invalidation> {
+pub(super) fn unsafe_invalidation(config: &Config, inc: &Incoming) -> Option<Invalidation> {
     let (_, base_url) = normalize_url_for_purge(config, inc.url).ok()?;
     let mut key_urls = vec![base_url.clone()];
     let as_get = KeyRequest {
@@ -237,11 +241,4 @@ fn unsafe_invalidation(config: &Config, inc: &Incoming) -> Option<Invalidation> 
         }
     }
     Some(Invalidation { base_url, key_urls })
-}
-
-/// For a pass-through that named what to invalidate ([`Plan::Pass`]), whether
-/// to once the origin answered `status`: only a success does (2xx; an error
-/// changed nothing, and a redirect is left alone).
-pub fn invalidation(pending: Option<Invalidation>, status: u16) -> Option<Invalidation> {
-    pending.filter(|_| (200..300).contains(&status))
 }

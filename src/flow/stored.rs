@@ -5,6 +5,7 @@ use super::plan::Lookup;
 use crate::config::{Config, Route};
 use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers;
+use crate::http::targeted::TARGET_LIST;
 use crate::http::time::UnixSecs;
 use crate::purge::generations::{is_current, Currency, Generations};
 use crate::response::freshness::{downstream_cache_control, freshness, remaining_ttl, Freshness};
@@ -66,6 +67,12 @@ pub fn on_stored(
             }
         }
     };
+    if !super::client_cc::accepts_stored(lookup, age) {
+        return StoredDecision::Miss {
+            detail: super::client_cc::REQUEST_CACHE_CONTROL,
+            stale_if_error: false,
+        };
+    }
     let mut headers = client_headers(lookup.route(), stored_headers);
     headers.append("age", &age.to_string());
     let ttl = remaining_ttl(&entry.meta, now);
@@ -104,7 +111,12 @@ pub(super) fn debug_key<'a>(config: &Config, lookup: &'a Lookup) -> Option<&'a s
 }
 
 /// The stored (or origin) headers as a client may see them: internal headers
-/// removed, `Cache-Control` as configured for browsers.
+/// removed, `Cache-Control` as configured for browsers, and the targeted
+/// fields addressed to us (`Cloudflare-CDN-Cache-Control`, `CDN-Cache-Control`)
+/// consumed: RFC 9213 §3 lets a CDN cache remove `CDN-Cache-Control` "when
+/// this is undesirable"; we do, as a Worker answers clients directly, and the
+/// value (often a long lifetime meant only for a cache the origin can purge)
+/// would otherwise reach every browser and shared cache on the way.
 pub fn client_headers(route: &Route, stored: &Headers) -> Headers {
     let origin_cc = stored
         .get(ORIGIN_CC_HEADER)
@@ -116,6 +128,7 @@ pub fn client_headers(route: &Route, stored: &Headers) -> Headers {
             // `cf-cache-status` is added by the Cache API on `match`; ours is `Cache-Status`.
             !n.starts_with(INTERNAL_PREFIX)
                 && !matches!(*n, "cache-control" | "age" | "cf-cache-status")
+                && !TARGET_LIST.contains(n)
         })
         .collect();
     if let Some(cc) = downstream_cache_control(route, origin_cc.as_deref()) {

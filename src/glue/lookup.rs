@@ -5,7 +5,7 @@ use super::body::respond_raw;
 use super::convert::{now_millis, now_secs, to_core};
 use super::origin::{fetch_origin, Fetch, OriginRequest};
 use super::store::{put_copy, serve_stored};
-use super::{kv, log, origin_failed, State};
+use super::{kv, log, origin_failed, plain, State};
 use crate::flow::fetched::{after_fetch, AfterFetch, StaleFallback};
 use crate::flow::refresh::refresh_hold;
 use crate::flow::{self, Lookup, StoredDecision, StoredEntry};
@@ -138,6 +138,10 @@ async fn miss(
     detail: Option<Detail>,
     stale: Option<Stale>,
 ) -> Result<web_sys::Response> {
+    if let Some(f) = flow::client_cc::refuse_miss(lk) {
+        let cs = f.cache_status(CacheStatus::forward(Fwd::Miss));
+        return plain(f.status, f.message, &cs).map(Into::into);
+    }
     let started = now_millis();
     let fetch = fetch_keyed(lk).await;
     let resp = match (

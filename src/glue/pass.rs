@@ -1,11 +1,12 @@
 //! Pass-through: the client's request forwarded to the origin, nothing read
-//! from or written to the cache; a success on an unsafe method invalidates
-//! (in this data centre).
+//! from or written to the cache; a non-error answer to an unsafe method
+//! invalidates (in this data centre: `flow::invalidate`).
 
 use super::convert::{rebuild, to_core};
 use super::origin::{fetch_origin, Fetch, OriginRequest};
 use super::{origin_failed, State};
-use crate::flow::plan::{invalidation, Invalidation};
+use crate::flow::invalidate::after_answer;
+use crate::flow::plan::{Incoming, Invalidation};
 use crate::http::cache_status::CacheStatus;
 use crate::http::headers::Headers as CoreHeaders;
 use crate::http::method::Method;
@@ -70,16 +71,27 @@ pub async fn pass(
         Fetch::Failed { error, why } => return origin_failed(error, &why, cache_status),
     };
     let status = resp.status_code();
-    if let Some(inv) = invalidation(invalidate, status) {
-        invalidate_here(state, inv).await;
-    }
     let mut out = to_core(resp.headers());
+    if invalidate.is_some() {
+        let url = url.to_string();
+        let incoming = Incoming {
+            method,
+            url: &url,
+            headers,
+            has_body: false,
+            user_secret: state.key_secret.as_deref().map(str::as_bytes),
+        };
+        for inv in after_answer(config, &incoming, invalidate, status, &out) {
+            invalidate_here(state, inv).await;
+        }
+    }
     out.append("cache-status", &cache_status.fwd_status(status).to_string());
     rebuild(resp, status, &out)
 }
 
-/// RFC 9111 §4.4: a successful unsafe request invalidates the target URI, in
-/// this data centre only (`flow::plan::Invalidation`: no KV write).
+/// RFC 9111 §4.4: a non-error answer to an unsafe request invalidates the
+/// target URI (and same-host `Location` / `Content-Location`), in this data
+/// centre only (`flow::plan::Invalidation`: no KV write).
 async fn invalidate_here(state: &State, inv: Invalidation) {
     let cache = Cache::default();
     for key in &inv.key_urls {

@@ -9,6 +9,8 @@ pub mod date;
 pub mod fields;
 pub mod headers;
 pub mod method;
+pub mod request_cc;
 pub mod reserved;
+pub mod targeted;
 pub mod text;
 pub mod time;

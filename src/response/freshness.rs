@@ -2,7 +2,6 @@
 //! the client is told in `Cache-Control`.
 
 use crate::config::Route;
-use crate::http::cache_control::split_directives;
 use crate::http::time::UnixSecs;
 use crate::response::store::StorePlan;
 
@@ -11,6 +10,10 @@ use crate::response::store::StorePlan;
 pub struct StoredMeta {
     /// When stored.
     pub stored_at: UnixSecs,
+    /// Its age when stored (RFC 9111 §4.2.3 `corrected_initial_age`); 0 for
+    /// entries written before it was recorded.
+    pub initial_age: u64,
+    /// Freshness left when stored (the lifetime less `initial_age`).
     pub ttl: u64,
     pub stale_while_revalidate: u64,
     pub stale_if_error: u64,
@@ -30,7 +33,8 @@ pub enum Freshness {
 }
 
 impl Freshness {
-    /// Seconds since stored: the value for the `Age` header (RFC 9111 §5.1).
+    /// The current age (RFC 9111 §4.2.3: initial age plus resident time): the
+    /// value for the `Age` header (§5.1).
     pub fn age(&self) -> u64 {
         match *self {
             Freshness::Fresh { age }
@@ -46,6 +50,7 @@ impl StoredMeta {
     pub fn new(now: UnixSecs, plan: &StorePlan) -> Self {
         StoredMeta {
             stored_at: now,
+            initial_age: plan.initial_age,
             ttl: plan.ttl,
             stale_while_revalidate: plan.stale_while_revalidate,
             stale_if_error: plan.stale_if_error,
@@ -53,17 +58,20 @@ impl StoredMeta {
     }
 }
 
-/// Classifies a stored entry at `now`. Age is `now - stored_at`, or 0 if the
-/// clock reads earlier than `stored_at`. Fresh while `age < ttl` (RFC 9111
-/// §4.2: fresh if lifetime > age). Both stale windows start at expiry; while
-/// inside the revalidate window, stale-if-error is implied.
+/// Classifies a stored entry at `now`. The resident time is `now -
+/// stored_at` (0 if the clock reads earlier); the age is `initial_age` plus
+/// that (RFC 9111 §4.2.3 `current_age`). Fresh while the age is below the
+/// freshness lifetime, `initial_age + ttl` (§4.2), i.e. while the resident
+/// time is below `ttl`. Both stale windows start at expiry; while inside the
+/// revalidate window, stale-if-error is implied.
 pub fn freshness(meta: &StoredMeta, now: UnixSecs) -> Freshness {
-    let age = now.saturating_sub(meta.stored_at);
-    if age < meta.ttl {
+    let resident = now.saturating_sub(meta.stored_at);
+    let age = meta.initial_age.saturating_add(resident);
+    if resident < meta.ttl {
         Freshness::Fresh { age }
-    } else if age < meta.ttl.saturating_add(meta.stale_while_revalidate) {
+    } else if resident < meta.ttl.saturating_add(meta.stale_while_revalidate) {
         Freshness::StaleWhileRevalidate { age }
-    } else if age < meta.ttl.saturating_add(meta.stale_if_error) {
+    } else if resident < meta.ttl.saturating_add(meta.stale_if_error) {
         Freshness::StaleIfErrorOnly { age }
     } else {
         Freshness::Expired { age }
@@ -79,17 +87,13 @@ pub fn remaining_ttl(meta: &StoredMeta, now: UnixSecs) -> i64 {
     ttl.saturating_sub(age)
 }
 
-/// Shared-cache-only directives (RFC 9111 §5.2.2.6, §5.2.2.10): removed from
-/// what the client sees.
-const SHARED_ONLY: &[&str] = &["s-maxage", "proxy-revalidate"];
-
 /// The `Cache-Control` to send to the client.
 ///
 /// `route.browser_cache_control` wins when set. Otherwise the origin's value
-/// minus `s-maxage` and `proxy-revalidate`, which address shared caches (us),
-/// not browsers; other directives are passed through as written. `None` means
-/// send no `Cache-Control` (the origin sent none, or only shared-cache ones,
-/// in which case a browser would have ignored them anyway).
+/// exactly as it sent it (its field lines joined), `s-maxage` and
+/// `proxy-revalidate` included: they address shared caches, and a browser
+/// ignores them, but a shared cache downstream of us must see them. `None`
+/// means send no `Cache-Control` (the origin sent none).
 ///
 /// Hazard: the origin's `max-age` is passed through unchanged, so a browser
 /// may keep a copy for that long after a purge here.
@@ -97,14 +101,5 @@ pub fn downstream_cache_control(route: &Route, origin_cc: Option<&str>) -> Optio
     if let Some(b) = &route.browser_cache_control {
         return Some(b.clone());
     }
-    let kept: Vec<&str> = split_directives(origin_cc?)
-        .into_iter()
-        .filter(|d| !SHARED_ONLY.contains(&d.name.as_str()))
-        .map(|d| d.raw)
-        .collect();
-    if kept.is_empty() {
-        None
-    } else {
-        Some(kept.join(", "))
-    }
+    origin_cc.map(str::to_string)
 }

@@ -1,7 +1,8 @@
 //! The response side: may an origin answer be stored and for how long
-//! (`store`), how fresh a stored one is (`freshness`), and how it is delivered
+//! (`store`), its age on arrival (`age`), how fresh a stored one is (`freshness`), and how it is delivered
 //! (`delivery`: conditional requests, byte ranges). Never imports `request`.
 
+pub mod age;
 pub mod conditional;
 pub mod delivery;
 pub mod freshness;

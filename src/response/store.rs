@@ -11,12 +11,14 @@
 //! `proxy-revalidate` with no freshness left) is simply not stored.
 
 use crate::config::{Route, RouteKind, TtlMode, MAX_ENTRY_LIFETIME};
-use crate::http::cache_control::{parse_delta_seconds, CacheControl, FieldScope};
+use crate::http::cache_control::{CacheControl, FieldScope};
 use crate::http::cache_status::Detail;
 use crate::http::date;
 use crate::http::headers::Headers;
 use crate::http::method::Method;
+use crate::http::targeted::{effective_cache_control, PolicySource};
 use crate::http::time::UnixSecs;
+use crate::response::age::corrected_initial_age;
 use crate::response::media_type::{media_type_agrees, TypeCheck};
 
 /// Status codes that are heuristically cacheable (RFC 9110 §15.1), hence
@@ -54,6 +56,9 @@ pub struct RequestFacts<'a> {
 pub struct OriginResponse<'a> {
     pub status: u16,
     pub headers: &'a Headers,
+    /// Seconds from the origin request to its answer (RFC 9111 §4.2.3
+    /// `response_delay`; the answer arrived at `now`).
+    pub response_delay: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,8 +70,11 @@ pub enum StoreDecision {
 /// How to store an accepted response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StorePlan {
-    /// Freshness lifetime from now, seconds (> 0).
+    /// Freshness left from now, seconds (> 0): the freshness lifetime less
+    /// `initial_age`, capped by the route.
     pub ttl: u64,
+    /// The answer's age on arrival (RFC 9111 §4.2.3 `corrected_initial_age`).
+    pub initial_age: u64,
     /// Seconds after expiry during which stale may be served while refreshing.
     pub stale_while_revalidate: u64,
     /// Seconds after expiry during which stale may be served if the origin fails.
@@ -98,6 +106,8 @@ pub enum NotStoredReason {
     /// Media route: extension and `Content-Type` disagree, or cannot be checked.
     MediaTypeMismatch,
     ZeroTtl,
+    /// The request said `no-store` (RFC 9111 §5.2.1.5; decided in `flow::client_cc`).
+    RequestNoStore,
 }
 
 impl NotStoredReason {
@@ -118,6 +128,7 @@ impl NotStoredReason {
             NotStoredReason::CredentialsWithoutPublic => "credentials_without_public",
             NotStoredReason::MediaTypeMismatch => "media_type_mismatch",
             NotStoredReason::ZeroTtl => "zero_ttl",
+            NotStoredReason::RequestNoStore => "request_no_store",
         }
     }
 }
@@ -183,7 +194,8 @@ fn plan(
         return Err(R::PartialContent);
     }
 
-    let cc = CacheControl::from_headers(h);
+    // RFC 9213 §2.2: a valid targeted field replaces `Cache-Control` and `Expires`.
+    let (cc, source) = effective_cache_control(h);
     if cc.no_store {
         return Err(R::NoStore);
     }
@@ -216,9 +228,12 @@ fn plan(
         return Err(R::MediaTypeMismatch);
     }
 
-    let (ttl, swr, sie) = lifetimes(route, &cc, h, status_override, now)?;
+    let initial_age = corrected_initial_age(h, resp.response_delay, now);
+    let origin = origin_freshness(&cc, source, h, now, initial_age);
+    let (ttl, swr, sie) = lifetimes(route, &cc, origin, status_override)?;
     Ok(StorePlan {
         ttl,
+        initial_age,
         stale_while_revalidate: swr,
         stale_if_error: sie,
         strip_headers: strip,
@@ -228,17 +243,22 @@ fn plan(
 
 /// TTL and the two stale windows: the route's or a `status_ttl`, the origin's
 /// freshness under `ttl_mode = "respect"`; none when revalidation is required.
+///
+/// RFC 9111 §5.2.2.10: `s-maxage` implies `proxy-revalidate`. So with
+/// `must-revalidate`, `proxy-revalidate` or `s-maxage` nothing stale is served
+/// on the route's say-so: the route's stale windows do not apply. The origin's
+/// own `stale-while-revalidate` / `stale-if-error` (RFC 5861) still do beside
+/// `s-maxage` (the origin allows that staleness explicitly), but not beside
+/// `must-revalidate` / `proxy-revalidate`, which forbid it outright (§5.2.2.2).
 fn lifetimes(
     route: &Route,
     cc: &CacheControl,
-    h: &Headers,
+    origin: Option<u64>,
     status_override: Option<u64>,
-    now: UnixSecs,
 ) -> Result<(u64, u64, u64), NotStoredReason> {
     use NotStoredReason as R;
-    let origin = origin_freshness(cc, h, now);
     let revalidate = cc.must_revalidate || cc.proxy_revalidate;
-    if revalidate && origin == Some(0) {
+    if (revalidate || cc.s_maxage.is_some()) && origin == Some(0) {
         return Err(R::MustRevalidate);
     }
     let ttl = match (status_override, &route.ttl_mode) {
@@ -252,6 +272,11 @@ fn lifetimes(
     let (swr, sie) = if revalidate {
         // RFC 9111 §5.2.2.2: must not serve stale without revalidating.
         (0, 0)
+    } else if cc.s_maxage.is_some() {
+        (
+            cc.stale_while_revalidate.unwrap_or(0),
+            cc.stale_if_error.unwrap_or(0),
+        )
     } else {
         (
             route
@@ -298,15 +323,25 @@ fn check_vary(route: &Route, h: &Headers) -> Result<(), NotStoredReason> {
 
 /// Remaining freshness the origin states, or `None` if it states none.
 /// `s-maxage` > `max-age` > `Expires - Date` (RFC 9111 §4.2.1), minus the
-/// origin's `Age` (an upstream cache may already have held it).
+/// answer's age on arrival (`initial_age`, RFC 9111 §4.2.3: an upstream
+/// cache's `Age`, the time on the way). `Expires` is ignored when the policy
+/// comes from a targeted field (RFC 9213 §2.2).
 ///
 /// Fail safe: an invalid `Expires`, or several that disagree, is `0` (RFC 9111
 /// §5.3). A missing or invalid `Date` is taken as `now`.
-pub(crate) fn origin_freshness(cc: &CacheControl, h: &Headers, now: UnixSecs) -> Option<u64> {
+pub(crate) fn origin_freshness(
+    cc: &CacheControl,
+    source: PolicySource,
+    h: &Headers,
+    now: UnixSecs,
+    initial_age: u64,
+) -> Option<u64> {
     let lifetime = if let Some(s) = cc.s_maxage {
         s
     } else if let Some(m) = cc.max_age {
         m
+    } else if source != PolicySource::CacheControl {
+        return None;
     } else {
         let mut values = h.get_all("expires");
         let first = values.next()?;
@@ -323,11 +358,7 @@ pub(crate) fn origin_freshness(cc: &CacheControl, h: &Headers, now: UnixSecs) ->
             }
         }
     };
-    let age = h
-        .get("age")
-        .and_then(|a| parse_delta_seconds(a.trim()))
-        .unwrap_or(0);
-    Some(lifetime.saturating_sub(age))
+    Some(lifetime.saturating_sub(initial_age))
 }
 
 /// Origin tags from `tag_headers`. `surrogate-key` lists are space-separated

@@ -36,6 +36,7 @@ pub fn api_route() -> Route {
         stale_if_error: 0,
         timeout: 10,
         browser_cache_control: None,
+        honor_request_cache_control: false,
     }
 }
 

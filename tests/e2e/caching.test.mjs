@@ -190,7 +190,9 @@ describe("storing", () => {
   test("respect mode: s-maxage wins over max-age", async () => {
     origin.on("/api/smaxage", answer({ "cache-control": "max-age=5, s-maxage=120" }));
     const [a] = await getTimes("/api/smaxage", 1);
-    expect(cacheStatus(a).params.ttl).toBe("120");
+    // One second less when a second ticked between the origin's Date and our
+    // clock: the apparent age (RFC 9111 §4.2.3).
+    expect(["119", "120"]).toContain(cacheStatus(a).params.ttl);
   });
 
   test("respect mode: the origin's lifetime is capped by the route ttl", async () => {
@@ -221,11 +223,11 @@ describe("storing", () => {
 });
 
 describe("what the browser is told", () => {
-  test("Cache-Control reaches the client without s-maxage, on the miss and on hits", async () => {
+  test("Cache-Control reaches the client as the origin sent it, s-maxage included, on the miss and on hits", async () => {
     origin.on("/api/downstream", answer({ "cache-control": "public, max-age=5, s-maxage=120" }));
     const [a, b] = await getTimes("/api/downstream");
-    expect(a.headers.get("cache-control")).toBe("public, max-age=5");
-    expect(b.headers.get("cache-control")).toBe("public, max-age=5");
+    expect(a.headers.get("cache-control")).toBe("public, max-age=5, s-maxage=120");
+    expect(b.headers.get("cache-control")).toBe("public, max-age=5, s-maxage=120");
   });
 
   test("browser_cache_control replaces the Cache-Control clients see", async () => {
@@ -256,7 +258,8 @@ describe("serving", () => {
   test("every response carries Cache-Status: miss, hit, uri-miss, bypass, method", async () => {
     origin.on("/api/status-all", answer({ "cache-control": "max-age=600" }));
     const [miss, hit] = await getTimes("/api/status-all");
-    expect(cacheStatus(miss).raw).toBe("edgecache; fwd=miss; fwd-status=200; stored; ttl=600");
+    // ttl=599 when a second ticked between the origin's Date and our clock.
+    expect(cacheStatus(miss).raw).toMatch(/^edgecache; fwd=miss; fwd-status=200; stored; ttl=(599|600)$/);
     // From the Cache API or, once kept there, the memory tier (memory.test.mjs).
     expect(cacheStatus(hit).raw).toMatch(/^edgecache; hit; ttl=\d+(; detail=memory)?$/);
     const [uriMiss] = await getTimes("/elsewhere", 1);
