@@ -202,3 +202,18 @@ pub fn stored_headers(
     stored.append(STATUS_HEADER, &status.to_string());
     stored
 }
+
+/// The origin's fields as [`stored_headers`] kept them: the internal fields
+/// and the Cache API's `Cache-Control` taken off, the origin's own
+/// `Cache-Control` ([`ORIGIN_CC_HEADER`]) put back. What a revalidation
+/// compares and updates (`flow::revalidate`).
+pub fn origin_fields(stored: &Headers) -> Headers {
+    let mut out: Headers = stored
+        .iter()
+        .filter(|(n, _)| !n.starts_with(INTERNAL_PREFIX) && *n != "cache-control")
+        .collect();
+    if let Some(cc) = stored.get(ORIGIN_CC_HEADER) {
+        out.append("cache-control", cc);
+    }
+    out
+}

@@ -7,4 +7,5 @@ pub mod delivery;
 pub mod freshness;
 pub mod media_type;
 pub mod range;
+pub mod revalidation;
 pub mod store;
