@@ -295,3 +295,50 @@ fn the_conditional_request_adds_the_validator_to_the_keyed_headers() {
     assert!(!answers_revalidation(304, None));
     assert!(!answers_revalidation(200, Some(&v)));
 }
+
+#[test]
+fn an_entry_with_a_validator_is_kept_long_enough_to_revalidate() {
+    let c = Config::from_json(&json!({
+        "origin": "http://127.0.0.1:8000",
+        "routes": [{ "name": "api", "path": "/api/*", "ttl": "60s" }],
+    }))
+    .unwrap();
+    let lk = lookup(&c);
+    let with = stored(&c, &lk, ETAG);
+    assert_eq!(with.get("cache-control"), Some("max-age=120"));
+    let lm = stored(
+        &c,
+        &lk,
+        &[("last-modified", "Tue, 01 Sep 2026 10:00:00 GMT")],
+    );
+    assert_eq!(lm.get("cache-control"), Some("max-age=120"));
+    let without = stored(&c, &lk, &[("content-type", "text/plain")]);
+    assert_eq!(without.get("cache-control"), Some("max-age=60"));
+    // A stale window longer than the TTL is kept as it is.
+    let windows = Config::from_json(&json!({
+        "origin": "http://127.0.0.1:8000",
+        "routes": [{ "name": "api", "path": "/api/*", "ttl": "60s", "stale_if_error": "5m" }],
+    }))
+    .unwrap();
+    let lk = lookup(&windows);
+    assert_eq!(
+        stored(&windows, &lk, ETAG).get("cache-control"),
+        Some("max-age=360")
+    );
+}
+
+#[test]
+fn the_keep_never_passes_the_entry_lifetime() {
+    use edgecache::config::MAX_ENTRY_LIFETIME;
+    use edgecache::flow::entry::cache_api_keep;
+    use edgecache::response::store::StorePlan;
+    let plan = StorePlan {
+        ttl: MAX_ENTRY_LIFETIME - 10,
+        stale_while_revalidate: 0,
+        stale_if_error: 10,
+        strip_headers: vec![],
+        tags: vec![],
+    };
+    assert_eq!(cache_api_keep(&plan, false), MAX_ENTRY_LIFETIME);
+    assert_eq!(cache_api_keep(&plan, true), MAX_ENTRY_LIFETIME);
+}
