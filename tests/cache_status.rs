@@ -111,7 +111,7 @@ fn a_later_detail_replaces_an_earlier_one() {
 
 /// Every variant but `Reason`. `_exhaustive` stops compiling when a variant is
 /// added: add it here too.
-const OWN: [Detail; 19] = [
+const OWN: [Detail; 21] = [
     Detail::Limits,
     Detail::BadRequest,
     Detail::NoRoute,
@@ -125,6 +125,8 @@ const OWN: [Detail; 19] = [
     Detail::OriginError,
     Detail::OriginUnreachable,
     Detail::OriginTimeout,
+    Detail::OriginInvalid,
+    Detail::SoftPurged,
     Detail::TooLarge,
     Detail::TooManyTags,
     Detail::ConfigInvalid,
@@ -148,6 +150,8 @@ fn _exhaustive(d: Detail) {
         | Detail::OriginError
         | Detail::OriginUnreachable
         | Detail::OriginTimeout
+        | Detail::OriginInvalid
+        | Detail::SoftPurged
         | Detail::TooLarge
         | Detail::TooManyTags
         | Detail::ConfigInvalid

@@ -217,3 +217,65 @@ fn purge_help_names_the_secret_default() {
         "{out}"
     );
 }
+
+/// Runs `edgecache purge` against a one-shot endpoint on loopback; returns the
+/// exit code and the body the endpoint received.
+fn purge_body_sent(extra: &[&str]) -> (i32, String) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!(
+        "http://{}/__edgecache/purge",
+        listener.local_addr().unwrap()
+    );
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = s.read(&mut chunk).unwrap();
+            buf.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&buf).to_string();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        let (n, v) = l.split_once(':')?;
+                        n.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse().ok())?
+                    })
+                    .unwrap_or(0);
+                if body.len() >= len || n == 0 {
+                    let reply = "{}";
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
+                        reply.len()
+                    );
+                    s.write_all(answer.as_bytes()).unwrap();
+                    return body.to_string();
+                }
+            }
+        }
+    });
+    let secret = "whsec_ZWRnZWNhY2hlLXRlc3Qtd2ViaG9vay1zZWNyZXQhIQ==";
+    let mut args = vec!["purge", "--endpoint", &endpoint, "--secret", secret];
+    args.extend_from_slice(extra);
+    let (code, _, _) = run(&args);
+    (code, server.join().unwrap())
+}
+
+#[test]
+fn purge_soft_sends_soft_true() {
+    let (code, body) = purge_body_sent(&["--tag", "course_list", "--soft"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["tags"][0], "course_list");
+    assert_eq!(v["soft"], true);
+}
+
+#[test]
+fn purge_is_hard_without_soft() {
+    let (code, body) = purge_body_sent(&["--tag", "course_list"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(v.get("soft").is_none(), "{body}");
+}

@@ -34,7 +34,7 @@ fn survives(body: &str, path: &str, tags: &[&str], fetched_at: u64, purged_at: u
     }
     for n in purge_names(&req, &key_urls, HOST) {
         if names.contains(&n) {
-            gens.insert(n, Gen::PurgedAt(UnixMillis(purged_at)));
+            gens.insert(n, Gen::hard(UnixMillis(purged_at)));
         }
     }
     is_current(&stamp, &names, &gens, 0)
@@ -204,7 +204,7 @@ fn skew_allowance_treats_recent_purges_as_after_the_fetch() {
     let mut g = Generations::new();
     g.insert(
         GenName::all(),
-        Gen::PurgedAt(UnixMillis(10_000 - DEFAULT_SKEW_MS)),
+        Gen::hard(UnixMillis(10_000 - DEFAULT_SKEW_MS)),
     );
     assert!(matches!(
         is_current(&stamp, &names, &g, DEFAULT_SKEW_MS),
@@ -212,11 +212,60 @@ fn skew_allowance_treats_recent_purges_as_after_the_fetch() {
     ));
     g.insert(
         GenName::all(),
-        Gen::PurgedAt(UnixMillis(10_000 - DEFAULT_SKEW_MS - 1)),
+        Gen::hard(UnixMillis(10_000 - DEFAULT_SKEW_MS - 1)),
     );
     assert_eq!(
         is_current(&stamp, &names, &g, DEFAULT_SKEW_MS),
         Currency::Current
+    );
+}
+
+#[test]
+fn a_soft_purge_after_the_fetch_makes_the_entry_stale_from_the_purge() {
+    let stamp = Stamp::new(UnixMillis(10_000), &[]).unwrap();
+    let names = [GenName::all(), GenName::url(BASE)];
+    let mut g = Generations::new();
+    g.insert(GenName::all(), Gen::soft(UnixMillis(12_000)));
+    g.insert(GenName::url(BASE), Gen::soft(UnixMillis(11_000)));
+    // The earliest soft purge that applies: the entry is stale from then on.
+    assert_eq!(
+        is_current(&stamp, &names, &g, 0),
+        Currency::SoftPurged {
+            at: UnixMillis(11_000)
+        }
+    );
+    // A soft purge before the fetch changes nothing.
+    g.insert(GenName::all(), Gen::soft(UnixMillis(9_000)));
+    g.insert(GenName::url(BASE), Gen::Never);
+    assert_eq!(is_current(&stamp, &names, &g, 0), Currency::Current);
+    // ...unless within the skew allowance.
+    assert_eq!(
+        is_current(&stamp, &names, &g, DEFAULT_SKEW_MS),
+        Currency::SoftPurged {
+            at: UnixMillis(9_000)
+        }
+    );
+}
+
+#[test]
+fn a_hard_purge_wins_over_a_soft_one() {
+    let stamp = Stamp::new(UnixMillis(10_000), &[]).unwrap();
+    let names = [GenName::all(), GenName::url(BASE)];
+    let mut g = Generations::new();
+    g.insert(GenName::all(), Gen::soft(UnixMillis(12_000)));
+    g.insert(GenName::url(BASE), Gen::hard(UnixMillis(11_000)));
+    assert!(matches!(
+        is_current(&stamp, &names, &g, 0),
+        Currency::Moved { .. }
+    ));
+    // One value holding both: a hard purge before the fetch, a soft one after.
+    g.insert(GenName::url(BASE), Gen::from_kv(Some("v2;h=9000;s=11000")));
+    g.insert(GenName::all(), Gen::Never);
+    assert_eq!(
+        is_current(&stamp, &names, &g, 0),
+        Currency::SoftPurged {
+            at: UnixMillis(11_000)
+        }
     );
 }
 
@@ -242,7 +291,7 @@ fn unread_or_unreadable_names_fail_safe() {
 #[test]
 fn kv_values_parse_strictly() {
     assert_eq!(
-        parse_value(&encode_value(UnixMillis(1_700_000_000_123))),
+        parse_value(&encode_value(UnixMillis(1_700_000_000_123))).and_then(|r| r.hard),
         Some(UnixMillis(1_700_000_000_123))
     );
     for bad in [
@@ -258,7 +307,7 @@ fn kv_values_parse_strictly() {
         assert_eq!(parse_value(bad), None, "{bad:?}");
     }
     assert_eq!(Gen::from_kv(None), Gen::Never);
-    assert_eq!(Gen::from_kv(Some("42")), Gen::PurgedAt(UnixMillis(42)));
+    assert_eq!(Gen::from_kv(Some("42")), Gen::hard(UnixMillis(42)));
     assert_eq!(Gen::from_kv(Some("x")), Gen::Unreadable);
 }
 
@@ -339,14 +388,14 @@ fn stamp_refuses_too_many_tags() {
 #[test]
 fn memo_values_expire_after_ttl() {
     let mut m = Memo::new(10, MEMO_MAX_BYTES);
-    m.put(GenName::all(), Gen::PurgedAt(UnixMillis(7)), UnixSecs(1000));
+    m.put(GenName::all(), Gen::hard(UnixMillis(7)), UnixSecs(1000));
     assert_eq!(
         m.get(&GenName::all(), UnixSecs(1000)),
-        Some(Gen::PurgedAt(UnixMillis(7)))
+        Some(Gen::hard(UnixMillis(7)))
     );
     assert_eq!(
         m.get(&GenName::all(), UnixSecs(1009)),
-        Some(Gen::PurgedAt(UnixMillis(7)))
+        Some(Gen::hard(UnixMillis(7)))
     );
     assert_eq!(m.get(&GenName::all(), UnixSecs(1010)), None);
     assert_eq!(m.get(&GenName::all(), UnixSecs(999)), None);
@@ -358,13 +407,13 @@ fn memo_evicts_oldest_when_full() {
     let mut m = Memo::new(60, 2 * Memo::entry_cost(&GenName::tag("a")));
     m.put(GenName::tag("a"), Gen::Never, UnixSecs(1));
     m.put(GenName::tag("b"), Gen::Never, UnixSecs(2));
-    m.put(GenName::tag("a"), Gen::PurgedAt(UnixMillis(5)), UnixSecs(3)); // refresh: "b" is now oldest
+    m.put(GenName::tag("a"), Gen::hard(UnixMillis(5)), UnixSecs(3)); // refresh: "b" is now oldest
     m.put(GenName::tag("c"), Gen::Never, UnixSecs(4));
     assert_eq!(m.len(), 2);
     assert_eq!(m.get(&GenName::tag("b"), UnixSecs(4)), None);
     assert_eq!(
         m.get(&GenName::tag("a"), UnixSecs(4)),
-        Some(Gen::PurgedAt(UnixMillis(5)))
+        Some(Gen::hard(UnixMillis(5)))
     );
     assert_eq!(m.get(&GenName::tag("c"), UnixSecs(4)), Some(Gen::Never));
 }
@@ -479,7 +528,7 @@ fn memo_accounting_returns_to_zero_as_entries_are_replaced() {
     let mut m = Memo::new(60, MEMO_MAX_BYTES);
     let n = GenName::tag("a");
     m.put(n.clone(), Gen::Never, UnixSecs(1));
-    m.put(n.clone(), Gen::PurgedAt(UnixMillis(9)), UnixSecs(2));
+    m.put(n.clone(), Gen::hard(UnixMillis(9)), UnixSecs(2));
     assert_eq!(m.used_bytes(), Memo::entry_cost(&n));
     assert_eq!(m.len(), 1);
 }

@@ -2,7 +2,7 @@
 use edgecache::http::time::UnixSecs;
 use edgecache::purge::body::{
     parse_purge_body, PurgeBodyError, MAX_BODY_BYTES, MAX_ITEMS, MAX_PREFIXES, MAX_PREFIX_DEPTH,
-    MAX_TAGS, MAX_TAG_BYTES, MAX_URLS, MAX_URL_BYTES,
+    MAX_SOFT_ITEMS, MAX_TAGS, MAX_TAG_BYTES, MAX_URLS, MAX_URL_BYTES,
 };
 use edgecache::purge::receipt::{
     receipt_key, receipt_ttl, replay_decision, GenerationsStatus, Receipt, Replay, ZonePurgeStatus,
@@ -175,6 +175,53 @@ fn combined_item_limit() {
     ));
 }
 
+#[test]
+fn soft_is_a_flag_and_hard_is_the_default() {
+    assert!(!parse(json!({"tags": ["a"]})).unwrap().soft);
+    assert!(parse(json!({"tags": ["a"], "soft": true})).unwrap().soft);
+    assert!(!parse(json!({"tags": ["a"], "soft": null})).unwrap().soft);
+    assert_eq!(
+        parse(json!({"tags": ["a"], "soft": "yes"}))
+            .unwrap_err()
+            .to_string(),
+        "soft: expected true or false"
+    );
+    // Soft alone names nothing to purge.
+    assert_eq!(
+        parse(json!({"soft": true})).unwrap_err(),
+        PurgeBodyError::Empty
+    );
+}
+
+#[test]
+fn a_soft_purge_takes_half_the_items() {
+    // Each item of a soft purge is a KV read and a write.
+    let tags: Vec<String> = (0..MAX_SOFT_ITEMS).map(|i| format!("t{i}")).collect();
+    assert!(parse(json!({ "tags": tags, "soft": true })).is_ok());
+    let tags: Vec<String> = (0..=MAX_SOFT_ITEMS).map(|i| format!("t{i}")).collect();
+    assert!(parse(json!({ "tags": tags.clone() })).is_ok());
+    assert!(matches!(
+        parse(json!({ "tags": tags, "soft": true })).unwrap_err(),
+        PurgeBodyError::TooMany {
+            max: MAX_SOFT_ITEMS,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_soft_receipt_says_so_and_old_receipts_read_as_hard() {
+    let req = parse(json!({"tags": ["a"], "soft": true})).unwrap();
+    let r = Receipt::new("msg_2", UnixSecs(1), &req, 90);
+    let v: Value = serde_json::from_str(&r.to_json()).unwrap();
+    assert_eq!(v["invalidated"]["soft"], true);
+    let old = r#"{"id":"msg_3","received_at":1,"invalidated":{"tags":["a"],"urls":[],"prefixes":[],"everything":false},"layers":{"generations":{"bumped":1,"status":"ok"},"zone_purge":{"status":"off","requests":0},"local_delete":{"deleted":0}},"staleness_bound_seconds":65,"replayed":false}"#;
+    match replay_decision("msg_3", Some(old)) {
+        Replay::Replayed(r) => assert!(!r.invalidated.soft),
+        Replay::Fresh => panic!("an earlier receipt must still replay"),
+    }
+}
+
 fn sample_receipt() -> Receipt {
     let req = parse(json!({"tags": ["a"], "prefixes": ["/x/"]})).unwrap();
     Receipt::new("msg_1", UnixSecs(1_700_000_000), &req, 90)
@@ -194,7 +241,7 @@ fn receipt_serializes_to_the_documented_shape() {
         json!({
             "id": "msg_1",
             "received_at": 1_700_000_000u64,
-            "invalidated": {"tags": ["a"], "urls": [], "prefixes": ["/x/"], "everything": false},
+            "invalidated": {"tags": ["a"], "urls": [], "prefixes": ["/x/"], "everything": false, "soft": false},
             "layers": {
                 "generations": {"bumped": 2, "status": "ok"},
                 "zone_purge": {"status": "queued", "requests": 1},

@@ -12,7 +12,10 @@
 //! - `D` Unix seconds (8 bytes): `parse(format(x)) == x` for x up to 9999-12-31;
 //! - `s` Stamp text / `m` StoredMeta text: when parsing succeeds, encoding gives the
 //!   input back (canonical; a `v1` meta gives its `v2` form, which parses the same);
-//! - `S` / `M` values: `parse(encode(x)) == x`.
+//! - `S` / `M` values: `parse(encode(x)) == x`;
+//! - `p` purge record text (a name's KV value): when parsing succeeds, encoding gives
+//!   the input back; `P` records: `parse(encode(x)) == x` once normalized, and the
+//!   merge rule is commutative, associative and idempotent.
 #![no_main]
 
 use std::collections::BTreeMap;
@@ -25,6 +28,7 @@ use edgecache::http::date as httpdate;
 use edgecache::http::targeted::parse_targeted;
 use edgecache::http::time::{UnixMillis, UnixSecs};
 use edgecache::purge::generations::{Stamp, MAX_STAMP_TAGS};
+use edgecache::purge::record::PurgeRecord;
 use edgecache::response::freshness::{downstream_cache_control, StoredMeta};
 use edgecache::response::range::{parse_range, RangeOutcome};
 use libfuzzer_sys::fuzz_target;
@@ -172,14 +176,41 @@ fn meta_value(u: &mut Unstructured) -> arbitrary::Result<()> {
     Ok(())
 }
 
+fn record_text(s: &str) {
+    if let Some(r) = PurgeRecord::parse(s) {
+        assert_eq!(r.encode().as_deref(), Some(s));
+    }
+}
+
+fn any_record(u: &mut Unstructured) -> arbitrary::Result<PurgeRecord> {
+    let hard: Option<u64> = u.arbitrary()?;
+    let soft: Option<u64> = u.arbitrary()?;
+    Ok(PurgeRecord {
+        hard: hard.map(UnixMillis),
+        soft: soft.map(UnixMillis),
+    })
+}
+
+fn record_value(u: &mut Unstructured) -> arbitrary::Result<()> {
+    let (a, b, c) = (any_record(u)?, any_record(u)?, any_record(u)?);
+    if let Some(enc) = a.encode() {
+        // Normalized: a soft purge at or before the hard one is dropped.
+        assert_eq!(PurgeRecord::parse(&enc), Some(a.merge(a)), "{enc:?}");
+    }
+    assert_eq!(a.merge(b), b.merge(a));
+    assert_eq!(a.merge(b).merge(c), a.merge(b.merge(c)));
+    assert_eq!(a.merge(b).merge(b), a.merge(b));
+    Ok(())
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&which, rest)) = data.split_first() else {
         return;
     };
     // Any other first byte maps onto one of the parsers.
     let which = match which {
-        b'c' | b'r' | b'd' | b'D' | b's' | b'S' | b'm' | b'M' => which,
-        other => b"crdDsSmM"[usize::from(other) % 8],
+        b'c' | b'r' | b'd' | b'D' | b's' | b'S' | b'm' | b'M' | b'p' | b'P' => which,
+        other => b"crdDsSmMpP"[usize::from(other) % 10],
     };
     let text = std::str::from_utf8(rest).ok();
     let mut u = Unstructured::new(rest);
@@ -195,6 +226,10 @@ fuzz_target!(|data: &[u8]| {
         b'm' => text.map_or((), meta_text),
         b'M' => {
             let _ = meta_value(&mut u);
+        }
+        b'p' => text.map_or((), record_text),
+        b'P' => {
+            let _ = record_value(&mut u);
         }
         _ => {}
     }

@@ -17,6 +17,7 @@
 //! serve an entry forever. To change a format, give it a new version tag and
 //! parse the old one until every entry written with it has expired.
 
+use crate::config::MAX_ENTRY_LIFETIME;
 use crate::http::fields::{connection_nominated, HOP_BY_HOP};
 use crate::http::headers::Headers;
 pub use crate::http::reserved::INTERNAL_PREFIX;
@@ -24,6 +25,7 @@ use crate::http::text::{canonical_u64, pct_byte};
 use crate::http::time::{UnixMillis, UnixSecs};
 use crate::purge::generations::Stamp;
 use crate::response::freshness::StoredMeta;
+use crate::response::revalidation::validator;
 use crate::response::store::StorePlan;
 
 /// Name of the header holding [`StoredMeta`].
@@ -177,7 +179,8 @@ fn pct_decode(s: &str) -> Option<String> {
 
 /// The stored copy's header fields: the origin's, less what must not be
 /// stored, plus every internal field above. The Cache API expires the object
-/// itself, so its `Cache-Control` keeps it through the stale windows; the
+/// itself, so its `Cache-Control` keeps it through the stale windows (and,
+/// with a validator, long enough to revalidate: [`cache_api_keep`]); the
 /// origin's own `Cache-Control` moves to [`ORIGIN_CC_HEADER`].
 pub fn stored_headers(
     origin: &Headers,
@@ -205,12 +208,40 @@ pub fn stored_headers(
     if let Some(cc) = origin.get_joined("cache-control") {
         stored.append(ORIGIN_CC_HEADER, &cc);
     }
-    let keep = plan
-        .ttl
-        .saturating_add(plan.stale_while_revalidate.max(plan.stale_if_error));
+    let keep = cache_api_keep(plan, validator(origin).is_some());
     stored.append("cache-control", &format!("max-age={keep}"));
     stored.append(META_HEADER, &encode_meta(meta));
     stored.append(STAMP_HEADER, &encode_stamp(stamp));
     stored.append(STATUS_HEADER, &status.to_string());
     stored
+}
+
+/// How long the Cache API keeps an entry (seconds): its TTL and its longer stale
+/// window; with a validator (`with_validator`), at least twice its TTL, so that
+/// once stale it can still be revalidated with a conditional request (a 304
+/// costs the origin no body) instead of fetched again. Never past
+/// [`MAX_ENTRY_LIFETIME`]: purge records outlive every entry.
+pub fn cache_api_keep(plan: &StorePlan, with_validator: bool) -> u64 {
+    let window = plan.stale_while_revalidate.max(plan.stale_if_error);
+    let window = if with_validator {
+        window.max(plan.ttl)
+    } else {
+        window
+    };
+    plan.ttl.saturating_add(window).min(MAX_ENTRY_LIFETIME)
+}
+
+/// The origin's fields as [`stored_headers`] kept them: the internal fields
+/// and the Cache API's `Cache-Control` taken off, the origin's own
+/// `Cache-Control` ([`ORIGIN_CC_HEADER`]) put back. What a revalidation
+/// compares and updates (`flow::revalidate`).
+pub fn origin_fields(stored: &Headers) -> Headers {
+    let mut out: Headers = stored
+        .iter()
+        .filter(|(n, _)| !n.starts_with(INTERNAL_PREFIX) && *n != "cache-control")
+        .collect();
+    if let Some(cc) = stored.get(ORIGIN_CC_HEADER) {
+        out.append("cache-control", cc);
+    }
+    out
 }

@@ -21,6 +21,18 @@ pub enum FetchError {
     Unreachable,
     /// No answer within the route's (or pass-through) timeout.
     TimedOut,
+    /// An answer whose status cannot be relayed ([`relayable`]): as good as none.
+    InvalidStatus,
+}
+
+/// Whether an origin status can be passed on: 200..=599, the statuses the
+/// Fetch API builds a response with (`new Response` throws a `RangeError`
+/// on any other). A final status below 200 (a 1xx the runtime handed over as
+/// the answer) or above 599 is an invalid answer: the glue reports it as
+/// [`FetchError::InvalidStatus`], which answers 502 or lets a stale entry
+/// stand in.
+pub fn relayable(status: u16) -> bool {
+    (200..=599).contains(&status)
 }
 
 /// The worker's own answer when the origin failed and nothing stale may stand in.
@@ -78,17 +90,24 @@ const UNREACHABLE: OriginFailure = OriginFailure {
     message: "edgecache: the origin could not be reached",
 };
 
+const INVALID: OriginFailure = OriginFailure {
+    status: 502,
+    detail: Detail::OriginInvalid,
+    message: "edgecache: the origin's answer was invalid",
+};
+
 const TIMED_OUT: OriginFailure = OriginFailure {
     status: 504,
     detail: Detail::OriginTimeout,
     message: "edgecache: the origin did not answer in time",
 };
 
-/// The worker's answer to a fetch that got none: 502 or 504.
+/// The worker's answer to a fetch that got none (or an invalid one): 502 or 504.
 pub fn origin_failure(error: FetchError) -> OriginFailure {
     match error {
         FetchError::Unreachable => UNREACHABLE,
         FetchError::TimedOut => TIMED_OUT,
+        FetchError::InvalidStatus => INVALID,
     }
 }
 

@@ -6,6 +6,7 @@
 //! plan() ─► Reserved | Reject | Pass | Lookup
 //! Lookup: cache.get(key) ─► on_stored() ─► Serve | Revalidate(serve stale) | Miss | Unverifiable
 //!         miss: fetch origin_url with origin_headers ─► on_origin() ─► client headers + optional store
+//!         stale with a validator: a conditional fetch ─► 304 ─► revalidate::on_not_modified()
 //! ```
 //!
 //! HAZARD: every header added to stored entries under `x-edgecache-` is internal
@@ -21,6 +22,7 @@ pub mod memory;
 pub mod origin;
 pub mod plan;
 pub mod refresh;
+pub mod revalidate;
 pub mod stored;
 
 pub use copy::{copy_strategy, CopyStrategy};

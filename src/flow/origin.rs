@@ -49,6 +49,30 @@ pub fn on_origin(
     fetch_started_ms: UnixMillis,
     now: UnixSecs,
 ) -> OriginDecision {
+    let forwarded = CacheStatus::forward(Fwd::Miss).fwd_status(status);
+    decide(
+        config,
+        lookup,
+        status,
+        origin_headers,
+        fetch_started_ms,
+        now,
+        forwarded,
+    )
+}
+
+/// [`on_origin`] for a response with `status` and `origin_headers` (an
+/// origin answer, or a stored one a 304 updated), its `Cache-Status` built on
+/// `forwarded` (`fwd` and `fwd-status`).
+pub(super) fn decide(
+    config: &Config,
+    lookup: &Lookup,
+    status: u16,
+    origin_headers: &Headers,
+    fetch_started_ms: UnixMillis,
+    now: UnixSecs,
+    forwarded: CacheStatus,
+) -> OriginDecision {
     let facts = RequestFacts {
         // A HEAD miss is fetched from the origin as GET, so it can fill the GET entry.
         method: Method::Get,
@@ -62,10 +86,7 @@ pub fn on_origin(
     let key = debug_key(config, lookup);
     let not_stored = |detail: Detail| OriginDecision {
         client: client.clone(),
-        cache_status: CacheStatus::forward(Fwd::Miss)
-            .fwd_status(status)
-            .key(key)
-            .detail(detail),
+        cache_status: forwarded.clone().key(key).detail(detail),
         store: None,
     };
     if !super::client_cc::may_store(lookup) {
@@ -101,8 +122,7 @@ pub fn on_origin(
     // answer is the origin's reply to this very client, so it keeps the field.
     OriginDecision {
         client,
-        cache_status: CacheStatus::forward(Fwd::Miss)
-            .fwd_status(status)
+        cache_status: forwarded
             .stored()
             .ttl(i64::try_from(plan.ttl).unwrap_or(i64::MAX))
             .key(key),

@@ -6,9 +6,13 @@ use crate::config::{Config, Route};
 use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers;
 use crate::http::targeted::TARGET_LIST;
+use crate::http::time::UnixMillis;
 use crate::http::time::UnixSecs;
 use crate::purge::generations::{is_current, Currency, Generations};
-use crate::response::freshness::{downstream_cache_control, freshness, remaining_ttl, Freshness};
+use crate::response::freshness::{
+    downstream_cache_control, freshness, remaining_ttl, Freshness, StoredMeta,
+};
+use crate::response::revalidation::{validator, Validator};
 
 /// What to do with an entry found in the cache.
 #[derive(Debug)]
@@ -22,9 +26,12 @@ pub enum StoredDecision {
         revalidate: bool,
     },
     /// Not usable: go to the origin. `stale_if_error` = it may still answer if the origin fails.
+    /// `validator`: revalidate it (a conditional request; a 304 serves its body,
+    /// `flow::revalidate`); `None` when it has none or was purged hard.
     Miss {
         detail: Detail,
         stale_if_error: bool,
+        validator: Option<Validator>,
     },
     /// Its generations could not be read: never serve it, pass through (fail safe).
     Unverifiable,
@@ -41,50 +48,59 @@ pub fn on_stored(
 ) -> StoredDecision {
     let names = lookup.names(&entry.stamp);
     let skew_ms = config.purge.clock_skew.saturating_mul(1000);
-    match is_current(&entry.stamp, &names, generations, skew_ms) {
-        Currency::Current => {}
+    let (meta, stale_detail) = match is_current(&entry.stamp, &names, generations, skew_ms) {
+        Currency::Current => (entry.meta, None),
+        Currency::SoftPurged { at } => (stale_since(&entry.meta, at), Some(Detail::SoftPurged)),
         Currency::Moved { .. } => {
             return StoredDecision::Miss {
                 detail: Detail::Purged,
                 stale_if_error: false,
+                validator: None,
             }
         }
         Currency::Unknown { .. } => return StoredDecision::Unverifiable,
-    }
-    let (revalidate, age) = match freshness(&entry.meta, now) {
+    };
+    let miss = |stale_if_error| StoredDecision::Miss {
+        detail: stale_detail.unwrap_or(Detail::Expired),
+        stale_if_error,
+        validator: validator(stored_headers),
+    };
+    let (revalidate, age) = match freshness(&meta, now) {
         Freshness::Fresh { age } => (false, age),
         Freshness::StaleWhileRevalidate { age } => (true, age),
-        Freshness::StaleIfErrorOnly { .. } => {
-            return StoredDecision::Miss {
-                detail: Detail::Expired,
-                stale_if_error: true,
-            }
-        }
-        Freshness::Expired { .. } => {
-            return StoredDecision::Miss {
-                detail: Detail::Expired,
-                stale_if_error: false,
-            }
-        }
+        Freshness::StaleIfErrorOnly { .. } => return miss(true),
+        Freshness::Expired { .. } => return miss(false),
     };
     if !super::client_cc::accepts_stored(lookup, age) {
         return StoredDecision::Miss {
             detail: super::client_cc::REQUEST_CACHE_CONTROL,
             stale_if_error: false,
+            validator: validator(stored_headers),
         };
     }
     let mut headers = client_headers(lookup.route(), stored_headers);
     headers.append("age", &age.to_string());
-    let ttl = remaining_ttl(&entry.meta, now);
+    let ttl = remaining_ttl(&meta, now);
     let mut status = CacheStatus::hit().ttl(ttl).key(debug_key(config, lookup));
     if revalidate {
-        status = status.detail(Detail::StaleWhileRevalidate);
+        status = status.detail(stale_detail.unwrap_or(Detail::StaleWhileRevalidate));
     }
     StoredDecision::Serve {
         status: entry.status,
         headers,
         cache_status: status,
         revalidate,
+    }
+}
+
+/// A soft-purged entry's timing: stale from the purge at `purged_at` on (its
+/// freshness ends there, if not before), so its stale windows count from the
+/// purge.
+pub fn stale_since(meta: &StoredMeta, purged_at: UnixMillis) -> StoredMeta {
+    let fresh_for = purged_at.to_secs().saturating_sub(meta.stored_at);
+    StoredMeta {
+        ttl: meta.ttl.min(fresh_for),
+        ..*meta
     }
 }
 

@@ -2,7 +2,9 @@
 
 use super::State;
 use crate::http::time::{UnixMillis, UnixSecs};
-use crate::purge::generations::{encode_value, kv_expiration_ttl, Gen, GenName, Generations};
+use crate::purge::generations::{
+    after_purge, kv_expiration_ttl, Gen, GenName, Generations, PurgeKind,
+};
 use futures_util::future::join_all;
 use worker::Env;
 
@@ -41,27 +43,38 @@ pub async fn read(env: &Env, state: &State, names: &[GenName], now: UnixSecs) ->
     current
 }
 
-/// Writes `purged_at_ms` for every name; returns how many writes succeeded.
-/// The local memo is updated at once so this isolate stops serving at once.
+/// Writes a purge of `kind` at `purged_at_ms` for every name; returns how
+/// many writes succeeded. A hard purge writes blind; a soft one reads each
+/// value first and writes the merge (`purge::record::after_purge`). The local
+/// memo is updated at once so this isolate acts on it at once.
 pub async fn bump(
     env: &Env,
     state: &State,
     names: &[GenName],
+    kind: PurgeKind,
     purged_at_ms: UnixMillis,
     ttl: u64,
     now: UnixSecs,
 ) -> Result<usize, String> {
     let kv = env.kv(BINDING).map_err(|e| e.to_string())?;
-    let value = encode_value(purged_at_ms);
     let writes = names.iter().map(|n| {
         let kv = &kv;
-        let value = value.clone();
         async move {
-            match kv.put(&n.kv_key(), value) {
+            let current = match kind {
+                PurgeKind::Hard => None,
+                PurgeKind::Soft => kv
+                    .get(&n.kv_key())
+                    .text()
+                    .await
+                    .map_err(|e| e.to_string())?,
+            };
+            let value = after_purge(current.as_deref(), kind, purged_at_ms);
+            match kv.put(&n.kv_key(), value.clone()) {
                 Ok(b) => b
                     .expiration_ttl(kv_expiration_ttl(ttl))
                     .execute()
                     .await
+                    .map(|_| value)
                     .map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
             }
@@ -73,9 +86,9 @@ pub async fn bump(
     let mut first_err = None;
     for (name, r) in names.iter().zip(results) {
         match r {
-            Ok(()) => {
+            Ok(value) => {
                 ok += 1;
-                memo.put(name.clone(), Gen::PurgedAt(purged_at_ms), now);
+                memo.put(name.clone(), Gen::from_kv(Some(&value)), now);
             }
             Err(e) => {
                 first_err.get_or_insert(e);

@@ -4,35 +4,32 @@
 use super::body::respond_raw;
 use super::convert::{now_millis, now_secs, to_core};
 use super::origin::{fetch_origin, Fetch, OriginRequest};
+use super::revalidate::{refresh_not_modified, serve_not_modified, stored_for_refresh, Kept};
 use super::store::{put_copy, serve_stored};
 use super::{kv, log, origin_failed, plain, State};
 use crate::flow::fetched::{after_fetch, AfterFetch, StaleFallback};
 use crate::flow::refresh::refresh_hold;
+use crate::flow::revalidate::{answers_revalidation, conditional_headers};
 use crate::flow::{self, Lookup, StoredDecision, StoredEntry};
 use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers as CoreHeaders;
 use crate::http::method::Method;
-use crate::http::time::UnixSecs;
+use crate::http::time::{UnixMillis, UnixSecs};
 use crate::response::delivery::deliver;
+use crate::response::revalidation::Validator;
 use std::time::Duration;
 use worker::*;
-
-/// A stored entry kept for stale-if-error.
-struct Stale {
-    resp: Response,
-    entry: StoredEntry,
-    headers: CoreHeaders,
-}
 
 /// What the stored half found.
 enum Found {
     /// Answered from the cache (or refused as unverifiable).
     Answered(Result<web_sys::Response>),
     /// Go to the origin; `detail` says why the entry (if any) was not used,
-    /// `stale` is an entry that may stand in if the origin fails.
+    /// `kept` is an entry that may stand in if the origin fails or be
+    /// revalidated.
     Miss {
         detail: Option<Detail>,
-        stale: Option<Stale>,
+        kept: Option<Kept>,
     },
 }
 
@@ -49,7 +46,7 @@ pub async fn lookup(
     }
     match stored(env, ctx, state, req_headers, &lk, now).await {
         Found::Answered(r) => r,
-        Found::Miss { detail, stale } => miss(ctx, state, req_headers, &lk, detail, stale).await,
+        Found::Miss { detail, kept } => miss(ctx, state, req_headers, &lk, detail, kept).await,
     }
 }
 
@@ -70,14 +67,14 @@ async fn stored(
     else {
         return Found::Miss {
             detail: None,
-            stale: None,
+            kept: None,
         };
     };
     let stored = to_core(resp.headers());
     let Some(entry) = StoredEntry::parse(&stored) else {
         return Found::Miss {
             detail: Some(Detail::UnreadableEntry),
-            stale: None,
+            kept: None,
         };
     };
     let gens = kv::read(env, state, &lk.names(&entry.stamp), now).await;
@@ -107,12 +104,15 @@ async fn stored(
         StoredDecision::Miss {
             detail,
             stale_if_error,
+            validator,
         } => Found::Miss {
             detail: Some(detail),
-            stale: stale_if_error.then_some(Stale {
+            kept: (stale_if_error || validator.is_some()).then_some(Kept {
                 resp,
                 entry,
                 headers: stored,
+                stale_if_error,
+                validator,
             }),
         },
         StoredDecision::Unverifiable => {
@@ -128,37 +128,70 @@ async fn stored(
     }
 }
 
-/// The miss half: the origin fetch, `after_fetch` (answer, stale, 502/504),
-/// `on_origin` (store or not), and the tee into the cache.
+/// The miss half: the origin fetch (conditional when an entry with a
+/// validator is kept), `after_fetch` (answer, stale, 502/504), a 304's
+/// revalidation, `on_origin` (store or not), and the tee into the cache.
 async fn miss(
     ctx: &Context,
     state: &State,
     req_headers: &CoreHeaders,
     lk: &Lookup<'_>,
     detail: Option<Detail>,
-    stale: Option<Stale>,
+    kept: Option<Kept>,
 ) -> Result<web_sys::Response> {
     if let Some(f) = flow::client_cc::refuse_miss(lk) {
         let cs = f.cache_status(CacheStatus::forward(Fwd::Miss));
         return plain(f.status, f.message, &cs).map(Into::into);
     }
-    let started = now_millis();
-    let fetch = fetch_keyed(lk).await;
-    let resp = match (
-        after_fetch(fetch.outcome(), StaleFallback::of(&stale)),
-        stale,
-        fetch,
-    ) {
-        (AfterFetch::ServeStale { detail }, Some(s), _) => {
-            let (headers, cs) =
-                flow::stale_on_error(&state.config, lk, &s.entry, &s.headers, now_secs(), detail);
-            return serve_stored(ctx, s.resp, s.entry.status, headers, cs, req_headers, lk);
-        }
-        (_, _, Fetch::Failed { error, why }) => {
-            return origin_failed(error, &why, CacheStatus::forward(Fwd::Miss)).map(Into::into)
-        }
-        (_, _, Fetch::Response(r)) => r,
-    };
+    let mut kept = kept;
+    loop {
+        let started = now_millis();
+        let validator = kept.as_ref().and_then(|k| k.validator.clone());
+        let fetch = fetch_keyed(lk, validator.as_ref()).await;
+        let fallback = StaleFallback::of(&kept.as_ref().filter(|k| k.stale_if_error));
+        let resp = match (after_fetch(fetch.outcome(), fallback), kept, fetch) {
+            (AfterFetch::ServeStale { detail }, Some(s), _) => {
+                let (headers, cs) = flow::stale_on_error(
+                    &state.config,
+                    lk,
+                    &s.entry,
+                    &s.headers,
+                    now_secs(),
+                    detail,
+                );
+                return serve_stored(ctx, s.resp, s.entry.status, headers, cs, req_headers, lk);
+            }
+            (_, _, Fetch::Failed { error, why }) => {
+                return origin_failed(error, &why, CacheStatus::forward(Fwd::Miss)).map(Into::into)
+            }
+            (AfterFetch::Answer(s), Some(k), Fetch::Response(r))
+                if answers_revalidation(s, validator.as_ref()) =>
+            {
+                match serve_not_modified(ctx, state, req_headers, lk, detail, k, &r, started) {
+                    Ok(served) => return served,
+                    Err(again) => {
+                        kept = Some(*again);
+                        continue;
+                    }
+                }
+            }
+            (_, _, Fetch::Response(r)) => r,
+        };
+        return answer(ctx, state, req_headers, lk, detail, resp, started);
+    }
+}
+
+/// An origin answer to a miss: `on_origin`, the client's response, and the
+/// tee into the cache.
+fn answer(
+    ctx: &Context,
+    state: &State,
+    req_headers: &CoreHeaders,
+    lk: &Lookup<'_>,
+    detail: Option<Detail>,
+    resp: Response,
+    started: UnixMillis,
+) -> Result<web_sys::Response> {
     let status = resp.status_code();
     let decision = flow::on_origin(
         &state.config,
@@ -199,7 +232,7 @@ async fn forward_uncached(
     req_headers: &CoreHeaders,
     cs: CacheStatus,
 ) -> Result<Response> {
-    match fetch_keyed(lk).await {
+    match fetch_keyed(lk, None).await {
         Fetch::Response(r) => {
             let status = r.status_code();
             let mut h = flow::client_headers(lk.route(), &to_core(r.headers()));
@@ -231,38 +264,55 @@ async fn refresh_entry(state: &State, key_url: &str, req_headers: &CoreHeaders) 
     let flow::Plan::Lookup(lk) = flow::plan(&state.config, &incoming) else {
         return;
     };
-    let started = now_millis();
-    let Fetch::Response(resp) = fetch_keyed(&lk).await else {
+    // Revalidated conditionally when the stored entry has a validator.
+    let mut kept = stored_for_refresh(lk.key.url()).await;
+    loop {
+        let started = now_millis();
+        let validator = kept.as_ref().and_then(|k| k.validator.clone());
+        let Fetch::Response(resp) = fetch_keyed(&lk, validator.as_ref()).await else {
+            return;
+        };
+        let status = resp.status_code();
+        if let (true, Some(k)) = (
+            answers_revalidation(status, validator.as_ref()),
+            kept.take(),
+        ) {
+            if refresh_not_modified(state, &lk, k, &resp, started).await {
+                return;
+            }
+            continue;
+        }
+        let decision = flow::on_origin(
+            &state.config,
+            &lk,
+            status,
+            &to_core(resp.headers()),
+            started,
+            now_secs(),
+        );
+        if let Some(store) = decision.store {
+            put_copy(
+                lk.key.url().to_string(),
+                lk.key.base_url().to_string(),
+                resp,
+                store.status,
+                store.headers,
+            )
+            .await;
+        }
         return;
-    };
-    let status = resp.status_code();
-    let decision = flow::on_origin(
-        &state.config,
-        &lk,
-        status,
-        &to_core(resp.headers()),
-        started,
-        now_secs(),
-    );
-    if let Some(store) = decision.store {
-        put_copy(
-            lk.key.url().to_string(),
-            lk.key.base_url().to_string(),
-            resp,
-            store.status,
-            store.headers,
-        )
-        .await;
     }
 }
 
 /// The origin fetch of a cacheable request: GET of the canonical URL with only
-/// the keyed headers, under the route's timeout.
-async fn fetch_keyed(lk: &Lookup<'_>) -> Fetch {
+/// the keyed headers (and a stored entry's `validator`, when revalidating),
+/// under the route's timeout.
+async fn fetch_keyed(lk: &Lookup<'_>, validator: Option<&Validator>) -> Fetch {
+    let conditional = validator.map(|v| conditional_headers(&lk.origin_headers, v));
     fetch_origin(OriginRequest {
         url: &lk.origin_url,
         method: &Method::Get,
-        headers: &lk.origin_headers,
+        headers: conditional.as_ref().unwrap_or(&lk.origin_headers),
         body: None,
         timeout: Duration::from_secs(lk.route().timeout),
     })

@@ -10,6 +10,7 @@ mod lookup;
 mod memory;
 mod origin;
 mod pass;
+mod revalidate;
 mod store;
 mod webhook;
 

@@ -1,7 +1,7 @@
 //! Origin fetch with a timeout. The request is built from core values in one
 //! JS call; the response body stays a JS stream.
 
-use crate::flow::fetched::{FetchError, Fetched};
+use crate::flow::fetched::{relayable, FetchError, Fetched};
 use crate::http::headers::Headers as CoreHeaders;
 use crate::http::method::Method;
 use std::time::Duration;
@@ -76,7 +76,16 @@ pub async fn fetch_origin(req: OriginRequest<'_>) -> Fetch {
         },
         Ok(v) => match v.as_string() {
             Some(why) => unreachable(why),
-            None => Fetch::Response(Response::from(worker::web_sys::Response::from(v))),
+            None => {
+                let resp = Response::from(worker::web_sys::Response::from(v));
+                match resp.status_code() {
+                    s if relayable(s) => Fetch::Response(resp),
+                    s => Fetch::Failed {
+                        error: FetchError::InvalidStatus,
+                        why: format!("status {s}"),
+                    },
+                }
+            }
         },
         Err(e) => unreachable(format!("{e:?}")),
     }

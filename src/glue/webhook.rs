@@ -10,7 +10,7 @@ use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers as CoreHeaders;
 use crate::http::method::Method;
 use crate::http::time::UnixSecs;
-use crate::purge::generations::GenName;
+use crate::purge::generations::{GenName, PurgeKind};
 use crate::purge::receipt::{
     receipt_key, receipt_ttl, replay_decision, GenerationsStatus, Receipt, Replay, ZonePurgeStatus,
 };
@@ -85,11 +85,12 @@ pub async fn handle(
     };
     let mut receipt = plan.receipt;
     // Layer 1: generations in KV (global).
-    bump_generations(env, state, &plan.names, &verified.id, now, &mut receipt).await;
-    // Layer 3: local deletes of the named URLs in this data centre.
-    receipt.layers.local_delete.deleted = delete_here(&plan.key_urls).await;
+    let (names, kind) = (&plan.names, plan.kind);
+    bump_generations(env, state, names, kind, &verified.id, now, &mut receipt).await;
+    // Layer 3: local deletes of the named URLs in this data centre (hard purges).
+    receipt.layers.local_delete.deleted = delete_here(&plan.local_deletes).await;
     // Layer 2: the zone purge API, after the response.
-    if let (true, Some(token)) = (zone_on, zone_token) {
+    if let (false, Some(token)) = (plan.zone_calls.is_empty(), zone_token) {
         receipt.layers.zone_purge.status = ZonePurgeStatus::Queued;
         receipt.layers.zone_purge.requests = plan.zone_calls.len();
         let id = verified.id.clone();
@@ -152,11 +153,13 @@ async fn bump_generations(
     env: &Env,
     state: &State,
     names: &[GenName],
+    kind: PurgeKind,
     id: &str,
     now: UnixSecs,
     receipt: &mut Receipt,
 ) {
-    match kv::bump(env, state, names, now_millis(), generation_ttl(), now).await {
+    let at = now_millis();
+    match kv::bump(env, state, names, kind, at, generation_ttl(), now).await {
         Ok(n) => {
             receipt.layers.generations.bumped = n;
             receipt.layers.generations.status = GenerationsStatus::Ok;

@@ -61,6 +61,9 @@ pub enum Detail {
     Expired,
     /// Served stale while a background refresh runs (RFC 5861 §3).
     StaleWhileRevalidate,
+    /// The stored entry was purged soft since it was fetched: stale, served
+    /// only inside its stale windows while it revalidates.
+    SoftPurged,
     /// Served from the isolate's memory tier.
     Memory,
     /// The stored entry's internal headers are missing or garbled.
@@ -73,6 +76,9 @@ pub enum Detail {
     OriginUnreachable,
     /// The origin did not answer in time.
     OriginTimeout,
+    /// The origin answered with a status no HTTP response may carry on
+    /// (outside 200..=599: the Fetch API refuses to build it).
+    OriginInvalid,
     /// The body is larger than the Cache API stores.
     TooLarge,
     /// The response carries more tags than an entry may be stamped with.
@@ -101,12 +107,14 @@ impl Detail {
             Detail::Purged => "purged",
             Detail::Expired => "expired",
             Detail::StaleWhileRevalidate => "stale_while_revalidate",
+            Detail::SoftPurged => "soft_purged",
             Detail::Memory => "memory",
             Detail::UnreadableEntry => "unreadable_entry",
             Detail::GenerationsUnavailable => "generations_unavailable",
             Detail::OriginError => "origin_error",
             Detail::OriginUnreachable => "origin_unreachable",
             Detail::OriginTimeout => "origin_timeout",
+            Detail::OriginInvalid => "origin_invalid",
             Detail::TooLarge => "too_large",
             Detail::TooManyTags => "too_many_tags",
             Detail::ConfigInvalid => "config_invalid",

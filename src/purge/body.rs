@@ -1,7 +1,8 @@
 //! The purge webhook's body and its limits (the receipt is in `receipt.rs`).
 //!
 //! Body (JSON object, every field optional, at least one non-empty or `true`):
-//! `{"tags": [...], "urls": [...], "prefixes": [...], "everything": false}`.
+//! `{"tags": [...], "urls": [...], "prefixes": [...], "everything": false, "soft": false}`.
+//! `soft: true` marks what matches stale instead of gone (`purge::record`).
 //! Unknown fields are refused, and every error names the field (`field `tagz` is unknown`,
 //! `tags[3]: ...`). The body must already have passed [`crate::purge::signature::verify`].
 //!
@@ -28,6 +29,9 @@ pub const MAX_PREFIXES: usize = 100;
 /// (<https://developers.cloudflare.com/kv/platform/limits/>); 900 leaves room for the
 /// receipt read and write.
 pub const MAX_ITEMS: usize = 900;
+/// Most items in one soft purge: each is a KV read and a write (the read keeps the
+/// name's last hard purge, see `purge::record`), within the same 1,000 operations.
+pub const MAX_SOFT_ITEMS: usize = 450;
 /// Deepest prefix, in path segments. A request checks one prefix generation per segment
 /// boundary of its path, up to this depth (see [`crate::purge::generations`]), so a deeper prefix
 /// could never be reached and is refused.
@@ -43,6 +47,8 @@ pub struct PurgeRequest {
     pub urls: Vec<String>,
     pub prefixes: Vec<Prefix>,
     pub everything: bool,
+    /// Mark matching entries stale instead of gone (`"soft": true`).
+    pub soft: bool,
 }
 
 /// A path prefix, optionally bound to a host.
@@ -178,30 +184,39 @@ pub fn parse_purge_body(bytes: &[u8]) -> Result<PurgeRequest, PurgeBodyError> {
                 }
                 req.prefixes = out;
             }
-            "everything" => match val {
-                Value::Bool(b) => req.everything = *b,
-                Value::Null => {}
-                _ => {
-                    return Err(PurgeBodyError::WrongType {
-                        field: "everything".into(),
-                        expected: "true or false",
-                    })
-                }
-            },
+            "everything" => req.everything = flag("everything", val)?,
+            "soft" => req.soft = flag("soft", val)?,
             other => return Err(PurgeBodyError::UnknownField(other.to_string())),
         }
     }
-    if total > MAX_ITEMS {
+    let (field, max) = if req.soft {
+        ("tags + urls + prefixes of a soft purge", MAX_SOFT_ITEMS)
+    } else {
+        ("tags + urls + prefixes", MAX_ITEMS)
+    };
+    if total > max {
         return Err(PurgeBodyError::TooMany {
-            field: "tags + urls + prefixes",
+            field,
             got: total,
-            max: MAX_ITEMS,
+            max,
         });
     }
     if !req.everything && req.tags.is_empty() && req.urls.is_empty() && req.prefixes.is_empty() {
         return Err(PurgeBodyError::Empty);
     }
     Ok(req)
+}
+
+/// A `true`/`false` field (`null` = false).
+fn flag(field: &str, val: &Value) -> Result<bool, PurgeBodyError> {
+    match val {
+        Value::Bool(b) => Ok(*b),
+        Value::Null => Ok(false),
+        _ => Err(PurgeBodyError::WrongType {
+            field: field.into(),
+            expected: "true or false",
+        }),
+    }
 }
 
 fn invalid(field: &str, i: usize, reason: String) -> PurgeBodyError {

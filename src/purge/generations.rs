@@ -24,6 +24,11 @@
 //!   centre whose KV cache still holds `4` (the true value is `5`) writes `5` — no bump at
 //!   all for entries stamped `5`. A timestamp write is blind and cannot be lost that way.
 //!
+//! A name's value holds its last hard purge and its last soft purge (format and merge
+//! rule: [`PurgeRecord`]). A hard purge after the fetch makes the entry a miss; a soft
+//! one only makes it stale from the purge on ([`Currency::SoftPurged`]): it is then served
+//! inside its stale windows while it revalidates.
+//!
 //! Hazard — clock skew: the purge time comes from one machine, the fetch start from
 //! another. If the purging machine's clock is behind, a purge that really happened after a
 //! fetch started could carry an earlier time. The `skew_ms` allowance (see
@@ -51,9 +56,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::PurgeSettings;
-use crate::http::text::{canonical_u64, sha256_hex};
+use crate::http::text::sha256_hex;
 use crate::http::time::UnixMillis;
 use crate::purge::body::{PurgeRequest, MAX_PREFIX_DEPTH};
+pub use crate::purge::record::{after_purge, PurgeKind, PurgeRecord};
 
 /// Deepest path for which prefix names are checked (segments). Equal to the deepest prefix
 /// a purge may name.
@@ -163,14 +169,15 @@ fn dedup(names: Vec<GenName>) -> Vec<GenName> {
         .collect()
 }
 
-/// The KV value written for a purge at `purged_at_ms`.
+/// The KV value a hard purge at `purged_at` writes (see [`PurgeRecord`] for
+/// the format and soft purges).
 pub fn encode_value(purged_at: UnixMillis) -> String {
-    purged_at.0.to_string()
+    after_purge(None, PurgeKind::Hard, purged_at)
 }
 
-/// Parses a KV value strictly (decimal digits only, canonical, fits `u64`).
-pub fn parse_value(s: &str) -> Option<UnixMillis> {
-    canonical_u64(s).map(UnixMillis)
+/// Parses a KV value strictly ([`PurgeRecord::parse`]).
+pub fn parse_value(s: &str) -> Option<PurgeRecord> {
+    PurgeRecord::parse(s)
 }
 
 /// The state of one name, as read.
@@ -178,8 +185,8 @@ pub fn parse_value(s: &str) -> Option<UnixMillis> {
 pub enum Gen {
     /// No KV value: never purged (or expired).
     Never,
-    /// Last purged at this instant.
-    PurgedAt(UnixMillis),
+    /// Last purged (hard, soft or both) at these instants.
+    Purged(PurgeRecord),
     /// The read failed or the stored value is garbage. Fails safe: the entry is a miss.
     Unreadable,
 }
@@ -189,8 +196,18 @@ impl Gen {
     pub fn from_kv(value: Option<&str>) -> Gen {
         match value {
             None => Gen::Never,
-            Some(s) => parse_value(s).map_or(Gen::Unreadable, Gen::PurgedAt),
+            Some(s) => parse_value(s).map_or(Gen::Unreadable, Gen::Purged),
         }
+    }
+
+    /// A name last purged hard at `at` (and never soft after it).
+    pub fn hard(at: UnixMillis) -> Gen {
+        Gen::Purged(PurgeRecord::new(PurgeKind::Hard, at))
+    }
+
+    /// A name last purged soft at `at` (and never hard).
+    pub fn soft(at: UnixMillis) -> Gen {
+        Gen::Purged(PurgeRecord::new(PurgeKind::Soft, at))
     }
 }
 
@@ -276,9 +293,14 @@ impl Stamp {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Currency {
     Current,
-    /// `name` was purged at or after the entry's fetch started (allowing for skew).
+    /// `name` was purged hard at or after the entry's fetch started (allowing for skew).
     Moved {
         name: String,
+    },
+    /// No hard purge applies, but a soft one does: the entry is stale since
+    /// `at` (the earliest soft purge that applies).
+    SoftPurged {
+        at: UnixMillis,
     },
     /// `name` was not read, or its read failed: treat as a miss.
     Unknown {
@@ -289,21 +311,28 @@ pub enum Currency {
 /// Decides whether an entry stamped `recorded` is current, given the values of every name
 /// in `names` (from [`request_names`] with the stamp's tags). Fails safe: a name missing
 /// from `current` or [`Gen::Unreadable`] gives `Unknown`. Purges at
-/// `purged_at >= fetched_at - skew_ms` count as after the fetch.
+/// `purged_at >= fetched_at - skew_ms` count as after the fetch; a hard one wins over
+/// every soft one.
 pub fn is_current(
     recorded: &Stamp,
     names: &[GenName],
     current: &Generations,
     skew_ms: u64,
 ) -> Currency {
+    let after_fetch =
+        |t: Option<UnixMillis>| t.filter(|t| t.saturating_add(skew_ms) >= recorded.fetched_at_ms);
+    let mut soft: Option<UnixMillis> = None;
     for name in names {
         match current.get(name) {
             Some(Gen::Never) => {}
-            Some(Gen::PurgedAt(t)) => {
-                if t.saturating_add(skew_ms) >= recorded.fetched_at_ms {
+            Some(Gen::Purged(record)) => {
+                if after_fetch(record.hard).is_some() {
                     return Currency::Moved {
                         name: name.as_str().to_string(),
                     };
+                }
+                if let Some(t) = after_fetch(record.soft) {
+                    soft = Some(soft.map_or(t, |s| s.min(t)));
                 }
             }
             Some(Gen::Unreadable) | None => {
@@ -313,7 +342,10 @@ pub fn is_current(
             }
         }
     }
-    Currency::Current
+    match soft {
+        Some(at) => Currency::SoftPurged { at },
+        None => Currency::Current,
+    }
 }
 
 /// Seconds after a purge by which every data centre stops serving purged entries: the

@@ -7,6 +7,7 @@ pub mod body;
 pub mod generations;
 pub mod memo;
 pub mod receipt;
+pub mod record;
 pub mod signature;
 pub mod webhook;
 pub mod zone;

@@ -65,6 +65,10 @@ pub struct Invalidated {
     pub urls: Vec<String>,
     pub prefixes: Vec<String>,
     pub everything: bool,
+    /// A soft purge: matching entries were marked stale, not removed (absent
+    /// in receipts stored by earlier versions: hard).
+    #[serde(default)]
+    pub soft: bool,
 }
 
 /// The webhook's answer. Built by [`Receipt::new`] with every layer pending/off; the glue
@@ -99,6 +103,7 @@ impl Receipt {
                 urls: req.urls.clone(),
                 prefixes: req.prefixes.iter().map(|p| p.raw.clone()).collect(),
                 everything: req.everything,
+                soft: req.soft,
             },
             layers: Layers {
                 generations: GenerationsLayer {

@@ -7,7 +7,7 @@ use crate::http::headers::Headers;
 use crate::http::method::Method;
 use crate::http::time::UnixSecs;
 use crate::purge::body::{parse_purge_body, PurgeBodyError, PurgeRequest, MAX_BODY_BYTES};
-use crate::purge::generations::{purge_names, staleness_bound, GenName};
+use crate::purge::generations::{purge_names, staleness_bound, GenName, PurgeKind};
 use crate::purge::receipt::Receipt;
 use crate::purge::signature::{verify, Secret, Verified, VerifyError, WebhookHeaders};
 use crate::purge::zone::{max_per_call, plan as zone_plan, ZonePurgeCall};
@@ -115,7 +115,13 @@ pub struct PurgePlan {
     pub key_urls: Vec<String>,
     /// Generation names to bump in KV.
     pub names: Vec<GenName>,
-    /// Cloudflare zone purge calls (empty when the zone layer is off).
+    /// Hard (the default) or soft (`"soft": true`).
+    pub kind: PurgeKind,
+    /// Key URLs to delete from this data centre's cache: the named URLs of a
+    /// hard purge; none for a soft one (its entries stay, marked stale).
+    pub local_deletes: Vec<String>,
+    /// Cloudflare zone purge calls (empty when the zone layer is off, and for
+    /// a soft purge: the zone API only deletes).
     pub zone_calls: Vec<ZonePurgeCall>,
     /// The receipt, layers still pending.
     pub receipt: Receipt,
@@ -146,7 +152,13 @@ pub fn plan_purge(
         }
     }
     let names = purge_names(&request, &key_urls, host);
-    let zone_calls = if zone_on {
+    let kind = if request.soft {
+        PurgeKind::Soft
+    } else {
+        PurgeKind::Hard
+    };
+    let hard = kind == PurgeKind::Hard;
+    let zone_calls = if zone_on && hard {
         zone_plan(
             &request,
             &key_urls,
@@ -158,10 +170,13 @@ pub fn plan_purge(
         Vec::new()
     };
     let receipt = Receipt::new(id, now, &request, staleness_bound(&config.purge));
+    let local_deletes = if hard { key_urls.clone() } else { Vec::new() };
     Ok(PurgePlan {
         request,
         key_urls,
         names,
+        kind,
+        local_deletes,
         zone_calls,
         receipt,
     })

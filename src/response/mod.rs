@@ -8,4 +8,5 @@ pub mod delivery;
 pub mod freshness;
 pub mod media_type;
 pub mod range;
+pub mod revalidation;
 pub mod store;

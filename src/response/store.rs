@@ -5,10 +5,10 @@
 //! [`NotStoredReason`], which becomes the `Cache-Status` detail
 //! (`Detail::from(&reason)`).
 //!
-//! This version never revalidates stored responses with validators
-//! (`If-None-Match`/`If-Modified-Since` towards the origin). So a response that
-//! may only be reused after revalidation (`no-cache`, or `must-revalidate` /
-//! `proxy-revalidate` with no freshness left) is simply not stored.
+//! Stale entries are revalidated with their validators (`response::revalidation`),
+//! but a response that may only be reused after revalidating it *every* time
+//! (`no-cache`, or `must-revalidate` / `proxy-revalidate` with no freshness
+//! left) is simply not stored.
 
 use crate::config::{Route, RouteKind, TtlMode, MAX_ENTRY_LIFETIME};
 use crate::http::cache_control::{CacheControl, FieldScope};

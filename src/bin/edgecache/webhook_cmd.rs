@@ -19,7 +19,7 @@ webhook-id, webhook-timestamp, webhook-signature.
 
 pub const PURGE_HELP: &str = "\
 edgecache purge --endpoint URL [--secret whsec_...] [--tag T]... [--url U]...
-                [--prefix P]... [--everything] [--id ID]
+                [--prefix P]... [--everything] [--soft] [--id ID]
 
 Sends a signed purge webhook to URL (e.g. https://api.example.com/__edgecache/purge)
 and prints the receipt. Retries 429/5xx and connection errors up to 3 times with
@@ -32,6 +32,9 @@ answers 2xx.
     --url U          purge URL U, every spelling and variant of it (repeatable)
     --prefix P       purge every path under P (repeatable)
     --everything     purge everything
+    --soft           mark what matches stale instead of removing it: served only
+                     inside each route's stale windows while it revalidates
+                     (docs/purge.md, Soft purge)
     --id ID          webhook-id (default: msg_<time-derived hex>)
 ";
 
@@ -113,6 +116,7 @@ pub fn sign_cmd(args: &[String]) -> Result<(), Exit> {
 pub fn purge_cmd(args: &[String]) -> Result<(), Exit> {
     let (mut endpoint, mut secret, mut id) = (None, None, None);
     let (mut tags, mut urls, mut prefixes, mut everything) = (vec![], vec![], vec![], false);
+    let mut soft = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -123,6 +127,7 @@ pub fn purge_cmd(args: &[String]) -> Result<(), Exit> {
             "--url" => urls.push(value(&mut it, a)?),
             "--prefix" => prefixes.push(value(&mut it, a)?),
             "--everything" => everything = true,
+            "--soft" => soft = true,
             other => return Err(Exit::Usage(format!("unexpected argument {other:?}"))),
         }
     }
@@ -141,6 +146,9 @@ pub fn purge_cmd(args: &[String]) -> Result<(), Exit> {
     }
     if everything {
         body.insert("everything".into(), true.into());
+    }
+    if soft {
+        body.insert("soft".into(), true.into());
     }
     let body = serde_json::Value::Object(body).to_string().into_bytes();
     let id = id.unwrap_or_else(default_id);

@@ -28,19 +28,25 @@ from .payload import Purge
 
 
 class _Batch:
-    """The commit hook that sends what the transaction's surviving callbacks collected."""
+    """The commit hook that sends what the transaction's surviving callbacks collected:
+    hard purges, then soft ones (less what a hard one covers)."""
 
     def __init__(self) -> None:
         self.purge = Purge()
+        self.soft = Purge(soft=True)
         self.sent = False
 
+    def add(self, items: Purge) -> None:
+        (self.soft if items.soft else self.purge).merge(items)
+
     def __call__(self) -> None:
-        if self.sent or not self.purge:
+        soft = self.soft.without(self.purge)
+        if self.sent or not (self.purge or soft):
             return
         self.sent = True
         from .sender import dispatch
 
-        dispatch(self.purge.bodies())
+        dispatch(self.purge.bodies() + soft.bodies())
 
 
 class _Collect:
@@ -50,21 +56,29 @@ class _Collect:
         self.batch, self.items = batch, items
 
     def __call__(self) -> None:
-        self.batch.purge.merge(self.items)
+        self.batch.add(self.items)
 
 
 def purge(*, tags: Iterable[str] = (), urls: Iterable[str] = (), prefixes: Iterable[str] = (),
-          everything: bool = False, using: str | None = None) -> None:
+          everything: bool = False, soft: bool | None = None, using: str | None = None) -> None:
     """Purge these tags/URLs/prefixes when the current transaction commits (at once in
     autocommit). Items are checked now: an invalid one raises `InvalidPurge` here, in the
-    code that made it, not in a webhook the worker refuses later."""
-    items = Purge().add(tags, urls, prefixes, everything)
+    code that made it, not in a webhook the worker refuses later.
+
+    `soft=True` marks matching entries stale instead of gone (served only inside each
+    route's stale windows while they revalidate; docs/purge.md, "Soft purge");
+    `None` takes `EDGECACHE["SOFT_PURGE"]` (default False: hard)."""
+    if soft is None:
+        from . import conf
+
+        soft = conf.soft_default()
+    items = Purge(soft=bool(soft)).add(tags, urls, prefixes, everything)
     if not items:
         return
     conn = connections[using or DEFAULT_DB_ALIAS]
     if not conn.in_atomic_block:
         batch = _Batch()
-        batch.purge.merge(items)
+        batch.add(items)
         transaction.on_commit(batch, using=conn.alias, robust=True)  # autocommit: runs now
         return
     open_batches = [e[1] for e in conn.run_on_commit if isinstance(e[1], _Batch) and not e[1].sent]
@@ -73,13 +87,13 @@ def purge(*, tags: Iterable[str] = (), urls: Iterable[str] = (), prefixes: Itera
     conn.run_on_commit = [e for e in conn.run_on_commit if e[1] is not batch] + [(set(), batch, True)]
 
 
-def purge_objects(objects: Iterable[Model], using: str | None = None) -> None:
-    """Purge the registered tags of these objects (see `register`)."""
+def purge_objects(objects: Iterable[Model], using: str | None = None, soft: bool | None = None) -> None:
+    """Purge the registered tags of these objects (see `register`); `soft` as in `purge`."""
     from .registry import tags_for_objects
 
     tags = tags_for_objects(objects)
     if tags:
-        purge(tags=tags, using=using)
+        purge(tags=tags, using=using, soft=soft)
 
 
 @contextmanager

@@ -6,6 +6,7 @@
         "TIMEOUT": 10.0,                  # seconds: the whole delivery, every retry included
         "RETRIES": 3,                     # retries after the first attempt (429, 5xx, network errors)
         "ASYNC": "thread",                # "thread" | "sync" | a callable or dotted path (task queue hook)
+        "SOFT_PURGE": False,              # True: purges mark entries stale instead of gone (docs/purge.md)
     }
 
 Every problem is a `Problem` with a check id (`edgecache.E001`...) and a hint; the
@@ -26,7 +27,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-KNOWN_KEYS = ("PURGE_URL", "SECRET", "SECRETS", "TIMEOUT", "RETRIES", "ASYNC")
+KNOWN_KEYS = ("PURGE_URL", "SECRET", "SECRETS", "TIMEOUT", "RETRIES", "ASYNC", "SOFT_PURGE")
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_RETRIES = 3
 MAX_RETRIES = 10
@@ -51,6 +52,7 @@ class Config:
     timeout: float
     retries: int
     mode: Mode
+    soft: bool = False  # SOFT_PURGE: the default of purge(soft=...)
 
 
 def _err(n: int, msg: str, hint: str) -> Problem:
@@ -169,9 +171,22 @@ def problems(raw: Any = None, *, configured: bool | None = None) -> tuple[Config
                         "Retries after the first attempt; 3 is the default."))
         retries = DEFAULT_RETRIES
     mode = _mode(raw.get("ASYNC", "thread"), out)
+    soft = raw.get("SOFT_PURGE", False)
+    if not isinstance(soft, bool):
+        out.append(_err(9, f"EDGECACHE['SOFT_PURGE'] must be True or False, got {soft!r}.",
+                        "False (the default): purged entries are gone; True: they are marked stale and "
+                        "served only inside each route's stale windows while they revalidate."))
+        soft = False
     if any(p.level == "error" for p in out):
         return None, out
-    return Config(url, secrets, float(timeout), retries, mode), out
+    return Config(url, secrets, float(timeout), retries, mode, soft), out
+
+
+def soft_default() -> bool:
+    """`EDGECACHE["SOFT_PURGE"]` as validated (False when the setting is unusable: the
+    system checks report that)."""
+    config, _ = problems()
+    return config.soft if config is not None else False
 
 
 def load() -> Config:

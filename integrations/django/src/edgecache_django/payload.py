@@ -15,6 +15,7 @@ MAX_TAGS = 500
 MAX_URLS = 500
 MAX_PREFIXES = 100
 MAX_ITEMS = 900  # one KV write per item; a Worker invocation may make 1,000 KV operations
+MAX_SOFT_ITEMS = 450  # a soft purge reads each item's value before writing it
 MAX_BODY_BYTES = 64 * 1024
 MAX_TAG_BYTES = 1024
 MAX_URL_BYTES = 8192
@@ -74,6 +75,7 @@ class Purge:
     urls: dict[str, None] = field(default_factory=dict)
     prefixes: dict[str, None] = field(default_factory=dict)
     everything: bool = False
+    soft: bool = False  # mark stale instead of gone (`"soft": true`)
 
     def add(self, tags: Any = (), urls: Any = (), prefixes: Any = (), everything: bool = False) -> Purge:
         for kind, items in (("tags", tags), ("urls", urls), ("prefixes", prefixes)):
@@ -98,29 +100,47 @@ class Purge:
     def __bool__(self) -> bool:
         return bool(self.tags or self.urls or self.prefixes or self.everything)
 
+    def without(self, hard: Purge) -> Purge:
+        """This (soft) purge less what `hard` purges anyway: a hard purge covers a soft one."""
+        if hard.everything:
+            return Purge(soft=self.soft)
+        out = Purge(soft=self.soft, everything=self.everything)
+        out.tags = {k: v for k, v in self.tags.items() if k not in hard.tags}
+        out.urls = {u: None for u in self.urls if u not in hard.urls}
+        out.prefixes = {p: None for p in self.prefixes if p not in hard.prefixes}
+        return out
+
     def bodies(self) -> list[dict[str, Any]]:
         """JSON bodies, each within every limit of the worker; as few as the limits allow."""
+        if not self:
+            return []
         if self.everything:
-            return [{"everything": True}]
-        return split(list(self.tags.values()), list(self.urls), list(self.prefixes))
+            bodies = [{"everything": True}]
+        else:
+            max_items = MAX_SOFT_ITEMS if self.soft else MAX_ITEMS
+            bodies = split(list(self.tags.values()), list(self.urls), list(self.prefixes), max_items)
+        if self.soft:
+            for body in bodies:
+                body["soft"] = True
+        return bodies
 
 
 def encode(body: dict[str, Any]) -> str:
     return json.dumps(body, separators=(",", ":"))
 
 
-def split(tags: list[str], urls: list[str], prefixes: list[str]) -> list[dict[str, Any]]:
+def split(tags: list[str], urls: list[str], prefixes: list[str], max_items: int = MAX_ITEMS) -> list[dict[str, Any]]:
     caps = {"tags": MAX_TAGS, "urls": MAX_URLS, "prefixes": MAX_PREFIXES}
-    # An upper bound of the encoded size: `{"tags":[],"urls":[],"prefixes":[]}` plus
-    # each item's JSON and a comma; exact enough to stay under 64 KiB.
-    empty = len(encode({"tags": [], "urls": [], "prefixes": []}))
+    # An upper bound of the encoded size: `{"tags":[],"urls":[],"prefixes":[],"soft":true}`
+    # plus each item's JSON and a comma; exact enough to stay under 64 KiB.
+    empty = len(encode({"tags": [], "urls": [], "prefixes": [], "soft": True}))
     bodies: list[dict[str, Any]] = []
     cur: dict[str, list[str]] = {"tags": [], "urls": [], "prefixes": []}
     size, count = empty, 0
     for kind, items in (("tags", tags), ("urls", urls), ("prefixes", prefixes)):
         for item in items:
             cost = len(json.dumps(item).encode()) + 1
-            if count and (len(cur[kind]) >= caps[kind] or count >= MAX_ITEMS or size + cost > MAX_BODY_BYTES):
+            if count and (len(cur[kind]) >= caps[kind] or count >= max_items or size + cost > MAX_BODY_BYTES):
                 bodies.append({k: v for k, v in cur.items() if v})
                 cur = {"tags": [], "urls": [], "prefixes": []}
                 size, count = empty, 0
