@@ -3,7 +3,7 @@
 
 use edgecache::config::Config;
 use edgecache::flow::entry::{STATUS_HEADER, STORED_AS};
-use edgecache::flow::{on_origin, plan, Incoming, Plan, StoredEntry};
+use edgecache::flow::{on_origin, plan, FetchStart, Incoming, Plan, StoredEntry};
 use edgecache::http::headers::Headers;
 use edgecache::http::method::Method;
 use edgecache::http::time::{UnixMillis, UnixSecs};
@@ -47,7 +47,7 @@ fn every_status_is_stored_as_200_with_the_real_one_beside_it() {
         &lk,
         503,
         &hdrs(&[("content-type", "text/plain")]),
-        UnixMillis(0),
+        FetchStart::unrecorded(UnixMillis(0)),
         UnixSecs(1000),
     );
     let store = d.store.expect("503 is named in status_ttl");
@@ -64,9 +64,16 @@ fn an_entry_without_a_valid_status_is_unreadable() {
     let Plan::Lookup(lk) = lookup_plan(&c, &Method::Get, &none) else {
         panic!("expected a lookup")
     };
-    let store = on_origin(&c, &lk, 200, &Headers::new(), UnixMillis(0), UnixSecs(1000))
-        .store
-        .unwrap();
+    let store = on_origin(
+        &c,
+        &lk,
+        200,
+        &Headers::new(),
+        FetchStart::unrecorded(UnixMillis(0)),
+        UnixSecs(1000),
+    )
+    .store
+    .unwrap();
     for bad in [None, Some("abc"), Some("99"), Some("600")] {
         let mut h: Headers = store
             .headers
@@ -91,7 +98,14 @@ fn private_fields_are_kept_from_the_store_but_reach_the_first_client() {
         ("cache-control", "max-age=60, private=\"Set-Cookie\""),
         ("set-cookie", "csrftoken=a"),
     ]);
-    let d = on_origin(&c, &lk, 200, &origin, UnixMillis(0), UnixSecs(1000));
+    let d = on_origin(
+        &c,
+        &lk,
+        200,
+        &origin,
+        FetchStart::unrecorded(UnixMillis(0)),
+        UnixSecs(1000),
+    );
     assert_eq!(d.client.get("set-cookie"), Some("csrftoken=a"));
     assert!(!d.store.unwrap().headers.contains("set-cookie"));
 }
@@ -208,9 +222,16 @@ fn hop_by_hop_fields_and_those_connection_names_are_never_stored() {
         ("upgrade", "h2c"),
         ("etag", "\"e\""),
     ]);
-    let store = on_origin(&c, &lk, 200, &origin, UnixMillis(0), UnixSecs(1000))
-        .store
-        .expect("stored");
+    let store = on_origin(
+        &c,
+        &lk,
+        200,
+        &origin,
+        FetchStart::unrecorded(UnixMillis(0)),
+        UnixSecs(1000),
+    )
+    .store
+    .expect("stored");
     for name in [
         "transfer-encoding",
         "connection",

@@ -34,7 +34,7 @@ fn survives(body: &str, path: &str, tags: &[&str], fetched_at: u64, purged_at: u
     }
     for n in purge_names(&req, &key_urls, HOST) {
         if names.contains(&n) {
-            gens.insert(n, Gen::PurgedAt(UnixMillis(purged_at)));
+            gens.insert(n, Gen::PurgedAt(UnixMillis(purged_at).into()));
         }
     }
     is_current(&stamp, &names, &gens, 0)
@@ -204,7 +204,7 @@ fn skew_allowance_treats_recent_purges_as_after_the_fetch() {
     let mut g = Generations::new();
     g.insert(
         GenName::all(),
-        Gen::PurgedAt(UnixMillis(10_000 - DEFAULT_SKEW_MS)),
+        Gen::PurgedAt(UnixMillis(10_000 - DEFAULT_SKEW_MS).into()),
     );
     assert!(matches!(
         is_current(&stamp, &names, &g, DEFAULT_SKEW_MS),
@@ -212,7 +212,7 @@ fn skew_allowance_treats_recent_purges_as_after_the_fetch() {
     ));
     g.insert(
         GenName::all(),
-        Gen::PurgedAt(UnixMillis(10_000 - DEFAULT_SKEW_MS - 1)),
+        Gen::PurgedAt(UnixMillis(10_000 - DEFAULT_SKEW_MS - 1).into()),
     );
     assert_eq!(
         is_current(&stamp, &names, &g, DEFAULT_SKEW_MS),
@@ -242,8 +242,8 @@ fn unread_or_unreadable_names_fail_safe() {
 #[test]
 fn kv_values_parse_strictly() {
     assert_eq!(
-        parse_value(&encode_value(UnixMillis(1_700_000_000_123))),
-        Some(UnixMillis(1_700_000_000_123))
+        parse_value(&encode_value(&UnixMillis(1_700_000_000_123).into())),
+        Some(UnixMillis(1_700_000_000_123).into())
     );
     for bad in [
         "",
@@ -258,7 +258,10 @@ fn kv_values_parse_strictly() {
         assert_eq!(parse_value(bad), None, "{bad:?}");
     }
     assert_eq!(Gen::from_kv(None), Gen::Never);
-    assert_eq!(Gen::from_kv(Some("42")), Gen::PurgedAt(UnixMillis(42)));
+    assert_eq!(
+        Gen::from_kv(Some("42")),
+        Gen::PurgedAt(UnixMillis(42).into())
+    );
     assert_eq!(Gen::from_kv(Some("x")), Gen::Unreadable);
 }
 
@@ -339,14 +342,18 @@ fn stamp_refuses_too_many_tags() {
 #[test]
 fn memo_values_expire_after_ttl() {
     let mut m = Memo::new(10, MEMO_MAX_BYTES);
-    m.put(GenName::all(), Gen::PurgedAt(UnixMillis(7)), UnixSecs(1000));
+    m.put(
+        GenName::all(),
+        Gen::PurgedAt(UnixMillis(7).into()),
+        UnixSecs(1000),
+    );
     assert_eq!(
         m.get(&GenName::all(), UnixSecs(1000)),
-        Some(Gen::PurgedAt(UnixMillis(7)))
+        Some(Gen::PurgedAt(UnixMillis(7).into()))
     );
     assert_eq!(
         m.get(&GenName::all(), UnixSecs(1009)),
-        Some(Gen::PurgedAt(UnixMillis(7)))
+        Some(Gen::PurgedAt(UnixMillis(7).into()))
     );
     assert_eq!(m.get(&GenName::all(), UnixSecs(1010)), None);
     assert_eq!(m.get(&GenName::all(), UnixSecs(999)), None);
@@ -358,13 +365,17 @@ fn memo_evicts_oldest_when_full() {
     let mut m = Memo::new(60, 2 * Memo::entry_cost(&GenName::tag("a")));
     m.put(GenName::tag("a"), Gen::Never, UnixSecs(1));
     m.put(GenName::tag("b"), Gen::Never, UnixSecs(2));
-    m.put(GenName::tag("a"), Gen::PurgedAt(UnixMillis(5)), UnixSecs(3)); // refresh: "b" is now oldest
+    m.put(
+        GenName::tag("a"),
+        Gen::PurgedAt(UnixMillis(5).into()),
+        UnixSecs(3),
+    ); // refresh: "b" is now oldest
     m.put(GenName::tag("c"), Gen::Never, UnixSecs(4));
     assert_eq!(m.len(), 2);
     assert_eq!(m.get(&GenName::tag("b"), UnixSecs(4)), None);
     assert_eq!(
         m.get(&GenName::tag("a"), UnixSecs(4)),
-        Some(Gen::PurgedAt(UnixMillis(5)))
+        Some(Gen::PurgedAt(UnixMillis(5).into()))
     );
     assert_eq!(m.get(&GenName::tag("c"), UnixSecs(4)), Some(Gen::Never));
 }
@@ -479,7 +490,7 @@ fn memo_accounting_returns_to_zero_as_entries_are_replaced() {
     let mut m = Memo::new(60, MEMO_MAX_BYTES);
     let n = GenName::tag("a");
     m.put(n.clone(), Gen::Never, UnixSecs(1));
-    m.put(n.clone(), Gen::PurgedAt(UnixMillis(9)), UnixSecs(2));
+    m.put(n.clone(), Gen::PurgedAt(UnixMillis(9).into()), UnixSecs(2));
     assert_eq!(m.used_bytes(), Memo::entry_cost(&n));
     assert_eq!(m.len(), 1);
 }

@@ -1,8 +1,10 @@
 //! Generation values in Workers KV, behind the isolate memo.
 
 use super::State;
-use crate::http::time::{UnixMillis, UnixSecs};
-use crate::purge::generations::{encode_value, kv_expiration_ttl, Gen, GenName, Generations};
+use crate::http::time::UnixSecs;
+use crate::purge::generations::{
+    encode_value, kv_expiration_ttl, Gen, GenName, Generations, PurgeMark,
+};
 use futures_util::future::join_all;
 use worker::Env;
 
@@ -41,18 +43,18 @@ pub async fn read(env: &Env, state: &State, names: &[GenName], now: UnixSecs) ->
     current
 }
 
-/// Writes `purged_at_ms` for every name; returns how many writes succeeded.
+/// Writes `mark` for every name; returns how many writes succeeded.
 /// The local memo is updated at once so this isolate stops serving at once.
 pub async fn bump(
     env: &Env,
     state: &State,
     names: &[GenName],
-    purged_at_ms: UnixMillis,
+    mark: PurgeMark,
     ttl: u64,
     now: UnixSecs,
 ) -> Result<usize, String> {
     let kv = env.kv(BINDING).map_err(|e| e.to_string())?;
-    let value = encode_value(purged_at_ms);
+    let value = encode_value(&mark);
     let writes = names.iter().map(|n| {
         let kv = &kv;
         let value = value.clone();
@@ -75,7 +77,7 @@ pub async fn bump(
         match r {
             Ok(()) => {
                 ok += 1;
-                memo.put(name.clone(), Gen::PurgedAt(purged_at_ms), now);
+                memo.put(name.clone(), Gen::PurgedAt(mark), now);
             }
             Err(e) => {
                 first_err.get_or_insert(e);
@@ -89,4 +91,10 @@ pub async fn bump(
             names.len()
         )),
     }
+}
+
+/// The values of `names` the memo holds now, without reading KV: what a miss
+/// with no stored entry knows before its fetch (`flow::FetchStart::seen`).
+pub fn memo_only(state: &State, names: &[GenName], now: UnixSecs) -> Generations {
+    crate::purge::memo::plan_reads(names, &state.memo.borrow(), now).0
 }

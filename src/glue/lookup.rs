@@ -2,10 +2,12 @@
 //! `flow::fetched::after_fetch` / `flow::on_origin` (the miss half).
 
 use super::body::respond_raw;
+use super::collapse::{wait, Leader};
 use super::convert::{now_millis, now_secs, to_core};
 use super::origin::{fetch_origin, Fetch, OriginRequest};
 use super::store::{put_copy, serve_stored};
 use super::{kv, log, origin_failed, State};
+use crate::flow::collapse::{flight_hold, follower_step, FollowerStep, LeaderOutcome, Role};
 use crate::flow::fetched::{after_fetch, AfterFetch, StaleFallback};
 use crate::flow::refresh::refresh_hold;
 use crate::flow::{self, Lookup, StoredDecision, StoredEntry};
@@ -13,6 +15,7 @@ use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers as CoreHeaders;
 use crate::http::method::Method;
 use crate::http::time::UnixSecs;
+use crate::purge::generations::Generations;
 use crate::response::delivery::deliver;
 use std::time::Duration;
 use worker::*;
@@ -29,11 +32,15 @@ enum Found {
     /// Answered from the cache (or refused as unverifiable).
     Answered(Result<web_sys::Response>),
     /// Go to the origin; `detail` says why the entry (if any) was not used,
-    /// `stale` is an entry that may stand in if the origin fails.
-    Miss {
-        detail: Option<Detail>,
-        stale: Option<Stale>,
-    },
+    /// `stale` is an entry that may stand in if the origin fails, `seen` the
+    /// generation values read (recorded in the new entry's stamp).
+    Miss(Missed),
+}
+
+struct Missed {
+    detail: Option<Detail>,
+    stale: Option<Stale>,
+    seen: Generations,
 }
 
 pub async fn lookup(
@@ -44,12 +51,91 @@ pub async fn lookup(
     lk: Lookup<'_>,
 ) -> Result<web_sys::Response> {
     let now = now_secs();
-    if let Some(served) = super::memory::serve(env, state, req_headers, &lk, now).await {
+    if let Some(served) = super::memory::serve(env, state, req_headers, &lk, now, None).await {
         return served;
     }
-    match stored(env, ctx, state, req_headers, &lk, now).await {
+    match stored(env, ctx, state, req_headers, &lk, now, None).await {
         Found::Answered(r) => r,
-        Found::Miss { detail, stale } => miss(ctx, state, req_headers, &lk, detail, stale).await,
+        Found::Miss(m) => collapsed(env, ctx, state, req_headers, &lk, m).await,
+    }
+}
+
+/// A miss, collapsed with the isolate's other misses on its key
+/// (`flow::collapse`): lead (fetch and store), or follow (wait, then act on
+/// the leader's outcome), or pass (a hit-for-pass note).
+async fn collapsed(
+    env: &Env,
+    ctx: &Context,
+    state: &State,
+    req_headers: &CoreHeaders,
+    lk: &Lookup<'_>,
+    m: Missed,
+) -> Result<web_sys::Response> {
+    let key = lk.key.url();
+    let hold = flight_hold(lk.route());
+    let mut retries = 0;
+    loop {
+        let role = state
+            .collapse
+            .borrow_mut()
+            .join(key, now_secs(), hold, Default::default);
+        let shared = match role {
+            Role::Lead { id, shared } => {
+                let leader = Some(Leader::new(key, id, shared));
+                return miss(ctx, state, req_headers, lk, m, leader).await;
+            }
+            Role::LeadAlone | Role::Pass => {
+                return miss(ctx, state, req_headers, lk, m, None).await
+            }
+            Role::Follow(shared) => shared,
+        };
+        let outcome = wait(&shared, lk.route().timeout).await;
+        match follower_step(outcome, m.stale.is_some(), retries) {
+            FollowerStep::Lookup => {
+                return follow_lookup(env, ctx, state, req_headers, lk, m).await
+            }
+            FollowerStep::Origin => return miss(ctx, state, req_headers, lk, m, None).await,
+            FollowerStep::Stale => {
+                if let Some(s) = m.stale {
+                    let detail = Detail::OriginError;
+                    let (headers, cs) = flow::stale_on_error(
+                        &state.config,
+                        lk,
+                        &s.entry,
+                        &s.headers,
+                        now_secs(),
+                        detail,
+                    );
+                    return serve_stored(ctx, s.resp, s.entry.status, headers, cs, req_headers, lk);
+                }
+                return miss(ctx, state, req_headers, lk, m, None).await;
+            }
+            FollowerStep::Retry => retries += 1,
+        }
+    }
+}
+
+/// A follower whose leader stored its answer: its own lookup (memory tier,
+/// then its own `cache.match`), marked `collapsed`; if that finds nothing
+/// usable, its own origin fetch.
+async fn follow_lookup(
+    env: &Env,
+    ctx: &Context,
+    state: &State,
+    req_headers: &CoreHeaders,
+    lk: &Lookup<'_>,
+    m: Missed,
+) -> Result<web_sys::Response> {
+    let now = now_secs();
+    let collapsed = Some(Detail::Collapsed);
+    if let Some(served) = super::memory::serve(env, state, req_headers, lk, now, collapsed).await {
+        return served;
+    }
+    match stored(env, ctx, state, req_headers, lk, now, collapsed).await {
+        Found::Answered(r) => r,
+        // Not there after all (evicted, purged meanwhile): keep what this
+        // request found first (its stale copy, its reads) and fetch.
+        Found::Miss(_) => miss(ctx, state, req_headers, lk, m, None).await,
     }
 }
 
@@ -61,24 +147,20 @@ async fn stored(
     req_headers: &CoreHeaders,
     lk: &Lookup<'_>,
     now: UnixSecs,
+    hit_detail: Option<Detail>,
 ) -> Found {
+    let no_entry = |detail| no_entry(state, lk, now, detail);
     let Some(resp) = Cache::default()
         .get(lk.key.url(), false)
         .await
         .ok()
         .flatten()
     else {
-        return Found::Miss {
-            detail: None,
-            stale: None,
-        };
+        return no_entry(None);
     };
     let stored = to_core(resp.headers());
     let Some(entry) = StoredEntry::parse(&stored) else {
-        return Found::Miss {
-            detail: Some(Detail::UnreadableEntry),
-            stale: None,
-        };
+        return no_entry(Some(Detail::UnreadableEntry));
     };
     let gens = kv::read(env, state, &lk.names(&entry.stamp), now).await;
     match flow::on_stored(&state.config, lk, &entry, &stored, &gens, now) {
@@ -88,6 +170,10 @@ async fn stored(
             cache_status,
             revalidate,
         } => {
+            let cache_status = match hit_detail {
+                Some(d) => cache_status.detail(d),
+                None => cache_status,
+            };
             // One background refresh per key at a time; other stale hits
             // meanwhile just serve stale.
             let key = lk.key.url();
@@ -107,14 +193,15 @@ async fn stored(
         StoredDecision::Miss {
             detail,
             stale_if_error,
-        } => Found::Miss {
+        } => Found::Miss(Missed {
             detail: Some(detail),
             stale: stale_if_error.then_some(Stale {
                 resp,
                 entry,
                 headers: stored,
             }),
-        },
+            seen: gens,
+        }),
         StoredDecision::Unverifiable => {
             // Fail safe: generations could not be read, so nothing stored is
             // served and nothing is stored.
@@ -128,16 +215,36 @@ async fn stored(
     }
 }
 
+/// A miss without a usable entry: only the memo's values are known before
+/// the fetch (they are what its stamp may record).
+fn no_entry(state: &State, lk: &Lookup<'_>, now: UnixSecs, detail: Option<Detail>) -> Found {
+    Found::Miss(Missed {
+        detail,
+        stale: None,
+        seen: kv::memo_only(state, &lk.route_names(), now),
+    })
+}
+
 /// The miss half: the origin fetch, `after_fetch` (answer, stale, 502/504),
-/// `on_origin` (store or not), and the tee into the cache.
+/// `on_origin` (store or not), and the tee into the cache. A `leader`
+/// reports the outcome to the key's followers.
 async fn miss(
     ctx: &Context,
     state: &State,
     req_headers: &CoreHeaders,
     lk: &Lookup<'_>,
-    detail: Option<Detail>,
-    stale: Option<Stale>,
+    m: Missed,
+    leader: Option<Leader>,
 ) -> Result<web_sys::Response> {
+    let Missed {
+        detail,
+        stale,
+        seen,
+    } = m;
+    let report = |leader: Option<Leader>, outcome: LeaderOutcome| match leader {
+        Some(l) => l.report(outcome),
+        None => super::collapse::note(lk.key.url(), outcome),
+    };
     let started = now_millis();
     let fetch = fetch_keyed(lk).await;
     let resp = match (
@@ -146,22 +253,28 @@ async fn miss(
         fetch,
     ) {
         (AfterFetch::ServeStale { detail }, Some(s), _) => {
+            report(leader, LeaderOutcome::Failed);
             let (headers, cs) =
                 flow::stale_on_error(&state.config, lk, &s.entry, &s.headers, now_secs(), detail);
             return serve_stored(ctx, s.resp, s.entry.status, headers, cs, req_headers, lk);
         }
         (_, _, Fetch::Failed { error, why }) => {
-            return origin_failed(error, &why, CacheStatus::forward(Fwd::Miss)).map(Into::into)
+            report(leader, LeaderOutcome::Failed);
+            return origin_failed(error, &why, CacheStatus::forward(Fwd::Miss)).map(Into::into);
         }
         (_, _, Fetch::Response(r)) => r,
     };
     let status = resp.status_code();
+    let start = flow::FetchStart {
+        at: started,
+        seen: &seen,
+    };
     let decision = flow::on_origin(
         &state.config,
         lk,
         status,
         &to_core(resp.headers()),
-        started,
+        start,
         now_secs(),
     );
     let mut client = decision.client;
@@ -171,21 +284,40 @@ async fn miss(
     }
     client.append("cache-status", &cs.to_string());
     let mut resp = resp;
-    if let Some(store) = decision.store {
-        // Tee: the client's body streams at once; the copy goes to the cache in wait_until.
-        let copy = resp.cloned()?;
-        ctx.wait_until(put_copy(
-            lk.key.url().to_string(),
-            lk.key.base_url().to_string(),
-            copy,
-            store.status,
-            store.headers,
-        ));
+    match decision.store {
+        Some(store) => store_copy(ctx, &mut resp, lk, store, leader)?,
+        None => report(leader, LeaderOutcome::NotStorable),
     }
     respond_raw(
         resp,
         deliver(lk.route(), &lk.method, req_headers, status, client),
     )
+}
+
+/// Tee: the client's body streams at once; the copy goes to the cache in
+/// wait_until, and the key's followers are told once it is there.
+fn store_copy(
+    ctx: &Context,
+    resp: &mut Response,
+    lk: &Lookup<'_>,
+    store: flow::StoredCopy,
+    leader: Option<Leader>,
+) -> Result<()> {
+    let copy = resp.cloned()?;
+    let (key, base) = (lk.key.url().to_string(), lk.key.base_url().to_string());
+    ctx.wait_until(async move {
+        let ok = put_copy(key.clone(), base, copy, store.status, store.headers).await;
+        let outcome = if ok {
+            LeaderOutcome::Stored
+        } else {
+            LeaderOutcome::StoreFailed
+        };
+        match leader {
+            Some(l) => l.report(outcome),
+            None => super::collapse::note(&key, outcome),
+        }
+    });
+    Ok(())
 }
 
 /// Fetches from the origin without touching the cache (used when generations
@@ -227,17 +359,22 @@ async fn refresh_entry(state: &State, key_url: &str, req_headers: &CoreHeaders) 
     let flow::Plan::Lookup(lk) = flow::plan(&state.config, &incoming) else {
         return;
     };
+    let seen = kv::memo_only(state, &lk.route_names(), now_secs());
     let started = now_millis();
     let Fetch::Response(resp) = fetch_keyed(&lk).await else {
         return;
     };
     let status = resp.status_code();
+    let start = flow::FetchStart {
+        at: started,
+        seen: &seen,
+    };
     let decision = flow::on_origin(
         &state.config,
         &lk,
         status,
         &to_core(resp.headers()),
-        started,
+        start,
         now_secs(),
     );
     if let Some(store) = decision.store {

@@ -10,7 +10,7 @@ use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers as CoreHeaders;
 use crate::http::method::Method;
 use crate::http::time::UnixSecs;
-use crate::purge::generations::GenName;
+use crate::purge::generations::{GenName, PurgeMark};
 use crate::purge::receipt::{
     receipt_key, receipt_ttl, replay_decision, GenerationsStatus, Receipt, Replay, ZonePurgeStatus,
 };
@@ -156,7 +156,8 @@ async fn bump_generations(
     now: UnixSecs,
     receipt: &mut Receipt,
 ) {
-    match kv::bump(env, state, names, now_millis(), generation_ttl(), now).await {
+    let mark = PurgeMark::new(now_millis(), super::convert::nonce());
+    match kv::bump(env, state, names, mark, generation_ttl(), now).await {
         Ok(n) => {
             receipt.layers.generations.bumped = n;
             receipt.layers.generations.status = GenerationsStatus::Ok;

@@ -6,13 +6,40 @@
 //! fetched. The glue does the KV reads and writes; this module says which keys, how to
 //! read the values, and what to decide.
 //!
-//! # Scheme: purge timestamps, not counters
+//! # Scheme: purge marks, not counters
 //!
-//! A purge writes, for each name, the **time of the purge** (Unix milliseconds, from the
-//! receiving worker's clock). A stored entry records in its [`Stamp`] the time its origin
-//! fetch **started** (`fetched_at_ms`, taken before the fetch by the serving worker) and
-//! the tags it carries. On a hit, the entry is current only if, for every applicable name,
-//! `purged_at + skew < fetched_at`.
+//! A purge writes, for each name, a **mark** ([`PurgeMark`], format in
+//! [`crate::purge::mark`]): the time of the purge (Unix milliseconds, from the receiving
+//! worker's clock) and a random nonce. A stored entry records in its [`Stamp`] the time its
+//! origin fetch **started** (`fetched_at_ms`, taken before the fetch by the serving worker),
+//! the tags it carries, and the marks its worker had read, *before the fetch*, for the names
+//! that apply to it (`seen`). On a hit, each applicable name is checked in turn:
+//!
+//! 1. never purged (no value): current for this name;
+//! 2. its mark is the very one the stamp recorded ([`PurgeMark::same_purge`]): current for
+//!    this name, whatever the times say;
+//! 3. otherwise the time rule: current only if `purged_at + skew < fetched_at`.
+//!
+//! The entry is current when every name is.
+//!
+//! **Why rule 2 is sound.** The recorded mark was returned by a read that finished before
+//! the fetch started, so the purge that wrote it happened before the fetch: the entry's
+//! body is from after that purge. Every later purge of the name writes a new nonce, so
+//! finding the same mark again means no later purge is visible to this reader — exactly
+//! what the time rule tries to establish, without trusting two machines' clocks. It is
+//! equality, not ordering: a purge from a machine whose clock is behind may write a
+//! *smaller* time than the one recorded, and it is still a different mark. Legacy marks
+//! without a nonce never satisfy rule 2 (two purges may share a millisecond). What rule 2
+//! cannot cover: names learned only after the fetch (tags the origin sends) and names whose
+//! value the worker had not read before the fetch — those keep the time rule.
+//!
+//! **Its bound.** Rule 2 is what makes caching work again right after a purge: before it,
+//! every entry fetched within `skew` after a purge of one of its names was treated as
+//! purged on every read, so during a burst of edits a tag was effectively uncached. With
+//! it, the first read after a purge fetches (collapsed to one origin request per key per
+//! isolate, `flow::collapse`) and stores an entry recording the new mark; later reads hit.
+//! Staleness is unchanged: a purge is seen by a data centre once its KV value reaches it
+//! and the isolate memo has expired ([`staleness_bound`]), as before.
 //!
 //! Why not counters ("generation N", stamped before the fetch)?
 //! - Tags sent by the origin (`Cache-Tag`, `Surrogate-Key`) are known only *after* the
@@ -22,13 +49,13 @@
 //!   bounds every name, including ones learned later. This is the sound option.
 //! - Counters need read-modify-write on an eventually consistent store: a purge in a data
 //!   centre whose KV cache still holds `4` (the true value is `5`) writes `5` — no bump at
-//!   all for entries stamped `5`. A timestamp write is blind and cannot be lost that way.
+//!   all for entries stamped `5`. A mark write is blind and cannot be lost that way.
 //!
-//! Hazard — clock skew: the purge time comes from one machine, the fetch start from
-//! another. If the purging machine's clock is behind, a purge that really happened after a
-//! fetch started could carry an earlier time. The `skew_ms` allowance (see
-//! `config::DEFAULT_CLOCK_SKEW`) widens the comparison: anything fetched up to `skew_ms` after a
-//! purge also counts as stale. The price is a few extra misses right after a purge.
+//! Hazard — clock skew (the time rule): the purge time comes from one machine, the fetch
+//! start from another. If the purging machine's clock is behind, a purge that really
+//! happened after a fetch started could carry an earlier time. The `skew_ms` allowance (see
+//! `config::DEFAULT_CLOCK_SKEW`) widens the comparison: anything fetched up to `skew_ms`
+//! after a purge also counts as stale unless rule 2 proves it current.
 //! (Workers' `Date.now()` only advances across I/O, so the serving side's fetch start can
 //! only be *early*, which is the safe direction.)
 //!
@@ -50,8 +77,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::mark::NAME_ID_HEX;
+pub use super::mark::{encode_value, parse_value, PurgeMark, SeenMarks};
 use crate::config::PurgeSettings;
-use crate::http::text::{canonical_u64, sha256_hex};
+use crate::http::text::sha256_hex;
 use crate::http::time::UnixMillis;
 use crate::purge::body::{PurgeRequest, MAX_PREFIX_DEPTH};
 
@@ -99,9 +128,16 @@ impl GenName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-    /// The Workers KV key holding this name's last purge time: `gen:<sha256 hex>`.
+    /// The Workers KV key holding this name's last purge mark: `gen:<sha256 hex>`.
     pub fn kv_key(&self) -> String {
         format!("gen:{}", sha256_hex(self.0.as_bytes()))
+    }
+    /// The name's id in a stamp's recorded marks: the first
+    /// [`NAME_ID_HEX`] hex digits of the hash [`GenName::kv_key`] uses.
+    pub fn mark_id(&self) -> String {
+        let mut h = sha256_hex(self.0.as_bytes());
+        h.truncate(NAME_ID_HEX);
+        h
     }
 }
 
@@ -163,23 +199,13 @@ fn dedup(names: Vec<GenName>) -> Vec<GenName> {
         .collect()
 }
 
-/// The KV value written for a purge at `purged_at_ms`.
-pub fn encode_value(purged_at: UnixMillis) -> String {
-    purged_at.0.to_string()
-}
-
-/// Parses a KV value strictly (decimal digits only, canonical, fits `u64`).
-pub fn parse_value(s: &str) -> Option<UnixMillis> {
-    canonical_u64(s).map(UnixMillis)
-}
-
 /// The state of one name, as read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Gen {
     /// No KV value: never purged (or expired).
     Never,
-    /// Last purged at this instant.
-    PurgedAt(UnixMillis),
+    /// Last purged with this mark.
+    PurgedAt(PurgeMark),
     /// The read failed or the stored value is garbage. Fails safe: the entry is a miss.
     Unreadable,
 }
@@ -199,8 +225,8 @@ impl Gen {
 pub struct Generations(BTreeMap<GenName, Gen>);
 
 impl Generations {
-    pub fn new() -> Generations {
-        Generations::default()
+    pub const fn new() -> Generations {
+        Generations(BTreeMap::new())
     }
     pub fn insert(&mut self, name: GenName, g: Gen) {
         self.0.insert(name, g);
@@ -216,16 +242,14 @@ impl Generations {
     }
 }
 
-/// What an entry was fetched under: when its origin fetch started, and its tags.
-///
-/// Serialized into one header value: `1;<fetched_at_ms>;<tag>,<tag>…` — tags lower-cased,
-/// sorted, deduplicated, with `%`, `,`, `;`, and bytes outside `!`..=`~` percent-encoded
-/// (upper-case hex). [`Stamp::parse`] accepts only this canonical form, so
-/// `parse(encode(s)) == s` and anything else is `None` (= treat the entry as a miss).
+/// What an entry was fetched under: when its origin fetch started, its tags, and the
+/// purge marks read before the fetch (module doc, rule 2). Its header format is in
+/// `flow::entry` (`encode_stamp`, `parse_stamp`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stamp {
     pub fetched_at_ms: UnixMillis,
     tags: Vec<String>,
+    seen: SeenMarks,
 }
 
 /// Why an entry cannot be stamped.
@@ -264,12 +288,45 @@ impl Stamp {
         Ok(Stamp {
             fetched_at_ms,
             tags: set.into_iter().collect(),
+            seen: SeenMarks::default(),
         })
     }
 
     /// Sorted, lower-cased, distinct.
     pub fn tags(&self) -> &[String] {
         &self.tags
+    }
+
+    /// The marks recorded as read before the fetch.
+    pub fn seen(&self) -> &SeenMarks {
+        &self.seen
+    }
+
+    /// With these recorded marks (as parsed from a stored entry).
+    pub fn with_seen(mut self, seen: SeenMarks) -> Stamp {
+        self.seen = seen;
+        self
+    }
+
+    /// Records the marks of `names` found in `before`. HAZARD: `before` must hold only
+    /// values whose reads finished before the origin fetch started (module doc, rule 2):
+    /// a value read during or after the fetch could be a purge the body predates.
+    pub fn record_seen(&mut self, names: &[GenName], before: &Generations) {
+        for name in names {
+            if let Some(Gen::PurgedAt(mark)) = before.get(name) {
+                self.seen.insert(&name.mark_id(), mark);
+            }
+        }
+    }
+
+    /// Rule 2 of the module doc: `name`'s current mark is the one recorded.
+    fn saw(&self, name: &GenName, current: &PurgeMark) -> bool {
+        !self.seen.is_empty()
+            && current.nonce.is_some()
+            && self
+                .seen
+                .get(&name.mark_id())
+                .is_some_and(|m| m.same_purge(current))
     }
 }
 /// Whether a stored entry may be served.
@@ -288,8 +345,9 @@ pub enum Currency {
 
 /// Decides whether an entry stamped `recorded` is current, given the values of every name
 /// in `names` (from [`request_names`] with the stamp's tags). Fails safe: a name missing
-/// from `current` or [`Gen::Unreadable`] gives `Unknown`. Purges at
-/// `purged_at >= fetched_at - skew_ms` count as after the fetch.
+/// from `current` or [`Gen::Unreadable`] gives `Unknown`. A mark the stamp recorded is
+/// current (rule 2); any other purge at `purged_at >= fetched_at - skew_ms` counts as
+/// after the fetch.
 pub fn is_current(
     recorded: &Stamp,
     names: &[GenName],
@@ -299,8 +357,9 @@ pub fn is_current(
     for name in names {
         match current.get(name) {
             Some(Gen::Never) => {}
-            Some(Gen::PurgedAt(t)) => {
-                if t.saturating_add(skew_ms) >= recorded.fetched_at_ms {
+            Some(Gen::PurgedAt(mark)) => {
+                let after = mark.at.saturating_add(skew_ms) >= recorded.fetched_at_ms;
+                if after && !recorded.saw(name, &mark) {
                     return Currency::Moved {
                         name: name.as_str().to_string(),
                     };
