@@ -244,3 +244,47 @@ fn hop_by_hop_fields_and_those_connection_names_are_never_stored() {
     assert_eq!(store.headers.get("etag"), Some("\"e\""));
     assert_eq!(store.headers.get("content-type"), Some("text/plain"));
 }
+
+#[test]
+fn the_stored_stamp_records_the_marks_read_before_the_fetch_and_a_hit_then_passes() {
+    use edgecache::flow::{on_stored, StoredDecision};
+    use edgecache::purge::generations::{Gen, GenName, Generations, PurgeMark};
+    let c = config();
+    let none = Headers::new();
+    let Plan::Lookup(lk) = lookup_plan(&c, &Method::Get, &none) else {
+        panic!("expected a lookup")
+    };
+    // `all` was purged 300 ms before the fetch: inside the 2 s skew window.
+    let mark = PurgeMark::new(UnixMillis(1_000_000), 42);
+    let mut gens = Generations::new();
+    for n in lk.route_names() {
+        gens.insert(n, Gen::Never);
+    }
+    gens.insert(GenName::all(), Gen::PurgedAt(mark));
+    let origin = hdrs(&[("content-type", "application/json")]);
+    let start = FetchStart {
+        at: UnixMillis(1_000_300),
+        seen: &gens,
+    };
+    let store = on_origin(&c, &lk, 200, &origin, start, UnixSecs(1000))
+        .store
+        .unwrap();
+    let entry = StoredEntry::parse(&store.headers).unwrap();
+    assert_eq!(entry.stamp.seen().len(), 1);
+    let d = on_stored(&c, &lk, &entry, &store.headers, &gens, UnixSecs(1001));
+    assert!(matches!(d, StoredDecision::Serve { .. }), "{d:?}");
+    // Stored without the marks, the same entry reads as purged.
+    let bare = on_origin(
+        &c,
+        &lk,
+        200,
+        &origin,
+        FetchStart::unrecorded(UnixMillis(1_000_300)),
+        UnixSecs(1000),
+    )
+    .store
+    .unwrap();
+    let bare_entry = StoredEntry::parse(&bare.headers).unwrap();
+    let d = on_stored(&c, &lk, &bare_entry, &bare.headers, &gens, UnixSecs(1001));
+    assert!(matches!(d, StoredDecision::Miss { .. }), "{d:?}");
+}

@@ -99,7 +99,7 @@ describe("request collapsing", () => {
     let n = 0;
     origin.on(
       "/api/private/",
-      held(300, () => json({ n: ++n }, { "cache-control": "private" })),
+      held(800, () => json({ n: ++n }, { "cache-control": "private" })),
     );
     const first = await burst(5, "/api/private/");
     // Each got its own answer from the origin: nothing was shared.
