@@ -4,7 +4,7 @@
 // followers, and a burst of reads right after a purge costs about one origin
 // request per key (purge marks, purge::generations rule 2).
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { cacheStatus, purge, sleep, startRoutedOrigin, startWorker } from "./harness.mjs";
+import { cacheStatus, purge, sleep, startRoutedOrigin, startWorker, untilHit } from "./harness.mjs";
 
 let origin, worker;
 let version = 1;
@@ -143,8 +143,7 @@ describe("request collapsing", () => {
     let fail = false;
     origin.on("/sie/a", held(300, () => (fail ? { status: 503, body: "down" } : json({ v: "old" }))));
     await get("/sie/a");
-    await sleep(100);
-    expect((await get("/sie/a")).hit).toBe(true);
+    expect((await untilHit(() => get("/sie/a"))).hit).toBe(true);
     await sleep(1200); // past the 1 s TTL, inside stale-if-error
     fail = true;
     origin.requests.length = 0;
@@ -191,8 +190,7 @@ describe("purge without a stampede", () => {
   test("a burst of reads right after a purge costs one origin request, then hits (inside the clock-skew window)", async () => {
     origin.on("/api/courses/", held(200, () => json({ v: version })));
     await get("/api/courses/");
-    await sleep(100);
-    expect((await get("/api/courses/")).hit).toBe(true);
+    expect((await untilHit(() => get("/api/courses/"))).hit).toBe(true);
     version += 1;
     const r = await purge(worker, { tags: ["course_list"] });
     expect(r.status).toBe(200);
