@@ -23,7 +23,8 @@ use edgecache::flow::entry::{encode_meta, encode_stamp, parse_meta, parse_stamp}
 use edgecache::http::cache_control::{split_directives, CacheControl};
 use edgecache::http::date as httpdate;
 use edgecache::http::time::{UnixMillis, UnixSecs};
-use edgecache::purge::generations::{Stamp, MAX_STAMP_TAGS};
+use edgecache::purge::generations::{GenName, PurgeMark, Stamp, MAX_STAMP_TAGS};
+use edgecache::purge::mark::{encode_value, parse_value, SeenMarks};
 use edgecache::response::freshness::{downstream_cache_control, StoredMeta};
 use edgecache::response::range::{parse_range, RangeOutcome};
 use libfuzzer_sys::fuzz_target;
@@ -135,12 +136,26 @@ fn stamp_text(s: &str) {
         assert_eq!(encode_stamp(&st), s);
         assert!(st.tags().len() <= MAX_STAMP_TAGS);
     }
+    // The same text as a purge mark (KV value).
+    if let Some(m) = parse_value(s) {
+        assert_eq!(encode_value(&m), s);
+    }
 }
 
 fn stamp_value(u: &mut Unstructured) -> arbitrary::Result<()> {
     let at = UnixMillis(u.arbitrary()?);
     let tags: Vec<String> = u.arbitrary()?;
+    let marks: Vec<(u64, Option<u64>)> = u.arbitrary()?;
     if let Ok(st) = Stamp::new(at, &tags) {
+        let mut seen = SeenMarks::default();
+        for (i, (at, nonce)) in marks.into_iter().enumerate() {
+            let mark = PurgeMark {
+                at: UnixMillis(at),
+                nonce,
+            };
+            seen.insert(&GenName::tag(&i.to_string()).mark_id(), mark);
+        }
+        let st = st.with_seen(seen);
         let enc = encode_stamp(&st);
         assert_eq!(parse_stamp(&enc).as_ref(), Some(&st), "{enc:?}");
         // Lower-cased, sorted, distinct.
