@@ -17,8 +17,13 @@ pub type Shared = Rc<Cell<Option<LeaderOutcome>>>;
 /// The isolate's collapser.
 pub type Collapser = crate::flow::collapse::Collapser<Shared>;
 
-/// How often a follower looks at its leader's cell.
-const POLL: Duration = Duration::from_millis(10);
+/// How often a follower looks at its leader's cell: first after
+/// [`FIRST_POLL_MS`], then twice as long each time up to [`MAX_POLL_MS`]. Each
+/// look costs the follower CPU time (Workers bills and limits it per request),
+/// so a long wait (a large object being stored) looks rarely, and a short one
+/// (an API answer) is noticed within a few milliseconds.
+const FIRST_POLL_MS: u64 = 5;
+const MAX_POLL_MS: u64 = 50;
 
 /// Waits for the leader's outcome, at most `timeout_secs` (the route's origin
 /// timeout). `None` = still none then.
@@ -26,6 +31,7 @@ pub async fn wait(shared: &Shared, timeout_secs: u64) -> Option<LeaderOutcome> {
     // `Date.now()` advances across timers, so the deadline holds however
     // late the timers fire.
     let deadline = now_millis().saturating_add(timeout_secs.saturating_mul(1000));
+    let mut every = FIRST_POLL_MS;
     loop {
         if let Some(o) = shared.get() {
             return Some(o);
@@ -33,7 +39,8 @@ pub async fn wait(shared: &Shared, timeout_secs: u64) -> Option<LeaderOutcome> {
         if now_millis() >= deadline {
             return None;
         }
-        worker::Delay::from(POLL).await;
+        worker::Delay::from(Duration::from_millis(every)).await;
+        every = (every * 2).min(MAX_POLL_MS);
     }
 }
 
