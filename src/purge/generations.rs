@@ -29,7 +29,10 @@
 //! what the time rule tries to establish, without trusting two machines' clocks. It is
 //! equality, not ordering: a purge from a machine whose clock is behind may write a
 //! *smaller* time than the one recorded, and it is still a different mark. Legacy marks
-//! without a nonce never satisfy rule 2 (two purges may share a millisecond). What rule 2
+//! without a nonce never satisfy rule 2 (two purges may share a millisecond). A mark never
+//! comes back once replaced (every purge draws a new nonce), so the only way to see a
+//! recorded mark after a later purge is a KV location that has not received that purge
+//! yet — the propagation delay every rule here is bounded by. What rule 2
 //! cannot cover: names learned only after the fetch (tags the origin sends) and names whose
 //! value the worker had not read before the fetch — those keep the time rule.
 //!
