@@ -111,7 +111,7 @@ fn a_later_detail_replaces_an_earlier_one() {
 
 /// Every variant but `Reason`. `_exhaustive` stops compiling when a variant is
 /// added: add it here too.
-const OWN: [Detail; 21] = [
+const OWN: [Detail; 22] = [
     Detail::Limits,
     Detail::BadRequest,
     Detail::NoRoute,
@@ -120,6 +120,7 @@ const OWN: [Detail; 21] = [
     Detail::Expired,
     Detail::StaleWhileRevalidate,
     Detail::Memory,
+    Detail::Collapsed,
     Detail::UnreadableEntry,
     Detail::GenerationsUnavailable,
     Detail::OriginError,
@@ -145,6 +146,7 @@ fn _exhaustive(d: Detail) {
         | Detail::Expired
         | Detail::StaleWhileRevalidate
         | Detail::Memory
+        | Detail::Collapsed
         | Detail::UnreadableEntry
         | Detail::GenerationsUnavailable
         | Detail::OriginError

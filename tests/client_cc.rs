@@ -6,7 +6,7 @@
 use edgecache::config::Config;
 use edgecache::flow::client_cc::{refuse_miss, ONLY_IF_CACHED, REQUEST_CACHE_CONTROL};
 use edgecache::flow::{
-    on_origin, on_stored, plan, Incoming, Lookup, Plan, StoredDecision, StoredEntry,
+    on_origin, on_stored, plan, FetchStart, Incoming, Lookup, Plan, StoredDecision, StoredEntry,
 };
 use edgecache::http::cache_status::Detail;
 use edgecache::http::headers::Headers;
@@ -50,10 +50,17 @@ fn lookup<'c>(config: &'c Config, path: &str, request_cc: Option<&str>) -> Looku
 /// `resident` seconds later.
 fn decide_stored(config: &Config, lk: &Lookup, resident: u64) -> StoredDecision {
     let origin: Headers = [("cache-control", "max-age=600")].into_iter().collect();
-    let stored = on_origin(config, lk, 200, &origin, NOW.to_millis(), NOW)
-        .store
-        .expect("stored")
-        .headers;
+    let stored = on_origin(
+        config,
+        lk,
+        200,
+        &origin,
+        FetchStart::unrecorded(NOW.to_millis()),
+        NOW,
+    )
+    .store
+    .expect("stored")
+    .headers;
     let entry = StoredEntry::parse(&stored).unwrap();
     let mut gens = Generations::new();
     for name in lk.names(&entry.stamp) {
@@ -117,7 +124,14 @@ fn request_no_store_keeps_the_answer_out_of_the_cache_but_a_stored_entry_answers
     let c = config();
     let lk = lookup(&c, "/api/x", Some("no-store"));
     let origin: Headers = [("cache-control", "max-age=600")].into_iter().collect();
-    let d = on_origin(&c, &lk, 200, &origin, UnixMillis(NOW.0 * 1000), NOW);
+    let d = on_origin(
+        &c,
+        &lk,
+        200,
+        &origin,
+        FetchStart::unrecorded(UnixMillis(NOW.0 * 1000)),
+        NOW,
+    );
     assert!(d.store.is_none());
     assert_eq!(
         d.cache_status.to_string(),
@@ -126,10 +140,17 @@ fn request_no_store_keeps_the_answer_out_of_the_cache_but_a_stored_entry_answers
     // Reusing what is stored is allowed (RFC 9111 §5.2.1.5 forbids storing only).
     let plain = lookup(&c, "/api/x", None);
     let origin_headers: Headers = [("cache-control", "max-age=600")].into_iter().collect();
-    let stored = on_origin(&c, &plain, 200, &origin_headers, NOW.to_millis(), NOW)
-        .store
-        .unwrap()
-        .headers;
+    let stored = on_origin(
+        &c,
+        &plain,
+        200,
+        &origin_headers,
+        FetchStart::unrecorded(NOW.to_millis()),
+        NOW,
+    )
+    .store
+    .unwrap()
+    .headers;
     let entry = StoredEntry::parse(&stored).unwrap();
     let mut gens = Generations::new();
     for name in lk.names(&entry.stamp) {

@@ -3,7 +3,7 @@
 
 use edgecache::config::Config;
 use edgecache::flow::entry::{STATUS_HEADER, STORED_AS};
-use edgecache::flow::{on_origin, plan, Incoming, Plan, StoredEntry};
+use edgecache::flow::{on_origin, plan, FetchStart, Incoming, Plan, StoredEntry};
 use edgecache::http::headers::Headers;
 use edgecache::http::method::Method;
 use edgecache::http::time::{UnixMillis, UnixSecs};
@@ -47,7 +47,7 @@ fn every_status_is_stored_as_200_with_the_real_one_beside_it() {
         &lk,
         503,
         &hdrs(&[("content-type", "text/plain")]),
-        UnixMillis(1_000_000),
+        FetchStart::unrecorded(UnixMillis(1_000_000)),
         UnixSecs(1000),
     );
     let store = d.store.expect("503 is named in status_ttl");
@@ -69,7 +69,7 @@ fn an_entry_without_a_valid_status_is_unreadable() {
         &lk,
         200,
         &Headers::new(),
-        UnixMillis(1_000_000),
+        FetchStart::unrecorded(UnixMillis(1_000_000)),
         UnixSecs(1000),
     )
     .store
@@ -98,7 +98,14 @@ fn private_fields_are_kept_from_the_store_but_reach_the_first_client() {
         ("cache-control", "max-age=60, private=\"Set-Cookie\""),
         ("set-cookie", "csrftoken=a"),
     ]);
-    let d = on_origin(&c, &lk, 200, &origin, UnixMillis(1_000_000), UnixSecs(1000));
+    let d = on_origin(
+        &c,
+        &lk,
+        200,
+        &origin,
+        FetchStart::unrecorded(UnixMillis(1_000_000)),
+        UnixSecs(1000),
+    );
     assert_eq!(d.client.get("set-cookie"), Some("csrftoken=a"));
     assert!(!d.store.unwrap().headers.contains("set-cookie"));
 }
@@ -215,9 +222,16 @@ fn hop_by_hop_fields_and_those_connection_names_are_never_stored() {
         ("upgrade", "h2c"),
         ("etag", "\"e\""),
     ]);
-    let store = on_origin(&c, &lk, 200, &origin, UnixMillis(1_000_000), UnixSecs(1000))
-        .store
-        .expect("stored");
+    let store = on_origin(
+        &c,
+        &lk,
+        200,
+        &origin,
+        FetchStart::unrecorded(UnixMillis(1_000_000)),
+        UnixSecs(1000),
+    )
+    .store
+    .expect("stored");
     for name in [
         "transfer-encoding",
         "connection",
@@ -229,4 +243,48 @@ fn hop_by_hop_fields_and_those_connection_names_are_never_stored() {
     }
     assert_eq!(store.headers.get("etag"), Some("\"e\""));
     assert_eq!(store.headers.get("content-type"), Some("text/plain"));
+}
+
+#[test]
+fn the_stored_stamp_records_the_marks_read_before_the_fetch_and_a_hit_then_passes() {
+    use edgecache::flow::{on_stored, StoredDecision};
+    use edgecache::purge::generations::{Gen, GenName, Generations, PurgeKind, PurgeRecord};
+    let c = config();
+    let none = Headers::new();
+    let Plan::Lookup(lk) = lookup_plan(&c, &Method::Get, &none) else {
+        panic!("expected a lookup")
+    };
+    // `all` was purged 300 ms before the fetch: inside the 2 s skew window.
+    let record = PurgeRecord::new(PurgeKind::Hard, UnixMillis(1_000_000)).with_nonce(42);
+    let mut gens = Generations::new();
+    for n in lk.route_names() {
+        gens.insert(n, Gen::Never);
+    }
+    gens.insert(GenName::all(), Gen::Purged(record));
+    let origin = hdrs(&[("content-type", "application/json")]);
+    let start = FetchStart {
+        at: UnixMillis(1_000_300),
+        seen: &gens,
+    };
+    let store = on_origin(&c, &lk, 200, &origin, start, UnixSecs(1000))
+        .store
+        .unwrap();
+    let entry = StoredEntry::parse(&store.headers).unwrap();
+    assert_eq!(entry.stamp.seen().len(), 1);
+    let d = on_stored(&c, &lk, &entry, &store.headers, &gens, UnixSecs(1001));
+    assert!(matches!(d, StoredDecision::Serve { .. }), "{d:?}");
+    // Stored without the marks, the same entry reads as purged.
+    let bare = on_origin(
+        &c,
+        &lk,
+        200,
+        &origin,
+        FetchStart::unrecorded(UnixMillis(1_000_300)),
+        UnixSecs(1000),
+    )
+    .store
+    .unwrap();
+    let bare_entry = StoredEntry::parse(&bare.headers).unwrap();
+    let d = on_stored(&c, &lk, &bare_entry, &bare.headers, &gens, UnixSecs(1001));
+    assert!(matches!(d, StoredDecision::Miss { .. }), "{d:?}");
 }

@@ -4,9 +4,9 @@ use edgecache::config::DEFAULT_CLOCK_SKEW;
 use edgecache::flow::entry::{encode_stamp, parse_stamp};
 use edgecache::http::time::{UnixMillis, UnixSecs};
 use edgecache::purge::generations::{
-    encode_value, is_current, parse_value, prefix_paths, purge_names, request_names,
-    staleness_bound, Currency, Gen, GenName, Generations, Stamp, StampError, MAX_PATH_DEPTH,
-    MAX_STAMP_TAGS,
+    after_purge, is_current, parse_value, prefix_paths, purge_names, request_names,
+    staleness_bound, Currency, Gen, GenName, Generations, PurgeKind, Stamp, StampError,
+    MAX_PATH_DEPTH, MAX_STAMP_TAGS,
 };
 use edgecache::purge::memo::{plan_reads, Memo, MEMO_MAX_BYTES};
 const DEFAULT_SKEW_MS: u64 = DEFAULT_CLOCK_SKEW * 1000;
@@ -291,7 +291,13 @@ fn unread_or_unreadable_names_fail_safe() {
 #[test]
 fn kv_values_parse_strictly() {
     assert_eq!(
-        parse_value(&encode_value(UnixMillis(1_700_000_000_123))).and_then(|r| r.hard),
+        parse_value(&after_purge(
+            None,
+            PurgeKind::Hard,
+            UnixMillis(1_700_000_000_123),
+            1
+        ))
+        .and_then(|r| r.hard),
         Some(UnixMillis(1_700_000_000_123))
     );
     for bad in [

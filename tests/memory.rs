@@ -4,7 +4,7 @@
 
 use edgecache::config::{Config, MemorySettings};
 use edgecache::flow::memory::{MemEntry, MemoryTier};
-use edgecache::flow::{on_origin, plan, Incoming, Plan};
+use edgecache::flow::{on_origin, plan, FetchStart, Incoming, Plan};
 use edgecache::http::headers::Headers;
 use edgecache::http::method::Method;
 use edgecache::http::time::{UnixMillis, UnixSecs};
@@ -44,10 +44,17 @@ fn stored_headers_for(status: u16) -> Headers {
         panic!("expected a lookup")
     };
     let origin: Headers = [("content-type", "application/json")].into_iter().collect();
-    on_origin(&c, &lk, status, &origin, UnixMillis(0), UnixSecs(1000))
-        .store
-        .expect("stored")
-        .headers
+    on_origin(
+        &c,
+        &lk,
+        status,
+        &origin,
+        FetchStart::unrecorded(UnixMillis(0)),
+        UnixSecs(1000),
+    )
+    .store
+    .expect("stored")
+    .headers
 }
 
 fn entry(base: &str, body: &'static str) -> MemEntry<&'static str> {

@@ -9,6 +9,7 @@ fn rec(hard: Option<u64>, soft: Option<u64>) -> PurgeRecord {
     PurgeRecord {
         hard: hard.map(UnixMillis),
         soft: soft.map(UnixMillis),
+        nonce: None,
     }
 }
 
@@ -21,8 +22,13 @@ fn a_bare_time_is_a_hard_purge_as_earlier_versions_wrote_it() {
 }
 
 #[test]
-fn a_hard_purge_writes_the_bare_time() {
-    assert_eq!(after_purge(None, PurgeKind::Hard, UnixMillis(42)), "42");
+fn a_hard_purge_writes_its_time_and_nonce() {
+    assert_eq!(
+        after_purge(None, PurgeKind::Hard, UnixMillis(42), 1),
+        "42.0000000000000001"
+    );
+    // Values of earlier versions (no nonce) stay readable.
+    assert_eq!(PurgeRecord::parse("42"), Some(rec(Some(42), None)));
 }
 
 #[test]
@@ -84,16 +90,16 @@ fn merge_keeps_the_later_of_each_time() {
 #[test]
 fn a_soft_purge_keeps_the_last_hard_purge_it_read() {
     assert_eq!(
-        after_purge(Some("10"), PurgeKind::Soft, UnixMillis(20)),
-        "v2;h=10;s=20"
+        after_purge(Some("10"), PurgeKind::Soft, UnixMillis(20), 1),
+        "v2;h=10;s=20;n=0000000000000001"
     );
     assert_eq!(
-        after_purge(None, PurgeKind::Soft, UnixMillis(20)),
-        "v2;s=20"
+        after_purge(None, PurgeKind::Soft, UnixMillis(20), 1),
+        "v2;s=20;n=0000000000000001"
     );
     assert_eq!(
-        after_purge(Some("v2;s=5"), PurgeKind::Soft, UnixMillis(20)),
-        "v2;s=20"
+        after_purge(Some("v2;s=5"), PurgeKind::Soft, UnixMillis(20), 1),
+        "v2;s=20;n=0000000000000001"
     );
 }
 
@@ -101,7 +107,7 @@ fn a_soft_purge_keeps_the_last_hard_purge_it_read() {
 fn a_soft_purge_over_garbage_writes_a_hard_purge() {
     // The garbage value made every entry a miss; a soft purge must not loosen that.
     assert_eq!(
-        after_purge(Some("garbage"), PurgeKind::Soft, UnixMillis(20)),
-        "20"
+        after_purge(Some("garbage"), PurgeKind::Soft, UnixMillis(20), 1),
+        "20.0000000000000001"
     );
 }

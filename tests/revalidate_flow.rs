@@ -9,7 +9,7 @@ use edgecache::flow::revalidate::{
 };
 use edgecache::flow::stored::stale_since;
 use edgecache::flow::{
-    on_origin, on_stored, plan, Incoming, Lookup, Plan, StoredDecision, StoredEntry,
+    on_origin, on_stored, plan, FetchStart, Incoming, Lookup, Plan, StoredDecision, StoredEntry,
 };
 use edgecache::http::cache_status::Detail;
 use edgecache::http::headers::Headers;
@@ -60,7 +60,7 @@ fn stored(c: &Config, lk: &Lookup, fields: &[(&str, &str)]) -> Headers {
         lk,
         200,
         &h(fields),
-        UnixSecs(STORED_AT).to_millis(),
+        FetchStart::unrecorded(UnixSecs(STORED_AT).to_millis()),
         UnixSecs(STORED_AT),
     );
     d.store.expect("stored").headers
@@ -233,8 +233,15 @@ fn a_304_updates_freshness_and_restamps_with_the_revalidation_start() {
         ("content-length", "0"),
     ]);
     let started = UnixMillis(2_000_123);
-    let Revalidated::Updated(d) = on_not_modified(&c, &lk, &e, &s, &nm, started, UnixSecs(2001))
-    else {
+    let Revalidated::Updated(d) = on_not_modified(
+        &c,
+        &lk,
+        &e,
+        &s,
+        &nm,
+        FetchStart::unrecorded(started),
+        UnixSecs(2001),
+    ) else {
         panic!("expected an update")
     };
     assert_eq!(
@@ -261,7 +268,15 @@ fn a_304_about_another_etag_is_a_mismatch() {
     let s = stored(&c, &lk, ETAG);
     let e = StoredEntry::parse(&s).unwrap();
     let nm = h(&[("etag", "\"v2\"")]);
-    let r = on_not_modified(&c, &lk, &e, &s, &nm, UnixMillis(0), UnixSecs(2000));
+    let r = on_not_modified(
+        &c,
+        &lk,
+        &e,
+        &s,
+        &nm,
+        FetchStart::unrecorded(UnixMillis(0)),
+        UnixSecs(2000),
+    );
     assert!(matches!(r, Revalidated::Mismatch), "{r:?}");
 }
 
@@ -272,9 +287,15 @@ fn a_304_that_now_forbids_storing_serves_once_and_stores_nothing() {
     let s = stored(&c, &lk, ETAG);
     let e = StoredEntry::parse(&s).unwrap();
     let nm = h(&[("etag", "\"v1\""), ("cache-control", "no-store")]);
-    let Revalidated::Updated(d) =
-        on_not_modified(&c, &lk, &e, &s, &nm, UnixMillis(0), UnixSecs(2000))
-    else {
+    let Revalidated::Updated(d) = on_not_modified(
+        &c,
+        &lk,
+        &e,
+        &s,
+        &nm,
+        FetchStart::unrecorded(UnixMillis(0)),
+        UnixSecs(2000),
+    ) else {
         panic!("expected an update")
     };
     assert!(d.store.is_none());

@@ -15,7 +15,8 @@
 //! - `S` / `M` values: `parse(encode(x)) == x`;
 //! - `p` purge record text (a name's KV value): when parsing succeeds, encoding gives
 //!   the input back; `P` records: `parse(encode(x)) == x` once normalized, and the
-//!   merge rule is commutative, associative and idempotent.
+//!   merge rule is commutative in the times, associative and idempotent, and
+//!   carries the newer purge's nonce.
 #![no_main]
 
 use std::collections::BTreeMap;
@@ -27,7 +28,8 @@ use edgecache::http::cache_control::{split_directives, CacheControl};
 use edgecache::http::date as httpdate;
 use edgecache::http::targeted::parse_targeted;
 use edgecache::http::time::{UnixMillis, UnixSecs};
-use edgecache::purge::generations::{Stamp, MAX_STAMP_TAGS};
+use edgecache::purge::generations::{GenName, PurgeMark, Stamp, MAX_STAMP_TAGS};
+use edgecache::purge::mark::{encode_mark, parse_mark, SeenMarks};
 use edgecache::purge::record::PurgeRecord;
 use edgecache::response::freshness::{downstream_cache_control, StoredMeta};
 use edgecache::response::range::{parse_range, RangeOutcome};
@@ -137,12 +139,26 @@ fn stamp_text(s: &str) {
         assert_eq!(encode_stamp(&st), s);
         assert!(st.tags().len() <= MAX_STAMP_TAGS);
     }
+    // The same text as a purge mark (KV value).
+    if let Some(m) = parse_mark(s) {
+        assert_eq!(encode_mark(&m), s);
+    }
 }
 
 fn stamp_value(u: &mut Unstructured) -> arbitrary::Result<()> {
     let at = UnixMillis(u.arbitrary()?);
     let tags: Vec<String> = u.arbitrary()?;
+    let marks: Vec<(u64, Option<u64>)> = u.arbitrary()?;
     if let Ok(st) = Stamp::new(at, &tags) {
+        let mut seen = SeenMarks::default();
+        for (i, (at, nonce)) in marks.into_iter().enumerate() {
+            let mark = PurgeMark {
+                at: UnixMillis(at),
+                nonce,
+            };
+            seen.insert(&GenName::tag(&i.to_string()).mark_id(), mark);
+        }
+        let st = st.with_seen(seen);
         let enc = encode_stamp(&st);
         assert_eq!(parse_stamp(&enc).as_ref(), Some(&st), "{enc:?}");
         // Lower-cased, sorted, distinct.
@@ -185,10 +201,17 @@ fn record_text(s: &str) {
 fn any_record(u: &mut Unstructured) -> arbitrary::Result<PurgeRecord> {
     let hard: Option<u64> = u.arbitrary()?;
     let soft: Option<u64> = u.arbitrary()?;
+    let nonce: Option<u64> = u.arbitrary()?;
     Ok(PurgeRecord {
         hard: hard.map(UnixMillis),
         soft: soft.map(UnixMillis),
+        nonce,
     })
+}
+
+/// The times only: the merge's nonce is the newer purge's, by design.
+fn times(r: PurgeRecord) -> (Option<UnixMillis>, Option<UnixMillis>) {
+    (r.hard, r.soft)
 }
 
 fn record_value(u: &mut Unstructured) -> arbitrary::Result<()> {
@@ -197,9 +220,11 @@ fn record_value(u: &mut Unstructured) -> arbitrary::Result<()> {
         // Normalized: a soft purge at or before the hard one is dropped.
         assert_eq!(PurgeRecord::parse(&enc), Some(a.merge(a)), "{enc:?}");
     }
-    assert_eq!(a.merge(b), b.merge(a));
+    assert_eq!(times(a.merge(b)), times(b.merge(a)));
     assert_eq!(a.merge(b).merge(c), a.merge(b.merge(c)));
     assert_eq!(a.merge(b).merge(b), a.merge(b));
+    // Whatever the times, the merge carries the newer purge's nonce.
+    assert_eq!(a.merge(b).nonce, b.nonce);
     Ok(())
 }
 

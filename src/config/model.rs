@@ -75,7 +75,8 @@ pub struct PurgeSettings {
     pub tolerance: Secs,
     /// Allowance for clock differences between data centres: an entry whose fetch
     /// started up to this long after a purge of one of its names still counts as
-    /// purged (see `crate::purge::generations`). Costs a few misses right after a purge.
+    /// purged, unless it recorded that purge's very mark before its fetch (see
+    /// `crate::purge::generations`, rule 2).
     pub clock_skew: Secs,
     /// Cloudflare zone purge: zone id (token is a secret). None = layer off.
     pub zone_id: Option<String>,

@@ -8,7 +8,7 @@
 //! | header | carries | format |
 //! |---|---|---|
 //! | [`META_HEADER`] `x-edgecache-meta` | when stored, age then, TTL and stale windows ([`StoredMeta`]) | `v2;at=<s>;age=<s>;ttl=<s>;swr=<s>;sie=<s>` (`v1` without `age=` is still read, as age 0) |
-//! | [`STAMP_HEADER`] `x-edgecache-gen` | fetch start and tags, for purges ([`Stamp`]) | `1;<fetched_at_ms>;<tag>,<tag>…` |
+//! | [`STAMP_HEADER`] `x-edgecache-gen` | fetch start, tags and the purge marks read before the fetch, for purges ([`Stamp`]) | `1;<fetched_at_ms>;<tag>,<tag>…` without marks, `2;<fetched_at_ms>;<tag>,<tag>…;<name id>=<mark>,…` with them |
 //! | [`STATUS_HEADER`] `x-edgecache-status` | the origin's status (the entry is stored as [`STORED_AS`]) | decimal 200..=599 |
 //! | [`ORIGIN_CC_HEADER`] `x-edgecache-origin-cc` | the origin's own `Cache-Control` | as received |
 //!
@@ -23,7 +23,7 @@ use crate::http::headers::Headers;
 pub use crate::http::reserved::INTERNAL_PREFIX;
 use crate::http::text::{canonical_u64, pct_byte};
 use crate::http::time::{UnixMillis, UnixSecs};
-use crate::purge::generations::Stamp;
+use crate::purge::generations::{SeenMarks, Stamp};
 use crate::response::freshness::StoredMeta;
 use crate::response::revalidation::validator;
 use crate::response::store::StorePlan;
@@ -118,18 +118,30 @@ pub fn parse_meta(s: &str) -> Option<StoredMeta> {
 
 /// Serializes as `1;<fetched_at_ms>;<tag>,<tag>…`: tags as the stamp holds
 /// them (lower-cased, sorted, distinct), with `%`, `,`, `;` and bytes outside
-/// `!`..=`~` percent-encoded (upper-case hex).
+/// `!`..=`~` percent-encoded (upper-case hex). A stamp with recorded purge
+/// marks is `2;<fetched_at_ms>;<tags>;<marks>` (`purge::mark::SeenMarks`);
+/// without marks it stays version 1, which every earlier release reads.
 pub fn encode_stamp(stamp: &Stamp) -> String {
     let tags: Vec<String> = stamp.tags().iter().map(|t| pct_encode(t)).collect();
-    format!("1;{};{}", stamp.fetched_at_ms.0, tags.join(","))
+    let (at, tags) = (stamp.fetched_at_ms.0, tags.join(","));
+    if stamp.seen().is_empty() {
+        format!("1;{at};{tags}")
+    } else {
+        format!("2;{at};{tags};{}", stamp.seen().encode())
+    }
 }
 
-/// Strict: only the canonical form [`encode_stamp`] produces, so
-/// `parse_stamp(encode_stamp(s)) == s` and anything else is `None`.
+/// Strict: only the canonical form [`encode_stamp`] produces (version 1 or
+/// 2), so `parse_stamp(encode_stamp(s)) == s` and anything else is `None`.
 pub fn parse_stamp(s: &str) -> Option<Stamp> {
     let mut parts = s.split(';');
     let (version, at, tags) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || version != "1" {
+    let seen = match version {
+        "1" => SeenMarks::default(),
+        "2" => SeenMarks::parse(parts.next()?)?,
+        _ => return None,
+    };
+    if parts.next().is_some() {
         return None;
     }
     let fetched_at_ms = UnixMillis(canonical_u64(at)?);
@@ -140,7 +152,7 @@ pub fn parse_stamp(s: &str) -> Option<Stamp> {
             .map(pct_decode)
             .collect::<Option<Vec<String>>>()?
     };
-    let stamp = Stamp::new(fetched_at_ms, &tags).ok()?;
+    let stamp = Stamp::new(fetched_at_ms, &tags).ok()?.with_seen(seen);
     (encode_stamp(&stamp) == s).then_some(stamp)
 }
 

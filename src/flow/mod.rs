@@ -14,6 +14,7 @@
 //! ([`stored::client_headers`]). The stored format is in [`entry`].
 
 pub mod client_cc;
+pub mod collapse;
 pub mod copy;
 pub mod entry;
 pub mod fetched;
@@ -27,6 +28,6 @@ pub mod stored;
 
 pub use copy::{copy_strategy, CopyStrategy};
 pub use entry::StoredEntry;
-pub use origin::{on_origin, OriginDecision, StoredCopy};
+pub use origin::{on_origin, FetchStart, OriginDecision, StoredCopy};
 pub use plan::{plan, Incoming, Lookup, Plan, Reserved};
 pub use stored::{client_headers, on_stored, stale_on_error, StoredDecision};

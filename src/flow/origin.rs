@@ -10,7 +10,7 @@ use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers;
 use crate::http::method::Method;
 use crate::http::time::{UnixMillis, UnixSecs};
-use crate::purge::generations::Stamp;
+use crate::purge::generations::{Generations, Stamp};
 use crate::response::freshness::StoredMeta;
 use crate::response::store::{
     decide_store, NotStoredReason, OriginResponse, RequestFacts, StoreDecision,
@@ -38,15 +38,34 @@ pub struct StoredCopy {
 /// writing: <https://developers.cloudflare.com/workers/platform/limits/#cache-api-limits>).
 pub const MAX_CACHE_OBJECT_BYTES: u64 = 512 * 1024 * 1024;
 
+/// When the origin fetch started, and the purge marks read before it.
+#[derive(Debug, Clone, Copy)]
+pub struct FetchStart<'a> {
+    /// Taken *before* the origin fetch (see [`crate::purge::generations`]: a
+    /// purge landing during the fetch must invalidate it).
+    pub at: UnixMillis,
+    /// Values of generation names whose reads finished before the fetch
+    /// started (the stored half's reads, or the memo's): recorded in the
+    /// stamp so that a hit can prove a name unpurged by equality. Never
+    /// values read during or after the fetch.
+    pub seen: &'a Generations,
+}
+
+impl FetchStart<'static> {
+    /// A fetch start with no values recorded (every name keeps the time rule).
+    pub fn unrecorded(at: UnixMillis) -> FetchStart<'static> {
+        static NONE: Generations = Generations::new();
+        FetchStart { at, seen: &NONE }
+    }
+}
+
 /// Decides whether an origin answer is stored, and the headers of both copies.
-/// `fetch_started_ms` is the time taken *before* the origin fetch (see
-/// [`crate::purge::generations`]: a purge landing during the fetch must invalidate it).
 pub fn on_origin(
     config: &Config,
     lookup: &Lookup,
     status: u16,
     origin_headers: &Headers,
-    fetch_started_ms: UnixMillis,
+    start: FetchStart,
     now: UnixSecs,
 ) -> OriginDecision {
     let forwarded = CacheStatus::forward(Fwd::Miss).fwd_status(status);
@@ -55,7 +74,7 @@ pub fn on_origin(
         lookup,
         status,
         origin_headers,
-        fetch_started_ms,
+        start,
         now,
         forwarded,
     )
@@ -69,7 +88,7 @@ pub(super) fn decide(
     lookup: &Lookup,
     status: u16,
     origin_headers: &Headers,
-    fetch_started_ms: UnixMillis,
+    start: FetchStart,
     now: UnixSecs,
     forwarded: CacheStatus,
 ) -> OriginDecision {
@@ -94,7 +113,7 @@ pub(super) fn decide(
     }
     // RFC 9111 §4.2.3 `response_delay`: whole seconds from the fetch's start
     // to `now` (rounded down, so never more than it took).
-    let response_delay = now.to_millis().saturating_sub(fetch_started_ms) / 1000;
+    let response_delay = now.to_millis().saturating_sub(start.at) / 1000;
     let resp = OriginResponse {
         status,
         headers: origin_headers,
@@ -113,9 +132,10 @@ pub(super) fn decide(
     if route.kind == RouteKind::Media && origin_headers.contains("content-range") {
         return not_stored(Detail::from(&NotStoredReason::PartialContent));
     }
-    let Ok(stamp) = Stamp::new(fetch_started_ms, &plan.tags) else {
+    let Ok(mut stamp) = Stamp::new(start.at, &plan.tags) else {
         return not_stored(Detail::TooManyTags);
     };
+    stamp.record_seen(&lookup.names(&stamp), start.seen);
     let meta = StoredMeta::new(now, &plan);
     let stored = stored_headers(origin_headers, &plan, &meta, &stamp, status);
     // `private="Set-Cookie"` (RFC 9111 §5.2.2.7) forbids *storing* the field; this

@@ -91,6 +91,13 @@ impl Lookup<'_> {
         tags.extend(stamp.tags().iter().cloned());
         request_names(&self.host, &self.path, self.key.base_url(), &tags)
     }
+
+    /// Generation names known before any fetch: the key's own (URL, prefixes,
+    /// route tags), without tags an origin answer may add.
+    pub fn route_names(&self) -> Vec<GenName> {
+        let tags = self.key.tags().into_owned();
+        request_names(&self.host, &self.path, self.key.base_url(), &tags)
+    }
 }
 
 /// Decides what to do with a request before any I/O.

@@ -14,12 +14,12 @@
 //! soft-purged entry is current again once revalidated.
 
 use super::entry::{origin_fields, StoredEntry, INTERNAL_PREFIX};
-use super::origin::{decide, OriginDecision};
+use super::origin::{decide, FetchStart, OriginDecision};
 use super::plan::Lookup;
 use crate::config::Config;
 use crate::http::cache_status::{CacheStatus, Fwd};
 use crate::http::headers::Headers;
-use crate::http::time::{UnixMillis, UnixSecs};
+use crate::http::time::UnixSecs;
 use crate::response::revalidation::{merge_not_modified, not_modified_matches, Validator};
 
 /// The headers of a conditional request: the lookup's origin headers and the
@@ -45,7 +45,7 @@ pub enum Revalidated {
 
 /// Decides on a 304 (`not_modified`: its header fields) to a conditional
 /// request for the stored entry (`entry`, `stored`: its parsed and raw
-/// fields) whose fetch started at `fetch_started_ms`. The updated response is
+/// fields) whose fetch started at `start` (with the marks read before it). The updated response is
 /// then decided as an origin answer with the stored status (`on_origin`);
 /// its `Cache-Status` says `fwd=stale; fwd-status=304`.
 pub fn on_not_modified(
@@ -54,7 +54,7 @@ pub fn on_not_modified(
     entry: &StoredEntry,
     stored: &Headers,
     not_modified: &Headers,
-    fetch_started_ms: UnixMillis,
+    start: FetchStart,
     now: UnixSecs,
 ) -> Revalidated {
     let origin = origin_fields(stored);
@@ -68,7 +68,7 @@ pub fn on_not_modified(
         lookup,
         entry.status,
         &updated,
-        fetch_started_ms,
+        start,
         now,
         forwarded,
     ))

@@ -36,6 +36,13 @@ pub fn now_millis() -> UnixMillis {
     UnixMillis(js_sys::Date::now() as u64)
 }
 
+/// 64 random bits for a purge mark's nonce (`purge::mark`): it only has to
+/// differ from every other purge of the same name, not to be secret.
+pub fn nonce() -> u64 {
+    let half = || (js_sys::Math::random() * 4_294_967_296.0) as u64 & 0xffff_ffff;
+    (half() << 32) | half()
+}
+
 pub fn to_core(headers: &Headers) -> CoreHeaders {
     raw_to_core(&headers.0)
 }

@@ -43,16 +43,19 @@ pub async fn read(env: &Env, state: &State, names: &[GenName], now: UnixSecs) ->
     current
 }
 
-/// Writes a purge of `kind` at `purged_at_ms` for every name; returns how
-/// many writes succeeded. A hard purge writes blind; a soft one reads each
-/// value first and writes the merge (`purge::record::after_purge`). The local
-/// memo is updated at once so this isolate acts on it at once.
+/// Writes a purge of `kind` at `purged_at_ms` for every name, with `nonce`
+/// (fresh for this purge); returns how many writes succeeded. A hard purge
+/// writes blind; a soft one reads each value first and writes the merge
+/// (`purge::record::after_purge`). The local memo is updated at once so
+/// this isolate acts on it at once.
+#[allow(clippy::too_many_arguments)]
 pub async fn bump(
     env: &Env,
     state: &State,
     names: &[GenName],
     kind: PurgeKind,
     purged_at_ms: UnixMillis,
+    nonce: u64,
     ttl: u64,
     now: UnixSecs,
 ) -> Result<usize, String> {
@@ -68,7 +71,7 @@ pub async fn bump(
                     .await
                     .map_err(|e| e.to_string())?,
             };
-            let value = after_purge(current.as_deref(), kind, purged_at_ms);
+            let value = after_purge(current.as_deref(), kind, purged_at_ms, nonce);
             match kv.put(&n.kv_key(), value.clone()) {
                 Ok(b) => b
                     .expiration_ttl(kv_expiration_ttl(ttl))
@@ -102,4 +105,10 @@ pub async fn bump(
             names.len()
         )),
     }
+}
+
+/// The values of `names` the memo holds now, without reading KV: what a miss
+/// with no stored entry knows before its fetch (`flow::FetchStart::seen`).
+pub fn memo_only(state: &State, names: &[GenName], now: UnixSecs) -> Generations {
+    crate::purge::memo::plan_reads(names, &state.memo.borrow(), now).0
 }

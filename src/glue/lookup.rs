@@ -2,11 +2,15 @@
 //! `flow::fetched::after_fetch` / `flow::on_origin` (the miss half).
 
 use super::body::respond_raw;
+use super::collapse::{wait, Leader};
 use super::convert::{now_millis, now_secs, to_core};
 use super::origin::{fetch_origin, Fetch, OriginRequest};
-use super::revalidate::{refresh_not_modified, serve_not_modified, stored_for_refresh, Kept};
+use super::revalidate::{
+    refresh_not_modified, report, serve_not_modified, stored_for_refresh, Kept,
+};
 use super::store::{put_copy, serve_stored};
 use super::{kv, log, origin_failed, plain, State};
+use crate::flow::collapse::{flight_hold, follower_step, FollowerStep, LeaderOutcome, Role};
 use crate::flow::fetched::{after_fetch, AfterFetch, StaleFallback};
 use crate::flow::refresh::refresh_hold;
 use crate::flow::revalidate::{answers_revalidation, conditional_headers};
@@ -14,7 +18,8 @@ use crate::flow::{self, Lookup, StoredDecision, StoredEntry};
 use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers as CoreHeaders;
 use crate::http::method::Method;
-use crate::http::time::{UnixMillis, UnixSecs};
+use crate::http::time::UnixSecs;
+use crate::purge::generations::Generations;
 use crate::response::delivery::deliver;
 use crate::response::revalidation::Validator;
 use std::time::Duration;
@@ -26,11 +31,15 @@ enum Found {
     Answered(Result<web_sys::Response>),
     /// Go to the origin; `detail` says why the entry (if any) was not used,
     /// `kept` is an entry that may stand in if the origin fails or be
-    /// revalidated.
-    Miss {
-        detail: Option<Detail>,
-        kept: Option<Kept>,
-    },
+    /// revalidated, `seen` the generation values read (recorded in the new
+    /// entry's stamp).
+    Miss(Missed),
+}
+
+struct Missed {
+    detail: Option<Detail>,
+    kept: Option<Kept>,
+    seen: Generations,
 }
 
 pub async fn lookup(
@@ -41,12 +50,106 @@ pub async fn lookup(
     lk: Lookup<'_>,
 ) -> Result<web_sys::Response> {
     let now = now_secs();
-    if let Some(served) = super::memory::serve(env, state, req_headers, &lk, now).await {
+    if let Some(served) = super::memory::serve(env, state, req_headers, &lk, now, None).await {
         return served;
     }
-    match stored(env, ctx, state, req_headers, &lk, now).await {
+    match stored(env, ctx, state, req_headers, &lk, now, None).await {
         Found::Answered(r) => r,
-        Found::Miss { detail, kept } => miss(ctx, state, req_headers, &lk, detail, kept).await,
+        Found::Miss(m) => collapsed(env, ctx, state, req_headers, &lk, m).await,
+    }
+}
+
+/// A miss, collapsed with the isolate's other misses on its key
+/// (`flow::collapse`): lead (fetch and store), or follow (wait, then act on
+/// the leader's outcome), or pass (a hit-for-pass note).
+async fn collapsed(
+    env: &Env,
+    ctx: &Context,
+    state: &State,
+    req_headers: &CoreHeaders,
+    lk: &Lookup<'_>,
+    m: Missed,
+) -> Result<web_sys::Response> {
+    // `only-if-cached` and nothing usable: the worker's 504, before any
+    // flight (it never leads nor waits).
+    if let Some(f) = flow::client_cc::refuse_miss(lk) {
+        let cs = f.cache_status(CacheStatus::forward(Fwd::Miss));
+        return plain(f.status, f.message, &cs).map(Into::into);
+    }
+    let key = lk.key.url();
+    let hold = flight_hold(lk.route());
+    let mut retries = 0;
+    loop {
+        let role = state
+            .collapse
+            .borrow_mut()
+            .join(key, now_secs(), hold, Default::default);
+        let shared = match role {
+            Role::Lead { id, shared } => {
+                let leader = Some(Leader::new(key, id, shared));
+                return miss(ctx, state, req_headers, lk, m, leader).await;
+            }
+            Role::LeadAlone | Role::Pass => {
+                return miss(ctx, state, req_headers, lk, m, None).await
+            }
+            Role::Follow(shared) => shared,
+        };
+        let outcome = wait(&shared, lk.route().timeout).await;
+        let has_stale = m.kept.as_ref().is_some_and(|k| k.stale_if_error);
+        match follower_step(outcome, has_stale, retries) {
+            FollowerStep::Lookup => {
+                return follow_lookup(env, ctx, state, req_headers, lk, m).await
+            }
+            FollowerStep::Origin => return miss(ctx, state, req_headers, lk, m, None).await,
+            FollowerStep::Stale => {
+                if let Some(s) = m.kept.filter(|k| k.stale_if_error) {
+                    let detail = Detail::OriginError;
+                    let (headers, cs) = flow::stale_on_error(
+                        &state.config,
+                        lk,
+                        &s.entry,
+                        &s.headers,
+                        now_secs(),
+                        detail,
+                    );
+                    return serve_stored(ctx, s.resp, s.entry.status, headers, cs, req_headers, lk);
+                }
+                return miss(
+                    ctx,
+                    state,
+                    req_headers,
+                    lk,
+                    Missed { kept: None, ..m },
+                    None,
+                )
+                .await;
+            }
+            FollowerStep::Retry => retries += 1,
+        }
+    }
+}
+
+/// A follower whose leader stored its answer: its own lookup (memory tier,
+/// then its own `cache.match`), marked `collapsed`; if that finds nothing
+/// usable, its own origin fetch.
+async fn follow_lookup(
+    env: &Env,
+    ctx: &Context,
+    state: &State,
+    req_headers: &CoreHeaders,
+    lk: &Lookup<'_>,
+    m: Missed,
+) -> Result<web_sys::Response> {
+    let now = now_secs();
+    let collapsed = Some(Detail::Collapsed);
+    if let Some(served) = super::memory::serve(env, state, req_headers, lk, now, collapsed).await {
+        return served;
+    }
+    match stored(env, ctx, state, req_headers, lk, now, collapsed).await {
+        Found::Answered(r) => r,
+        // Not there after all (evicted, purged meanwhile): keep what this
+        // request found first (its stale copy, its reads) and fetch.
+        Found::Miss(_) => miss(ctx, state, req_headers, lk, m, None).await,
     }
 }
 
@@ -58,24 +161,20 @@ async fn stored(
     req_headers: &CoreHeaders,
     lk: &Lookup<'_>,
     now: UnixSecs,
+    hit_detail: Option<Detail>,
 ) -> Found {
+    let no_entry = |detail| no_entry(state, lk, now, detail);
     let Some(resp) = Cache::default()
         .get(lk.key.url(), false)
         .await
         .ok()
         .flatten()
     else {
-        return Found::Miss {
-            detail: None,
-            kept: None,
-        };
+        return no_entry(None);
     };
     let stored = to_core(resp.headers());
     let Some(entry) = StoredEntry::parse(&stored) else {
-        return Found::Miss {
-            detail: Some(Detail::UnreadableEntry),
-            kept: None,
-        };
+        return no_entry(Some(Detail::UnreadableEntry));
     };
     let gens = kv::read(env, state, &lk.names(&entry.stamp), now).await;
     match flow::on_stored(&state.config, lk, &entry, &stored, &gens, now) {
@@ -85,6 +184,10 @@ async fn stored(
             cache_status,
             revalidate,
         } => {
+            let cache_status = match hit_detail {
+                Some(d) => cache_status.detail(d),
+                None => cache_status,
+            };
             // One background refresh per key at a time; other stale hits
             // meanwhile just serve stale.
             let key = lk.key.url();
@@ -105,7 +208,7 @@ async fn stored(
             detail,
             stale_if_error,
             validator,
-        } => Found::Miss {
+        } => Found::Miss(Missed {
             detail: Some(detail),
             kept: (stale_if_error || validator.is_some()).then_some(Kept {
                 resp,
@@ -114,7 +217,8 @@ async fn stored(
                 stale_if_error,
                 validator,
             }),
-        },
+            seen: gens,
+        }),
         StoredDecision::Unverifiable => {
             // Fail safe: generations could not be read, so nothing stored is
             // served and nothing is stored.
@@ -128,61 +232,77 @@ async fn stored(
     }
 }
 
+/// A miss without a usable entry: only the memo's values are known before
+/// the fetch (they are what its stamp may record).
+fn no_entry(state: &State, lk: &Lookup<'_>, now: UnixSecs, detail: Option<Detail>) -> Found {
+    Found::Miss(Missed {
+        detail,
+        kept: None,
+        seen: kv::memo_only(state, &lk.route_names(), now),
+    })
+}
+
 /// The miss half: the origin fetch (conditional when an entry with a
 /// validator is kept), `after_fetch` (answer, stale, 502/504), a 304's
-/// revalidation, `on_origin` (store or not), and the tee into the cache.
+/// revalidation, `on_origin` (store or not), and the tee into the cache. A
+/// `leader` reports the outcome to the key's followers.
 async fn miss(
     ctx: &Context,
     state: &State,
     req_headers: &CoreHeaders,
     lk: &Lookup<'_>,
-    detail: Option<Detail>,
-    kept: Option<Kept>,
+    m: Missed,
+    leader: Option<Leader>,
 ) -> Result<web_sys::Response> {
-    if let Some(f) = flow::client_cc::refuse_miss(lk) {
-        let cs = f.cache_status(CacheStatus::forward(Fwd::Miss));
-        return plain(f.status, f.message, &cs).map(Into::into);
-    }
-    let mut kept = kept;
+    let Missed {
+        detail,
+        mut kept,
+        seen,
+    } = m;
+    let mut leader = leader;
+    let key = lk.key.url();
     loop {
         let started = now_millis();
         let validator = kept.as_ref().and_then(|k| k.validator.clone());
         let fetch = fetch_keyed(lk, validator.as_ref()).await;
         let fallback = StaleFallback::of(&kept.as_ref().filter(|k| k.stale_if_error));
+        let start = flow::FetchStart {
+            at: started,
+            seen: &seen,
+        };
         let resp = match (after_fetch(fetch.outcome(), fallback), kept, fetch) {
             (AfterFetch::ServeStale { detail }, Some(s), _) => {
-                let (headers, cs) = flow::stale_on_error(
-                    &state.config,
-                    lk,
-                    &s.entry,
-                    &s.headers,
-                    now_secs(),
-                    detail,
-                );
+                report(leader, key, LeaderOutcome::Failed);
+                let now = now_secs();
+                let (headers, cs) =
+                    flow::stale_on_error(&state.config, lk, &s.entry, &s.headers, now, detail);
                 return serve_stored(ctx, s.resp, s.entry.status, headers, cs, req_headers, lk);
             }
             (_, _, Fetch::Failed { error, why }) => {
-                return origin_failed(error, &why, CacheStatus::forward(Fwd::Miss)).map(Into::into)
+                report(leader, key, LeaderOutcome::Failed);
+                return origin_failed(error, &why, CacheStatus::forward(Fwd::Miss)).map(Into::into);
             }
             (AfterFetch::Answer(s), Some(k), Fetch::Response(r))
                 if answers_revalidation(s, validator.as_ref()) =>
             {
-                match serve_not_modified(ctx, state, req_headers, lk, detail, k, &r, started) {
+                let nm = (ctx, state, req_headers, lk, detail);
+                match serve_not_modified(nm.0, nm.1, nm.2, nm.3, nm.4, k, &r, start, leader) {
                     Ok(served) => return served,
                     Err(again) => {
-                        kept = Some(*again);
+                        (kept, leader) = (Some(again.0), again.1);
                         continue;
                     }
                 }
             }
             (_, _, Fetch::Response(r)) => r,
         };
-        return answer(ctx, state, req_headers, lk, detail, resp, started);
+        return answer(ctx, state, req_headers, lk, detail, resp, start, leader);
     }
 }
 
 /// An origin answer to a miss: `on_origin`, the client's response, and the
 /// tee into the cache.
+#[allow(clippy::too_many_arguments)]
 fn answer(
     ctx: &Context,
     state: &State,
@@ -190,7 +310,8 @@ fn answer(
     lk: &Lookup<'_>,
     detail: Option<Detail>,
     resp: Response,
-    started: UnixMillis,
+    start: flow::FetchStart,
+    leader: Option<Leader>,
 ) -> Result<web_sys::Response> {
     let status = resp.status_code();
     let decision = flow::on_origin(
@@ -198,7 +319,7 @@ fn answer(
         lk,
         status,
         &to_core(resp.headers()),
-        started,
+        start,
         now_secs(),
     );
     let mut client = decision.client;
@@ -208,21 +329,37 @@ fn answer(
     }
     client.append("cache-status", &cs.to_string());
     let mut resp = resp;
-    if let Some(store) = decision.store {
-        // Tee: the client's body streams at once; the copy goes to the cache in wait_until.
-        let copy = resp.cloned()?;
-        ctx.wait_until(put_copy(
-            lk.key.url().to_string(),
-            lk.key.base_url().to_string(),
-            copy,
-            store.status,
-            store.headers,
-        ));
+    match decision.store {
+        Some(store) => store_copy(ctx, &mut resp, lk, store, leader)?,
+        None => report(leader, lk.key.url(), LeaderOutcome::NotStorable),
     }
     respond_raw(
         resp,
         deliver(lk.route(), &lk.method, req_headers, status, client),
     )
+}
+
+/// Tee: the client's body streams at once; the copy goes to the cache in
+/// wait_until, and the key's followers are told once it is there.
+fn store_copy(
+    ctx: &Context,
+    resp: &mut Response,
+    lk: &Lookup<'_>,
+    store: flow::StoredCopy,
+    leader: Option<Leader>,
+) -> Result<()> {
+    let copy = resp.cloned()?;
+    let (key, base) = (lk.key.url().to_string(), lk.key.base_url().to_string());
+    ctx.wait_until(async move {
+        let ok = put_copy(key.clone(), base, copy, store.status, store.headers).await;
+        let outcome = if ok {
+            LeaderOutcome::Stored
+        } else {
+            LeaderOutcome::StoreFailed
+        };
+        report(leader, &key, outcome);
+    });
+    Ok(())
 }
 
 /// Fetches from the origin without touching the cache (used when generations
@@ -264,10 +401,15 @@ async fn refresh_entry(state: &State, key_url: &str, req_headers: &CoreHeaders) 
     let flow::Plan::Lookup(lk) = flow::plan(&state.config, &incoming) else {
         return;
     };
+    let seen = kv::memo_only(state, &lk.route_names(), now_secs());
     // Revalidated conditionally when the stored entry has a validator.
     let mut kept = stored_for_refresh(lk.key.url()).await;
     loop {
         let started = now_millis();
+        let start = flow::FetchStart {
+            at: started,
+            seen: &seen,
+        };
         let validator = kept.as_ref().and_then(|k| k.validator.clone());
         let Fetch::Response(resp) = fetch_keyed(&lk, validator.as_ref()).await else {
             return;
@@ -277,7 +419,7 @@ async fn refresh_entry(state: &State, key_url: &str, req_headers: &CoreHeaders) 
             answers_revalidation(status, validator.as_ref()),
             kept.take(),
         ) {
-            if refresh_not_modified(state, &lk, k, &resp, started).await {
+            if refresh_not_modified(state, &lk, k, &resp, start).await {
                 return;
             }
             continue;
@@ -287,7 +429,7 @@ async fn refresh_entry(state: &State, key_url: &str, req_headers: &CoreHeaders) 
             &lk,
             status,
             &to_core(resp.headers()),
-            started,
+            start,
             now_secs(),
         );
         if let Some(store) = decision.store {

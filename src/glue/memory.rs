@@ -18,13 +18,15 @@ pub type Tier = crate::flow::memory::MemoryTier<JsValue>;
 
 /// Serves `lk` from memory when the entry there is current and fresh (the
 /// same `flow::on_stored` decision as a Cache API hit). Anything else drops
-/// the memory entry and returns `None`: the Cache API path decides.
+/// the memory entry and returns `None`: the Cache API path decides. `detail`
+/// replaces `memory` in `Cache-Status` (a collapsed follower's hit).
 pub async fn serve(
     env: &Env,
     state: &State,
     req_headers: &CoreHeaders,
     lk: &Lookup<'_>,
     now: UnixSecs,
+    detail: Option<Detail>,
 ) -> Option<Result<worker::web_sys::Response>> {
     let found = state.memory.borrow_mut().get(lk.key.url(), now)?;
     let names = lk.names(&found.entry.stamp);
@@ -38,7 +40,9 @@ pub async fn serve(
         } => {
             headers.append(
                 "cache-status",
-                &cache_status.detail(Detail::Memory).to_string(),
+                &cache_status
+                    .detail(detail.unwrap_or(Detail::Memory))
+                    .to_string(),
             );
             let delivery = deliver(lk.route(), &lk.method, req_headers, status, headers);
             Some(respond_blob(&found.body, delivery))

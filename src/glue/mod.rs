@@ -3,6 +3,7 @@
 //! core names, and maps results to responses. Nothing is decided here.
 
 mod body;
+mod collapse;
 mod convert;
 mod explain;
 mod kv;
@@ -32,6 +33,8 @@ pub(crate) struct State {
     pub memo: RefCell<Memo>,
     /// Background refreshes in flight (stale-while-revalidate), collapsed per key.
     pub refresh: RefCell<crate::flow::refresh::RefreshGate>,
+    /// Misses in flight per key, and hit-for-pass notes (request collapsing).
+    pub collapse: RefCell<collapse::Collapser>,
     /// Small entries kept in the isolate, in front of the Cache API.
     pub memory: RefCell<memory::Tier>,
     /// The zone purge API's rate limit, shared by every webhook of the isolate.
@@ -60,6 +63,9 @@ fn state(env: &Env) -> Rc<std::result::Result<State, String>> {
             REFRESH_GATE_MAX_BYTES,
         )),
         memory: RefCell::new(memory::Tier::new(config.memory.clone())),
+        collapse: RefCell::new(collapse::Collapser::new(
+            crate::flow::collapse::COLLAPSE_MAX_BYTES,
+        )),
         zone_limit: RefCell::new(crate::purge::zone::RateLimit::for_plan(
             config.purge.zone_plan,
         )),

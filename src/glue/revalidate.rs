@@ -2,14 +2,15 @@
 //! for a conditional request, and what a 304 does with it (serve and store
 //! its body again, with the updated fields).
 
+use super::collapse::Leader;
 use super::convert::{now_secs, to_core};
 use super::store::{put_copy, serve_stored};
 use super::State;
+use crate::flow::collapse::LeaderOutcome;
 use crate::flow::revalidate::{on_not_modified, Revalidated};
-use crate::flow::{Lookup, OriginDecision, StoredEntry};
+use crate::flow::{FetchStart, Lookup, OriginDecision, StoredEntry};
 use crate::http::cache_status::Detail;
 use crate::http::headers::Headers as CoreHeaders;
-use crate::http::time::UnixMillis;
 use crate::response::revalidation::{validator, Validator};
 use worker::*;
 
@@ -40,14 +41,14 @@ pub async fn stored_for_refresh(key: &str) -> Option<Kept> {
 }
 
 /// The core's decision on a 304 to the conditional request for `kept`
-/// (`started`: when that fetch started); `None` when the 304 is about another
-/// response (fetch again without a validator).
+/// (`start`: when that fetch started, and the marks read before it); `None`
+/// when the 304 is about another response (fetch again without a validator).
 fn decide(
     state: &State,
     lk: &Lookup<'_>,
     kept: &Kept,
     not_modified: &Response,
-    started: UnixMillis,
+    start: FetchStart<'_>,
 ) -> Option<OriginDecision> {
     let nm = to_core(not_modified.headers());
     let now = now_secs();
@@ -57,7 +58,7 @@ fn decide(
         &kept.entry,
         &kept.headers,
         &nm,
-        started,
+        start,
         now,
     ) {
         Revalidated::Updated(decision) => Some(decision),
@@ -66,7 +67,9 @@ fn decide(
 }
 
 /// Foreground: answers the client from `kept`'s body after a 304 and stores
-/// it again. `Err(kept)` (with its validator dropped) on a mismatch.
+/// it again; `report` tells the key's followers (a collapse leader, or the
+/// hit-for-pass note) once the copy is stored or known not storable.
+/// `Err(kept)` (with its validator dropped) on a mismatch.
 #[allow(clippy::too_many_arguments)]
 pub fn serve_not_modified(
     ctx: &Context,
@@ -76,13 +79,15 @@ pub fn serve_not_modified(
     detail: Option<Detail>,
     kept: Kept,
     not_modified: &Response,
-    started: UnixMillis,
-) -> std::result::Result<Result<web_sys::Response>, Box<Kept>> {
-    let Some(decision) = decide(state, lk, &kept, not_modified, started) else {
-        return Err(Box::new(Kept {
+    start: FetchStart<'_>,
+    leader: Option<Leader>,
+) -> std::result::Result<Result<web_sys::Response>, Box<(Kept, Option<Leader>)>> {
+    let Some(decision) = decide(state, lk, &kept, not_modified, start) else {
+        let kept = Kept {
             validator: None,
             ..kept
-        }));
+        };
+        return Err(Box::new((kept, leader)));
     };
     let mut cs = decision.cache_status;
     if let Some(d) = detail.filter(|_| decision.store.is_some()) {
@@ -93,17 +98,26 @@ pub fn serve_not_modified(
         Some(store) => {
             let copy = match resp.cloned() {
                 Ok(c) => c,
-                Err(e) => return Ok(Err(e)),
+                Err(e) => {
+                    report(leader, lk.key.url(), LeaderOutcome::StoreFailed);
+                    return Ok(Err(e));
+                }
             };
-            ctx.wait_until(put_copy(
-                lk.key.url().to_string(),
-                lk.key.base_url().to_string(),
-                copy,
-                store.status,
-                store.headers,
-            ));
+            let (key, base) = (lk.key.url().to_string(), lk.key.base_url().to_string());
+            ctx.wait_until(async move {
+                let ok = put_copy(key.clone(), base, copy, store.status, store.headers).await;
+                let outcome = if ok {
+                    LeaderOutcome::Stored
+                } else {
+                    LeaderOutcome::StoreFailed
+                };
+                report(leader, &key, outcome);
+            });
         }
-        None => ctx.wait_until(drop_entry(lk.key.url().to_string())),
+        None => {
+            report(leader, lk.key.url(), LeaderOutcome::NotStorable);
+            ctx.wait_until(drop_entry(lk.key.url().to_string()))
+        }
     }
     let status = kept.entry.status;
     Ok(serve_stored(
@@ -124,9 +138,9 @@ pub async fn refresh_not_modified(
     lk: &Lookup<'_>,
     kept: Kept,
     not_modified: &Response,
-    started: UnixMillis,
+    start: FetchStart<'_>,
 ) -> bool {
-    let Some(decision) = decide(state, lk, &kept, not_modified, started) else {
+    let Some(decision) = decide(state, lk, &kept, not_modified, start) else {
         return false;
     };
     match decision.store {
@@ -138,7 +152,7 @@ pub async fn refresh_not_modified(
                 store.status,
                 store.headers,
             )
-            .await
+            .await;
         }
         None => drop_entry(lk.key.url().to_string()).await,
     }
@@ -153,5 +167,14 @@ async fn drop_entry(key: String) {
         if let Ok(state) = state.as_ref() {
             state.memory.borrow_mut().remove(&key);
         }
+    }
+}
+
+/// Tells `key`'s followers the outcome: through the collapse `leader`, or, for
+/// a request that did not lead, the key's hit-for-pass note.
+pub fn report(leader: Option<Leader>, key: &str, outcome: LeaderOutcome) {
+    match leader {
+        Some(l) => l.report(outcome),
+        None => super::collapse::note(key, outcome),
     }
 }

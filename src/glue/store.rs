@@ -50,14 +50,14 @@ pub fn serve_stored(
 
 /// Writes the cache's copy of an origin answer under `key`, never a truncated
 /// or errored body (see [`flow::copy_strategy`]); a small one is also kept in
-/// the memory tier.
+/// the memory tier. True when the cache holds the whole copy.
 pub async fn put_copy(
     key: String,
     base_url: String,
     copy: Response,
     status: u16,
     headers: CoreHeaders,
-) {
+) -> bool {
     let length = headers.content_length();
     let outcome = match flow::copy_strategy(length) {
         flow::CopyStrategy::Buffered { expected, limit } => {
@@ -79,13 +79,14 @@ pub async fn put_copy(
         },
     };
     match outcome {
-        Ok(true) => {}
+        Ok(true) => return true,
         Ok(false) => log("cache_copy_incomplete", serde_json::json!({ "key": key })),
         Err(e) => log(
             "cache_put_failed",
             serde_json::json!({ "key": key, "error": e.to_string() }),
         ),
     }
+    false
 }
 
 /// Streams `stored` into the cache; deletes the entry again if its body turned

@@ -159,7 +159,8 @@ async fn bump_generations(
     receipt: &mut Receipt,
 ) {
     let at = now_millis();
-    match kv::bump(env, state, names, kind, at, generation_ttl(), now).await {
+    let nonce = super::convert::nonce();
+    match kv::bump(env, state, names, kind, at, nonce, generation_ttl(), now).await {
         Ok(n) => {
             receipt.layers.generations.bumped = n;
             receipt.layers.generations.status = GenerationsStatus::Ok;

@@ -66,6 +66,9 @@ pub enum Detail {
     SoftPurged,
     /// Served from the isolate's memory tier.
     Memory,
+    /// A collapsed miss's follower: answered from what the one origin request
+    /// for its key stored (`flow::collapse`).
+    Collapsed,
     /// The stored entry's internal headers are missing or garbled.
     UnreadableEntry,
     /// Purge generations could not be read: nothing stored is served (fail safe).
@@ -109,6 +112,7 @@ impl Detail {
             Detail::StaleWhileRevalidate => "stale_while_revalidate",
             Detail::SoftPurged => "soft_purged",
             Detail::Memory => "memory",
+            Detail::Collapsed => "collapsed",
             Detail::UnreadableEntry => "unreadable_entry",
             Detail::GenerationsUnavailable => "generations_unavailable",
             Detail::OriginError => "origin_error",

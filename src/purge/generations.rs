@@ -6,13 +6,43 @@
 //! fetched. The glue does the KV reads and writes; this module says which keys, how to
 //! read the values, and what to decide.
 //!
-//! # Scheme: purge timestamps, not counters
+//! # Scheme: purge marks, not counters
 //!
-//! A purge writes, for each name, the **time of the purge** (Unix milliseconds, from the
-//! receiving worker's clock). A stored entry records in its [`Stamp`] the time its origin
-//! fetch **started** (`fetched_at_ms`, taken before the fetch by the serving worker) and
-//! the tags it carries. On a hit, the entry is current only if, for every applicable name,
-//! `purged_at + skew < fetched_at`.
+//! A purge writes, for each name, a **mark** ([`PurgeMark`], format in
+//! [`crate::purge::mark`]): the time of the purge (Unix milliseconds, from the receiving
+//! worker's clock) and a random nonce. A stored entry records in its [`Stamp`] the time its
+//! origin fetch **started** (`fetched_at_ms`, taken before the fetch by the serving worker),
+//! the tags it carries, and the marks its worker had read, *before the fetch*, for the names
+//! that apply to it (`seen`). On a hit, each applicable name is checked in turn:
+//!
+//! 1. never purged (no value): current for this name;
+//! 2. its mark is the very one the stamp recorded ([`PurgeMark::same_purge`]): current for
+//!    this name, whatever the times say;
+//! 3. otherwise the time rule: current only if `purged_at + skew < fetched_at`.
+//!
+//! The entry is current when every name is.
+//!
+//! **Why rule 2 is sound.** The recorded mark was returned by a read that finished before
+//! the fetch started, so the purge that wrote it happened before the fetch: the entry's
+//! body is from after that purge. Every later purge of the name writes a new nonce, so
+//! finding the same mark again means no later purge is visible to this reader — exactly
+//! what the time rule tries to establish, without trusting two machines' clocks. It is
+//! equality, not ordering: a purge from a machine whose clock is behind may write a
+//! *smaller* time than the one recorded, and it is still a different mark. Legacy marks
+//! without a nonce never satisfy rule 2 (two purges may share a millisecond). A mark never
+//! comes back once replaced (every purge draws a new nonce), so the only way to see a
+//! recorded mark after a later purge is a KV location that has not received that purge
+//! yet — the propagation delay every rule here is bounded by. What rule 2
+//! cannot cover: names learned only after the fetch (tags the origin sends) and names whose
+//! value the worker had not read before the fetch — those keep the time rule.
+//!
+//! **Its bound.** Rule 2 is what makes caching work again right after a purge: before it,
+//! every entry fetched within `skew` after a purge of one of its names was treated as
+//! purged on every read, so during a burst of edits a tag was effectively uncached. With
+//! it, the first read after a purge fetches (collapsed to one origin request per key per
+//! isolate, `flow::collapse`) and stores an entry recording the new mark; later reads hit.
+//! Staleness is unchanged: a purge is seen by a data centre once its KV value reaches it
+//! and the isolate memo has expired ([`staleness_bound`]), as before.
 //!
 //! Why not counters ("generation N", stamped before the fetch)?
 //! - Tags sent by the origin (`Cache-Tag`, `Surrogate-Key`) are known only *after* the
@@ -22,18 +52,17 @@
 //!   bounds every name, including ones learned later. This is the sound option.
 //! - Counters need read-modify-write on an eventually consistent store: a purge in a data
 //!   centre whose KV cache still holds `4` (the true value is `5`) writes `5` — no bump at
-//!   all for entries stamped `5`. A timestamp write is blind and cannot be lost that way.
+//!   all for entries stamped `5`. A mark write is blind and cannot be lost that way.
 //!
-//! A name's value holds its last hard purge and its last soft purge (format and merge
-//! rule: [`PurgeRecord`]). A hard purge after the fetch makes the entry a miss; a soft
-//! one only makes it stale from the purge on ([`Currency::SoftPurged`]): it is then served
-//! inside its stale windows while it revalidates.
+//! A value holds the last hard and last soft purge and its write's nonce ([`PurgeRecord`],
+//! whose mark is [`PurgeRecord::mark`]). A hard purge after the fetch makes the entry a miss;
+//! a soft one makes it stale from the purge on ([`Currency::SoftPurged`]). Rule 2 covers both.
 //!
-//! Hazard — clock skew: the purge time comes from one machine, the fetch start from
-//! another. If the purging machine's clock is behind, a purge that really happened after a
-//! fetch started could carry an earlier time. The `skew_ms` allowance (see
-//! `config::DEFAULT_CLOCK_SKEW`) widens the comparison: anything fetched up to `skew_ms` after a
-//! purge also counts as stale. The price is a few extra misses right after a purge.
+//! Hazard — clock skew (the time rule): the purge time comes from one machine, the fetch
+//! start from another. If the purging machine's clock is behind, a purge that really
+//! happened after a fetch started could carry an earlier time. The `skew_ms` allowance (see
+//! `config::DEFAULT_CLOCK_SKEW`) widens the comparison: anything fetched up to `skew_ms`
+//! after a purge also counts as stale unless rule 2 proves it current.
 //! (Workers' `Date.now()` only advances across I/O, so the serving side's fetch start can
 //! only be *early*, which is the safe direction.)
 //!
@@ -55,11 +84,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::mark::NAME_ID_HEX;
+pub use super::mark::{PurgeMark, SeenMarks};
 use crate::config::PurgeSettings;
 use crate::http::text::sha256_hex;
 use crate::http::time::UnixMillis;
 use crate::purge::body::{PurgeRequest, MAX_PREFIX_DEPTH};
-pub use crate::purge::record::{after_purge, PurgeKind, PurgeRecord};
+pub use crate::purge::record::{after_purge, parse_value, PurgeKind, PurgeRecord};
 
 /// Deepest path for which prefix names are checked (segments). Equal to the deepest prefix
 /// a purge may name.
@@ -105,9 +136,16 @@ impl GenName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-    /// The Workers KV key holding this name's last purge time: `gen:<sha256 hex>`.
+    /// The Workers KV key holding this name's last purge mark: `gen:<sha256 hex>`.
     pub fn kv_key(&self) -> String {
         format!("gen:{}", sha256_hex(self.0.as_bytes()))
+    }
+    /// The name's id in a stamp's recorded marks: the first
+    /// [`NAME_ID_HEX`] hex digits of the hash [`GenName::kv_key`] uses.
+    pub fn mark_id(&self) -> String {
+        let mut h = sha256_hex(self.0.as_bytes());
+        h.truncate(NAME_ID_HEX);
+        h
     }
 }
 
@@ -169,17 +207,6 @@ fn dedup(names: Vec<GenName>) -> Vec<GenName> {
         .collect()
 }
 
-/// The KV value a hard purge at `purged_at` writes (see [`PurgeRecord`] for
-/// the format and soft purges).
-pub fn encode_value(purged_at: UnixMillis) -> String {
-    after_purge(None, PurgeKind::Hard, purged_at)
-}
-
-/// Parses a KV value strictly ([`PurgeRecord::parse`]).
-pub fn parse_value(s: &str) -> Option<PurgeRecord> {
-    PurgeRecord::parse(s)
-}
-
 /// The state of one name, as read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Gen {
@@ -196,7 +223,7 @@ impl Gen {
     pub fn from_kv(value: Option<&str>) -> Gen {
         match value {
             None => Gen::Never,
-            Some(s) => parse_value(s).map_or(Gen::Unreadable, Gen::Purged),
+            Some(s) => PurgeRecord::parse(s).map_or(Gen::Unreadable, Gen::Purged),
         }
     }
 
@@ -216,8 +243,8 @@ impl Gen {
 pub struct Generations(BTreeMap<GenName, Gen>);
 
 impl Generations {
-    pub fn new() -> Generations {
-        Generations::default()
+    pub const fn new() -> Generations {
+        Generations(BTreeMap::new())
     }
     pub fn insert(&mut self, name: GenName, g: Gen) {
         self.0.insert(name, g);
@@ -233,16 +260,14 @@ impl Generations {
     }
 }
 
-/// What an entry was fetched under: when its origin fetch started, and its tags.
-///
-/// Serialized into one header value: `1;<fetched_at_ms>;<tag>,<tag>…` — tags lower-cased,
-/// sorted, deduplicated, with `%`, `,`, `;`, and bytes outside `!`..=`~` percent-encoded
-/// (upper-case hex). [`Stamp::parse`] accepts only this canonical form, so
-/// `parse(encode(s)) == s` and anything else is `None` (= treat the entry as a miss).
+/// What an entry was fetched under: when its origin fetch started, its tags, and the
+/// purge marks read before the fetch (module doc, rule 2). Its header format is in
+/// `flow::entry` (`encode_stamp`, `parse_stamp`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stamp {
     pub fetched_at_ms: UnixMillis,
     tags: Vec<String>,
+    seen: SeenMarks,
 }
 
 /// Why an entry cannot be stamped.
@@ -281,12 +306,45 @@ impl Stamp {
         Ok(Stamp {
             fetched_at_ms,
             tags: set.into_iter().collect(),
+            seen: SeenMarks::default(),
         })
     }
 
     /// Sorted, lower-cased, distinct.
     pub fn tags(&self) -> &[String] {
         &self.tags
+    }
+
+    /// The marks recorded as read before the fetch.
+    pub fn seen(&self) -> &SeenMarks {
+        &self.seen
+    }
+
+    /// With these recorded marks (as parsed from a stored entry).
+    pub fn with_seen(mut self, seen: SeenMarks) -> Stamp {
+        self.seen = seen;
+        self
+    }
+
+    /// Records the marks of `names` found in `before`. HAZARD: `before` must hold only
+    /// values whose reads finished before the origin fetch started (module doc, rule 2):
+    /// a value read during or after the fetch could be a purge the body predates.
+    pub fn record_seen(&mut self, names: &[GenName], before: &Generations) {
+        for name in names {
+            if let Some(Gen::Purged(record)) = before.get(name) {
+                self.seen.insert(&name.mark_id(), record.mark());
+            }
+        }
+    }
+
+    /// Rule 2 of the module doc: `name`'s current mark is the one recorded.
+    fn saw(&self, name: &GenName, current: &PurgeMark) -> bool {
+        !self.seen.is_empty()
+            && current.nonce.is_some()
+            && self
+                .seen
+                .get(&name.mark_id())
+                .is_some_and(|m| m.same_purge(current))
     }
 }
 /// Whether a stored entry may be served.
@@ -310,9 +368,9 @@ pub enum Currency {
 
 /// Decides whether an entry stamped `recorded` is current, given the values of every name
 /// in `names` (from [`request_names`] with the stamp's tags). Fails safe: a name missing
-/// from `current` or [`Gen::Unreadable`] gives `Unknown`. Purges at
-/// `purged_at >= fetched_at - skew_ms` count as after the fetch; a hard one wins over
-/// every soft one.
+/// from `current` or [`Gen::Unreadable`] gives `Unknown`. A mark the stamp recorded is
+/// current (rule 2); any other purge at `purged_at >= fetched_at - skew_ms` counts as
+/// after the fetch; a hard one wins over every soft one.
 pub fn is_current(
     recorded: &Stamp,
     names: &[GenName],
@@ -326,6 +384,9 @@ pub fn is_current(
         match current.get(name) {
             Some(Gen::Never) => {}
             Some(Gen::Purged(record)) => {
+                if recorded.saw(name, &record.mark()) {
+                    continue;
+                }
                 if after_fetch(record.hard).is_some() {
                     return Currency::Moved {
                         name: name.as_str().to_string(),

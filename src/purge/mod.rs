@@ -5,6 +5,7 @@
 
 pub mod body;
 pub mod generations;
+pub mod mark;
 pub mod memo;
 pub mod receipt;
 pub mod record;

@@ -1,16 +1,20 @@
 //! One purgeable name's value in Workers KV: when it was last purged hard and
-//! last purged soft. The format, its parser and the merge rule live here and
-//! nowhere else (the glue writes and reads the strings; a coalescing writer
-//! merges values with [`PurgeRecord::merge`]).
+//! last purged soft, and the nonce of the write. The format, its parser and the
+//! merge rule live here and nowhere else (the glue writes and reads the
+//! strings; a coalescing writer merges values with [`PurgeRecord::merge`]).
 //!
 //! # Format
 //!
 //! | value | means |
 //! |---|---|
-//! | `<ms>` | hard purge at `<ms>` (Unix milliseconds), no soft purge after it: what every hard purge writes, and the only format of earlier versions |
-//! | `v2;s=<ms>` | soft purge at `<ms>`, never purged hard |
-//! | `v2;h=<ms>;s=<ms>` | hard purge at `h`, soft purge at `s` (`s > h`) |
+//! | `<ms>.<nonce>` | hard purge at `<ms>` (Unix milliseconds), no soft purge after it: what every hard purge writes |
+//! | `<ms>` | the same without a nonce: the format of earlier versions, still read |
+//! | `v2;s=<ms>;n=<nonce>` | soft purge at `<ms>`, never purged hard |
+//! | `v2;h=<ms>;s=<ms>;n=<nonce>` | hard purge at `h`, soft purge at `s` (`s > h`) |
 //!
+//! `<nonce>` is 16 lower-case hex digits drawn at random by the worker that
+//! writes the value, once per write (see [`crate::purge::mark`]: finding the
+//! very value an entry recorded before its fetch proves no purge since).
 //! Canonical only (decimal digits, no leading zeros, keys in that order): any
 //! other shape is unreadable, and an entry checked against it is a miss
 //! (fail safe). A soft purge at or before the hard one is dropped when
@@ -28,6 +32,7 @@
 //! soft one for entries fetched between the two. Such entries are then served
 //! only inside their stale-while-revalidate window while they revalidate.
 
+use super::mark::{encode_mark, parse_nonce, PurgeMark};
 use crate::http::text::canonical_u64;
 use crate::http::time::UnixMillis;
 
@@ -41,35 +46,59 @@ pub enum PurgeKind {
     Soft,
 }
 
-/// A name's last hard and last soft purge.
+/// A name's last hard and last soft purge, and the nonce of the write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PurgeRecord {
     pub hard: Option<UnixMillis>,
     pub soft: Option<UnixMillis>,
+    /// Random per write; `None` only in values of earlier versions.
+    pub nonce: Option<u64>,
 }
 
 impl PurgeRecord {
-    /// A purge of `kind` at `at`.
+    /// A purge of `kind` at `at`, without a nonce (add one with
+    /// [`PurgeRecord::with_nonce`] before writing).
     pub fn new(kind: PurgeKind, at: UnixMillis) -> PurgeRecord {
-        match kind {
-            PurgeKind::Hard => PurgeRecord {
-                hard: Some(at),
-                soft: None,
-            },
-            PurgeKind::Soft => PurgeRecord {
-                hard: None,
-                soft: Some(at),
-            },
+        let (hard, soft) = match kind {
+            PurgeKind::Hard => (Some(at), None),
+            PurgeKind::Soft => (None, Some(at)),
+        };
+        PurgeRecord {
+            hard,
+            soft,
+            nonce: None,
         }
     }
 
-    /// Both purges' facts: the later hard time and the later soft time. The
-    /// one merge rule for two values of a name (commutative, associative,
-    /// idempotent), whoever merges them.
-    pub fn merge(self, other: PurgeRecord) -> PurgeRecord {
+    /// This record written with `nonce`.
+    pub fn with_nonce(self, nonce: u64) -> PurgeRecord {
         PurgeRecord {
-            hard: self.hard.max(other.hard),
-            soft: self.soft.max(other.soft),
+            nonce: Some(nonce),
+            ..self
+        }
+    }
+
+    /// The record's mark: its latest purge time and its nonce. Two reads with
+    /// the same mark (and a nonce) read the same write.
+    pub fn mark(&self) -> PurgeMark {
+        PurgeMark {
+            at: self.hard.max(self.soft).unwrap_or(UnixMillis(0)),
+            nonce: self.nonce,
+        }
+    }
+
+    /// Both purges' facts: the later hard time and the later soft time
+    /// (commutative, associative and idempotent in the times), written with
+    /// `newer`'s nonce. The one merge rule for two values of a name, whoever
+    /// merges them. HAZARD: the result must carry the nonce of a purge not
+    /// written before (`newer`'s), never an old value's: when the times do
+    /// not grow (a purging clock behind), only the nonce tells readers that
+    /// the name was purged again (see [`crate::purge::mark`]).
+    pub fn merge(self, newer: PurgeRecord) -> PurgeRecord {
+        PurgeRecord {
+            hard: self.hard.max(newer.hard),
+            soft: self.soft.max(newer.soft),
+            nonce: newer.nonce,
         }
         .normalized()
     }
@@ -78,44 +107,45 @@ impl PurgeRecord {
     /// covers it).
     fn normalized(self) -> PurgeRecord {
         match (self.hard, self.soft) {
-            (Some(h), Some(s)) if s <= h => PurgeRecord {
-                hard: Some(h),
-                soft: None,
-            },
+            (Some(h), Some(s)) if s <= h => PurgeRecord { soft: None, ..self },
             _ => self,
         }
     }
 
     /// The KV value (see the module doc); `None` for a record of no purge.
     pub fn encode(&self) -> Option<String> {
-        match self.normalized() {
-            PurgeRecord {
-                hard: None,
-                soft: None,
-            } => None,
-            PurgeRecord {
-                hard: Some(h),
-                soft: None,
-            } => Some(h.0.to_string()),
-            PurgeRecord {
-                hard: None,
-                soft: Some(s),
-            } => Some(format!("v2;s={}", s.0)),
-            PurgeRecord {
-                hard: Some(h),
-                soft: Some(s),
-            } => Some(format!("v2;h={};s={}", h.0, s.0)),
+        let r = self.normalized();
+        let nonce = |prefix: &str| match r.nonce {
+            Some(n) => format!("{prefix}{n:016x}"),
+            None => String::new(),
+        };
+        match (r.hard, r.soft) {
+            (None, None) => None,
+            (Some(h), None) => Some(encode_mark(&PurgeMark {
+                at: h,
+                nonce: r.nonce,
+            })),
+            (None, Some(s)) => Some(format!("v2;s={}{}", s.0, nonce(";n="))),
+            (Some(h), Some(s)) => Some(format!("v2;h={};s={}{}", h.0, s.0, nonce(";n="))),
         }
     }
 
     /// Strict inverse of [`PurgeRecord::encode`]; `None` for anything else.
     pub fn parse(s: &str) -> Option<PurgeRecord> {
         let record = match s.strip_prefix("v2;") {
-            None => PurgeRecord {
-                hard: Some(UnixMillis(canonical_u64(s)?)),
-                soft: None,
-            },
+            None => {
+                let mark = super::mark::parse_mark(s)?;
+                PurgeRecord {
+                    hard: Some(mark.at),
+                    soft: None,
+                    nonce: mark.nonce,
+                }
+            }
             Some(rest) => {
+                let (rest, nonce) = match rest.rsplit_once(";n=") {
+                    Some((rest, hex)) => (rest, Some(parse_nonce(hex)?)),
+                    None => (rest, None),
+                };
                 let (hard, soft) = match rest.split_once(';') {
                     Some((h, s)) => (Some(h.strip_prefix("h=")?), s),
                     None => (None, rest),
@@ -126,6 +156,7 @@ impl PurgeRecord {
                         None => None,
                     },
                     soft: Some(UnixMillis(canonical_u64(soft.strip_prefix("s=")?)?)),
+                    nonce,
                 }
             }
         };
@@ -133,16 +164,22 @@ impl PurgeRecord {
     }
 }
 
-/// The value a purge of `kind` at `at` writes, given the value read first
-/// (`current`: `None` when absent). A hard purge needs no read (pass `None`).
-/// An unreadable current value is overwritten as by a hard purge: it made
-/// every entry a miss, and a soft purge must not loosen that.
-pub fn after_purge(current: Option<&str>, kind: PurgeKind, at: UnixMillis) -> String {
-    let mine = PurgeRecord::new(kind, at);
+/// Parses a KV value strictly ([`PurgeRecord::parse`]).
+pub fn parse_value(s: &str) -> Option<PurgeRecord> {
+    PurgeRecord::parse(s)
+}
+
+/// The value a purge of `kind` at `at` writes with `nonce` (fresh, drawn for
+/// this write), given the value read first (`current`: `None` when absent). A
+/// hard purge needs no read (pass `None`). An unreadable current value is
+/// overwritten as by a hard purge: it made every entry a miss, and a soft
+/// purge must not loosen that.
+pub fn after_purge(current: Option<&str>, kind: PurgeKind, at: UnixMillis, nonce: u64) -> String {
+    let mine = PurgeRecord::new(kind, at).with_nonce(nonce);
     let merged = match current.map(PurgeRecord::parse) {
         None => mine,
         Some(Some(old)) => old.merge(mine),
-        Some(None) => PurgeRecord::new(PurgeKind::Hard, at),
+        Some(None) => PurgeRecord::new(PurgeKind::Hard, at).with_nonce(nonce),
     };
     // A record holding a purge always encodes.
     merged.encode().unwrap_or_else(|| at.0.to_string())
