@@ -16,6 +16,7 @@ pub mod copy;
 pub mod entry;
 pub mod fetched;
 pub mod memory;
+pub mod observe;
 pub mod origin;
 pub mod plan;
 pub mod refresh;

@@ -3,6 +3,7 @@
 
 use super::body::respond_raw;
 use super::convert::{now_millis, now_secs, to_core};
+use super::observe::Trace;
 use super::origin::{fetch_origin, Fetch, OriginRequest};
 use super::store::{put_copy, serve_stored};
 use super::{kv, log, origin_failed, State};
@@ -42,14 +43,17 @@ pub async fn lookup(
     state: &State,
     req_headers: &CoreHeaders,
     lk: Lookup<'_>,
+    trace: &Trace,
 ) -> Result<web_sys::Response> {
     let now = now_secs();
     if let Some(served) = super::memory::serve(env, state, req_headers, &lk, now).await {
         return served;
     }
-    match stored(env, ctx, state, req_headers, &lk, now).await {
+    match stored(env, ctx, state, req_headers, &lk, now, trace).await {
         Found::Answered(r) => r,
-        Found::Miss { detail, stale } => miss(ctx, state, req_headers, &lk, detail, stale).await,
+        Found::Miss { detail, stale } => {
+            miss(ctx, state, req_headers, &lk, detail, stale, trace).await
+        }
     }
 }
 
@@ -61,6 +65,7 @@ async fn stored(
     req_headers: &CoreHeaders,
     lk: &Lookup<'_>,
     now: UnixSecs,
+    trace: &Trace,
 ) -> Found {
     let Some(resp) = Cache::default()
         .get(lk.key.url(), false)
@@ -123,7 +128,11 @@ async fn stored(
                 serde_json::json!({ "key": lk.key.url() }),
             );
             let cs = CacheStatus::forward(Fwd::Bypass).detail(Detail::GenerationsUnavailable);
-            Found::Answered(forward_uncached(lk, req_headers, cs).await.map(Into::into))
+            Found::Answered(
+                forward_uncached(lk, req_headers, cs, trace)
+                    .await
+                    .map(Into::into),
+            )
         }
     }
 }
@@ -137,9 +146,10 @@ async fn miss(
     lk: &Lookup<'_>,
     detail: Option<Detail>,
     stale: Option<Stale>,
+    trace: &Trace,
 ) -> Result<web_sys::Response> {
     let started = now_millis();
-    let fetch = fetch_keyed(lk).await;
+    let fetch = trace.fetch(keyed_request(lk)).await;
     let resp = match (
         after_fetch(fetch.outcome(), StaleFallback::of(&stale)),
         stale,
@@ -194,8 +204,9 @@ async fn forward_uncached(
     lk: &Lookup<'_>,
     req_headers: &CoreHeaders,
     cs: CacheStatus,
+    trace: &Trace,
 ) -> Result<Response> {
-    match fetch_keyed(lk).await {
+    match trace.fetch(keyed_request(lk)).await {
         Fetch::Response(r) => {
             let status = r.status_code();
             let mut h = flow::client_headers(lk.route(), &to_core(r.headers()));
@@ -228,7 +239,7 @@ async fn refresh_entry(state: &State, key_url: &str, req_headers: &CoreHeaders) 
         return;
     };
     let started = now_millis();
-    let Fetch::Response(resp) = fetch_keyed(&lk).await else {
+    let Fetch::Response(resp) = fetch_origin(keyed_request(&lk)).await else {
         return;
     };
     let status = resp.status_code();
@@ -254,13 +265,12 @@ async fn refresh_entry(state: &State, key_url: &str, req_headers: &CoreHeaders) 
 
 /// The origin fetch of a cacheable request: GET of the canonical URL with only
 /// the keyed headers, under the route's timeout.
-async fn fetch_keyed(lk: &Lookup<'_>) -> Fetch {
-    fetch_origin(OriginRequest {
+fn keyed_request<'a>(lk: &'a Lookup<'_>) -> OriginRequest<'a> {
+    OriginRequest {
         url: &lk.origin_url,
         method: &Method::Get,
         headers: &lk.origin_headers,
         body: None,
         timeout: Duration::from_secs(lk.route().timeout),
-    })
-    .await
+    }
 }

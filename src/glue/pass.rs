@@ -3,7 +3,8 @@
 //! (in this data centre).
 
 use super::convert::{rebuild, to_core};
-use super::origin::{fetch_origin, Fetch, OriginRequest};
+use super::observe::Trace;
+use super::origin::{Fetch, OriginRequest};
 use super::{origin_failed, State};
 use crate::flow::plan::{invalidation, Invalidation};
 use crate::http::cache_status::CacheStatus;
@@ -32,6 +33,7 @@ pub async fn pass(
     state: &State,
     headers: &CoreHeaders,
     pass: Pass,
+    trace: &Trace,
 ) -> Result<Response> {
     let Pass {
         cache_status,
@@ -57,14 +59,15 @@ pub async fn pass(
     };
     // As sent: parsed in `glue::fetch` from the raw request, not through
     // `Request::method`, which maps unknown names to GET.
-    let fetch = fetch_origin(OriginRequest {
-        url: &target,
-        method,
-        headers: &fwd,
-        body,
-        timeout: PASS_TIMEOUT,
-    })
-    .await;
+    let fetch = trace
+        .fetch(OriginRequest {
+            url: &target,
+            method,
+            headers: &fwd,
+            body,
+            timeout: PASS_TIMEOUT,
+        })
+        .await;
     let resp = match fetch {
         Fetch::Response(r) => r,
         Fetch::Failed { error, why } => return origin_failed(error, &why, cache_status),
