@@ -354,3 +354,23 @@ fn the_documented_example_lines_are_lines_of_the_schema() {
     }
     assert_eq!(blocks, 2);
 }
+
+#[test]
+fn a_failed_handler_s_line_is_a_500_from_the_edge() {
+    let f = facts(
+        "",
+        Some(OriginSeen {
+            status: Some(200),
+            ms: 4,
+        }),
+    );
+    let line = RequestLine::failed(&f);
+    assert_eq!(
+        (line.status, line.outcome, line.tier),
+        (500, Outcome::Miss, Tier::Edge)
+    );
+    assert_eq!(line.detail.as_deref(), Some("worker_error"));
+    assert!(line.is_error());
+    let unkeyed = RequestFacts { key: None, ..f };
+    assert_eq!(RequestLine::failed(&unkeyed).outcome, Outcome::Pass);
+}

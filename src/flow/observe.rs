@@ -222,6 +222,23 @@ impl RequestLine {
         }
     }
 
+    /// The line of a request whose handler failed with an error (the runtime
+    /// answers 500 itself): status 500, tier `edge`, detail `worker_error`.
+    pub fn failed(f: &RequestFacts) -> RequestLine {
+        let mut line = RequestLine::new(&RequestFacts {
+            status: 500,
+            cache_status: None,
+            bytes: None,
+            ..f.clone()
+        });
+        if f.key.is_some() {
+            line.outcome = Outcome::Miss;
+        }
+        line.tier = Tier::Edge;
+        line.detail = Some("worker_error".into());
+        line
+    }
+
     /// The line as printed: one JSON object, no newline inside.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()

@@ -107,6 +107,27 @@ pub fn finish(
     }
 }
 
+/// A request whose handler failed: its line (always) and data point, and the
+/// error itself in the older form (`worker_error`).
+pub fn failed(env: &Env, state: &State, trace: &Trace, seen: Seen, error: &str) {
+    super::log("worker_error", serde_json::json!({ "error": error }));
+    let line = RequestLine::failed(&RequestFacts {
+        time: trace.started,
+        route: seen.route,
+        method: seen.method,
+        status: 500,
+        cache_status: None,
+        key: seen.key,
+        origin: trace.origin.get(),
+        total_ms: now_millis().saturating_sub(trace.started),
+        bytes: None,
+    });
+    console_log!("{}", line.to_json());
+    if state.analytics {
+        write_point(env, &line.data_point());
+    }
+}
+
 /// A purge's log line (always) and data point.
 pub fn purge(env: &Env, state: &State, line: &PurgeLine) {
     console_log!("{}", line.to_json());
