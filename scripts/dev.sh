@@ -62,11 +62,18 @@ export CLOUDFLARE_CF_FETCH_ENABLED=false
 # wrangler runs the [build] command (scripts/build-worker.sh) before it serves,
 # again when its file watcher is ready (wrangler 4.85; the stamp makes that
 # second run instant), and whenever a file under src/ changes.
-# The worker's own lines ({"edgecache":...}) go to the log file, from their
-# first brace; everything else wrangler prints stays on the terminal.
+# The worker's request and purge lines ({"edgecache":...}) go to the log file,
+# from their first brace; everything else (wrangler's own lines, the worker's
+# other events) stays on the terminal. A shell
+# loop, line by line (mawk, Debian's awk, reads a pipe in blocks: the terminal
+# would wait for 4 KB of output).
 log=.wrangler/edgecache.log
 : >"$log"
+marker='{"edgecache":'
 wrangler dev --ip 127.0.0.1 --port "$WORKER_PORT" --local --show-interactive-dev-session=false "${env_args[@]}" 2>&1 |
-  awk -v out="$log" '
-    match($0, /\{"edgecache":/) { print substr($0, RSTART) >>out; fflush(out); next }
-    { print; fflush() }'
+  while IFS= read -r line; do
+    case "$line" in
+      *"$marker"*) printf '%s%s\n' "$marker" "${line#*"$marker"}" >>"$log" ;;
+      *) printf '%s\n' "$line" ;;
+    esac
+  done
