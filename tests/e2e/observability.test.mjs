@@ -215,3 +215,34 @@ test("with the Analytics Engine binding each request writes one data point; with
     await worker.dispose();
   }
 });
+
+test("Miniflare's own Analytics Engine binding (a local simulator that drops points) serves as usual", async () => {
+  const logs = [];
+  const mf = new Miniflare({
+    scriptPath: path.join(ROOT, "build/index.js"),
+    modules: true,
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    compatibilityDate: COMPAT_DATE,
+    bindings: { EDGECACHE: { origin: origin.url, routes: ROUTES }, ...SECRETS },
+    kvNamespaces: ["EDGECACHE_KV"],
+    analyticsEngineDatasets: { EDGECACHE_ANALYTICS: { dataset: "edgecache" } },
+    handleRuntimeStdio: (out, err) => {
+      out.setEncoding("utf8");
+      out.on("data", (c) => logs.push(...c.split("\n")));
+      err.resume();
+    },
+  });
+  try {
+    await mf.ready;
+    for (let i = 0; i < 2; i++) {
+      const r = await mf.dispatchFetch(`${BASE}/items/sim`);
+      expect(r.status).toBe(200);
+      await r.text();
+    }
+    const got = await lines(logs, 2);
+    expect(got.map((l) => l.outcome)).toEqual(["miss", expect.stringMatching(/^(hit|miss)$/)]);
+    expect(logs.join("\n")).not.toMatch(/worker_error|Uncaught/);
+  } finally {
+    await mf.dispose();
+  }
+});
