@@ -159,16 +159,20 @@ async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
     };
     let trace = observe::Trace::start();
     let (out, logged) = answer(raw, &env, &ctx, state, &incoming, &trace).await;
-    if let Some((route, key)) = logged {
-        let seen = observe::Seen {
-            route,
-            method: method.as_str(),
-            key: key.as_deref(),
-        };
-        match &out {
-            Ok(res) => observe::finish(&env, state, &trace, seen, res),
-            Err(e) => observe::failed(&env, state, &trace, seen, &e.to_string()),
+    let Some((route, key)) = logged else {
+        if let Ok(res) = &out {
+            observe::timing(state, &trace, res);
         }
+        return out;
+    };
+    let seen = observe::Seen {
+        route,
+        method: method.as_str(),
+        key: key.as_deref(),
+    };
+    match &out {
+        Ok(res) => observe::finish(&env, state, &trace, seen, res),
+        Err(e) => observe::failed(&env, state, &trace, seen, &e.to_string()),
     }
     out
 }

@@ -107,6 +107,16 @@ pub fn finish(
     }
 }
 
+/// Only `Server-Timing`, for a response whose line is logged elsewhere (the
+/// purge webhook's).
+pub fn timing(state: &State, trace: &Trace, res: &worker::web_sys::Response) {
+    if state.config.observability.server_timing {
+        let total_ms = now_millis().saturating_sub(trace.started);
+        let origin = trace.origin.get().map(|o| o.ms);
+        edgecache_finish(res, Some(server_timing(total_ms, origin)));
+    }
+}
+
 /// A request whose handler failed: its line (always) and data point, and the
 /// error itself in the older form (`worker_error`).
 pub fn failed(env: &Env, state: &State, trace: &Trace, seen: Seen, error: &str) {

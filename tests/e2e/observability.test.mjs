@@ -70,7 +70,9 @@ test("known traffic gives one line per request and purge, and the report's exact
     await get("/items/2");
     await sleep(300);
     expect(cacheStatus(await get("/items/2")).params.hit).toBe(true);
-    expect((await purge(worker, { tags: ["items"] })).status).toBe(200);
+    const receipt = await purge(worker, { tags: ["items"] });
+    expect(receipt.status).toBe(200);
+    expect(receipt.headers.get("server-timing")).toMatch(/^edge;dur=\d+$/);
     const purged = await get("/items/1");
     expect(cacheStatus(purged).params.detail).toBe("purged");
     await get("/swr/a");
