@@ -135,7 +135,7 @@ test("known traffic gives one line per request and purge, and the report's exact
   } finally {
     await worker.dispose();
   }
-});
+}, 90_000); // three CLI runs (cargo run) besides the traffic
 
 test("log_sample 0 logs only errors, and server_timing false sends no Server-Timing", async () => {
   const logs = [];

@@ -71,4 +71,4 @@ test("the report page's SVG charts render in a browser", () => {
   expect(lat.series.length).toBe(2); // p50 and p95
   for (const [w] of lat.series) expect(w).toBeGreaterThan(100);
   expect(lat.purges).toBe(1);
-});
+}, 120_000); // a browser start on a busy 2-core machine
