@@ -34,11 +34,14 @@ function options(kind, origin) {
     // "edgecache-nomem": the same config with the memory tier off, so every hit
     // goes through the Cache API as the JS baseline's does.
     const memory = kind === "edgecache-nomem" ? { memory: { max_bytes: 0 } } : {};
+    // "edgecache-nolog": no request log lines (log_sample 0); the shipped
+    // config logs every request (printed to this process, which writes it on).
+    const nolog = kind === "edgecache-nolog" ? { observability: { log_sample: 0 } } : {};
     return {
       ...common,
       scriptPath: path.join(ROOT, "build/index.js"),
       modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
-      bindings: { EDGECACHE: { ...config, origin, ...memory }, ...SECRETS },
+      bindings: { EDGECACHE: { ...config, origin, ...memory, ...nolog }, ...SECRETS },
       kvNamespaces: ["EDGECACHE_KV"],
     };
   }
@@ -146,6 +149,7 @@ const out = { concurrency: CONCURRENCY, rounds: ROUNDS, per_round: PER_ROUND, ro
 try {
   const ec = await start("edgecache", origin.url);
   const ecNoMem = await start("edgecache-nomem", origin.url);
+  const ecNoLog = await start("edgecache-nolog", origin.url);
   const match = await start("match", origin.url);
   const proxy = await start("proxy", origin.url);
   const store = await start("store", origin.url);
@@ -153,7 +157,7 @@ try {
   // Hit path: warm the caches, check that edgecache now hits (from memory, and
   // from the Cache API with the tier off), then measure.
   const hot = Array.from({ length: HOT_URLS }, (_, i) => `/api/courses/${i + 1}/`);
-  for (const w of [ec, ecNoMem, match]) for (const u of hot) await timedGet(agent, w.base, u);
+  for (const w of [ec, ecNoMem, ecNoLog, match]) for (const u of hot) await timedGet(agent, w.base, u);
   for (const [w, want] of [[ec, /;\s*hit.*detail=memory/], [ecNoMem, /;\s*hit(?!.*detail=memory)/]]) {
     const probe = await timedGet(agent, w.base, hot[0]);
     if (!want.test(String(probe.headers["cache-status"]))) {
@@ -162,7 +166,7 @@ try {
   }
   let h = 0;
   const hotNext = () => hot[h++ % HOT_URLS];
-  out.hit = await interleave([ec, ecNoMem, match], hotNext);
+  out.hit = await interleave([ec, ecNoMem, ecNoLog, match], hotNext);
 
   // Miss path: every request a new URL on a cacheable route (edgecache keys it,
   // misses, fetches the origin and stores; the proxy just forwards; the store
@@ -175,7 +179,7 @@ try {
   out.paced_rate = PACED_RATE;
   out.paced_ms = PACED_MS;
 
-  await Promise.all([ec, ecNoMem, match, proxy, store].map((w) => w.mf.dispose()));
+  await Promise.all([ec, ecNoMem, ecNoLog, match, proxy, store].map((w) => w.mf.dispose()));
 
   // Cold start: a fresh workerd instance each time, alternating.
   const cold = { edgecache: [], match: [] };

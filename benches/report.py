@@ -62,6 +62,13 @@ def rows(d):
                     f"{n['rps_median'] / h['match']['rps_median']:.2f}×; "
                     f"{n['p50_ms'] / h['match']['p50_ms']:.2f}× / {n['p99_ms'] / h['match']['p99_ms']:.2f}×",
                     "—", "—"))
+    if "edgecache-nolog" in h:
+        n = h["edgecache-nolog"]
+        lr = h["edgecache"]["rps_median"] / n["rps_median"]
+        out.append(("Hit path, logging on vs off (a JSON line per request, `log_sample` 1 vs 0): throughput; p50",
+                    f"{h['edgecache']['rps_median']:,.0f} req/s; {h['edgecache']['p50_ms']:.2f} ms",
+                    f"logging off {n['rps_median']:,.0f} req/s; {n['p50_ms']:.2f} ms",
+                    f"{lr:.2f}×; {h['edgecache']['p50_ms'] / n['p50_ms']:.2f}×", "≥ 0.95×", verdict(lr >= 0.95)))
     s = lo["miss"]
     if "miss_paced" in lo:
         p = lo["miss_paced"]
@@ -192,6 +199,7 @@ def main():
         f"requests or {lo['round_ms'] / 1000:.0f} s per contender; hit-path req/s per round: edgecache "
         f"{lo['hit']['edgecache']['rps_rounds']}"
         + (f", memory tier off {lo['hit']['edgecache-nomem']['rps_rounds']}" if "edgecache-nomem" in lo["hit"] else "")
+        + (f", logging off {lo['hit']['edgecache-nolog']['rps_rounds']}" if "edgecache-nolog" in lo["hit"] else "")
         + f", JS {lo['hit']['match']['rps_rounds']}; miss path at saturation: edgecache "
         f"{lo['miss']['edgecache']['rps_rounds']}, proxy {lo['miss']['proxy']['rps_rounds']}"
         + (f", JS store worker {lo['miss']['store']['rps_rounds']}" if "store" in lo["miss"] else "") + "."

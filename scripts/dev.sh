@@ -4,6 +4,8 @@
 #   ORIGIN_PORT, WORKER_PORT   other ports (defaults 8000, 8787)
 #   EDGECACHE_ENV=NAME         serve wrangler.toml's [env.NAME] (wrangler dev --env NAME);
 #                              default dev (debug = true); empty: the top level
+# The worker's JSON log lines (one per request and per purge, docs/observability.md)
+# go to .wrangler/edgecache.log, not the terminal; `edgecache report` reads them.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
@@ -32,9 +34,12 @@ cat <<MSG
   edgecache dev stack
     origin (Django):  http://127.0.0.1:${ORIGIN_PORT}/api/courses/   (log: .wrangler/origin.log)
     worker:           http://127.0.0.1:${WORKER_PORT}/api/courses/
+    worker log:       .wrangler/edgecache.log   (one JSON line per request and purge)
   try:
     curl -si http://127.0.0.1:${WORKER_PORT}/api/courses/ | grep -i cache-status   # miss
     curl -si http://127.0.0.1:${WORKER_PORT}/api/courses/ | grep -i cache-status   # hit
+  what the cache did (any time; --html report.html for charts):
+    cargo run --quiet --bin edgecache -- report .wrangler/edgecache.log
   Ctrl-C stops both.
 
 MSG
@@ -57,4 +62,18 @@ export CLOUDFLARE_CF_FETCH_ENABLED=false
 # wrangler runs the [build] command (scripts/build-worker.sh) before it serves,
 # again when its file watcher is ready (wrangler 4.85; the stamp makes that
 # second run instant), and whenever a file under src/ changes.
-wrangler dev --ip 127.0.0.1 --port "$WORKER_PORT" --local --show-interactive-dev-session=false "${env_args[@]}"
+# The worker's request and purge lines ({"edgecache":...}) go to the log file,
+# from their first brace; everything else (wrangler's own lines, the worker's
+# other events) stays on the terminal. A shell
+# loop, line by line (mawk, Debian's awk, reads a pipe in blocks: the terminal
+# would wait for 4 KB of output).
+log=.wrangler/edgecache.log
+: >"$log"
+marker='{"edgecache":'
+wrangler dev --ip 127.0.0.1 --port "$WORKER_PORT" --local --show-interactive-dev-session=false "${env_args[@]}" 2>&1 |
+  while IFS= read -r line; do
+    case "$line" in
+      *"$marker"*) printf '%s%s\n' "$marker" "${line#*"$marker"}" >>"$log" ;;
+      *) printf '%s\n' "$line" ;;
+    esac
+  done

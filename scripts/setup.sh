@@ -49,6 +49,22 @@ fi
 step "demo origin (examples/django)"
 bash examples/django/setup.sh
 
+# Headless Chromium (Debian's package): tests/e2e/report_html.test.mjs opens
+# the page `edgecache report --html` writes and checks that its charts render.
+if ! command -v chromium >/dev/null 2>&1; then
+  step "apt-get install chromium (the report page's browser test)"
+  if [ "$(id -u)" = 0 ]; then
+    sudo=()
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo=(sudo -n)
+  else
+    echo "setup: chromium is missing and this user cannot install it (no root, no sudo): apt-get install chromium" >&2
+    exit 1
+  fi
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+
 # Local secrets for wrangler dev (never committed; production uses `wrangler secret put`).
 if [ ! -f .dev.vars ]; then
   cp .dev.vars.example .dev.vars

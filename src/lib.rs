@@ -13,6 +13,8 @@ pub mod config;
 pub mod flow;
 pub mod http;
 pub mod purge;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod report;
 pub mod request;
 pub mod response;
 #[cfg(not(target_arch = "wasm32"))]

@@ -29,6 +29,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("flow", 4),
     ("glue", 5),
     ("simulate", 5),
+    ("report", 5),
     ("bin", 6),
 ];
 /// Folders of the pure core (no runtime types, sizes checked).

@@ -16,8 +16,12 @@ fn main() {}
 mod webhook_cmd;
 
 #[cfg(not(target_arch = "wasm32"))]
+#[path = "edgecache/report_cmd.rs"]
+mod report_cmd;
+
+#[cfg(not(target_arch = "wasm32"))]
 mod cli {
-    use super::webhook_cmd;
+    use super::{report_cmd, webhook_cmd};
     use edgecache::config::{needed_secrets, Config, LineCol, WranglerError, WranglerFile};
     use edgecache::http::headers::Headers;
     use edgecache::http::method::Method;
@@ -37,6 +41,8 @@ COMMANDS:
     sign       Print Standard Webhooks headers for a purge body
     purge      Send a signed purge webhook to a worker
     simulate   Compare hit ratios of cache-key functions on an access log
+    report     What the cache did, per route, from the worker's log lines or
+               Analytics Engine (--html: with charts)
     help       Show this help (or `edgecache help <COMMAND>`)
 
 COMMON OPTIONS:
@@ -112,6 +118,7 @@ its other lines are skipped), or one URL per line. Authenticated requests
         ("sign", webhook_cmd::sign_cmd, webhook_cmd::SIGN_HELP),
         ("purge", webhook_cmd::purge_cmd, webhook_cmd::PURGE_HELP),
         ("simulate", simulate_cmd, SIMULATE_HELP),
+        ("report", report_cmd::report_cmd, report_cmd::REPORT_HELP),
     ];
 
     pub fn run(args: &[String]) -> i32 {

@@ -16,6 +16,7 @@ mod error;
 mod fields;
 mod location;
 mod model;
+mod observability;
 mod parse;
 pub mod pattern;
 #[cfg(not(target_arch = "wasm32"))]
@@ -35,7 +36,8 @@ pub use duration::Secs;
 pub use error::{ConfigError, Place};
 pub use location::Step;
 pub use model::{
-    Config, Credential, Limits, MemorySettings, PurgeSettings, Route, RouteKind, TtlMode, ZonePlan,
+    Config, Credential, Limits, MemorySettings, ObservabilitySettings, PurgeSettings, Route,
+    RouteKind, TtlMode, ZonePlan,
 };
 pub use pattern::{Converter, PathPattern, PathSegment};
 #[cfg(not(target_arch = "wasm32"))]

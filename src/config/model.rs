@@ -21,6 +21,7 @@ pub struct Config {
     pub limits: Limits,
     pub purge: PurgeSettings,
     pub memory: MemorySettings,
+    pub observability: ObservabilitySettings,
     /// Ordered: first match wins. No match = pass through, never stored.
     pub routes: Vec<Route>,
 }
@@ -63,6 +64,27 @@ impl Default for MemorySettings {
             max_bytes: 16 * 1024 * 1024,
             max_entry_bytes: 128 * 1024,
             max_age: 60,
+        }
+    }
+}
+
+/// What the worker reports about each request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservabilitySettings {
+    /// Send `Server-Timing` (the edge's time and, when it went there, the
+    /// origin's) on every response.
+    pub server_timing: bool,
+    /// Fraction of requests that get a log line, from 0 to 1. Errors (5xx)
+    /// are logged whatever this says; purges always are.
+    pub log_sample: f64,
+}
+
+impl Default for ObservabilitySettings {
+    /// `Server-Timing` on, every request logged.
+    fn default() -> Self {
+        ObservabilitySettings {
+            server_timing: true,
+            log_sample: 1.0,
         }
     }
 }

@@ -30,6 +30,7 @@ struct RawConfig {
     limits: Option<Value>,
     purge: Option<Value>,
     memory: Option<Value>,
+    observability: Option<Value>,
     #[serde(default)]
     routes: Vec<Value>,
 }
@@ -109,6 +110,7 @@ impl Config {
         let limits = parse_limits(raw.limits)?;
         let purge = parse_purge(raw.purge)?;
         let memory = parse_memory(raw.memory)?;
+        let observability = super::observability::parse_observability(raw.observability)?;
 
         let mut routes: Vec<Route> = Vec::with_capacity(raw.routes.len());
         for (i, rv) in raw.routes.into_iter().enumerate() {
@@ -139,6 +141,7 @@ impl Config {
             limits,
             purge,
             memory,
+            observability,
             routes,
         })
     }

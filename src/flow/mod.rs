@@ -20,6 +20,7 @@ pub mod entry;
 pub mod fetched;
 pub mod invalidate;
 pub mod memory;
+pub mod observe;
 pub mod origin;
 pub mod plan;
 pub mod refresh;

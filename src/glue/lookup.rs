@@ -4,6 +4,7 @@
 use super::body::respond_raw;
 use super::collapse::{wait, Leader};
 use super::convert::{now_millis, now_secs, to_core};
+use super::observe::Trace;
 use super::origin::{fetch_origin, Fetch, OriginRequest};
 use super::revalidate::{
     refresh_not_modified, report, serve_not_modified, stored_for_refresh, Kept,
@@ -48,14 +49,15 @@ pub async fn lookup(
     state: &State,
     req_headers: &CoreHeaders,
     lk: Lookup<'_>,
+    trace: &Trace,
 ) -> Result<web_sys::Response> {
     let now = now_secs();
     if let Some(served) = super::memory::serve(env, state, req_headers, &lk, now, None).await {
         return served;
     }
-    match stored(env, ctx, state, req_headers, &lk, now, None).await {
+    match stored(env, ctx, state, req_headers, &lk, now, None, trace).await {
         Found::Answered(r) => r,
-        Found::Miss(m) => collapsed(env, ctx, state, req_headers, &lk, m).await,
+        Found::Miss(m) => collapsed(env, ctx, state, req_headers, &lk, m, trace).await,
     }
 }
 
@@ -69,6 +71,7 @@ async fn collapsed(
     req_headers: &CoreHeaders,
     lk: &Lookup<'_>,
     m: Missed,
+    trace: &Trace,
 ) -> Result<web_sys::Response> {
     // `only-if-cached` and nothing usable: the worker's 504, before any
     // flight (it never leads nor waits).
@@ -87,10 +90,10 @@ async fn collapsed(
         let shared = match role {
             Role::Lead { id, shared } => {
                 let leader = Some(Leader::new(key, id, shared));
-                return miss(ctx, state, req_headers, lk, m, leader).await;
+                return miss(ctx, state, req_headers, lk, m, leader, trace).await;
             }
             Role::LeadAlone | Role::Pass => {
-                return miss(ctx, state, req_headers, lk, m, None).await
+                return miss(ctx, state, req_headers, lk, m, None, trace).await
             }
             Role::Follow(shared) => shared,
         };
@@ -98,9 +101,9 @@ async fn collapsed(
         let has_stale = m.kept.as_ref().is_some_and(|k| k.stale_if_error);
         match follower_step(outcome, has_stale, retries) {
             FollowerStep::Lookup => {
-                return follow_lookup(env, ctx, state, req_headers, lk, m).await
+                return follow_lookup(env, ctx, state, req_headers, lk, m, trace).await
             }
-            FollowerStep::Origin => return miss(ctx, state, req_headers, lk, m, None).await,
+            FollowerStep::Origin => return miss(ctx, state, req_headers, lk, m, None, trace).await,
             FollowerStep::Stale => {
                 if let Some(s) = m.kept.filter(|k| k.stale_if_error) {
                     let detail = Detail::OriginError;
@@ -121,6 +124,7 @@ async fn collapsed(
                     lk,
                     Missed { kept: None, ..m },
                     None,
+                    trace,
                 )
                 .await;
             }
@@ -139,21 +143,23 @@ async fn follow_lookup(
     req_headers: &CoreHeaders,
     lk: &Lookup<'_>,
     m: Missed,
+    trace: &Trace,
 ) -> Result<web_sys::Response> {
     let now = now_secs();
     let collapsed = Some(Detail::Collapsed);
     if let Some(served) = super::memory::serve(env, state, req_headers, lk, now, collapsed).await {
         return served;
     }
-    match stored(env, ctx, state, req_headers, lk, now, collapsed).await {
+    match stored(env, ctx, state, req_headers, lk, now, collapsed, trace).await {
         Found::Answered(r) => r,
         // Not there after all (evicted, purged meanwhile): keep what this
         // request found first (its stale copy, its reads) and fetch.
-        Found::Miss(_) => miss(ctx, state, req_headers, lk, m, None).await,
+        Found::Miss(_) => miss(ctx, state, req_headers, lk, m, None, trace).await,
     }
 }
 
 /// The stored half: the Cache API's entry, put through `flow::on_stored`.
+#[allow(clippy::too_many_arguments)]
 async fn stored(
     env: &Env,
     ctx: &Context,
@@ -162,6 +168,7 @@ async fn stored(
     lk: &Lookup<'_>,
     now: UnixSecs,
     hit_detail: Option<Detail>,
+    trace: &Trace,
 ) -> Found {
     let no_entry = |detail| no_entry(state, lk, now, detail);
     let Some(resp) = Cache::default()
@@ -219,17 +226,25 @@ async fn stored(
             }),
             seen: gens,
         }),
-        StoredDecision::Unverifiable => {
-            // Fail safe: generations could not be read, so nothing stored is
-            // served and nothing is stored.
-            log(
-                "generations_unreadable",
-                serde_json::json!({ "key": lk.key.url() }),
-            );
-            let cs = CacheStatus::forward(Fwd::Bypass).detail(Detail::GenerationsUnavailable);
-            Found::Answered(forward_uncached(lk, req_headers, cs).await.map(Into::into))
-        }
+        StoredDecision::Unverifiable => Found::Answered(unverifiable(lk, req_headers, trace).await),
     }
+}
+
+/// Fail safe: generations could not be read, so nothing stored is served and
+/// nothing is stored.
+async fn unverifiable(
+    lk: &Lookup<'_>,
+    req_headers: &CoreHeaders,
+    trace: &Trace,
+) -> Result<web_sys::Response> {
+    log(
+        "generations_unreadable",
+        serde_json::json!({ "key": lk.key.url() }),
+    );
+    let cs = CacheStatus::forward(Fwd::Bypass).detail(Detail::GenerationsUnavailable);
+    forward_uncached(lk, req_headers, cs, trace)
+        .await
+        .map(Into::into)
 }
 
 /// A miss without a usable entry: only the memo's values are known before
@@ -253,6 +268,7 @@ async fn miss(
     lk: &Lookup<'_>,
     m: Missed,
     leader: Option<Leader>,
+    trace: &Trace,
 ) -> Result<web_sys::Response> {
     let Missed {
         detail,
@@ -264,7 +280,7 @@ async fn miss(
     loop {
         let started = now_millis();
         let validator = kept.as_ref().and_then(|k| k.validator.clone());
-        let fetch = fetch_keyed(lk, validator.as_ref()).await;
+        let fetch = fetch_keyed(lk, validator.as_ref(), Some(trace)).await;
         let fallback = StaleFallback::of(&kept.as_ref().filter(|k| k.stale_if_error));
         let start = flow::FetchStart {
             at: started,
@@ -368,8 +384,9 @@ async fn forward_uncached(
     lk: &Lookup<'_>,
     req_headers: &CoreHeaders,
     cs: CacheStatus,
+    trace: &Trace,
 ) -> Result<Response> {
-    match fetch_keyed(lk, None).await {
+    match fetch_keyed(lk, None, Some(trace)).await {
         Fetch::Response(r) => {
             let status = r.status_code();
             let mut h = flow::client_headers(lk.route(), &to_core(r.headers()));
@@ -411,7 +428,7 @@ async fn refresh_entry(state: &State, key_url: &str, req_headers: &CoreHeaders) 
             seen: &seen,
         };
         let validator = kept.as_ref().and_then(|k| k.validator.clone());
-        let Fetch::Response(resp) = fetch_keyed(&lk, validator.as_ref()).await else {
+        let Fetch::Response(resp) = fetch_keyed(&lk, validator.as_ref(), None).await else {
             return;
         };
         let status = resp.status_code();
@@ -448,15 +465,23 @@ async fn refresh_entry(state: &State, key_url: &str, req_headers: &CoreHeaders) 
 
 /// The origin fetch of a cacheable request: GET of the canonical URL with only
 /// the keyed headers (and a stored entry's `validator`, when revalidating),
-/// under the route's timeout.
-async fn fetch_keyed(lk: &Lookup<'_>, validator: Option<&Validator>) -> Fetch {
+/// under the route's timeout; timed by the request's `trace` when there is one
+/// (a background refresh has none).
+async fn fetch_keyed(
+    lk: &Lookup<'_>,
+    validator: Option<&Validator>,
+    trace: Option<&Trace>,
+) -> Fetch {
     let conditional = validator.map(|v| conditional_headers(&lk.origin_headers, v));
-    fetch_origin(OriginRequest {
+    let req = OriginRequest {
         url: &lk.origin_url,
         method: &Method::Get,
         headers: conditional.as_ref().unwrap_or(&lk.origin_headers),
         body: None,
         timeout: Duration::from_secs(lk.route().timeout),
-    })
-    .await
+    };
+    match trace {
+        Some(t) => t.fetch(req).await,
+        None => fetch_origin(req).await,
+    }
 }

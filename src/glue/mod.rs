@@ -9,6 +9,7 @@ mod explain;
 mod kv;
 mod lookup;
 mod memory;
+mod observe;
 mod origin;
 mod pass;
 mod revalidate;
@@ -17,6 +18,7 @@ mod webhook;
 
 use crate::config::Config;
 use crate::flow::fetched::{origin_failure, FetchError};
+use crate::flow::observe::route_of;
 use crate::flow::refresh::REFRESH_GATE_MAX_BYTES;
 use crate::flow::{self, Incoming, Plan, Reserved};
 use crate::http::cache_status::{CacheStatus, Detail, Fwd};
@@ -42,6 +44,8 @@ pub(crate) struct State {
     /// `EDGECACHE_KEY_SECRET` (per-user keys), read once: secrets are fixed for
     /// an isolate's life (a new secret means a new deployment).
     pub key_secret: Option<String>,
+    /// The Analytics Engine dataset is bound (`flow::observe::ANALYTICS_BINDING`).
+    pub analytics: bool,
 }
 
 thread_local! {
@@ -70,6 +74,7 @@ fn state(env: &Env) -> Rc<std::result::Result<State, String>> {
             config.purge.zone_plan,
         )),
         key_secret: secret(env, "EDGECACHE_KEY_SECRET"),
+        analytics: observe::has_dataset(env),
         config,
     });
     let rc = Rc::new(loaded);
@@ -159,26 +164,68 @@ async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
         has_body,
         user_secret: state.key_secret.as_deref().map(str::as_bytes),
     };
-    // `Request::from` only off the lookup path (see above).
-    let out = match flow::plan(&state.config, &incoming) {
+    let trace = observe::Trace::start();
+    let (out, logged) = answer(raw, &env, &ctx, state, &incoming, &trace).await;
+    let Some((route, key)) = logged else {
+        if let Ok(res) = &out {
+            observe::timing(state, &trace, res);
+        }
+        return out;
+    };
+    let seen = observe::Seen {
+        route,
+        method: method.as_str(),
+        key: key.as_deref(),
+    };
+    match &out {
+        Ok(res) => observe::finish(&env, state, &trace, seen, res),
+        Err(e) => observe::failed(&env, state, &trace, seen, &e.to_string()),
+    }
+    out
+}
+
+/// The request's route and key, for its log line; `None`: it has no request
+/// line (the purge webhook logs its own).
+type Logged<'c> = Option<(Option<&'c str>, Option<String>)>;
+
+/// The answer to a request, as `flow::plan` routes it. `Request::from` only
+/// off the lookup path (see `fetch`).
+async fn answer<'c>(
+    raw: web_sys::Request,
+    env: &Env,
+    ctx: &Context,
+    state: &'c State,
+    incoming: &Incoming<'_>,
+    trace: &observe::Trace,
+) -> (Result<web_sys::Response>, Logged<'c>) {
+    let (method, headers, url) = (incoming.method, incoming.headers, incoming.url);
+    let (out, route, key) = match flow::plan(&state.config, incoming) {
         Plan::Lookup(lookup) => {
-            return lookup::lookup(&env, &ctx, state, &headers, *lookup).await;
+            let route = Some(lookup.key.route.name.as_str());
+            let key = lookup.key.url().to_string();
+            let out = lookup::lookup(env, ctx, state, headers, *lookup, trace).await;
+            (out, route, Some(key))
         }
         Plan::Reserved(Reserved::Purge) => {
-            webhook::handle(Request::from(raw), &method, &env, &ctx, state, &headers).await
+            let out = webhook::handle(Request::from(raw), method, env, ctx, state, headers).await;
+            return (out.map(Into::into), None);
         }
         Plan::Reserved(Reserved::Explain) => {
-            explain::handle(&Request::from(raw), &env, state, &headers)
+            let out = explain::handle(&Request::from(raw), env, state, headers);
+            (out.map(Into::into), None, None)
         }
         Plan::Reserved(Reserved::NotFound) => {
             let cs = CacheStatus::forward(Fwd::Bypass).detail(Detail::ReservedPath);
-            plain(404, "not found", &cs)
+            (plain(404, "not found", &cs).map(Into::into), None, None)
         }
         Plan::Reject {
             status,
             message,
             cache_status,
-        } => plain(status, &message, &cache_status),
+        } => {
+            let out = plain(status, &message, &cache_status).map(Into::into);
+            (out, route_of(&state.config, url), None)
+        }
         Plan::Pass {
             cache_status,
             invalidate,
@@ -189,8 +236,9 @@ async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
                 invalidate,
                 forward_body,
             };
-            pass::pass(Request::from(raw), &method, state, &headers, pass).await
+            let out = pass::pass(Request::from(raw), method, state, headers, pass, trace).await;
+            (out.map(Into::into), route_of(&state.config, url), None)
         }
     };
-    out.map(Into::into)
+    (out, Some((route, key)))
 }

@@ -3,7 +3,8 @@
 //! invalidates (in this data centre: `flow::invalidate`).
 
 use super::convert::{rebuild, to_core};
-use super::origin::{fetch_origin, Fetch, OriginRequest};
+use super::observe::Trace;
+use super::origin::{Fetch, OriginRequest};
 use super::{origin_failed, State};
 use crate::flow::invalidate::after_answer;
 use crate::flow::plan::{Incoming, Invalidation};
@@ -33,6 +34,7 @@ pub async fn pass(
     state: &State,
     headers: &CoreHeaders,
     pass: Pass,
+    trace: &Trace,
 ) -> Result<Response> {
     let Pass {
         cache_status,
@@ -58,14 +60,15 @@ pub async fn pass(
     };
     // As sent: parsed in `glue::fetch` from the raw request, not through
     // `Request::method`, which maps unknown names to GET.
-    let fetch = fetch_origin(OriginRequest {
-        url: &target,
-        method,
-        headers: &fwd,
-        body,
-        timeout: PASS_TIMEOUT,
-    })
-    .await;
+    let fetch = trace
+        .fetch(OriginRequest {
+            url: &target,
+            method,
+            headers: &fwd,
+            body,
+            timeout: PASS_TIMEOUT,
+        })
+        .await;
     let resp = match fetch {
         Fetch::Response(r) => r,
         Fetch::Failed { error, why } => return origin_failed(error, &why, cache_status),

@@ -6,6 +6,7 @@ use super::body::read_upto;
 use super::convert::{local, now_millis, now_secs};
 use super::origin::{fetch_origin, Fetch, OriginRequest};
 use super::{kv, log, plain, secret, State};
+use crate::flow::observe::PurgeLine;
 use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers as CoreHeaders;
 use crate::http::method::Method;
@@ -105,10 +106,7 @@ pub async fn handle(
             }
         }
     }
-    log(
-        "purge",
-        serde_json::json!({ "id": verified.id, "names": plan.names.len(), "status": receipt.status() }),
-    );
+    super::observe::purge(env, state, &PurgeLine::new(now_millis(), &receipt));
     receipt_response(&receipt)
 }
 

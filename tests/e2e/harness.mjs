@@ -74,8 +74,10 @@ export async function startWorker(config, opts = {}) {
     kvPersist: opts.kvPersist ?? false,
     cachePersist: opts.cachePersist ?? false,
     ...(opts.listen ? { host: "127.0.0.1", port: 0 } : {}),
-    // quiet: drop the worker's own log lines (structured JSON on stdout).
+    // quiet: drop the worker's own log lines (structured JSON on stdout);
+    // logs: an array that collects them instead, one string a line.
     ...(opts.quiet ? { handleRuntimeStdio: (out, err) => (out.resume(), err.resume()) } : {}),
+    ...(opts.logs ? { handleRuntimeStdio: (out, err) => (collectLines(out, opts.logs), err.resume()) } : {}),
   });
   const url = await mf.ready;
   return {
@@ -89,6 +91,17 @@ export async function startWorker(config, opts = {}) {
       return mf.dispose();
     },
   };
+}
+
+/** Pushes each line of `stream` onto `lines`. */
+function collectLines(stream, lines) {
+  let rest = "";
+  stream.setEncoding("utf8");
+  stream.on("data", (chunk) => {
+    const parts = (rest + chunk).split("\n");
+    rest = parts.pop();
+    lines.push(...parts);
+  });
 }
 
 export function tempDir(prefix = "edgecache-") {
