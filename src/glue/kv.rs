@@ -68,25 +68,35 @@ pub async fn bump(
         }
     });
     let results = join_all(writes).await;
-    let mut memo = state.memo.borrow_mut();
     let mut ok = 0;
     let mut first_err = None;
+    let mut written = Vec::with_capacity(names.len());
     for (name, r) in names.iter().zip(results) {
         match r {
             Ok(()) => {
                 ok += 1;
-                memo.put(name.clone(), Gen::PurgedAt(purged_at_ms), now);
+                written.push(name.clone());
             }
             Err(e) => {
                 first_err.get_or_insert(e);
             }
         }
     }
+    remember(state, &written, purged_at_ms, now);
     match first_err {
         None => Ok(ok),
         Some(e) => Err(format!(
             "{ok}/{} generation writes succeeded: {e}",
             names.len()
         )),
+    }
+}
+
+/// Puts a purge of `names` at `purged_at_ms` into this isolate's memo, so it
+/// stops serving what the purge covers at once, before KV has it.
+pub fn remember(state: &State, names: &[GenName], purged_at_ms: UnixMillis, now: UnixSecs) {
+    let mut memo = state.memo.borrow_mut();
+    for name in names {
+        memo.put(name.clone(), Gen::PurgedAt(purged_at_ms), now);
     }
 }

@@ -12,6 +12,7 @@ mod origin;
 mod pass;
 mod store;
 mod webhook;
+mod writer;
 
 use crate::config::Config;
 use crate::flow::fetched::{origin_failure, FetchError};

@@ -50,7 +50,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::config::PurgeSettings;
 use crate::http::text::{canonical_u64, sha256_hex};
 use crate::http::time::UnixMillis;
 use crate::purge::body::{PurgeRequest, MAX_PREFIX_DEPTH};
@@ -161,6 +160,19 @@ fn dedup(names: Vec<GenName>) -> Vec<GenName> {
         .into_iter()
         .filter(|n| seen.insert(n.clone()))
         .collect()
+}
+
+/// Workers KV takes at most one write per second to the same key
+/// (<https://developers.cloudflare.com/kv/platform/limits/>); a faster one gets 429.
+pub const KV_WRITE_INTERVAL_MS: u64 = 1000;
+
+/// Two purge records of one name as one: the later purge wins (it covers
+/// everything fetched before it, so it covers what the earlier one did). The
+/// single writer coalesces a name's purges with this (`purge::writer`); a value
+/// that grows (a soft-purge flag, say) extends this rule, with
+/// [`encode_value`] and [`parse_value`].
+pub fn merge_values(a: UnixMillis, b: UnixMillis) -> UnixMillis {
+    a.max(b)
 }
 
 /// The KV value written for a purge at `purged_at_ms`.
@@ -314,10 +326,4 @@ pub fn is_current(
         }
     }
     Currency::Current
-}
-
-/// Seconds after a purge by which every data centre stops serving purged entries: the
-/// isolate memo lifetime plus KV propagation ([`KV_PROPAGATION_SECS`]).
-pub fn staleness_bound(settings: &PurgeSettings) -> u64 {
-    settings.generation_memo.saturating_add(KV_PROPAGATION_SECS)
 }

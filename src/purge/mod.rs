@@ -9,4 +9,5 @@ pub mod memo;
 pub mod receipt;
 pub mod signature;
 pub mod webhook;
+pub mod writer;
 pub mod zone;

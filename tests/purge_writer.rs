@@ -1,0 +1,184 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
+//! The single writer of purge records (`purge::writer`): coalescing per name,
+//! one write per key per second, the operation limit per flush, 429s retried,
+//! a full writer refusing rather than losing, and the staleness bound.
+use std::collections::BTreeMap;
+
+use edgecache::config::PurgeSettings;
+use edgecache::http::time::UnixMillis;
+use edgecache::purge::generations::merge_values;
+use edgecache::purge::writer::{
+    admit, after_write, flush_plan, next_flush, staleness_bound, Admission, Handoff, Slot,
+    WriteOutcome, Writer, FLUSH_BOUND_SECS, MAX_PENDING, WRITES_PER_FLUSH,
+};
+
+fn ms(n: u64) -> UnixMillis {
+    UnixMillis(n)
+}
+
+fn handoff(at: u64, keys: &[&str]) -> Handoff {
+    Handoff {
+        at: ms(at),
+        keys: keys.iter().map(|k| k.to_string()).collect(),
+    }
+}
+
+/// Applies a handoff the way the Durable Object does; panics if refused.
+fn accept(slots: &mut BTreeMap<String, Slot>, h: &Handoff, now: u64) {
+    match admit(slots, h, ms(now)) {
+        Admission::Accept(updates) => slots.extend(updates),
+        Admission::Full { .. } => panic!("refused"),
+    }
+}
+
+/// One flush at `now` where every write gets `outcome`; returns the writes.
+fn flush(
+    slots: &mut BTreeMap<String, Slot>,
+    now: u64,
+    outcome: WriteOutcome,
+) -> Vec<(String, UnixMillis)> {
+    let plan = flush_plan(slots, ms(now));
+    for k in &plan.forget {
+        slots.remove(k);
+    }
+    for (k, v) in &plan.writes {
+        let s = slots[k];
+        slots.insert(k.clone(), after_write(s, *v, outcome, ms(now)));
+    }
+    plan.writes
+}
+
+#[test]
+fn the_later_purge_wins_whatever_the_order() {
+    assert_eq!(merge_values(ms(5), ms(9)), ms(9));
+    assert_eq!(merge_values(ms(9), ms(5)), ms(9));
+}
+
+#[test]
+fn fifty_purges_of_one_name_in_a_second_are_two_writes_of_the_newest_time() {
+    let mut slots = BTreeMap::new();
+    let mut writes = Vec::new();
+    for i in 0..50u64 {
+        let now = 10_000 + i * 20;
+        accept(&mut slots, &handoff(now, &["gen:list"]), now);
+        if i == 0 {
+            writes.extend(flush(&mut slots, now, WriteOutcome::Written));
+        }
+    }
+    // Later flushes within the second write nothing: the key's spacing holds.
+    assert!(flush(&mut slots, 10_500, WriteOutcome::Written).is_empty());
+    writes.extend(flush(&mut slots, 11_000, WriteOutcome::Written));
+    assert_eq!(
+        writes,
+        vec![
+            ("gen:list".into(), ms(10_000)),
+            ("gen:list".into(), ms(10_980))
+        ]
+    );
+    // Nothing is left waiting; the idle slot is forgotten after its spacing.
+    assert_eq!(slots["gen:list"].pending, None);
+    assert!(flush(&mut slots, 12_000, WriteOutcome::Written).is_empty());
+    assert!(slots.is_empty());
+    assert_eq!(next_flush(&slots, ms(12_000)), None);
+}
+
+#[test]
+fn a_refused_write_stays_waiting_and_is_tried_a_second_later() {
+    let mut slots = BTreeMap::new();
+    accept(&mut slots, &handoff(1_000, &["gen:a"]), 1_000);
+    assert_eq!(flush(&mut slots, 1_000, WriteOutcome::Failed).len(), 1);
+    assert_eq!(slots["gen:a"].pending, Some(ms(1_000)));
+    assert_eq!(next_flush(&slots, ms(1_000)), Some(ms(2_000)));
+    assert!(flush(&mut slots, 1_999, WriteOutcome::Written).is_empty());
+    assert_eq!(
+        flush(&mut slots, 2_000, WriteOutcome::Written),
+        vec![("gen:a".into(), ms(1_000))]
+    );
+    assert_eq!(slots["gen:a"].pending, None);
+}
+
+#[test]
+fn a_purge_arriving_during_a_write_is_not_lost_by_it() {
+    let mut slots = BTreeMap::new();
+    accept(&mut slots, &handoff(1_000, &["gen:a"]), 1_000);
+    let plan = flush_plan(&slots, ms(1_000));
+    // While the write of 1_000 is in flight, a purge at 1_300 arrives.
+    accept(&mut slots, &handoff(1_300, &["gen:a"]), 1_300);
+    let s = slots["gen:a"];
+    let after = after_write(s, plan.writes[0].1, WriteOutcome::Written, ms(1_400));
+    assert_eq!(after.pending, Some(ms(1_300)));
+    assert_eq!(after.not_before, ms(2_400));
+}
+
+#[test]
+#[allow(clippy::assertions_on_constants)]
+fn a_flush_leaves_room_under_the_operation_limit() {
+    // KV allows 1,000 operations per invocation; a flush also reads nothing from KV.
+    assert!(WRITES_PER_FLUSH < 1000);
+}
+
+#[test]
+fn a_flush_writes_at_most_its_share_of_the_operation_limit_oldest_first() {
+    let mut slots = BTreeMap::new();
+    for i in 0..(WRITES_PER_FLUSH as u64 + 10) {
+        let key = format!("gen:{i:04}");
+        accept(&mut slots, &handoff(5_000, &[&key]), 1_000 + i);
+    }
+    let first = flush(&mut slots, 3_000, WriteOutcome::Written);
+    assert_eq!(first.len(), WRITES_PER_FLUSH);
+    assert_eq!(first[0].0, "gen:0000");
+    // The rest are due at once, not a second later.
+    assert_eq!(next_flush(&slots, ms(3_000)), Some(ms(3_000)));
+    let second = flush(&mut slots, 3_000, WriteOutcome::Written);
+    assert_eq!(second.len(), 10);
+    assert_eq!(second[0].0, format!("gen:{:04}", WRITES_PER_FLUSH));
+}
+
+#[test]
+fn a_full_writer_refuses_new_names_but_still_coalesces_waiting_ones() {
+    let mut slots = BTreeMap::new();
+    let keys: Vec<String> = (0..MAX_PENDING).map(|i| format!("gen:{i}")).collect();
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    accept(&mut slots, &handoff(1_000, &refs), 1_000);
+    assert!(matches!(
+        admit(&slots, &handoff(2_000, &["gen:new"]), ms(2_000)),
+        Admission::Full { retry_after: 1 }
+    ));
+    // A name already waiting takes no new place: accepted, newest time kept.
+    match admit(&slots, &handoff(2_000, &["gen:7"]), ms(2_000)) {
+        Admission::Accept(u) => assert_eq!(u[0].1.pending, Some(ms(2_000))),
+        Admission::Full { .. } => panic!("refused a waiting name"),
+    }
+}
+
+#[test]
+fn every_waiting_name_is_written_within_the_flush_bound() {
+    // The writer full, each flush a second apart (the key spacing): the last
+    // name to arrive starts its write within FLUSH_BOUND_SECS.
+    let mut slots = BTreeMap::new();
+    let keys: Vec<String> = (0..MAX_PENDING).map(|i| format!("gen:{i:05}")).collect();
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    accept(&mut slots, &handoff(1_000, &refs), 1_000);
+    let mut now = 1_000;
+    while slots.values().any(|s| s.pending.is_some()) {
+        flush(&mut slots, now, WriteOutcome::Written);
+        now = next_flush(&slots, ms(now)).unwrap().0;
+    }
+    assert!(
+        now - 1_000 <= FLUSH_BOUND_SECS * 1000,
+        "took {} ms",
+        now - 1_000
+    );
+}
+
+#[test]
+fn the_bound_adds_the_writer_propagation_memo_and_skew() {
+    let s = PurgeSettings {
+        generation_memo: 5,
+        clock_skew: 2,
+        kv_propagation: 60,
+        ..PurgeSettings::default()
+    };
+    assert_eq!(staleness_bound(&s, Writer::Direct), 67);
+    assert_eq!(staleness_bound(&s, Writer::Single), 67 + FLUSH_BOUND_SECS);
+}
