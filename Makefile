@@ -25,9 +25,10 @@ bench:      ## edgecache against its baselines: prints a table, rewrites BENCHMA
 fmt:
 	cargo fmt
 
-loadtest:   ## purge under load: two instances, readers + a purging writer (loopback, ~20 s)
+loadtest:   ## purge under load, then a purge storm, against KV with production's limits (loopback, ~80 s)
 	bash scripts/build-worker.sh
 	node tests/load/purge-under-load.mjs --seconds 20
+	node tests/load/purge-storm.mjs --seconds 30
 
 fuzz:       ## every fuzz target for FUZZ_SECONDS (default 60) each; see docs/fuzzing.md
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)
