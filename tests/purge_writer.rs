@@ -182,3 +182,29 @@ fn the_bound_adds_the_writer_propagation_memo_and_skew() {
     assert_eq!(staleness_bound(&s, Writer::Direct), 67);
     assert_eq!(staleness_bound(&s, Writer::Single), 67 + FLUSH_BOUND_SECS);
 }
+
+#[test]
+fn an_isolate_never_forgets_a_purge_it_received_for_an_older_kv_value() {
+    use edgecache::http::time::UnixSecs;
+    use edgecache::purge::generations::{Gen, GenName};
+    use edgecache::purge::memo::{Memo, MEMO_MAX_BYTES};
+    let name = GenName::tag("course_list");
+    let mut memo = Memo::new(1, MEMO_MAX_BYTES);
+    // This isolate received the purge at 5_000 ms...
+    memo.put(name.clone(), Gen::PurgedAt(ms(5_000)), UnixSecs(5));
+    // ...the memo expires, and KV (not written yet, or cached here) still says
+    // "never purged", then an older purge.
+    assert_eq!(
+        memo.put(name.clone(), Gen::Never, UnixSecs(7)),
+        Gen::PurgedAt(ms(5_000))
+    );
+    assert_eq!(memo.get(&name, UnixSecs(7)), Some(Gen::PurgedAt(ms(5_000))));
+    memo.put(name.clone(), Gen::PurgedAt(ms(1_000)), UnixSecs(9));
+    assert_eq!(memo.get(&name, UnixSecs(9)), Some(Gen::PurgedAt(ms(5_000))));
+    // A newer purge read from KV wins.
+    memo.put(name.clone(), Gen::PurgedAt(ms(8_000)), UnixSecs(11));
+    assert_eq!(
+        memo.get(&name, UnixSecs(11)),
+        Some(Gen::PurgedAt(ms(8_000)))
+    );
+}

@@ -33,9 +33,8 @@ pub async fn read(env: &Env, state: &State, names: &[GenName], now: UnixSecs) ->
             Ok(v) => Gen::from_kv(v.as_deref()),
             Err(_) => Gen::Unreadable,
         };
-        if g != Gen::Unreadable {
-            memo.put(name.clone(), g, now);
-        }
+        // The memo keeps a purge this isolate received over an older KV value.
+        let g = memo.put(name.clone(), g, now);
         current.insert(name, g);
     }
     current

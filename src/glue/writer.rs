@@ -24,7 +24,7 @@ pub const WRITER_NAME: &str = "purges";
 /// Storage keys of slots: this prefix and the KV key.
 const SLOT_PREFIX: &str = "s:";
 
-#[durable_object]
+#[durable_object(alarm)]
 pub struct PurgeWriter {
     state: State,
     env: Env,

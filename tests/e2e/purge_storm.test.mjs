@@ -127,6 +127,30 @@ test("a purge naming 900 names keeps to 1,000 KV operations per invocation and h
   expect(dcA.kvStats.op_limit).toBe(opLimitBefore);
 }, 30_000);
 
+test("the receiving data centre keeps a purge when its memo expires before KV there has caught up", async () => {
+  // 3 s of propagation: the receiving data centre's own cached read of the tag
+  // ("not found") outlives its 1 s memo of the purge it received.
+  const dir = tempDir("edgecache-recv-kv-");
+  const cfg = { ...config(), purge: { generation_memo: "1s", clock_skew: "0s", kv_propagation: "3s" } };
+  const w = await startWorker(cfg, { kvPersist: dir.dir, kvDelayMs: 3000, quiet: true });
+  try {
+    for (let i = 0; i < 3; i++) await read(w, "/api/courses/7/");
+    expect((await read(w, "/api/courses/7/")).hit).toBe(true);
+    version++;
+    const r = await purge(w, { tags: ["course:7"] });
+    expect(r.status).toBe(200);
+    await r.json();
+    // No read until the 1 s memo of the purge has expired (a read before would
+    // replace the entry): KV here still says "not found" for 2 s more, and
+    // must not undo a purge this isolate received.
+    await sleep(1300);
+    expect((await read(w, "/api/courses/7/")).v).toBe(version);
+  } finally {
+    await w.dispose();
+    dir.remove();
+  }
+}, 30_000);
+
 describe("without the writer (no Durable Object bound)", () => {
   test("a second write of one name within a second is answered 503 with Retry-After, never 200", async () => {
     const dir = tempDir("edgecache-direct-kv-");
