@@ -127,6 +127,29 @@ test("a purge naming 900 names keeps to 1,000 KV operations per invocation and h
   expect(dcA.kvStats.op_limit).toBe(opLimitBefore);
 }, 30_000);
 
+test("a full writer answers 503 with Retry-After, never 200, and still takes names already waiting", async () => {
+  // KV refuses every write, so nothing leaves the writer: 900 names wait.
+  dcA.kvStats.refuseUntil = Infinity;
+  try {
+    const tags = Array.from({ length: 450 }, (_, i) => `full${i}`);
+    const urls = Array.from({ length: 450 }, (_, i) => `https://api.example.com/api/full/${i}/`);
+    const first = await purge(dcA, { tags, urls });
+    expect(first.status).toBe(200);
+    await first.json();
+    // 200 more would make 1,100 waiting: refused, and the sender told to retry.
+    const more = await purge(dcB, { tags: Array.from({ length: 200 }, (_, i) => `more${i}`) });
+    expect(more.status).toBe(503);
+    expect(more.headers.get("retry-after")).toBe("1");
+    expect((await more.json()).layers.generations.status).toBe("failed");
+    // A name already waiting takes no new place: accepted.
+    const again = await purge(dcB, { tags: ["full7"] });
+    expect(again.status).toBe(200);
+    await again.json();
+  } finally {
+    dcA.kvStats.refuseUntil = 0;
+  }
+}, 30_000);
+
 test("the receiving data centre keeps a purge when its memo expires before KV there has caught up", async () => {
   // 3 s of propagation: the receiving data centre's own cached read of the tag
   // ("not found") outlives its 1 s memo of the purge it received.
