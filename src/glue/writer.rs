@@ -8,6 +8,7 @@
 use super::convert::now_millis;
 use super::kv::BINDING as KV_BINDING;
 use super::log;
+use crate::http::time::UnixMillis;
 use crate::purge::generations::{encode_value, kv_expiration_ttl};
 use crate::purge::webhook::generation_ttl;
 use crate::purge::writer::{
@@ -15,14 +16,24 @@ use crate::purge::writer::{
 };
 use futures_util::future::join_all;
 use std::collections::BTreeMap;
+use wasm_bindgen::JsValue;
 use worker::*;
 
 /// The binding of the writer's namespace (`[[durable_objects.bindings]]`).
 pub const WRITER_BINDING: &str = "EDGECACHE_WRITER";
 /// The one writer every data centre hands its purges to.
 pub const WRITER_NAME: &str = "purges";
-/// Storage keys of slots: this prefix and the KV key.
-const SLOT_PREFIX: &str = "s:";
+
+// The JS side: src/glue/js/writer.js (storage in batches, the hand-off).
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/src/glue/js/writer.js", js_namespace = edgecache_writer)]
+extern "C" {
+    fn edgecache_writer_load(storage: &JsValue) -> js_sys::Promise;
+    fn edgecache_writer_load_some(storage: &JsValue, keys: Vec<String>) -> js_sys::Promise;
+    fn edgecache_writer_store(storage: &JsValue, json: &str) -> js_sys::Promise;
+    fn edgecache_writer_forget(storage: &JsValue, keys: Vec<String>) -> js_sys::Promise;
+    fn edgecache_writer_schedule(storage: &JsValue, at: f64) -> js_sys::Promise;
+    fn edgecache_hand_off(ns: &JsValue, name: &str, body: &str) -> js_sys::Promise;
+}
 
 #[durable_object(alarm)]
 pub struct PurgeWriter {
@@ -36,12 +47,14 @@ impl DurableObject for PurgeWriter {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let Ok(handoff) = req.json::<Handoff>().await else {
+        let text = req.text().await.unwrap_or_default();
+        let Ok(handoff) = serde_json::from_str::<Handoff>(&text) else {
             return Response::error("bad handoff", 400);
         };
-        let storage = self.state.storage();
-        let slots = load_slots(&storage).await?;
-        match admit(&slots, &handoff, now_millis()) {
+        let storage = self.storage();
+        let slots = load(&storage).await?;
+        let now = now_millis();
+        match admit(&slots, &handoff, now) {
             Admission::Full { retry_after } => {
                 log(
                     "writer_full",
@@ -53,9 +66,10 @@ impl DurableObject for PurgeWriter {
                 Ok(r)
             }
             Admission::Accept(updates) => {
-                store_slots(&storage, &updates).await?;
-                if storage.get_alarm().await?.is_none() {
-                    storage.set_alarm(0).await?;
+                let updates: BTreeMap<String, Slot> = updates.into_iter().collect();
+                store(&storage, &updates).await?;
+                if let Some(at) = next_flush(&updates, now) {
+                    schedule(&storage, at).await?;
                 }
                 Response::ok("stored")
             }
@@ -63,19 +77,19 @@ impl DurableObject for PurgeWriter {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        let storage = self.state.storage();
-        let slots = load_slots(&storage).await?;
+        let storage = self.storage();
+        let slots = load(&storage).await?;
         let now = now_millis();
         let plan = flush_plan(&slots, now);
         if !plan.forget.is_empty() {
-            let keys: Vec<String> = plan.forget.iter().map(|k| slot_key(k)).collect();
-            storage.delete_multiple(keys).await?;
+            call(edgecache_writer_forget(&storage, plan.forget.clone())).await?;
         }
         let outcomes = write_all(&self.env, &plan.writes).await;
         // Read the written slots again: a purge may have arrived during the writes.
-        let again = load_some(&storage, plan.writes.iter().map(|(k, _)| k)).await?;
+        let keys: Vec<String> = plan.writes.iter().map(|(k, _)| k.clone()).collect();
+        let again = parse(call(edgecache_writer_load_some(&storage, keys)).await?);
         let done = now_millis();
-        let updates: Vec<(String, Slot)> = plan
+        let updates: BTreeMap<String, Slot> = plan
             .writes
             .iter()
             .zip(&outcomes)
@@ -85,7 +99,7 @@ impl DurableObject for PurgeWriter {
                     .map(|s| (k.clone(), after_write(*s, *v, *o, done)))
             })
             .collect();
-        store_slots(&storage, &updates).await?;
+        store(&storage, &updates).await?;
         let failed = outcomes
             .iter()
             .filter(|o| **o == WriteOutcome::Failed)
@@ -94,74 +108,57 @@ impl DurableObject for PurgeWriter {
             "writer_flush",
             serde_json::json!({ "written": outcomes.len() - failed, "failed": failed }),
         );
-        let all = load_slots(&storage).await?;
+        let all = load(&storage).await?;
         if let Some(at) = next_flush(&all, done) {
-            let offset = i64::try_from(at.saturating_sub(done)).unwrap_or(i64::MAX);
-            storage.set_alarm(offset).await?;
+            schedule(&storage, at).await?;
         }
         Response::ok("flushed")
     }
 }
 
-fn slot_key(kv_key: &str) -> String {
-    format!("{SLOT_PREFIX}{kv_key}")
+impl PurgeWriter {
+    fn storage(&self) -> JsValue {
+        AsRef::<JsValue>::as_ref(self.state.storage().as_raw()).clone()
+    }
+}
+
+async fn call(p: js_sys::Promise) -> Result<JsValue> {
+    Ok(wasm_bindgen_futures::JsFuture::from(p).await?)
+}
+
+/// `{kvKey: slot}` JSON text from writer.js; a slot that does not parse is dropped.
+fn parse(v: JsValue) -> BTreeMap<String, Slot> {
+    let text = v.as_string().unwrap_or_default();
+    let raw: BTreeMap<String, serde_json::Value> = serde_json::from_str(&text).unwrap_or_default();
+    raw.into_iter()
+        .filter_map(|(k, v)| serde_json::from_value::<Slot>(v).ok().map(|s| (k, s)))
+        .collect()
 }
 
 /// Every slot the writer holds, by KV key.
-async fn load_slots(storage: &Storage) -> Result<BTreeMap<String, Slot>> {
-    let map = storage
-        .list_with_options(ListOptions::new().prefix(SLOT_PREFIX))
-        .await?;
-    Ok(slots_of(&map))
+async fn load(storage: &JsValue) -> Result<BTreeMap<String, Slot>> {
+    Ok(parse(call(edgecache_writer_load(storage)).await?))
 }
 
-async fn load_some<'a>(
-    storage: &Storage,
-    keys: impl Iterator<Item = &'a String>,
-) -> Result<BTreeMap<String, Slot>> {
-    let keys: Vec<String> = keys.map(|k| slot_key(k)).collect();
-    if keys.is_empty() {
-        return Ok(BTreeMap::new());
-    }
-    Ok(slots_of(&storage.get_multiple(keys).await?))
-}
-
-fn slots_of(map: &js_sys::Map) -> BTreeMap<String, Slot> {
-    let mut out = BTreeMap::new();
-    map.for_each(&mut |value, key| {
-        let key = key.as_string().unwrap_or_default();
-        let slot = value
-            .as_string()
-            .and_then(|v| serde_json::from_str::<Slot>(&v).ok());
-        if let (Some(k), Some(slot)) = (key.strip_prefix(SLOT_PREFIX), slot) {
-            out.insert(k.to_string(), slot);
-        }
-    });
-    out
-}
-
-async fn store_slots(storage: &Storage, updates: &[(String, Slot)]) -> Result<()> {
-    if updates.is_empty() {
+async fn store(storage: &JsValue, slots: &BTreeMap<String, Slot>) -> Result<()> {
+    if slots.is_empty() {
         return Ok(());
     }
-    // Slots are stored as JSON text, one storage key each.
-    let obj = js_sys::Object::new();
-    for (k, slot) in updates {
-        let json = serde_json::to_string(slot).map_err(|e| Error::RustError(e.to_string()))?;
-        js_sys::Reflect::set(
-            &obj,
-            &wasm_bindgen::JsValue::from_str(&slot_key(k)),
-            &wasm_bindgen::JsValue::from_str(&json),
-        )?;
-    }
-    storage.put_multiple_raw(obj).await
+    let json = serde_json::to_string(slots).map_err(|e| Error::RustError(e.to_string()))?;
+    call(edgecache_writer_store(storage, &json))
+        .await
+        .map(|_| ())
+}
+
+async fn schedule(storage: &JsValue, at: UnixMillis) -> Result<()> {
+    // Unix milliseconds fit an f64 exactly until the year 287396.
+    call(edgecache_writer_schedule(storage, at.0 as f64))
+        .await
+        .map(|_| ())
 }
 
 /// Writes every `(key, purge time)`; the outcome of each, in order.
-async fn write_all(
-    env: &Env,
-    writes: &[(String, crate::http::time::UnixMillis)],
-) -> Vec<WriteOutcome> {
+async fn write_all(env: &Env, writes: &[(String, UnixMillis)]) -> Vec<WriteOutcome> {
     let Ok(kv) = env.kv(KV_BINDING) else {
         return vec![WriteOutcome::Failed; writes.len()];
     };
@@ -195,21 +192,12 @@ async fn write_all(
 
 /// Hands a purge to the writer; `Err` (with the reason) unless it stored them.
 pub async fn hand_off(ns: &ObjectNamespace, handoff: &Handoff) -> std::result::Result<(), String> {
-    let stub = ns
-        .id_from_name(WRITER_NAME)
-        .and_then(|id| id.get_stub())
-        .map_err(|e| e.to_string())?;
     let body = serde_json::to_string(handoff).map_err(|e| e.to_string())?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
-    let req = Request::new_with_init("https://writer/handoff", &init).map_err(|e| e.to_string())?;
-    let resp = stub
-        .fetch_with_request(req)
+    let status = call(edgecache_hand_off(ns.as_ref(), WRITER_NAME, &body))
         .await
         .map_err(|e| e.to_string())?;
-    match resp.status_code() {
-        200 => Ok(()),
-        s => Err(format!("purge writer answered {s}")),
+    match status.as_f64() {
+        Some(200.0) => Ok(()),
+        s => Err(format!("purge writer answered {s:?}")),
     }
 }
