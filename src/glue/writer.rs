@@ -198,6 +198,7 @@ pub async fn hand_off(ns: &ObjectNamespace, handoff: &Handoff) -> std::result::R
         .map_err(|e| e.to_string())?;
     match status.as_f64() {
         Some(200.0) => Ok(()),
-        s => Err(format!("purge writer answered {s:?}")),
+        Some(s) => Err(format!("purge writer answered {s}")),
+        None => Err("purge writer gave no status".to_string()),
     }
 }

@@ -96,6 +96,15 @@ const writerHosts = new Map();
  */
 function writerOptions(name, group, opts) {
   if (opts.writer === false || opts.kv === false) return {};
+  if (opts.writer === "unreachable") {
+    // Bound to a writer no worker hosts: every hand-off fails.
+    const registry = tempDir("edgecache-registry-");
+    return {
+      name,
+      unsafeDevRegistryPath: registry.dir,
+      durableObjects: { EDGECACHE_WRITER: { className: "PurgeWriter", scriptName: "edgecache-nowhere", useSQLite: true } },
+    };
+  }
   const own = { EDGECACHE_WRITER: { className: "PurgeWriter", useSQLite: true } };
   if (!opts.kvPersist) return { name, durableObjects: own };
   const host = writerHosts.get(group);

@@ -174,6 +174,18 @@ test("the receiving data centre keeps a purge when its memo expires before KV th
   }
 }, 30_000);
 
+test("an unreachable writer makes the webhook answer 503 with Retry-After, never 200", async () => {
+  const w = await startWorker(config(), { writer: "unreachable", quiet: true });
+  try {
+    const r = await purge(w, { tags: ["course_list"] });
+    expect(r.status).toBe(503);
+    expect(r.headers.get("retry-after")).toBe("1");
+    expect((await r.json()).layers.generations.status).toBe("failed");
+  } finally {
+    await w.dispose();
+  }
+});
+
 describe("without the writer (no Durable Object bound)", () => {
   test("a second write of one name within a second is answered 503 with Retry-After, never 200", async () => {
     const dir = tempDir("edgecache-direct-kv-");
