@@ -87,6 +87,10 @@ export function kvCentral(kvDir) {
 let workerSeq = 0;
 /** KV directory -> the worker hosting its purge writer: {name, registry}. */
 const writerHosts = new Map();
+/** A dev registry directory, removed when the last worker using it is disposed. */
+function registryDir() {
+  return { ...tempDir("edgecache-registry-"), users: 0 };
+}
 
 /**
  * The purge writer (Durable Object `PurgeWriter`, binding EDGECACHE_WRITER),
@@ -98,8 +102,9 @@ function writerOptions(name, group, opts) {
   if (opts.writer === false || opts.kv === false) return {};
   if (opts.writer === "unreachable") {
     // Bound to a writer no worker hosts: every hand-off fails.
-    const registry = tempDir("edgecache-registry-");
+    const registry = registryDir();
     return {
+      registry,
       name,
       unsafeDevRegistryPath: registry.dir,
       durableObjects: { EDGECACHE_WRITER: { className: "PurgeWriter", scriptName: "edgecache-nowhere", useSQLite: true } },
@@ -109,15 +114,17 @@ function writerOptions(name, group, opts) {
   if (!opts.kvPersist) return { name, durableObjects: own };
   const host = writerHosts.get(group);
   if (!host) {
-    const registry = tempDir("edgecache-registry-");
+    const registry = registryDir();
     writerHosts.set(group, { name, registry });
     return {
+      registry,
       name,
       unsafeDevRegistryPath: registry.dir,
       durableObjects: own,
     };
   }
   return {
+    registry: host.registry,
     name,
     unsafeDevRegistryPath: host.registry.dir,
     durableObjects: { EDGECACHE_WRITER: { className: "PurgeWriter", scriptName: host.name, useSQLite: true } },
@@ -131,8 +138,10 @@ export async function startWorker(config, opts = {}) {
   const group = opts.kvPersist || `private:${location}`;
   const central = opts.kvLimits === false ? null : kvCentral(group);
   const kv = opts.kv !== false;
+  const { registry, ...writer } = writerOptions(`edgecache-${location}`, group, opts);
+  if (registry) registry.users += 1;
   const mf = new Miniflare({
-    ...writerOptions(`edgecache-${location}`, group, opts),
+    ...writer,
     scriptPath: path.join(ROOT, "tests/e2e/kv/entry.mjs"),
     modulesRoot: ROOT,
     modules: true,
@@ -167,8 +176,9 @@ export async function startWorker(config, opts = {}) {
     fetch(url, init) {
       return mf.dispatchFetch(url, init);
     },
-    dispose() {
-      return mf.dispose();
+    async dispose() {
+      await mf.dispose();
+      if (registry && --registry.users === 0) registry.remove();
     },
   };
 }
