@@ -25,10 +25,11 @@ bench:      ## edgecache against its baselines: prints a table, rewrites BENCHMA
 fmt:
 	cargo fmt
 
-loadtest:   ## purge under load: stale reads (two instances, ~20 s), then origin requests per purge (~10 s)
+loadtest:   ## purge under load, origin requests per purge, then a purge storm, against KV with production's limits (loopback, ~90 s)
 	bash scripts/build-worker.sh
 	node tests/load/purge-under-load.mjs --seconds 20
 	node tests/load/purge-stampede.mjs --seconds 10
+	node tests/load/purge-storm.mjs --seconds 30
 
 fuzz:       ## every fuzz target for FUZZ_SECONDS (default 60) each; see docs/fuzzing.md
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)

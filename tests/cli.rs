@@ -178,7 +178,7 @@ fn check_production_refuses_hazards_naming_line_and_fix() {
     );
     assert!(err.contains("set debug = false"), "{err}");
     assert!(
-        err.trim_end().ends_with("error: 5 production hazards"),
+        err.trim_end().ends_with("error: 7 production hazards"),
         "{err}"
     );
     assert!(out.contains("EDGECACHE_KEY_SECRET      required"), "{out}");
@@ -190,7 +190,7 @@ fn check_production_warn_reports_and_exits_0() {
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("warning: "), "{err}");
     assert!(
-        err.contains("5 production hazards (--warn: not refused)"),
+        err.contains("7 production hazards (--warn: not refused)"),
         "{err}"
     );
 }

@@ -1,12 +1,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
-use edgecache::config::PurgeSettings;
 use edgecache::config::DEFAULT_CLOCK_SKEW;
 use edgecache::flow::entry::{encode_stamp, parse_stamp};
 use edgecache::http::time::{UnixMillis, UnixSecs};
 use edgecache::purge::generations::{
-    after_purge, is_current, parse_value, prefix_paths, purge_names, request_names,
-    staleness_bound, Currency, Gen, GenName, Generations, PurgeKind, Stamp, StampError,
-    MAX_PATH_DEPTH, MAX_STAMP_TAGS,
+    after_purge, is_current, parse_value, prefix_paths, purge_names, request_names, Currency, Gen,
+    GenName, Generations, PurgeKind, Stamp, StampError, MAX_PATH_DEPTH, MAX_STAMP_TAGS,
 };
 use edgecache::purge::memo::{plan_reads, Memo, MEMO_MAX_BYTES};
 const DEFAULT_SKEW_MS: u64 = DEFAULT_CLOCK_SKEW * 1000;
@@ -444,19 +442,6 @@ fn plan_reads_asks_kv_only_for_names_not_memoized() {
     assert_eq!(to_read, [GenName::tag("a")]);
     let (_, to_read) = plan_reads(&names, &m, UnixSecs(200));
     assert_eq!(to_read.len(), 2);
-}
-
-#[test]
-fn staleness_bound_is_memo_plus_kv_propagation() {
-    let s = PurgeSettings {
-        generation_memo: 30,
-        tolerance: 300,
-        clock_skew: 2,
-        zone_id: None,
-        api_base: "https://api.cloudflare.com/client/v4".into(),
-        zone_plan: edgecache::config::ZonePlan::Free,
-    };
-    assert_eq!(staleness_bound(&s), 90);
 }
 
 proptest! {

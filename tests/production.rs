@@ -40,7 +40,23 @@ fn has(found: &[String], line: usize, start: &str) -> bool {
 fn every_hazard_is_found_at_its_line_with_the_fix() {
     let (_, found) = findings(HAZARDS, None);
     let found = lines(&found);
-    assert_eq!(found.len(), 5, "{found:#?}");
+    assert_eq!(found.len(), 7, "{found:#?}");
+    assert!(
+        has(
+            &found,
+            18,
+            "purge: field `kv_propagation`: 10 s is shorter than Workers KV takes (60 s)"
+        ),
+        "{found:#?}"
+    );
+    assert!(
+        has(
+            &found,
+            0,
+            "durable_objects: no binding `EDGECACHE_WRITER` to class `PurgeWriter`"
+        ),
+        "{found:#?}"
+    );
     assert!(has(&found, 13, "field `debug`: true: "), "{found:#?}");
     assert!(
         has(&found, 12, "field `origin`: \"http://localhost:8000\" is on this machine (localhost): a deployed worker cannot reach it; set origin to your API's public URL"),
@@ -68,8 +84,12 @@ fn every_hazard_is_found_at_its_line_with_the_fix() {
 fn an_environment_needs_its_own_kv_binding() {
     let (_, found) = findings(HAZARDS, Some("production"));
     let found = lines(&found);
-    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found.len(), 2, "{found:#?}");
     assert!(found[0].contains("no binding `EDGECACHE_KV`"), "{found:#?}");
+    assert!(
+        found[1].contains("[[env.production.durable_objects.bindings]]"),
+        "{found:#?}"
+    );
     assert!(
         found[0].contains("[[env.production.kv_namespaces]]"),
         "{found:#?}"
@@ -84,7 +104,7 @@ fn a_private_origin_is_a_hazard() {
     assert!(
         has(
             &found,
-            32,
+            34,
             "field `origin`: \"http://10.1.2.3\" is a private address"
         ),
         "{found:#?}"
@@ -125,6 +145,34 @@ fn unreachable_origins_are_told_from_public_ones() {
         "https://localhost.example.com",
     ] {
         assert!(!verdict(good), "{good} should be accepted");
+    }
+}
+
+#[test]
+fn the_purge_writer_needs_its_sqlite_migration() {
+    let text = CLEAN.replace(
+        "new_sqlite_classes = [\"PurgeWriter\"]",
+        "new_classes = [\"PurgeWriter\"]",
+    );
+    let (_, found) = findings(&text, None);
+    let found = lines(&found);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].contains("new_sqlite_classes = [\"PurgeWriter\"]"),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn the_shipped_config_binds_the_purge_writer_at_the_top_and_in_dev() {
+    for env in [None, Some("dev")] {
+        let (_, found) = findings(SHIPPED, env);
+        assert!(
+            !found
+                .iter()
+                .any(|f| f.message.contains("EDGECACHE_WRITER") || f.message.contains("migration")),
+            "{env:?}: {found:?}"
+        );
     }
 }
 

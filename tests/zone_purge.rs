@@ -12,6 +12,7 @@ fn settings(zone: Option<&str>) -> PurgeSettings {
         generation_memo: 30,
         tolerance: 300,
         clock_skew: 2,
+        kv_propagation: 60,
         zone_id: zone.map(str::to_string),
         api_base: "https://api.cloudflare.com/client/v4/".into(),
         zone_plan: ZonePlan::Free,

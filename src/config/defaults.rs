@@ -9,6 +9,15 @@ use super::duration::Secs;
 /// `purge::generations`).
 pub const DEFAULT_CLOCK_SKEW: Secs = 2;
 
+/// How long a Workers KV write may take to be visible in other locations
+/// (`purge.kv_propagation`): "up to 60 seconds or more"
+/// (<https://developers.cloudflare.com/kv/concepts/how-kv-works/>); reads are
+/// cached per location for at least 60 s. The documented typical bound, not a
+/// guarantee; it is what receipts report.
+pub const DEFAULT_KV_PROPAGATION: Secs = 60;
+/// Largest `purge.kv_propagation` accepted (1 h).
+pub const MAX_KV_PROPAGATION: Secs = 3600;
+
 /// Bodies up to this size are read whole for the cache's copy (4 MiB: API
 /// responses); larger ones stream (`flow::copy`). The memory tier holds only
 /// bodies read whole, so `memory.max_entry_bytes` is at most this.

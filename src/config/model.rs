@@ -1,6 +1,6 @@
 //! The validated configuration: the types every other module reads.
 
-use super::defaults::{DEFAULT_API_BASE, DEFAULT_CLOCK_SKEW};
+use super::defaults::{DEFAULT_API_BASE, DEFAULT_CLOCK_SKEW, DEFAULT_KV_PROPAGATION};
 use super::duration::Secs;
 use super::pattern::{Params, PathPattern};
 use super::query_rules::{QueryRules, TrackingParams};
@@ -100,6 +100,11 @@ pub struct PurgeSettings {
     /// purged, unless it recorded that purge's very mark before its fetch (see
     /// `crate::purge::generations`, rule 2).
     pub clock_skew: Secs,
+    /// How long a Workers KV write may take to be seen in other locations
+    /// (60 s in production: a location caches what it read for that long).
+    /// The staleness bound a receipt states includes it; only a test against
+    /// an emulated KV has a reason to set it lower.
+    pub kv_propagation: Secs,
     /// Cloudflare zone purge: zone id (token is a secret). None = layer off.
     pub zone_id: Option<String>,
     /// Base URL of the zone purge API (configurable so tests can use a fake).
@@ -128,6 +133,7 @@ impl Default for PurgeSettings {
             generation_memo: 5,
             tolerance: 300,
             clock_skew: DEFAULT_CLOCK_SKEW,
+            kv_propagation: DEFAULT_KV_PROPAGATION,
             zone_id: None,
             api_base: DEFAULT_API_BASE.to_string(),
             // The strictest limits: a faster plan only leaves room unused.

@@ -7,7 +7,7 @@
 
 use super::defaults::{
     CREDENTIAL_HEADERS, DEFAULT_FORWARD_HEADERS, DEFAULT_TAG_HEADERS, DEFAULT_TRACKING_PARAMS,
-    FORBIDDEN_FORWARD_HEADERS, MAX_MEMORY_AGE, MAX_MEMORY_BYTES,
+    FORBIDDEN_FORWARD_HEADERS, MAX_KV_PROPAGATION, MAX_MEMORY_AGE, MAX_MEMORY_BYTES,
 };
 use super::error::{ConfigError, Place};
 use super::fields::{duration, from_value, not_json};
@@ -58,6 +58,7 @@ struct RawPurge {
     generation_memo: Option<String>,
     tolerance: Option<String>,
     clock_skew: Option<String>,
+    kv_propagation: Option<String>,
     zone_id: Option<String>,
     api_base: Option<String>,
     zone_plan: Option<String>,
@@ -295,6 +296,20 @@ fn parse_purge(v: Option<Value>) -> Result<PurgeSettings, ConfigError> {
         raw.clock_skew.as_deref(),
         d.clock_skew,
     )?;
+    let kv_propagation = duration(
+        &place,
+        "kv_propagation",
+        raw.kv_propagation.as_deref(),
+        d.kv_propagation,
+    )?;
+    if !(1..=MAX_KV_PROPAGATION).contains(&kv_propagation) {
+        return Err(ConfigError::BadValue {
+            place,
+            field: "kv_propagation",
+            value: raw.kv_propagation.unwrap_or_default(),
+            reason: "between 1s and 1h (Workers KV: 60s)",
+        });
+    }
     if let Some(z) = &raw.zone_id {
         if z.is_empty() || !z.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(ConfigError::BadValue {
@@ -324,8 +339,22 @@ fn parse_purge(v: Option<Value>) -> Result<PurgeSettings, ConfigError> {
             a.trim_end_matches('/').to_string()
         }
     };
-    let zone_plan = match raw.zone_plan.as_deref() {
-        None => d.zone_plan,
+    let zone_plan = parse_zone_plan(raw.zone_plan.as_deref(), d.zone_plan)?;
+    Ok(PurgeSettings {
+        generation_memo,
+        tolerance,
+        clock_skew,
+        kv_propagation,
+        zone_id: raw.zone_id,
+        api_base,
+        zone_plan,
+    })
+}
+
+/// `purge.zone_plan`: the zone's Cloudflare plan (its purge API limits).
+fn parse_zone_plan(raw: Option<&str>, default: ZonePlan) -> Result<ZonePlan, ConfigError> {
+    Ok(match raw {
+        None => default,
         Some("free") => ZonePlan::Free,
         Some("pro") => ZonePlan::Pro,
         Some("business") => ZonePlan::Business,
@@ -338,13 +367,5 @@ fn parse_purge(v: Option<Value>) -> Result<PurgeSettings, ConfigError> {
                 reason: "one of \"free\", \"pro\", \"business\", \"enterprise\" (the zone's Cloudflare plan)",
             })
         }
-    };
-    Ok(PurgeSettings {
-        generation_memo,
-        tolerance,
-        clock_skew,
-        zone_id: raw.zone_id,
-        api_base,
-        zone_plan,
     })
 }

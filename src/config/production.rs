@@ -15,6 +15,9 @@ use url::Host;
 
 /// The KV binding the worker reads purge generations from.
 pub const KV_BINDING: &str = "EDGECACHE_KV";
+/// The Durable Object binding of the single purge writer, and its class.
+pub const WRITER_BINDING: &str = "EDGECACHE_WRITER";
+pub const WRITER_CLASS: &str = "PurgeWriter";
 
 /// One hazard: the message names the field and says the fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,7 +126,18 @@ impl WranglerFile<'_> {
                 at: self.at(&["vars", "EDGECACHE", "purge", "api_base"], None),
             });
         }
+        if config.purge.kv_propagation < super::defaults::DEFAULT_KV_PROPAGATION {
+            out.push(Finding {
+                message: format!(
+                    "purge: field `kv_propagation`: {} s is shorter than Workers KV takes (60 s): \
+                     receipts would state a staleness bound that does not hold; remove it",
+                    config.purge.kv_propagation
+                ),
+                at: self.at(&["vars", "EDGECACHE", "purge", "kv_propagation"], None),
+            });
+        }
         out.extend(self.kv_findings());
+        out.extend(self.writer_findings());
         out.extend(self.plain_secret_findings());
         out
     }
@@ -159,6 +173,62 @@ impl WranglerFile<'_> {
             ),
             at: self.at(&["kv_namespaces"], Some((i, "id"))),
         })
+    }
+
+    /// The purge writer: `[[durable_objects.bindings]]` (not inherited into
+    /// environments) naming `PurgeWriter`, and a top-level migration creating
+    /// it as a SQLite-backed class (the Free plan has only those). Without it
+    /// every webhook writes KV itself, and a burst naming one tag meets KV's
+    /// one write per second per key: most of the burst is answered 503.
+    fn writer_findings(&self) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let table = match &self.env {
+            None => "[[durable_objects.bindings]]".to_string(),
+            Some(e) => format!("[[env.{e}.durable_objects.bindings]]"),
+        };
+        let bound = self
+            .root()
+            .and_then(|r| r.get("durable_objects"))
+            .and_then(|d| d.get("bindings"))
+            .and_then(|b| b.as_array())
+            .into_iter()
+            .flatten()
+            .any(|b| {
+                b.get("name").and_then(|n| n.as_str()) == Some(WRITER_BINDING)
+                    && b.get("class_name").and_then(|n| n.as_str()) == Some(WRITER_CLASS)
+            });
+        if !bound {
+            out.push(Finding {
+                message: format!(
+                    "durable_objects: no binding `{WRITER_BINDING}` to class `{WRITER_CLASS}` (the \
+                     single purge writer; wrangler does not inherit it into environments): \
+                     without it a burst of purges naming one tag meets Workers KV's one write \
+                     per second per key and is answered 503; add {table} with name = \
+                     \"{WRITER_BINDING}\" and class_name = \"{WRITER_CLASS}\""
+                ),
+                at: self.at(&["durable_objects"], None),
+            });
+        }
+        let migrated = self
+            .doc
+            .get("migrations")
+            .and_then(|m| m.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m.get("new_sqlite_classes").and_then(|c| c.as_array()))
+            .flatten()
+            .any(|c| c.as_str() == Some(WRITER_CLASS));
+        if bound && !migrated {
+            out.push(Finding {
+                message: format!(
+                    "migrations: no migration with new_sqlite_classes = [\"{WRITER_CLASS}\"]: add \
+                     [[migrations]] with tag = \"v1\" and new_sqlite_classes = [\"{WRITER_CLASS}\"] \
+                     (SQLite-backed: the Free plan allows only those)"
+                ),
+                at: None,
+            });
+        }
+        out
     }
 
     /// A secret written in `[vars]` is in the repository and the dashboard in

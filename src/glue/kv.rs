@@ -3,7 +3,7 @@
 use super::State;
 use crate::http::time::{UnixMillis, UnixSecs};
 use crate::purge::generations::{
-    after_purge, kv_expiration_ttl, Gen, GenName, Generations, PurgeKind,
+    after_purge, kv_expiration_ttl, Gen, GenName, Generations, PurgeKind, PurgeRecord,
 };
 use futures_util::future::join_all;
 use worker::Env;
@@ -35,9 +35,8 @@ pub async fn read(env: &Env, state: &State, names: &[GenName], now: UnixSecs) ->
             Ok(v) => Gen::from_kv(v.as_deref()),
             Err(_) => Gen::Unreadable,
         };
-        if g != Gen::Unreadable {
-            memo.put(name.clone(), g, now);
-        }
+        // The memo keeps a purge this isolate received over an older KV value.
+        let g = memo.put(name.clone(), g, now);
         current.insert(name, g);
     }
     current
@@ -84,20 +83,26 @@ pub async fn bump(
         }
     });
     let results = join_all(writes).await;
-    let mut memo = state.memo.borrow_mut();
     let mut ok = 0;
     let mut first_err = None;
+    let mut written = Vec::with_capacity(names.len());
     for (name, r) in names.iter().zip(results) {
         match r {
             Ok(value) => {
                 ok += 1;
-                memo.put(name.clone(), Gen::from_kv(Some(&value)), now);
+                written.push((name.clone(), value));
             }
             Err(e) => {
                 first_err.get_or_insert(e);
             }
         }
     }
+    // The value each name now has (merged with what was read, for a soft purge).
+    let mut memo = state.memo.borrow_mut();
+    for (name, value) in written {
+        memo.put(name, Gen::from_kv(Some(&value)), now);
+    }
+    drop(memo);
     match first_err {
         None => Ok(ok),
         Some(e) => Err(format!(
@@ -111,4 +116,13 @@ pub async fn bump(
 /// with no stored entry knows before its fetch (`flow::FetchStart::seen`).
 pub fn memo_only(state: &State, names: &[GenName], now: UnixSecs) -> Generations {
     crate::purge::memo::plan_reads(names, &state.memo.borrow(), now).0
+}
+
+/// Puts a purge (`record`, with its nonce) of `names` into this isolate's
+/// memo, so it stops serving what the purge covers at once, before KV has it.
+pub fn remember(state: &State, names: &[GenName], record: PurgeRecord, now: UnixSecs) {
+    let mut memo = state.memo.borrow_mut();
+    for name in names {
+        memo.put(name.clone(), Gen::Purged(record), now);
+    }
 }

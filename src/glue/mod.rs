@@ -15,6 +15,7 @@ mod pass;
 mod revalidate;
 mod store;
 mod webhook;
+mod writer;
 
 use crate::config::Config;
 use crate::flow::fetched::{origin_failure, FetchError};

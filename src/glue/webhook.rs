@@ -5,12 +5,12 @@
 use super::body::read_upto;
 use super::convert::{local, now_millis, now_secs};
 use super::origin::{fetch_origin, Fetch, OriginRequest};
-use super::{kv, log, plain, secret, State};
+use super::{kv, log, plain, secret, writer, State};
 use crate::flow::observe::PurgeLine;
 use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers as CoreHeaders;
 use crate::http::method::Method;
-use crate::http::time::UnixSecs;
+use crate::http::time::{UnixMillis, UnixSecs};
 use crate::purge::generations::{GenName, PurgeKind};
 use crate::purge::receipt::{
     receipt_key, receipt_ttl, replay_decision, GenerationsStatus, Receipt, Replay, ZonePurgeStatus,
@@ -19,6 +19,7 @@ use crate::purge::signature::{parse_secrets, Secret};
 use crate::purge::webhook::{
     authenticate, generation_ttl, plan_purge, precheck, WebhookError, BODY_READ_LIMIT,
 };
+use crate::purge::writer::{Handoff, Writer};
 use crate::purge::zone::{next_step, CallResult, NextStep, ZonePurgeCall, MAX_RATE_WAIT_MS};
 use std::time::Duration;
 use worker::*;
@@ -80,14 +81,20 @@ pub async fn handle(
     let host = crate::request::key::key_host(&req.url()?).unwrap_or_default();
     let zone_token = secret(env, "EDGECACHE_ZONE_TOKEN");
     let zone_on = config.purge.zone_id.is_some() && zone_token.is_some();
-    let plan = match plan_purge(config, &verified.id, &body, &host, zone_on, now) {
+    // With a `PurgeWriter` bound, it writes KV; without one, this webhook does.
+    let writer_ns = env.durable_object(writer::WRITER_BINDING).ok();
+    let who = writer_ns
+        .as_ref()
+        .map_or(Writer::Direct, |_| Writer::Single);
+    let plan = match plan_purge(config, &verified.id, &body, &host, zone_on, who, now) {
         Ok(p) => p,
         Err(e) => return refuse(e),
     };
     let mut receipt = plan.receipt;
     // Layer 1: generations in KV (global).
     let (names, kind) = (&plan.names, plan.kind);
-    bump_generations(env, state, names, kind, &verified.id, now, &mut receipt).await;
+    let result = record(env, state, writer_ns.as_ref(), names, kind, now).await;
+    record_generations(result, &verified.id, &mut receipt);
     // Layer 3: local deletes of the named URLs in this data centre (hard purges).
     receipt.layers.local_delete.deleted = delete_here(&plan.local_deletes).await;
     // Layer 2: the zone purge API, after the response.
@@ -98,16 +105,21 @@ pub async fn handle(
         let calls = plan.zone_calls;
         ctx.wait_until(send_zone_calls(calls, token, id));
     }
-    if receipt.storable() {
-        if let Some(k) = &kv_store {
-            let ttl = receipt_ttl(config.purge.tolerance);
-            if let Ok(put) = k.put(&rkey, receipt.to_json()) {
-                let _ = put.expiration_ttl(ttl).execute().await;
-            }
-        }
-    }
+    store_receipt(kv_store.as_ref(), &rkey, &receipt, config.purge.tolerance).await;
     super::observe::purge(env, state, &PurgeLine::new(now_millis(), &receipt));
     receipt_response(&receipt)
+}
+
+/// Keeps a successful receipt for replay (best effort).
+async fn store_receipt(kv_store: Option<&KvStore>, rkey: &str, receipt: &Receipt, tolerance: u64) {
+    if !receipt.storable() {
+        return;
+    }
+    if let Some(k) = kv_store {
+        if let Ok(put) = k.put(rkey, receipt.to_json()) {
+            let _ = put.expiration_ttl(receipt_ttl(tolerance)).execute().await;
+        }
+    }
 }
 
 /// At most `BODY_READ_LIMIT` bytes of the body: one without `Content-Length`
@@ -146,19 +158,49 @@ async fn delete_here(urls: &[String]) -> usize {
     deleted
 }
 
-/// Writes the purge's generations and records the outcome in the receipt.
-async fn bump_generations(
+/// Records the purge's names globally: through the writer when one is bound,
+/// else by writing KV here.
+async fn record(
     env: &Env,
+    state: &State,
+    writer_ns: Option<&ObjectNamespace>,
+    names: &[GenName],
+    kind: PurgeKind,
+    now: UnixSecs,
+) -> std::result::Result<usize, String> {
+    let at = now_millis();
+    let nonce = super::convert::nonce();
+    match writer_ns {
+        Some(ns) => hand_off(ns, state, names, kind, at, nonce, now).await,
+        None => kv::bump(env, state, names, kind, at, nonce, generation_ttl(), now).await,
+    }
+}
+
+/// Hands the purge's names to the single writer (stored durably when this
+/// returns `Ok`), and updates this isolate's memo at once, as a direct write does.
+async fn hand_off(
+    ns: &ObjectNamespace,
     state: &State,
     names: &[GenName],
     kind: PurgeKind,
-    id: &str,
+    at: UnixMillis,
+    nonce: u64,
     now: UnixSecs,
-    receipt: &mut Receipt,
-) {
-    let at = now_millis();
-    let nonce = super::convert::nonce();
-    match kv::bump(env, state, names, kind, at, nonce, generation_ttl(), now).await {
+) -> std::result::Result<usize, String> {
+    let handoff = Handoff {
+        at,
+        keys: names.iter().map(GenName::kv_key).collect(),
+        soft: kind == PurgeKind::Soft,
+        nonce,
+    };
+    writer::hand_off(ns, &handoff).await?;
+    kv::remember(state, names, handoff.record(), now);
+    Ok(names.len())
+}
+
+/// Records the global layer's outcome in the receipt.
+fn record_generations(result: std::result::Result<usize, String>, id: &str, receipt: &mut Receipt) {
+    match result {
         Ok(n) => {
             receipt.layers.generations.bumped = n;
             receipt.layers.generations.status = GenerationsStatus::Ok;

@@ -86,7 +86,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::mark::NAME_ID_HEX;
 pub use super::mark::{PurgeMark, SeenMarks};
-use crate::config::PurgeSettings;
 use crate::http::text::sha256_hex;
 use crate::http::time::UnixMillis;
 use crate::purge::body::{PurgeRequest, MAX_PREFIX_DEPTH};
@@ -206,6 +205,10 @@ fn dedup(names: Vec<GenName>) -> Vec<GenName> {
         .filter(|n| seen.insert(n.clone()))
         .collect()
 }
+
+/// Workers KV takes at most one write per second to the same key
+/// (<https://developers.cloudflare.com/kv/platform/limits/>); a faster one gets 429.
+pub const KV_WRITE_INTERVAL_MS: u64 = 1000;
 
 /// The state of one name, as read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -407,10 +410,4 @@ pub fn is_current(
         Some(at) => Currency::SoftPurged { at },
         None => Currency::Current,
     }
-}
-
-/// Seconds after a purge by which every data centre stops serving purged entries: the
-/// isolate memo lifetime plus KV propagation ([`KV_PROPAGATION_SECS`]).
-pub fn staleness_bound(settings: &PurgeSettings) -> u64 {
-    settings.generation_memo.saturating_add(KV_PROPAGATION_SECS)
 }

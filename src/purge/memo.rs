@@ -51,14 +51,31 @@ impl Memo {
     /// Remembers a value read (or written, by a purge in this isolate) at `now`.
     /// [`Gen::Unreadable`] is never memoized.
     /// A name whose entry alone is over `max_bytes` is not memoized.
-    pub fn put(&mut self, name: GenName, value: Gen, now: UnixSecs) {
+    ///
+    /// A purge this isolate knows of is never forgotten for an older value:
+    /// the entry keeps the merge of what it held (even expired) and `value`
+    /// ([`crate::purge::record::PurgeRecord::merge`]: the later times, and
+    /// `value`'s nonce, so a changed value is always seen as changed). KV may still show an older value after a purge this
+    /// isolate received (the purge writer has not written it yet, or this
+    /// location's cached read has not expired), and serving the purged entry
+    /// again then would undo the purge here until KV catches up.
+    ///
+    /// Returns the value the memo now holds for `name` (`value` itself when
+    /// it is not memoized): what a decision should use.
+    pub fn put(&mut self, name: GenName, value: Gen, now: UnixSecs) -> Gen {
         let cost = Memo::entry_cost(&name);
         if self.ttl == 0 || cost > self.max_bytes || value == Gen::Unreadable {
-            return;
+            return value;
         }
-        if let Some((_, at, seq)) = self.entries.remove(&name) {
+        let mut value = value;
+        if let Some((old, at, seq)) = self.entries.remove(&name) {
             self.order.remove(&(at, seq));
             self.used -= cost;
+            value = match (old, value) {
+                (Gen::Purged(a), Gen::Purged(b)) => Gen::Purged(a.merge(b)),
+                (Gen::Purged(a), _) => Gen::Purged(a),
+                (_, v) => v,
+            };
         }
         while self.used + cost > self.max_bytes {
             let Some((_, oldest)) = self.order.pop_first() else {
@@ -71,6 +88,7 @@ impl Memo {
         self.seq += 1;
         self.order.insert((now, self.seq), name.clone());
         self.entries.insert(name, (value, now, self.seq));
+        value
     }
 
     /// What one entry counts against `max_bytes`: the name, held twice (the

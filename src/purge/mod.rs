@@ -11,4 +11,5 @@ pub mod receipt;
 pub mod record;
 pub mod signature;
 pub mod webhook;
+pub mod writer;
 pub mod zone;

@@ -82,7 +82,7 @@ pub struct Receipt {
     pub invalidated: Invalidated,
     pub layers: Layers,
     /// After this many seconds every data centre serves fresh content
-    /// (see [`crate::purge::generations::staleness_bound`]).
+    /// (see [`crate::purge::writer::staleness_bound`]).
     pub staleness_bound_seconds: u64,
     /// True when this is the stored answer to an earlier delivery of the same id.
     pub replayed: bool,

@@ -175,12 +175,26 @@ pub fn parse_value(s: &str) -> Option<PurgeRecord> {
 /// overwritten as by a hard purge: it made every entry a miss, and a soft
 /// purge must not loosen that.
 pub fn after_purge(current: Option<&str>, kind: PurgeKind, at: UnixMillis, nonce: u64) -> String {
-    let mine = PurgeRecord::new(kind, at).with_nonce(nonce);
+    merge_over(current, PurgeRecord::new(kind, at).with_nonce(nonce))
+}
+
+/// The value that writes `record` (purges not yet written, with a fresh
+/// nonce) over the value read first (`current`: `None` when absent or not
+/// read). An unreadable current value is overwritten as by a hard purge at
+/// the record's latest time: it made every entry a miss, and a soft purge
+/// must not loosen that.
+pub fn merge_over(current: Option<&str>, record: PurgeRecord) -> String {
     let merged = match current.map(PurgeRecord::parse) {
-        None => mine,
-        Some(Some(old)) => old.merge(mine),
-        Some(None) => PurgeRecord::new(PurgeKind::Hard, at).with_nonce(nonce),
+        None => record,
+        Some(Some(old)) => old.merge(record),
+        Some(None) => PurgeRecord {
+            hard: Some(record.mark().at),
+            soft: None,
+            nonce: record.nonce,
+        },
     };
     // A record holding a purge always encodes.
-    merged.encode().unwrap_or_else(|| at.0.to_string())
+    merged
+        .encode()
+        .unwrap_or_else(|| record.mark().at.0.to_string())
 }

@@ -7,9 +7,10 @@ use crate::http::headers::Headers;
 use crate::http::method::Method;
 use crate::http::time::UnixSecs;
 use crate::purge::body::{parse_purge_body, PurgeBodyError, PurgeRequest, MAX_BODY_BYTES};
-use crate::purge::generations::{purge_names, staleness_bound, GenName, PurgeKind};
+use crate::purge::generations::{purge_names, GenName, PurgeKind};
 use crate::purge::receipt::Receipt;
 use crate::purge::signature::{verify, Secret, Verified, VerifyError, WebhookHeaders};
+use crate::purge::writer::{staleness_bound, Writer};
 use crate::purge::zone::{max_per_call, plan as zone_plan, ZonePurgeCall};
 use crate::request::key::normalize_url_for_purge;
 
@@ -129,13 +130,15 @@ pub struct PurgePlan {
 
 /// Step 3: parse the body and plan the invalidation. `host` is the host the
 /// webhook arrived on (for `/path` prefixes); `zone_on` says whether a zone id
-/// and API token are both configured.
+/// and API token are both configured; `writer`, who writes the KV records (the
+/// receipt's bound depends on it).
 pub fn plan_purge(
     config: &Config,
     id: &str,
     body: &[u8],
     host: &str,
     zone_on: bool,
+    writer: Writer,
     now: UnixSecs,
 ) -> Result<PurgePlan, WebhookError> {
     let request = parse_purge_body(body).map_err(WebhookError::Body)?;
@@ -169,7 +172,7 @@ pub fn plan_purge(
     } else {
         Vec::new()
     };
-    let receipt = Receipt::new(id, now, &request, staleness_bound(&config.purge));
+    let receipt = Receipt::new(id, now, &request, staleness_bound(&config.purge, writer));
     let local_deletes = if hard { key_urls.clone() } else { Vec::new() };
     Ok(PurgePlan {
         request,

@@ -1,7 +1,7 @@
 // Test harness: a real origin server on loopback whose answers each test
 // controls, and the built worker (build/index.js + wasm) running in workerd
 // through Miniflare. Two workers sharing a KV directory but not a cache stand
-// for two data centres.
+// for two data centres; KV behaves as in production (tests/e2e/kv/).
 import { execFile, execFileSync, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { createHmac, randomUUID } from "node:crypto";
@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
+import { createCentral } from "./kv/standin.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const COMPAT_DATE = "2026-04-01";
@@ -62,15 +63,101 @@ export const SECRETS = {
   EDGECACHE_WEBHOOK_SECRET: "whsec_ZWRnZWNhY2hlLXRlc3Qtd2ViaG9vay1zZWNyZXQhIQ==",
 };
 
+/**
+ * KV as production has it, for every worker the tests start (tests/e2e/kv/):
+ * one write per second per key (shared by every worker on the same KV
+ * directory), 1,000 operations per invocation, and `kvDelayMs` of
+ * propagation between data centres (each worker is one; default
+ * `KV_DELAY_MS`). `kvLimits: false` turns the write and operation limits off
+ * (only for a test that shows what they change).
+ */
+export const KV_DELAY_MS = 100;
+const centrals = new Map();
+
+/** The write-rate clock and counters of a KV directory (or of one worker). */
+export function kvCentral(kvDir) {
+  let c = centrals.get(kvDir);
+  if (!c) {
+    c = createCentral();
+    centrals.set(kvDir, c);
+  }
+  return c;
+}
+
+let workerSeq = 0;
+/** KV directory -> the worker hosting its purge writer: {name, registry}. */
+const writerHosts = new Map();
+/** A dev registry directory, removed when the last worker using it is disposed. */
+function registryDir() {
+  return { ...tempDir("edgecache-registry-"), users: 0 };
+}
+
+/**
+ * The purge writer (Durable Object `PurgeWriter`, binding EDGECACHE_WRITER),
+ * as the shipped wrangler.toml binds it: the first worker on a KV directory
+ * hosts it, later ones reach that one instance through Miniflare's dev
+ * registry (as `wrangler dev` links workers in separate processes).
+ */
+function writerOptions(name, group, opts) {
+  if (opts.writer === false || opts.kv === false) return {};
+  if (opts.writer === "unreachable") {
+    // Bound to a writer no worker hosts: every hand-off fails.
+    const registry = registryDir();
+    return {
+      registry,
+      name,
+      unsafeDevRegistryPath: registry.dir,
+      durableObjects: { EDGECACHE_WRITER: { className: "PurgeWriter", scriptName: "edgecache-nowhere", useSQLite: true } },
+    };
+  }
+  const own = { EDGECACHE_WRITER: { className: "PurgeWriter", useSQLite: true } };
+  if (!opts.kvPersist) return { name, durableObjects: own };
+  const host = writerHosts.get(group);
+  if (!host) {
+    const registry = registryDir();
+    writerHosts.set(group, { name, registry });
+    return {
+      registry,
+      name,
+      unsafeDevRegistryPath: registry.dir,
+      durableObjects: own,
+    };
+  }
+  return {
+    registry: host.registry,
+    name,
+    unsafeDevRegistryPath: host.registry.dir,
+    durableObjects: { EDGECACHE_WRITER: { className: "PurgeWriter", scriptName: host.name, useSQLite: true } },
+  };
+}
+
 /** Starts the built worker in workerd with the given EDGECACHE config object. */
 export async function startWorker(config, opts = {}) {
+  workerSeq += 1;
+  const location = opts.location ?? `dc${workerSeq}`;
+  const group = opts.kvPersist || `private:${location}`;
+  const central = opts.kvLimits === false ? null : kvCentral(group);
+  const kv = opts.kv !== false;
+  const { registry, ...writer } = writerOptions(`edgecache-${location}`, group, opts);
+  if (registry) registry.users += 1;
   const mf = new Miniflare({
-    scriptPath: path.join(ROOT, "build/index.js"),
+    ...writer,
+    scriptPath: path.join(ROOT, "tests/e2e/kv/entry.mjs"),
+    modulesRoot: ROOT,
     modules: true,
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    modulesRules: [
+      { type: "CompiledWasm", include: ["**/*.wasm"] },
+      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+    ],
     compatibilityDate: COMPAT_DATE,
-    bindings: { EDGECACHE: config, ...SECRETS, ...(opts.bindings ?? {}) },
-    kvNamespaces: opts.kv === false ? [] : ["EDGECACHE_KV"],
+    bindings: {
+      EDGECACHE: config,
+      ...SECRETS,
+      ...(opts.bindings ?? {}),
+      KV_EMULATION: { location, delayMs: opts.kvDelayMs ?? KV_DELAY_MS, opLimit: opts.kvLimits === false ? 0 : 1000 },
+    },
+    kvNamespaces: kv ? ["EDGECACHE_KV_INNER"] : [],
+    serviceBindings: central ? { KV_CENTRAL: (request) => central.handle(request) } : {},
     kvPersist: opts.kvPersist ?? false,
     cachePersist: opts.cachePersist ?? false,
     ...(opts.listen ? { host: "127.0.0.1", port: 0 } : {}),
@@ -84,11 +171,16 @@ export async function startWorker(config, opts = {}) {
     mf,
     /** The worker's HTTP address (only with `listen: true`). */
     url: opts.listen ? url.origin : undefined,
+    /** Writes, 429s and op-limit hits of this worker's KV (shared with its KV directory). */
+    kvStats: central?.stats,
+    /** The real KV namespace behind the stand-in (for inspection). */
+    kvNamespace: () => mf.getKVNamespace("EDGECACHE_KV_INNER"),
     fetch(url, init) {
       return mf.dispatchFetch(url, init);
     },
-    dispose() {
-      return mf.dispose();
+    async dispose() {
+      await mf.dispose();
+      if (registry && --registry.users === 0) registry.remove();
     },
   };
 }
