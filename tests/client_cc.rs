@@ -170,3 +170,14 @@ fn only_if_cached_refuses_to_go_to_the_origin() {
     assert!(refuse_miss(&lookup(&c, "/api/x", None)).is_none());
     assert!(refuse_miss(&lookup(&c, "/api/x", Some("no-cache"))).is_none());
 }
+
+#[test]
+fn a_requests_own_no_store_starts_no_hit_for_pass() {
+    use edgecache::flow::client_cc::not_stored_outcome;
+    use edgecache::flow::collapse::LeaderOutcome;
+    let c = config();
+    let plain = lookup(&c, "/api/x", None);
+    assert_eq!(not_stored_outcome(&plain), LeaderOutcome::NotStorable);
+    let no_store = lookup(&c, "/api/x", Some("no-store"));
+    assert_eq!(not_stored_outcome(&no_store), LeaderOutcome::StoreFailed);
+}

@@ -52,6 +52,19 @@ pub fn refuse_miss(lookup: &Lookup) -> Option<OriginFailure> {
     lookup.client_cc.only_if_cached.then_some(NOT_CACHED)
 }
 
+/// What a miss whose answer was not stored tells its key's followers and
+/// hit-for-pass note (`flow::collapse`): `NotStorable` when the answer itself
+/// may not be stored; `StoreFailed` (followers fetch for themselves, no note)
+/// when only this request's own `no-store` kept it out, so that no client can
+/// turn collapsing off for a key by sending `no-store`.
+pub fn not_stored_outcome(lookup: &Lookup) -> super::collapse::LeaderOutcome {
+    if may_store(lookup) {
+        super::collapse::LeaderOutcome::NotStorable
+    } else {
+        super::collapse::LeaderOutcome::StoreFailed
+    }
+}
+
 /// Whether the answer to this request may be stored (`no-store`, always honoured).
 pub fn may_store(lookup: &Lookup) -> bool {
     !lookup.client_cc.no_store

@@ -347,7 +347,11 @@ fn answer(
     let mut resp = resp;
     match decision.store {
         Some(store) => store_copy(ctx, &mut resp, lk, store, leader)?,
-        None => report(leader, lk.key.url(), LeaderOutcome::NotStorable),
+        None => report(
+            leader,
+            lk.key.url(),
+            flow::client_cc::not_stored_outcome(lk),
+        ),
     }
     respond_raw(
         resp,
