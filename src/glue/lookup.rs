@@ -2,7 +2,7 @@
 //! `flow::fetched::after_fetch` / `flow::on_origin` (the miss half).
 
 use super::body::respond_raw;
-use super::convert::{now_millis, now_secs, to_core};
+use super::convert::{from_flat, now_millis, now_secs, to_core};
 use super::origin::{fetch_origin, Fetch, OriginRequest};
 use super::store::{put_copy, serve_stored};
 use super::{kv, log, origin_failed, State};
@@ -62,18 +62,12 @@ async fn stored(
     lk: &Lookup<'_>,
     now: UnixSecs,
 ) -> Found {
-    let Some(resp) = Cache::default()
-        .get(lk.key.url(), false)
-        .await
-        .ok()
-        .flatten()
-    else {
+    let Some((resp, stored)) = cache_match(lk.key.url()).await else {
         return Found::Miss {
             detail: None,
             stale: None,
         };
     };
-    let stored = to_core(resp.headers());
     let Some(entry) = StoredEntry::parse(&stored) else {
         return Found::Miss {
             detail: Some(Detail::UnreadableEntry),
@@ -126,6 +120,27 @@ async fn stored(
             Found::Answered(forward_uncached(lk, req_headers, cs).await.map(Into::into))
         }
     }
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/src/glue/js/cache.js")]
+extern "C" {
+    fn edgecache_match(key: &str) -> js_sys::Promise;
+}
+
+/// The Cache API's entry under `key` and its header list, in one boundary
+/// call (src/glue/js/cache.js); `None` when there is none or the lookup
+/// failed (a miss, as before).
+async fn cache_match(key: &str) -> Option<(Response, CoreHeaders)> {
+    let found = wasm_bindgen_futures::JsFuture::from(edgecache_match(key))
+        .await
+        .ok()?;
+    if found.is_null() || found.is_undefined() {
+        return None;
+    }
+    let pair = js_sys::Array::from(&found);
+    let resp = web_sys::Response::from(pair.get(0));
+    let flat = pair.get(1).as_string()?;
+    Some((Response::from(resp), from_flat(&flat)))
 }
 
 /// The miss half: the origin fetch, `after_fetch` (answer, stale, 502/504),
