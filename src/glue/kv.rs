@@ -4,6 +4,7 @@ use super::State;
 use crate::http::time::{UnixMillis, UnixSecs};
 use crate::purge::generations::{encode_value, kv_expiration_ttl, Gen, GenName, Generations};
 use futures_util::future::join_all;
+use wasm_bindgen::{JsCast, JsValue};
 use worker::Env;
 
 pub const BINDING: &str = "EDGECACHE_KV";
@@ -51,21 +52,11 @@ pub async fn bump(
     ttl: u64,
     now: UnixSecs,
 ) -> Result<usize, String> {
-    let kv = env.kv(BINDING).map_err(|e| e.to_string())?;
     let value = encode_value(purged_at_ms);
+    let ttl = kv_expiration_ttl(ttl);
     let writes = names.iter().map(|n| {
-        let kv = &kv;
-        let value = value.clone();
-        async move {
-            match kv.put(&n.kv_key(), value) {
-                Ok(b) => b
-                    .expiration_ttl(kv_expiration_ttl(ttl))
-                    .execute()
-                    .await
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            }
-        }
+        let value = &value;
+        async move { put(env, &n.kv_key(), value, ttl).await }
     });
     let results = join_all(writes).await;
     let mut memo = state.memo.borrow_mut();
@@ -88,5 +79,35 @@ pub async fn bump(
             "{ok}/{} generation writes succeeded: {e}",
             names.len()
         )),
+    }
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/src/glue/js/kv.js")]
+extern "C" {
+    #[wasm_bindgen(catch)]
+    fn edgecache_kv_put(
+        env: &JsValue,
+        binding: &str,
+        key: &str,
+        value: &str,
+        ttl: f64,
+    ) -> Result<js_sys::Promise, JsValue>;
+}
+
+/// Writes `value` under `key` in the generations' KV namespace, kept for
+/// `ttl` seconds (at least KV's minimum: callers pass `kv_expiration_ttl`).
+pub async fn put(env: &Env, key: &str, value: &str, ttl: u64) -> Result<(), String> {
+    let promise = edgecache_kv_put(env, BINDING, key, value, ttl as f64).map_err(js_error)?;
+    wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .map(|_| ())
+        .map_err(js_error)
+}
+
+/// A thrown JS value as text (an `Error`'s message, else its string form).
+fn js_error(e: JsValue) -> String {
+    match e.dyn_ref::<js_sys::Error>() {
+        Some(err) => String::from(err.message()),
+        None => e.as_string().unwrap_or_else(|| "KV write failed".into()),
     }
 }

@@ -97,11 +97,9 @@ pub async fn handle(
         ctx.wait_until(send_zone_calls(calls, token, id));
     }
     if receipt.storable() {
-        if let Some(k) = &kv_store {
+        if kv_store.is_some() {
             let ttl = receipt_ttl(config.purge.tolerance);
-            if let Ok(put) = k.put(&rkey, receipt.to_json()) {
-                let _ = put.expiration_ttl(ttl).execute().await;
-            }
+            let _ = kv::put(env, &rkey, &receipt.to_json(), ttl).await;
         }
     }
     log(
