@@ -96,11 +96,9 @@ pub async fn handle(
         let calls = plan.zone_calls;
         ctx.wait_until(send_zone_calls(calls, token, id));
     }
-    if receipt.storable() {
-        if kv_store.is_some() {
-            let ttl = receipt_ttl(config.purge.tolerance);
-            let _ = kv::put(env, &rkey, &receipt.to_json(), ttl).await;
-        }
+    if receipt.storable() && kv_store.is_some() {
+        let ttl = receipt_ttl(config.purge.tolerance);
+        let _ = kv::put(env, &rkey, &receipt.to_json(), ttl).await;
     }
     log(
         "purge",
