@@ -1,5 +1,5 @@
 # edgecache — the two quick-start commands are `make dev` and `make test`.
-.PHONY: setup dev test quick build check fmt bench fuzz loadtest
+.PHONY: setup dev test quick build check fmt bench size fuzz loadtest
 
 setup:      ## install everything a fresh machine lacks (idempotent)
 	bash scripts/setup.sh
@@ -21,6 +21,9 @@ check:      ## validate wrangler.toml with the edgecache CLI
 
 bench:      ## edgecache against its baselines: prints a table, rewrites BENCHMARKS.md
 	bash scripts/bench.sh
+
+size:       ## where the Wasm's bytes go, by crate and function (needs twiggy; results in target/size/)
+	bash scripts/size.sh
 
 fmt:
 	cargo fmt

@@ -1,6 +1,7 @@
 // Shared by the workerd benches (load.mjs, profile-hit.mjs): the repo root,
 // the compatibility date, bench-only secrets, the origin process and a timed GET.
 import http from "node:http";
+import { readFileSync, readdirSync } from "node:fs";
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,4 +38,24 @@ export function get(agent, base, target) {
     });
     req.on("error", reject);
   });
+}
+
+/** Direct child processes of this one (Linux /proc); workerd is one per Miniflare. */
+export function children() {
+  const out = new Set();
+  for (const t of readdirSync(`/proc/${process.pid}/task`)) {
+    const c = readFileSync(`/proc/${process.pid}/task/${t}/children`, "utf8").trim();
+    for (const p of c.split(/\s+/).filter(Boolean)) out.add(Number(p));
+  }
+  return out;
+}
+
+/** CPU time (ms, user + system) a process has used so far, or NaN. */
+export function cpuMs(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // clock ticks at USER_HZ = 100
+  } catch {
+    return NaN;
+  }
 }

@@ -10,13 +10,13 @@ import http from "node:http";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Miniflare } from "miniflare";
-import { COMPAT_DATE, ROOT, SECRETS, get as timedGet, startOrigin } from "./common.mjs";
+import { COMPAT_DATE, ROOT, SECRETS, children, cpuMs, get as timedGet, startOrigin } from "./common.mjs";
 
 const CONCURRENCY = 8;
 const ROUNDS = 6; // per path; contender and baseline alternate who goes first
 const PER_ROUND = 2000; // requests per contender per round...
 const ROUND_MS = 5000; // ...or this long, whichever ends first
-const COLD_STARTS = 5;
+const COLD_STARTS = 7;
 const HOT_URLS = 64;
 // Miss latency below saturation: an open-loop schedule (requests leave on time,
 // whatever earlier ones are doing) at a rate every contender sustains.
@@ -45,6 +45,19 @@ function options(kind, origin) {
       kvNamespaces: ["EDGECACHE_KV"],
     };
   }
+  if (kind === "compile") {
+    // match.mjs plus edgecache's Wasm, compiled at load and never instantiated.
+    const w = (f) => path.join(ROOT, "benches/workers", f);
+    return {
+      ...common,
+      modules: [
+        { type: "ESModule", path: w("compile.mjs") },
+        { type: "ESModule", path: w("match.mjs") },
+        { type: "CompiledWasm", path: w("edgecache.wasm"), contents: readFileSync(path.join(ROOT, "build/index_bg.wasm")) },
+      ],
+      bindings: { ORIGIN: origin },
+    };
+  }
   return {
     ...common,
     scriptPath: path.join(ROOT, `benches/workers/${kind}.mjs`),
@@ -53,10 +66,16 @@ function options(kind, origin) {
 }
 
 async function start(kind, origin) {
+  const before = children();
   const mf = new Miniflare(options(kind, origin));
   const url = await mf.ready;
-  return { kind, mf, base: url.origin };
+  // Its workerd process(es), for CPU time per request.
+  const pids = [...children()].filter((p) => !before.has(p));
+  return { kind, mf, base: url.origin, pids };
 }
+
+/** CPU time (ms) a contender's workerd has used so far. */
+const cpuOf = (c) => c.pids.reduce((a, p) => a + cpuMs(p), 0);
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 
@@ -114,6 +133,9 @@ function summary(rounds) {
     rps_rounds: rounds.map((r) => Math.round(r.rps)),
     p50_ms: pct(lat, 50),
     p99_ms: pct(lat, 99),
+    // workerd CPU (user + system) per request, median round: what Workers bill.
+    cpu_us_median: median(rounds.map((r) => r.cpu_us)),
+    cpu_us_rounds: rounds.map((r) => Math.round(r.cpu_us)),
   };
 }
 
@@ -126,7 +148,10 @@ async function interleave(contenders, next, run = round) {
   for (let i = 0; i < ROUNDS; i++) {
     for (let j = 0; j < contenders.length; j++) {
       const k = (i + j) % contenders.length;
-      rounds[k].push(await run(contenders[k].base, next));
+      const c0 = cpuOf(contenders[k]);
+      const r = await run(contenders[k].base, next);
+      r.cpu_us = ((cpuOf(contenders[k]) - c0) * 1000) / Math.max(1, r.lat.length);
+      rounds[k].push(r);
     }
   }
   return Object.fromEntries(contenders.map((c, k) => [c.kind, summary(rounds[k])]));
@@ -182,10 +207,16 @@ try {
   await Promise.all([ec, ecNoMem, ecNoLog, match, proxy, store].map((w) => w.mf.dispose()));
 
   // Cold start: a fresh workerd instance each time, alternating.
-  const cold = { edgecache: [], match: [] };
+  // "compile": the match worker importing edgecache's Wasm without
+  // instantiating it, so ready(compile) - ready(match) is the module's compile,
+  // ready(edgecache) - ready(compile) its instantiation and glue set-up.
+  const cold = { edgecache: [], match: [], compile: [] };
+  const kinds = Object.keys(cold);
   for (let i = 0; i < COLD_STARTS; i++) {
-    const order = i % 2 === 0 ? ["edgecache", "match"] : ["match", "edgecache"];
-    for (const k of order) cold[k].push(await coldStart(k, origin.url));
+    for (let j = 0; j < kinds.length; j++) {
+      const k = kinds[(i + j) % kinds.length];
+      cold[k].push(await coldStart(k, origin.url));
+    }
   }
   out.cold = Object.fromEntries(
     Object.entries(cold).map(([k, v]) => [

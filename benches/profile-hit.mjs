@@ -4,6 +4,7 @@
 //                                                     (KIND=match: of the JS baseline)
 //   node benches/profile-hit.mjs compare [ROUNDS]     edgecache vs benches/workers/match.mjs
 //   MISS=1 before either: the miss path instead (a new URL every request)
+//   NOMEM=1 before either: the memory tier off (every hit through the Cache API)
 //
 // Both use build/index.js + build/index_bg.wasm as built, the wrangler.toml
 // config (origin replaced by the bench origin), 64 hot URLs, concurrency 8.
@@ -21,10 +22,10 @@
 // checks of a change. Reports only; asserts nothing about speed.
 import http from "node:http";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Miniflare } from "miniflare";
-import { COMPAT_DATE, ROOT, SECRETS, get as timedGet, startOrigin } from "./common.mjs";
+import { COMPAT_DATE, ROOT, SECRETS, children, cpuMs, get as timedGet, startOrigin } from "./common.mjs";
 import WebSocket from "ws";
 
 const CONCURRENCY = 8;
@@ -39,28 +40,9 @@ const config = JSON.parse(
     'import tomllib, json; print(json.dumps(tomllib.load(open("wrangler.toml", "rb"))["vars"]["EDGECACHE"]))',
   ], { cwd: ROOT, encoding: "utf8" }),
 );
+if (process.env.NOMEM === "1") config.memory = { ...config.memory, max_bytes: 0 };
 
 
-
-/** Direct child processes of this one (Linux /proc); workerd is one per Miniflare. */
-function children() {
-  const out = new Set();
-  for (const t of readdirSync(`/proc/${process.pid}/task`)) {
-    const c = readFileSync(`/proc/${process.pid}/task/${t}/children`, "utf8").trim();
-    for (const p of c.split(/\s+/).filter(Boolean)) out.add(Number(p));
-  }
-  return out;
-}
-
-/** CPU time (ms, user + system) a process has used so far, or NaN. */
-function cpuMs(pid) {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // clock ticks at USER_HZ = 100
-  } catch {
-    return NaN;
-  }
-}
 
 async function start(kind, origin, extra = {}) {
   const before = children();

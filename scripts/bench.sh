@@ -36,6 +36,9 @@ cargo build --quiet --release --bin edgecache
 step "key normalization, native"
 cargo bench --quiet --bench keys -- "$OUT/traffic.log" wrangler.toml | tail -1 | tee "$OUT/keys.json"
 
+step "config parse, native (once per isolate, on its first request)"
+cargo bench --quiet --bench config -- wrangler.toml | tail -1 | tee "$OUT/config-parse.json"
+
 step "end to end in workerd (hit path, miss path, cold start)"
 python3 -c 'import tomllib, json; print(json.dumps(tomllib.load(open("wrangler.toml", "rb"))["vars"]["EDGECACHE"]))' \
   > "$OUT/config.json"

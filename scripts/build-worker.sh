@@ -7,7 +7,7 @@
 # version (scripts/check-tools.sh).
 #
 # Skips the build when nothing it depends on changed: the stamp
-# (target/build-worker.stamp) records a hash of the inputs (src/**, build.rs, Cargo.toml,
+# (target/build-worker.stamp) records a hash of the inputs (src/**, crates/**, build.rs, Cargo.toml,
 # Cargo.lock, package-lock.json (esbuild, binaryen), this script and env.sh,
 # rustc's, worker-build's and wasm-bindgen's versions and the build's
 # environment variables) and the hashes of the two outputs. Both
@@ -32,7 +32,8 @@ bash scripts/check-config.sh
 
 inputs_hash() {
   {
-    find src -type f -print0 | sort -z | xargs -0 sha256sum
+    # crates/: path dependencies patched in (crates/idna_adapter).
+    find src $(test -d crates && echo crates) -type f -print0 | sort -z | xargs -0 sha256sum
     sha256sum Cargo.toml Cargo.lock build.rs package-lock.json scripts/build-worker.sh scripts/env.sh
     rustc -vV
     worker-build --version

@@ -359,6 +359,37 @@ fn host_and_path_ranges_match_a_reparse_for_idna_ipv6_ports_and_escapes() {
     }
 }
 
+/// Hosts as the Workers runtime hands them over (ASCII, IDNs as `xn--` labels,
+/// an Arabic one too, whose bidi rules the runtime checked) are keyed as they
+/// come; only ASCII case is folded. The URL parser's IDNA back end carries no
+/// Unicode tables (crates/idna_adapter), so this is what it must get right.
+#[test]
+fn punycode_hosts_are_keyed_as_the_runtime_sends_them() {
+    let config = config();
+    let h = Headers::new();
+    for (host, keyed) in [
+        ("xn--bcher-kva.example", "xn--bcher-kva.example"),
+        ("XN--Bcher-KVA.Example", "xn--bcher-kva.example"),
+        ("xn--mgbh0fb.xn--kgbechtv", "xn--mgbh0fb.xn--kgbechtv"),
+        ("api.xn--fiqs8s", "api.xn--fiqs8s"),
+        ("bücher.example", "xn--bcher-kva.example"),
+    ] {
+        let url = format!("https://{host}/api/courses/7/");
+        let req = KeyRequest {
+            method: &Method::Get,
+            url: &url,
+            headers: &h,
+            user_secret: None,
+        };
+        let Ok(KeyOutcome::Cache(k)) = cache_key(&config, &req) else {
+            panic!("{url}: expected a key")
+        };
+        assert_eq!(k.host(), keyed, "{url}");
+        let purged = normalize_url_for_purge(&config, &url).map(|(_, u)| u);
+        assert_eq!(purged.as_deref(), Ok(k.base_url()), "{url}");
+    }
+}
+
 const HOSTS: &[&str] = &[
     "https://Api.Example.com",
     "http://api.example.com:80",

@@ -49,7 +49,12 @@ pub fn to_core(headers: &Headers) -> CoreHeaders {
 
 /// [`to_core`] for a `web_sys` header list.
 pub fn raw_to_core(headers: &worker::web_sys::Headers) -> CoreHeaders {
-    let flat = edgecache_headers_flat(headers);
+    from_flat(&edgecache_headers_flat(headers))
+}
+
+/// A header list from its flat form (`name\nvalue\n` per field, as the JS
+/// helpers write it).
+pub fn from_flat(flat: &str) -> CoreHeaders {
     let mut parts = flat.split('\n');
     let mut out = CoreHeaders::new();
     while let (Some(name), Some(value)) = (parts.next(), parts.next()) {

@@ -6,6 +6,7 @@ use crate::purge::generations::{
     after_purge, kv_expiration_ttl, Gen, GenName, Generations, PurgeKind, PurgeRecord,
 };
 use futures_util::future::join_all;
+use wasm_bindgen::{JsCast, JsValue};
 use worker::Env;
 
 pub const BINDING: &str = "EDGECACHE_KV";
@@ -59,27 +60,17 @@ pub async fn bump(
     now: UnixSecs,
 ) -> Result<usize, String> {
     let kv = env.kv(BINDING).map_err(|e| e.to_string())?;
+    let ttl = kv_expiration_ttl(ttl);
     let writes = names.iter().map(|n| {
         let kv = &kv;
         async move {
+            let key = n.kv_key();
             let current = match kind {
                 PurgeKind::Hard => None,
-                PurgeKind::Soft => kv
-                    .get(&n.kv_key())
-                    .text()
-                    .await
-                    .map_err(|e| e.to_string())?,
+                PurgeKind::Soft => kv.get(&key).text().await.map_err(|e| e.to_string())?,
             };
             let value = after_purge(current.as_deref(), kind, purged_at_ms, nonce);
-            match kv.put(&n.kv_key(), value.clone()) {
-                Ok(b) => b
-                    .expiration_ttl(kv_expiration_ttl(ttl))
-                    .execute()
-                    .await
-                    .map(|_| value)
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            }
+            put(env, &key, &value, ttl).await.map(|()| value)
         }
     });
     let results = join_all(writes).await;
@@ -124,5 +115,35 @@ pub fn remember(state: &State, names: &[GenName], record: PurgeRecord, now: Unix
     let mut memo = state.memo.borrow_mut();
     for name in names {
         memo.put(name.clone(), Gen::Purged(record), now);
+    }
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/src/glue/js/kv.js")]
+extern "C" {
+    #[wasm_bindgen(catch)]
+    fn edgecache_kv_put(
+        env: &JsValue,
+        binding: &str,
+        key: &str,
+        value: &str,
+        ttl: f64,
+    ) -> Result<js_sys::Promise, JsValue>;
+}
+
+/// Writes `value` under `key` in the generations' KV namespace, kept for
+/// `ttl` seconds (at least KV's minimum: callers pass `kv_expiration_ttl`).
+pub async fn put(env: &Env, key: &str, value: &str, ttl: u64) -> Result<(), String> {
+    let promise = edgecache_kv_put(env, BINDING, key, value, ttl as f64).map_err(js_error)?;
+    wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .map(|_| ())
+        .map_err(js_error)
+}
+
+/// A thrown JS value as text (an `Error`'s message, else its string form).
+fn js_error(e: JsValue) -> String {
+    match e.dyn_ref::<js_sys::Error>() {
+        Some(err) => String::from(err.message()),
+        None => e.as_string().unwrap_or_else(|| "KV write failed".into()),
     }
 }

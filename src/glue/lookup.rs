@@ -3,7 +3,7 @@
 
 use super::body::respond_raw;
 use super::collapse::{wait, Leader};
-use super::convert::{now_millis, now_secs, to_core};
+use super::convert::{from_flat, now_millis, now_secs, to_core};
 use super::observe::Trace;
 use super::origin::{fetch_origin, Fetch, OriginRequest};
 use super::revalidate::{
@@ -171,15 +171,9 @@ async fn stored(
     trace: &Trace,
 ) -> Found {
     let no_entry = |detail| no_entry(state, lk, now, detail);
-    let Some(resp) = Cache::default()
-        .get(lk.key.url(), false)
-        .await
-        .ok()
-        .flatten()
-    else {
+    let Some((resp, stored)) = cache_match(lk.key.url()).await else {
         return no_entry(None);
     };
-    let stored = to_core(resp.headers());
     let Some(entry) = StoredEntry::parse(&stored) else {
         return no_entry(Some(Detail::UnreadableEntry));
     };
@@ -255,6 +249,27 @@ fn no_entry(state: &State, lk: &Lookup<'_>, now: UnixSecs, detail: Option<Detail
         kept: None,
         seen: kv::memo_only(state, &lk.route_names(), now),
     })
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/src/glue/js/cache.js")]
+extern "C" {
+    fn edgecache_match(key: &str) -> js_sys::Promise;
+}
+
+/// The Cache API's entry under `key` and its header list, in one boundary
+/// call (src/glue/js/cache.js); `None` when there is none or the lookup
+/// failed (a miss, as before).
+async fn cache_match(key: &str) -> Option<(Response, CoreHeaders)> {
+    let found = wasm_bindgen_futures::JsFuture::from(edgecache_match(key))
+        .await
+        .ok()?;
+    if found.is_null() || found.is_undefined() {
+        return None;
+    }
+    let pair = js_sys::Array::from(&found);
+    let resp = web_sys::Response::from(pair.get(0));
+    let flat = pair.get(1).as_string()?;
+    Some((Response::from(resp), from_flat(&flat)))
 }
 
 /// The miss half: the origin fetch (conditional when an entry with a

@@ -85,16 +85,18 @@ fn state(env: &Env) -> Rc<std::result::Result<State, String>> {
 
 /// The `EDGECACHE` var as a JSON object (wrangler's `[vars.EDGECACHE]`) or as
 /// a string holding JSON (`wrangler dev --var EDGECACHE:{...}`, a dashboard
-/// text var). `object_var` refuses a string binding, so that is read as text.
+/// text var), crossing the boundary once as JSON text (src/glue/js/env.js):
+/// one `serde_json` parse, and no deserializer of JS values in the Wasm.
 fn load_config(env: &Env) -> std::result::Result<Config, String> {
-    let result = match env.object_var::<serde_json::Value>("EDGECACHE") {
-        Ok(v) => Config::from_json(&v),
-        Err(_) => match env.var("EDGECACHE") {
-            Ok(text) => Config::from_json_str(&text.to_string()),
-            Err(e) => return Err(format!("EDGECACHE var missing or unreadable: {e}")),
-        },
+    let Some(text) = edgecache_var_json(env, "EDGECACHE") else {
+        return Err("EDGECACHE var missing or unreadable".into());
     };
-    result.map_err(|e| e.to_string())
+    Config::from_json_str(&text).map_err(|e| e.to_string())
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/src/glue/js/env.js")]
+extern "C" {
+    fn edgecache_var_json(env: &wasm_bindgen::JsValue, name: &str) -> Option<String>;
 }
 
 /// A secret (`wrangler secret put`) or, in local tests, a plain var.

@@ -105,20 +105,22 @@ pub async fn handle(
         let calls = plan.zone_calls;
         ctx.wait_until(send_zone_calls(calls, token, id));
     }
-    store_receipt(kv_store.as_ref(), &rkey, &receipt, config.purge.tolerance).await;
+    store_receipt(
+        env,
+        kv_store.is_some(),
+        &rkey,
+        &receipt,
+        config.purge.tolerance,
+    )
+    .await;
     super::observe::purge(env, state, &PurgeLine::new(now_millis(), &receipt));
     receipt_response(&receipt)
 }
 
 /// Keeps a successful receipt for replay (best effort).
-async fn store_receipt(kv_store: Option<&KvStore>, rkey: &str, receipt: &Receipt, tolerance: u64) {
-    if !receipt.storable() {
-        return;
-    }
-    if let Some(k) = kv_store {
-        if let Ok(put) = k.put(rkey, receipt.to_json()) {
-            let _ = put.expiration_ttl(receipt_ttl(tolerance)).execute().await;
-        }
+async fn store_receipt(env: &Env, has_kv: bool, rkey: &str, receipt: &Receipt, tolerance: u64) {
+    if receipt.storable() && has_kv {
+        let _ = kv::put(env, rkey, &receipt.to_json(), receipt_ttl(tolerance)).await;
     }
 }
 

@@ -174,12 +174,7 @@ async fn write_all(env: &Env, writes: &[FlushWrite]) -> Vec<WriteOutcome> {
                 None
             };
             let value = merge_over(current.as_deref(), w.record);
-            kv.put(&w.key, value)
-                .map_err(|e| e.to_string())?
-                .expiration_ttl(ttl)
-                .execute()
-                .await
-                .map_err(|e| e.to_string())
+            super::kv::put(env, &w.key, &value, ttl).await
         }
     });
     join_all(puts)
