@@ -100,3 +100,12 @@ pub fn note(key: &str, outcome: LeaderOutcome) {
         }
     }
 }
+
+/// Tells `key`'s followers the outcome: through the collapse `leader`, or, for
+/// a request that did not lead, the key's hit-for-pass note.
+pub fn report(leader: Option<Leader>, key: &str, outcome: LeaderOutcome) {
+    match leader {
+        Some(l) => l.report(outcome),
+        None => note(key, outcome),
+    }
+}

@@ -2,14 +2,12 @@
 //! `flow::fetched::after_fetch` / `flow::on_origin` (the miss half).
 
 use super::body::respond_raw;
-use super::collapse::{wait, Leader};
+use super::collapse::{report, wait, Leader};
 use super::convert::{from_flat, now_millis, now_secs, to_core};
 use super::observe::Trace;
 use super::origin::{fetch_origin, Fetch, OriginRequest};
-use super::revalidate::{
-    refresh_not_modified, report, serve_not_modified, stored_for_refresh, Kept,
-};
-use super::store::{put_copy, serve_stored};
+use super::revalidate::{refresh_not_modified, serve_not_modified, stored_for_refresh, Kept};
+use super::store::{put_copy, put_reporting, serve_stored};
 use super::{kv, log, origin_failed, plain, State};
 use crate::flow::collapse::{flight_hold, follower_step, FollowerStep, LeaderOutcome, Role};
 use crate::flow::fetched::{after_fetch, AfterFetch, StaleFallback};
@@ -361,7 +359,7 @@ fn answer(
     client.append("cache-status", &cs.to_string());
     let mut resp = resp;
     match decision.store {
-        Some(store) => store_copy(ctx, &mut resp, lk, store, leader)?,
+        Some(store) => put_reporting(ctx, &mut resp, lk, store, leader)?,
         None => report(
             leader,
             lk.key.url(),
@@ -372,29 +370,6 @@ fn answer(
         resp,
         deliver(lk.route(), &lk.method, req_headers, status, client),
     )
-}
-
-/// Tee: the client's body streams at once; the copy goes to the cache in
-/// wait_until, and the key's followers are told once it is there.
-fn store_copy(
-    ctx: &Context,
-    resp: &mut Response,
-    lk: &Lookup<'_>,
-    store: flow::StoredCopy,
-    leader: Option<Leader>,
-) -> Result<()> {
-    let copy = resp.cloned()?;
-    let (key, base) = (lk.key.url().to_string(), lk.key.base_url().to_string());
-    ctx.wait_until(async move {
-        let ok = put_copy(key.clone(), base, copy, store.status, store.headers).await;
-        let outcome = if ok {
-            LeaderOutcome::Stored
-        } else {
-            LeaderOutcome::StoreFailed
-        };
-        report(leader, &key, outcome);
-    });
-    Ok(())
 }
 
 /// Fetches from the origin without touching the cache (used when generations

@@ -2,11 +2,10 @@
 //! for a conditional request, and what a 304 does with it (serve and store
 //! its body again, with the updated fields).
 
-use super::collapse::Leader;
+use super::collapse::{report, Leader};
 use super::convert::{now_secs, to_core};
-use super::store::{put_copy, serve_stored};
+use super::store::{put_copy, put_reporting, serve_stored};
 use super::State;
-use crate::flow::collapse::LeaderOutcome;
 use crate::flow::revalidate::{on_not_modified, Revalidated};
 use crate::flow::{FetchStart, Lookup, OriginDecision, StoredEntry};
 use crate::http::cache_status::Detail;
@@ -96,26 +95,16 @@ pub fn serve_not_modified(
     let mut resp = kept.resp;
     match decision.store {
         Some(store) => {
-            let copy = match resp.cloned() {
-                Ok(c) => c,
-                Err(e) => {
-                    report(leader, lk.key.url(), LeaderOutcome::StoreFailed);
-                    return Ok(Err(e));
-                }
-            };
-            let (key, base) = (lk.key.url().to_string(), lk.key.base_url().to_string());
-            ctx.wait_until(async move {
-                let ok = put_copy(key.clone(), base, copy, store.status, store.headers).await;
-                let outcome = if ok {
-                    LeaderOutcome::Stored
-                } else {
-                    LeaderOutcome::StoreFailed
-                };
-                report(leader, &key, outcome);
-            });
+            if let Err(e) = put_reporting(ctx, &mut resp, lk, store, leader) {
+                return Ok(Err(e));
+            }
         }
         None => {
-            report(leader, lk.key.url(), LeaderOutcome::NotStorable);
+            report(
+                leader,
+                lk.key.url(),
+                crate::flow::client_cc::not_stored_outcome(lk),
+            );
             ctx.wait_until(drop_entry(lk.key.url().to_string()))
         }
     }
@@ -167,14 +156,5 @@ async fn drop_entry(key: String) {
         if let Ok(state) = state.as_ref() {
             state.memory.borrow_mut().remove(&key);
         }
-    }
-}
-
-/// Tells `key`'s followers the outcome: through the collapse `leader`, or, for
-/// a request that did not lead, the key's hit-for-pass note.
-pub fn report(leader: Option<Leader>, key: &str, outcome: LeaderOutcome) {
-    match leader {
-        Some(l) => l.report(outcome),
-        None => super::collapse::note(key, outcome),
     }
 }

@@ -2,7 +2,9 @@
 //! serving a stored one through a length guard when it was streamed in.
 
 use super::body::respond_raw;
+use super::collapse::{report, Leader};
 use super::log;
+use crate::flow::collapse::LeaderOutcome;
 use crate::flow::{self, Lookup};
 use crate::http::cache_status::CacheStatus;
 use crate::http::headers::Headers as CoreHeaders;
@@ -108,4 +110,34 @@ async fn put_guarded(
         let _ = Cache::default().delete(key, false).await;
     }
     Ok(complete)
+}
+
+/// Tee: the client's body (`resp`) streams at once; the copy goes to the
+/// cache in `wait_until`, and the key's followers (`leader`, or the
+/// hit-for-pass note) are told once it is stored or failed.
+pub fn put_reporting(
+    ctx: &Context,
+    resp: &mut Response,
+    lk: &Lookup<'_>,
+    store: flow::StoredCopy,
+    leader: Option<Leader>,
+) -> Result<()> {
+    let copy = match resp.cloned() {
+        Ok(c) => c,
+        Err(e) => {
+            report(leader, lk.key.url(), LeaderOutcome::StoreFailed);
+            return Err(e);
+        }
+    };
+    let (key, base) = (lk.key.url().to_string(), lk.key.base_url().to_string());
+    ctx.wait_until(async move {
+        let ok = put_copy(key.clone(), base, copy, store.status, store.headers).await;
+        let outcome = if ok {
+            LeaderOutcome::Stored
+        } else {
+            LeaderOutcome::StoreFailed
+        };
+        report(leader, &key, outcome);
+    });
+    Ok(())
 }
