@@ -42,7 +42,7 @@
 //! it, the first read after a purge fetches (collapsed to one origin request per key per
 //! isolate, `flow::collapse`) and stores an entry recording the new mark; later reads hit.
 //! Staleness is unchanged: a purge is seen by a data centre once its KV value reaches it
-//! and the isolate memo has expired ([`staleness_bound`]), as before.
+//! and the isolate memo has expired ([`crate::purge::writer::staleness_bound`]), as before.
 //!
 //! Why not counters ("generation N", stamped before the fetch)?
 //! - Tags sent by the origin (`Cache-Tag`, `Surrogate-Key`) are known only *after* the
@@ -97,10 +97,6 @@ pub const MAX_PATH_DEPTH: usize = MAX_PREFIX_DEPTH;
 /// Most tags an entry may carry. Each is a KV read on a (memo-missing) hit; an entry with
 /// more cannot be stamped and must not be stored.
 pub const MAX_STAMP_TAGS: usize = 64;
-/// How long a Workers KV write may take to be visible in other locations: "up to 60
-/// seconds or more" (<https://developers.cloudflare.com/kv/concepts/how-kv-works/>). Not a
-/// hard guarantee; it is the documented typical bound, and what receipts report.
-pub const KV_PROPAGATION_SECS: u64 = 60;
 /// Shortest `expirationTtl` Workers KV accepts, seconds
 /// (<https://developers.cloudflare.com/kv/api/write-key-value-pairs/>): shorter
 /// ones are refused, so every write asks for at least this.
