@@ -161,10 +161,17 @@ export async function startWorker(config, opts = {}) {
     kvPersist: opts.kvPersist ?? false,
     cachePersist: opts.cachePersist ?? false,
     ...(opts.listen ? { host: "127.0.0.1", port: 0 } : {}),
-    // quiet: drop the worker's own log lines (structured JSON on stdout);
-    // logs: an array that collects them instead, one string a line.
-    ...(opts.quiet ? { handleRuntimeStdio: (out, err) => (out.resume(), err.resume()) } : {}),
-    ...(opts.logs ? { handleRuntimeStdio: (out, err) => (collectLines(out, opts.logs), err.resume()) } : {}),
+    // By default the per-request and per-purge lines (docs/observability.md)
+    // are dropped and everything else the worker prints is shown
+    // (EDGECACHE_TEST_LOGS=1 shows them too); quiet: drop everything;
+    // logs: an array that collects the stdout lines instead, one string a line.
+    handleRuntimeStdio: (out, err) => {
+      if (opts.logs) return collectLines(out, opts.logs), err.resume();
+      if (opts.quiet) return out.resume(), err.resume();
+      const show = process.env.EDGECACHE_TEST_LOGS === "1";
+      forwardLines(out, process.stdout, (line) => show || !line.startsWith('{"edgecache":'));
+      err.pipe(process.stderr);
+    },
   });
   const url = await mf.ready;
   return {
@@ -186,6 +193,15 @@ export async function startWorker(config, opts = {}) {
 }
 
 /** Pushes each line of `stream` onto `lines`. */
+/** Writes `stream`'s lines that `keep` accepts to `target`. */
+function forwardLines(stream, target, keep) {
+  const lines = [];
+  collectLines(stream, lines);
+  stream.on("data", () => {
+    for (const line of lines.splice(0)) if (keep(line)) target.write(line + "\n");
+  });
+}
+
 function collectLines(stream, lines) {
   let rest = "";
   stream.setEncoding("utf8");
