@@ -29,6 +29,27 @@ def verdict(ok):
     return "met" if ok else "**missed**"
 
 
+def origin_protection_rows(d):
+    """Issue 13's rows: origin requests per purge under load, and origin body
+    bytes on expiry with revalidation against without."""
+    out = []
+    sp = d / "stampede.json"
+    if sp.exists():
+        x = load(d, "stampede.json")
+        out.append((f"Origin requests per purge under load ({x['readers']} readers, {x['keys']} hot list URLs, "
+                    f"a purge a second for {x['seconds']} s)",
+                    f"{x['per_purge']:.1f} ({x['origin_requests']} for {x['purges']} purges)",
+                    f"ideal {x['keys']} (one per key per isolate)", f"{x['ratio']:.2f}× the ideal", "≤ 1.2×",
+                    verdict(x["ratio"] <= 1.2)))
+    rp = d / "revalidation.json"
+    if rp.exists():
+        x = load(d, "revalidation.json")
+        out.append((f"Origin body bytes on expiry, with revalidation ({x['keys']} keys, {x['rounds']} expiries)",
+                    f"{x['bytes_with']:,} B", f"without (origin ignores If-None-Match) {x['bytes_without']:,} B",
+                    f"{x['ratio']:.3f}× ({1 - x['ratio']:.1%} fewer)", "≥ 90% fewer", verdict(x["ratio"] <= 0.10)))
+    return out
+
+
 def rows(d):
     keys, sizes, sim, lo, m = (load(d, f) for f in
                                ("keys.json", "sizes.json", "simulate.json", "load.json", "machine.json"))
@@ -114,6 +135,7 @@ def rows(d):
                 f"{c['match']['first_response_ms']:.0f})",
                 f"{c['edgecache']['total_ms'] / c['match']['total_ms']:.2f}×", "≤ 1.2×",
                 verdict(c["edgecache"]["total_ms"] <= 1.2 * c["match"]["total_ms"])))
+    out += origin_protection_rows(d)
     by = {x["function"]: x for x in sim}
     for f in ("raw-url", "sorted-query", "edgecache"):
         x = by[f]

@@ -3,9 +3,11 @@
 // origin requests per purge against the ideal of K (one per key per isolate:
 // one worker instance here). Loopback only; bounded in time; stops by itself.
 //
-//   node tests/load/purge-stampede.mjs [--seconds 10] [--readers 50] [--keys 5] [--origin-ms 50]
+//   node tests/load/purge-stampede.mjs [--seconds 10] [--readers 50] [--keys 5] [--origin-ms 50] [--json FILE]
 //
-// Prints: reads, purges, origin requests, requests per purge, ratio to the ideal.
+// Prints: reads, purges, origin requests, requests per purge, ratio to the ideal
+// (and writes them to FILE as JSON for `make bench`).
+import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { purge, sleep, startOrigin, startWorker } from "../e2e/harness.mjs";
 
@@ -15,6 +17,7 @@ const { values } = parseArgs({
     readers: { type: "string", default: "50" },
     keys: { type: "string", default: "5" },
     "origin-ms": { type: "string", default: "50" },
+    json: { type: "string" },
   },
 });
 const SECONDS = Math.min(Number(values.seconds), 60);
@@ -74,3 +77,7 @@ console.log(
   `reads=${stats.reads} hits=${stats.hits} purges=${stats.purges} origin_requests=${originRequests} ` +
     `per_purge=${perPurge.toFixed(1)} ideal=${KEYS} ratio=${(perPurge / KEYS).toFixed(2)} errors=${stats.errors}`,
 );
+if (values.json) {
+  const result = { seconds: SECONDS, readers: READERS, keys: KEYS, ...stats, origin_requests: originRequests };
+  writeFileSync(values.json, JSON.stringify({ ...result, per_purge: perPurge, ratio: perPurge / KEYS }) + "\n");
+}

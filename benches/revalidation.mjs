@@ -1,0 +1,51 @@
+// Origin body bytes when entries expire: with revalidation (the origin answers
+// the worker's If-None-Match with 304) against without (an origin that ignores
+// it and sends the whole body again). K list URLs with a ~10 KB JSON body and
+// an ETag, a 1 s route TTL, R rounds of reading every key after it expired.
+// Counts the body bytes the origin sent after the first fill.
+//
+//   node benches/revalidation.mjs [--keys 20] [--rounds 3] [--json FILE]
+import { writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { sleep, startOrigin, startWorker } from "../tests/e2e/harness.mjs";
+
+const { values } = parseArgs({
+  options: { keys: { type: "string", default: "20" }, rounds: { type: "string", default: "3" }, json: { type: "string" } },
+});
+const KEYS = Math.min(Number(values.keys), 200);
+const ROUNDS = Math.min(Number(values.rounds), 20);
+const item = (i) => ({ id: i, title: `Course ${i}`, summary: "x".repeat(90) });
+const bodyOf = (url) => JSON.stringify({ url, results: Array.from({ length: 80 }, (_, i) => item(i)) });
+
+async function measure(honours) {
+  let bytes = 0;
+  const origin = await startOrigin(async (req) => {
+    const body = bodyOf(new URL(req.url, "http://o").search);
+    const etag = `"v1-${body.length}"`;
+    const headers = { "content-type": "application/json", "cache-control": "max-age=1", etag };
+    if (honours && req.headers["if-none-match"] === etag) return { status: 304, headers, body: "" };
+    bytes += Buffer.byteLength(body);
+    return { status: 200, headers, body };
+  });
+  const worker = await startWorker(
+    { origin: origin.url, routes: [{ name: "list", path: "/api/courses/", ttl: "1s", query: { allow: ["page"] } }] },
+    { quiet: true },
+  );
+  const url = (k) => `https://api.example.com/api/courses/?page=${k + 1}`;
+  for (let k = 0; k < KEYS; k++) await (await worker.fetch(url(k))).text();
+  bytes = 0;
+  for (let r = 0; r < ROUNDS; r++) {
+    await sleep(1300);
+    for (let k = 0; k < KEYS; k++) await (await worker.fetch(url(k))).text();
+  }
+  await worker.dispose();
+  await origin.close();
+  return bytes;
+}
+
+const without = await measure(false);
+const withReval = await measure(true);
+const result = { keys: KEYS, rounds: ROUNDS, bytes_with: withReval, bytes_without: without, ratio: withReval / without };
+console.log(`revalidation: ${KEYS} keys, ${ROUNDS} rounds after expiry`);
+console.log(`origin_body_bytes with=${withReval} without=${without} ratio=${result.ratio.toFixed(3)}`);
+if (values.json) writeFileSync(values.json, JSON.stringify(result) + "\n");
