@@ -18,7 +18,7 @@
 //! parse the old one until every entry written with it has expired.
 
 use crate::config::MAX_ENTRY_LIFETIME;
-use crate::http::fields::{connection_nominated, HOP_BY_HOP};
+use crate::http::fields::{connection_nominated, frames_body, HOP_BY_HOP};
 use crate::http::headers::Headers;
 pub use crate::http::reserved::INTERNAL_PREFIX;
 use crate::http::text::{canonical_u64, pct_byte};
@@ -203,13 +203,15 @@ pub fn stored_headers(
 ) -> Headers {
     // RFC 9111 §3.1: hop-by-hop fields and those the origin's `Connection`
     // names are never stored (a stored `Transfer-Encoding` beside the length
-    // of the stored body would frame a hit wrongly).
+    // of the stored body would frame a hit wrongly), nor a `Content-Length`
+    // that `Transfer-Encoding` overrides (RFC 9112 §6.3).
     let nominated = connection_nominated(origin);
     let mut stored: Headers = origin
         .iter()
         .filter(|(n, _)| {
             !HOP_BY_HOP.contains(n)
                 && !nominated.iter().any(|x| x == n)
+                && frames_body(origin, n)
                 && !n.starts_with(INTERNAL_PREFIX)
                 && *n != "cache-control"
                 && *n != "age"
