@@ -3,8 +3,9 @@
 use super::State;
 use crate::http::time::{UnixMillis, UnixSecs};
 use crate::purge::generations::{
-    after_purge, kv_expiration_ttl, Gen, GenName, Generations, PurgeKind, PurgeRecord,
+    kv_expiration_ttl, Gen, GenName, Generations, PurgeKind, PurgeRecord,
 };
+use crate::purge::record::merge_over;
 use futures_util::future::join_all;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::Env;
@@ -46,7 +47,7 @@ pub async fn read(env: &Env, state: &State, names: &[GenName], now: UnixSecs) ->
 /// Writes a purge of `kind` at `purged_at_ms` for every name, with `nonce`
 /// (fresh for this purge); returns how many writes succeeded. A hard purge
 /// writes blind; a soft one reads each value first and writes the merge
-/// (`purge::record::after_purge`). The local memo is updated at once so
+/// ([`write_record`]). The local memo is updated at once so
 /// this isolate acts on it at once.
 #[allow(clippy::too_many_arguments)]
 pub async fn bump(
@@ -61,17 +62,10 @@ pub async fn bump(
 ) -> Result<usize, String> {
     let kv = env.kv(BINDING).map_err(|e| e.to_string())?;
     let ttl = kv_expiration_ttl(ttl);
+    let record = PurgeRecord::new(kind, purged_at_ms).with_nonce(nonce);
     let writes = names.iter().map(|n| {
         let kv = &kv;
-        async move {
-            let key = n.kv_key();
-            let current = match kind {
-                PurgeKind::Hard => None,
-                PurgeKind::Soft => kv.get(&key).text().await.map_err(|e| e.to_string())?,
-            };
-            let value = after_purge(current.as_deref(), kind, purged_at_ms, nonce);
-            put(env, &key, &value, ttl).await.map(|()| value)
-        }
+        async move { write_record(env, kv, &n.kv_key(), record, record.reads_first(), ttl).await }
     });
     let results = join_all(writes).await;
     let mut ok = 0;
@@ -116,6 +110,28 @@ pub fn remember(state: &State, names: &[GenName], record: PurgeRecord, now: Unix
     for name in names {
         memo.put(name.clone(), Gen::Purged(record), now);
     }
+}
+
+/// Writes `record` (purges not yet written, with a fresh nonce) under `key`,
+/// for `ttl` seconds: with `read_first` ([`PurgeRecord::reads_first`]) it reads
+/// the value there first and writes the merge (`purge::record::merge_over`);
+/// else it writes blind. The value written. The direct purge path and the purge
+/// writer's flush both write through here.
+pub async fn write_record(
+    env: &Env,
+    kv: &worker::kv::KvStore,
+    key: &str,
+    record: PurgeRecord,
+    read_first: bool,
+    ttl: u64,
+) -> Result<String, String> {
+    let current = if read_first {
+        kv.get(key).text().await.map_err(|e| e.to_string())?
+    } else {
+        None
+    };
+    let value = merge_over(current.as_deref(), record);
+    put(env, key, &value, ttl).await.map(|()| value)
 }
 
 #[wasm_bindgen::prelude::wasm_bindgen(module = "/src/glue/js/kv.js")]

@@ -314,8 +314,9 @@ async fn miss(
             (AfterFetch::Answer(s), Some(k), Fetch::Response(r))
                 if answers_revalidation(s, validator.as_ref()) =>
             {
-                let nm = (ctx, state, req_headers, lk, detail);
-                match serve_not_modified(nm.0, nm.1, nm.2, nm.3, nm.4, k, &r, start, leader) {
+                let served =
+                    serve_not_modified(ctx, state, req_headers, lk, detail, k, &r, start, leader);
+                match served {
                     Ok(served) => return served,
                     Err(again) => {
                         (kept, leader) = (Some(again.0), again.1);

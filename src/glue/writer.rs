@@ -10,7 +10,6 @@ use super::kv::BINDING as KV_BINDING;
 use super::log;
 use crate::http::time::UnixMillis;
 use crate::purge::generations::kv_expiration_ttl;
-use crate::purge::record::merge_over;
 use crate::purge::webhook::generation_ttl;
 use crate::purge::writer::{
     admit, after_write, flush_plan, next_flush, Admission, FlushWrite, Handoff, Slot, WriteOutcome,
@@ -167,21 +166,13 @@ async fn write_all(env: &Env, writes: &[FlushWrite]) -> Vec<WriteOutcome> {
     let ttl = kv_expiration_ttl(generation_ttl());
     let puts = writes.iter().map(|w| {
         let kv = &kv;
-        async move {
-            let current = if w.read_first {
-                kv.get(&w.key).text().await.map_err(|e| e.to_string())?
-            } else {
-                None
-            };
-            let value = merge_over(current.as_deref(), w.record);
-            super::kv::put(env, &w.key, &value, ttl).await
-        }
+        async move { super::kv::write_record(env, kv, &w.key, w.record, w.read_first, ttl).await }
     });
     join_all(puts)
         .await
         .into_iter()
-        .map(|r: std::result::Result<(), String>| match r {
-            Ok(()) => WriteOutcome::Written,
+        .map(|r| match r {
+            Ok(_) => WriteOutcome::Written,
             Err(e) => {
                 log("writer_write_failed", serde_json::json!({ "error": e }));
                 WriteOutcome::Failed

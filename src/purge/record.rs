@@ -78,6 +78,13 @@ impl PurgeRecord {
         }
     }
 
+    /// Whether writing this record reads the name's value first: it carries a
+    /// soft purge, and the value written must keep the name's last hard purge
+    /// ([`merge_over`]). A hard-only record covers everything and writes blind.
+    pub fn reads_first(&self) -> bool {
+        self.soft.is_some()
+    }
+
     /// The record's mark: its latest purge time and its nonce. Two reads with
     /// the same mark (and a nonce) read the same write.
     pub fn mark(&self) -> PurgeMark {

@@ -202,7 +202,7 @@ pub fn flush_plan(slots: &std::collections::BTreeMap<String, Slot>, now: UnixMil
         .map(|(k, _, p)| FlushWrite {
             key: k.clone(),
             record: p,
-            read_first: p.soft.is_some(),
+            read_first: p.reads_first(),
         })
         .take_while(|w| {
             ops += if w.read_first { 2 } else { 1 };
