@@ -384,7 +384,7 @@ async fn forward_uncached(
     match fetch_keyed(lk, None, Some(trace)).await {
         Fetch::Response(r) => {
             let status = r.status_code();
-            let mut h = flow::client_headers(lk.route(), &to_core(r.headers()));
+            let mut h = flow::uncached_client_headers(lk.route(), &to_core(r.headers()));
             h.append("cache-status", &cs.fwd_status(status).to_string());
             super::body::respond(r, deliver(lk.route(), &lk.method, req_headers, status, h))
         }

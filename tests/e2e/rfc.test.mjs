@@ -105,6 +105,43 @@ describe("the origin's Age (RFC 9111 §4.2.3)", () => {
     const miss = await get("/api/age-old");
     expect(miss.cs.params.detail).toBe("zero_ttl");
   });
+
+  // The whole seconds the fetch took (response_delay) count: 0 on loopback, 1 at most here.
+  const ageOf = (x) => Number(x.h.get("age"));
+  test("a forwarded answer carries the upstream Age, stored or not, Expires-based too (RFC 9111 §5.1)", async () => {
+    origin.on("/api/fwd-age-old", answer({ "cache-control": "max-age=3600", age: "7200" }));
+    const old = await get("/api/fwd-age-old");
+    expect(old.cs.params.detail).toBe("zero_ttl");
+    expect([7200, 7201]).toContain(ageOf(old));
+    const date = new Date().toUTCString();
+    const expires = new Date(Date.now() + 3_600_000).toUTCString();
+    origin.on("/api/fwd-age-expires", answer({ expires, date, age: "7200" }));
+    const exp = await get("/api/fwd-age-expires");
+    expect(exp.cs.params.detail).toBe("zero_ttl");
+    expect([7200, 7201]).toContain(ageOf(exp));
+    origin.on("/api/fwd-age-stored", answer({ "cache-control": "max-age=600", age: "100" }));
+    const stored = await get("/api/fwd-age-stored");
+    expect(stored.cs.params.stored).toBe(true);
+    expect([100, 101]).toContain(ageOf(stored));
+    // A list: its first member, sent on as one value.
+    origin.on("/api/fwd-age-list", answer({ "cache-control": "max-age=3600", age: ["7200", "0"] }));
+    expect([7200, 7201]).toContain(ageOf(await get("/api/fwd-age-list")));
+  });
+
+  test("an answer made by the origin for this request gets no Age; an invalid one passes as received", async () => {
+    origin.on("/api/fwd-age-none", answer({ "cache-control": "max-age=600" }));
+    expect((await get("/api/fwd-age-none")).h.get("age")).toBeNull();
+    origin.on("/api/fwd-age-bad", answer({ "cache-control": "max-age=600", age: "abc" }));
+    expect((await get("/api/fwd-age-bad")).h.get("age")).toBe("abc");
+  });
+
+  test("pass-through sends the origin's Age exactly as received", async () => {
+    // No route matches /other/: the worker is no cache there.
+    origin.on("/other/age", answer({ "cache-control": "max-age=3600", age: "7200, 0" }));
+    const pass = await get("/other/age");
+    expect(pass.cs.params.detail).toBe("no_route");
+    expect(pass.h.get("age")).toBe("7200, 0");
+  });
 });
 
 describe("Cache-Control towards clients", () => {
