@@ -18,6 +18,7 @@ beforeAll(async () => {
       { name: "sie", path: "/sie/*", ttl: "15m", stale_if_error: "1h", timeout: "2s" },
       { name: "honor", path: "/honor/*", ttl: "15m", honor_request_cache_control: true },
       { name: "media", path: "/media/*", kind: "media", ttl: "1d" },
+      { name: "nokeep", path: "/nokeep/*", ttl: "15m", keep: "0s" },
     ],
   });
   noMemory = await startWorker({
@@ -141,6 +142,43 @@ describe("the origin's Age (RFC 9111 §4.2.3)", () => {
     const pass = await get("/other/age");
     expect(pass.cs.params.detail).toBe("no_route");
     expect(pass.h.get("age")).toBe("7200, 0");
+  });
+});
+
+describe("entries kept to be revalidated (route keep)", () => {
+  test("a max-age=1 answer with an ETag is revalidated three seconds later, not downloaded again", async () => {
+    let full = 0;
+    origin.on("/api/keep-short", (req) => {
+      const headers = { "content-type": "text/plain", "cache-control": "max-age=1", etag: '"k1"' };
+      if (req.headers["if-none-match"] === '"k1"') return { status: 304, headers, body: "" };
+      full += 1;
+      return { status: 200, headers, body: "kept body" };
+    });
+    expect((await get("/api/keep-short")).cs.params.stored).toBe(true);
+    await untilCached("/api/keep-short");
+    // Past twice the TTL: before the route keep, the copy was gone by now.
+    await sleep(3100);
+    const again = await get("/api/keep-short");
+    expect(again.body).toBe("kept body");
+    expect(again.cs.params.fwd).toBe("stale");
+    expect(again.cs.params["fwd-status"]).toBe("304");
+    expect(full).toBe(1);
+  });
+
+  test("keep = 0s: the expired copy is gone, the next request downloads it whole", async () => {
+    let full = 0;
+    origin.on("/nokeep/x", (req) => {
+      const headers = { "content-type": "text/plain", "cache-control": "max-age=1", etag: '"n1"' };
+      if (req.headers["if-none-match"] === '"n1"') return { status: 304, headers, body: "" };
+      full += 1;
+      return { status: 200, headers, body: "body" };
+    });
+    await get("/nokeep/x");
+    await untilCached("/nokeep/x");
+    await sleep(2100);
+    const again = await get("/nokeep/x");
+    expect(again.cs.params.fwd).toBe("miss");
+    expect(full).toBe(2);
   });
 });
 
