@@ -1,6 +1,8 @@
 // End to end: RFC 9111 / RFC 9213 details that protect the origin and keep
-// what clients see true (docs/caching.md): the origin's Age, Cache-Control
-// passed on unchanged, targeted fields (CDN-Cache-Control), s-maxage and
+// what clients see true (docs/caching.md): the origin's Age (on hits and on
+// forwarded answers), entries kept to be revalidated (route keep),
+// Cache-Control passed on unchanged, targeted fields (CDN-Cache-Control, used
+// here and passed on), s-maxage and
 // must-revalidate against stale serving, request Cache-Control, Content-Length
 // on hits, and what unsafe methods invalidate. Each test uses its own paths.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -194,20 +196,30 @@ describe("Cache-Control towards clients", () => {
 });
 
 describe("targeted fields (RFC 9213)", () => {
-  test("CDN-Cache-Control wins over Cache-Control here and is not sent on", async () => {
+  test("CDN-Cache-Control wins over Cache-Control here and is passed on for CDNs downstream (RFC 9213 §3)", async () => {
     origin.on("/api/cdn-cc", answer({ "cache-control": "no-store", "cdn-cache-control": "max-age=300" }));
     const miss = await get("/api/cdn-cc");
     expect(miss.cs.params.stored).toBe(true);
     expect(lifetime(300)).toContain(ttl(miss));
     expect(miss.h.get("cache-control")).toBe("no-store");
-    expect(miss.h.get("cdn-cache-control")).toBeNull();
+    expect(miss.h.get("cdn-cache-control")).toBe("max-age=300");
     const hit = await untilCached("/api/cdn-cc");
     expect(hit.h.get("cache-control")).toBe("no-store");
-    expect(hit.h.get("cdn-cache-control")).toBeNull();
+    expect(hit.h.get("cdn-cache-control")).toBe("max-age=300");
     expect(origin.hits("/api/cdn-cc")).toBe(1);
   });
 
-  test("Cloudflare-CDN-Cache-Control is the most specific; neither reaches clients", async () => {
+  test("a CDN-Cache-Control that keeps it from being stored still reaches the client", async () => {
+    for (const cdn of ["private", "no-cache", "no-store"]) {
+      const p = `/api/cdn-${cdn}`;
+      origin.on(p, answer({ "cdn-cache-control": cdn, "cache-control": "max-age=10000" }));
+      const miss = await get(p);
+      expect(miss.cs.params.stored, cdn).toBeUndefined();
+      expect(miss.h.get("cdn-cache-control"), cdn).toBe(cdn);
+    }
+  });
+
+  test("Cloudflare-CDN-Cache-Control is the most specific and addresses only us: it is not passed on", async () => {
     origin.on(
       "/api/cf-cdn-cc",
       answer({ "cache-control": "max-age=60", "cdn-cache-control": "no-store", "cloudflare-cdn-cache-control": "max-age=200" }),
@@ -215,8 +227,11 @@ describe("targeted fields (RFC 9213)", () => {
     const miss = await get("/api/cf-cdn-cc");
     expect(lifetime(200)).toContain(ttl(miss));
     expect(miss.h.get("cloudflare-cdn-cache-control")).toBeNull();
-    expect(miss.h.get("cdn-cache-control")).toBeNull();
+    expect(miss.h.get("cdn-cache-control")).toBe("no-store");
     expect(miss.h.get("cache-control")).toBe("max-age=60");
+    const hit = await untilCached("/api/cf-cdn-cc");
+    expect(hit.h.get("cloudflare-cdn-cache-control")).toBeNull();
+    expect(hit.h.get("cdn-cache-control")).toBe("no-store");
   });
 
   test("a targeted field that is not a valid Dictionary is ignored whole; the next one is used", async () => {
