@@ -6,7 +6,10 @@
 // twice the TTL, when before the route `keep` the copy was already gone).
 // Counts the body bytes the origin sent after the first fill.
 //
-//   node benches/revalidation.mjs [--keys 20] [--rounds 3] [--after 1.3] [--json FILE]
+// `--keep 1s` sets the route's keep to the TTL, which reproduces the rule
+// before it (an entry with a validator kept for twice its TTL).
+//
+//   node benches/revalidation.mjs [--keys 20] [--rounds 3] [--after 1.3] [--keep D] [--json FILE]
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { sleep, startOrigin, startWorker } from "../tests/e2e/harness.mjs";
@@ -16,6 +19,7 @@ const { values } = parseArgs({
     keys: { type: "string", default: "20" },
     rounds: { type: "string", default: "3" },
     after: { type: "string", default: "1.3" },
+    keep: { type: "string" },
     json: { type: "string" },
   },
 });
@@ -36,7 +40,12 @@ async function measure(honours) {
     return { status: 200, headers, body };
   });
   const worker = await startWorker(
-    { origin: origin.url, routes: [{ name: "list", path: "/api/courses/", ttl: "1s", query: { allow: ["page"] } }] },
+    {
+      origin: origin.url,
+      routes: [
+        { name: "list", path: "/api/courses/", ttl: "1s", query: { allow: ["page"] }, ...(values.keep && { keep: values.keep }) },
+      ],
+    },
     { quiet: true },
   );
   const url = (k) => `https://api.example.com/api/courses/?page=${k + 1}`;
@@ -57,6 +66,7 @@ const result = {
   keys: KEYS,
   rounds: ROUNDS,
   after_s: AFTER,
+  keep: values.keep ?? "default",
   bytes_with: withReval,
   bytes_without: without,
   ratio: withReval / without,
