@@ -1,4 +1,9 @@
+"""The app: `ready()` is the one place the package installs side effects (as
+django-cacheops does): no module of the package registers anything on import."""
 from django.apps import AppConfig
+from django.core import checks as django_checks
+
+from . import checks
 
 
 class EdgecacheConfig(AppConfig):
@@ -6,4 +11,4 @@ class EdgecacheConfig(AppConfig):
     verbose_name = "edgecache"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the EDGECACHE system check)
+        django_checks.register(checks.check_settings, "edgecache")

@@ -17,14 +17,13 @@ Outside a transaction (autocommit) `on_commit` runs at once: one webhook per cal
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Iterable
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import Model, QuerySet
 
+from . import conf
 from .payload import Purge
+from .sender import dispatch
 
 
 class _Batch:
@@ -44,8 +43,6 @@ class _Batch:
         if self.sent or not (self.purge or soft):
             return
         self.sent = True
-        from .sender import dispatch
-
         dispatch(self.purge.bodies() + soft.bodies())
 
 
@@ -69,8 +66,6 @@ def purge(*, tags: Iterable[str] = (), urls: Iterable[str] = (), prefixes: Itera
     route's stale windows while they revalidate; docs/purge.md, "Soft purge");
     `None` takes `EDGECACHE["SOFT_PURGE"]` (default False: hard)."""
     if soft is None:
-        from . import conf
-
         soft = conf.soft_default()
     items = Purge(soft=bool(soft)).add(tags, urls, prefixes, everything)
     if not items:
@@ -85,27 +80,3 @@ def purge(*, tags: Iterable[str] = (), urls: Iterable[str] = (), prefixes: Itera
     batch = open_batches[0] if open_batches else _Batch()
     transaction.on_commit(_Collect(batch, items), using=conn.alias, robust=True)
     conn.run_on_commit = [e for e in conn.run_on_commit if e[1] is not batch] + [(set(), batch, True)]
-
-
-def purge_objects(objects: Iterable[Model], using: str | None = None, soft: bool | None = None) -> None:
-    """Purge the registered tags of these objects (see `register`); `soft` as in `purge`."""
-    from .registry import tags_for_objects
-
-    tags = tags_for_objects(objects)
-    if tags:
-        purge(tags=tags, using=using, soft=soft)
-
-
-@contextmanager
-def changing(queryset: QuerySet[Any], using: str | None = None) -> Iterator[None]:
-    """For writes that send no signals (`QuerySet.update`, `bulk_update`, raw SQL):
-
-        with transaction.atomic(), edgecache_django.changing(Course.objects.filter(level="beginner")):
-            Course.objects.filter(level="beginner").update(level="intermediate")
-
-    The rows the queryset selects before the block (and the same rows, re-read after
-    it, for tags built from fields the block changed) are purged at commit."""
-    before = list(queryset)
-    yield
-    after = list(queryset.model._default_manager.filter(pk__in=[o.pk for o in before]))
-    purge_objects([*before, *after], using=using or queryset.db)
