@@ -119,6 +119,11 @@ EDGECACHE = {
     "RETRIES": 3,
     # "sync": sent inside the commit hook, so a write answers after its purge was delivered.
     "ASYNC": "sync" if env_bool("EDGECACHE_PURGE_SYNC", False) else "thread",
+    # Durable (production): each purge is a row written in the change's own transaction,
+    # sent after the commit and retried until the worker acknowledges it; a process
+    # killed right after a commit leaves the row for the next sender or for
+    # `manage.py edgecache_deliver`. The table comes with the package's migration.
+    "OUTBOX": env_bool("EDGECACHE_PURGE_OUTBOX", True),
 }
 if not EDGECACHE["PURGE_URL"]:
     del EDGECACHE["SECRET"]  # only read with a URL

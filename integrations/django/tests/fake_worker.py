@@ -16,7 +16,7 @@ OLD_SECRET = "whsec_" + base64.b64encode(b"the-secret-being-rotated-out-32b").de
 
 
 class FakeWorker:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         # Scripted answers, used in order: (status, headers) or (status, headers, body); then receipts.
         self.script: list[tuple[Any, ...]] = []
         self.requests: list[tuple[dict[str, str], str]] = []
@@ -51,10 +51,16 @@ class FakeWorker:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def do_GET(self) -> None:  # a client that followed a redirect would arrive here
+                worker.requests.append(({k.lower(): v for k, v in self.headers.items()}, ""))
+                self.send_response(405)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/__edgecache/purge"
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 

@@ -25,7 +25,7 @@ ADMIN = "ad" * 20
 class Receiver:
     """A tiny webhook endpoint: records every POST, answers with scripted statuses then 204."""
 
-    def __init__(self, statuses=()):
+    def __init__(self, statuses=(), port=0):
         self.statuses = list(statuses)
         self.requests = []
         receiver = self
@@ -42,7 +42,7 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/purge"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()

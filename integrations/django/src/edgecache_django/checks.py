@@ -15,7 +15,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     _, found = conf.problems()
     out: list[checks.CheckMessage] = []
     for p in found:
-        cls = checks.Error if p.level == "error" else checks.Warning
+        cls = {"error": checks.Error, "warning": checks.Warning, "info": checks.Info}[p.level]
         out.append(cls(p.msg, hint=p.hint, id=p.id))
     for msg, hint in registry_problems():
         out.append(checks.Error(msg, hint=hint, id="edgecache.E010"))

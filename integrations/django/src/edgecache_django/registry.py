@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models
+from django.db import connections, models
 from django.db.models import QuerySet
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 
@@ -138,11 +138,19 @@ def changing(queryset: QuerySet[Any], using: str | None = None) -> Iterator[None
             Course.objects.filter(level="beginner").update(level="intermediate")
 
     The rows the queryset selects before the block (and the same rows, re-read after
-    it, for tags built from fields the block changed) are purged at commit."""
+    it, for tags built from fields the block changed) are purged at commit, also when
+    an exception leaves the block: code outside it may catch the exception and commit
+    what the block wrote. A transaction that is already doomed (a database error in
+    it) is not queried again; it rolls back, and the purge with it."""
     before = list(queryset)
-    yield
-    after = list(queryset.model._default_manager.filter(pk__in=[o.pk for o in before]))
-    purge_objects([*before, *after], using=using or queryset.db)
+    alias = using or queryset.db
+    try:
+        yield
+    finally:
+        after: list[Any] = []
+        if not connections[alias].needs_rollback:
+            after = list(queryset.model._default_manager.using(alias).filter(pk__in=[o.pk for o in before]))
+        purge_objects([*before, *after], using=alias)
 
 
 def _purge(objects: Iterable[models.Model], using: str | None) -> None:
