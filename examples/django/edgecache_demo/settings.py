@@ -96,8 +96,14 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
+# Media at the worker: /media/ on the API's host (the worker's media route). Files
+# saved or deleted through the default storage purge their URL (edgecache_django.storage).
 MEDIA_URL = "/media/"
 MEDIA_ROOT = BASE_DIR / "media"
+STORAGES = {
+    "default": {"BACKEND": "edgecache_django.storage.PurgingFileSystemStorage", "OPTIONS": {"allow_overwrite": True}},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 # Some systems' /etc/mime.types map .bin elsewhere; the demo promises application/octet-stream.
 mimetypes.add_type("application/octet-stream", ".bin")
 

@@ -19,7 +19,8 @@ ROOT = os.path.dirname(edgecache_django.__file__)
 # Lowest first. `models` is the outbox table (Django imports it; the package reaches
 # it through the app registry, so nothing imports it). The top layer (the package's
 # face, its commands and migrations) may import anything; nothing imports it.
-LAYERS = ["payload", "conf", "models", "outbox", "sender", "batch", "registry", "cache", "routes", "checks", "apps"]
+LAYERS = ["payload", "conf", "models", "outbox", "sender", "batch", "storage", "registry", "cache", "routes", "checks",
+          "apps"]
 TOP = ("__init__", "management", "migrations")
 
 
