@@ -3,6 +3,7 @@
 //! core names, and maps results to responses. Nothing is decided here.
 
 mod body;
+mod bucket;
 mod collapse;
 mod convert;
 mod explain;
@@ -47,6 +48,8 @@ pub(crate) struct State {
     pub key_secret: Option<String>,
     /// The Analytics Engine dataset is bound (`flow::observe::ANALYTICS_BINDING`).
     pub analytics: bool,
+    /// Bucket origins' credentials and bindings, read once.
+    pub buckets: bucket::Buckets,
 }
 
 thread_local! {
@@ -76,6 +79,7 @@ fn state(env: &Env) -> Rc<std::result::Result<State, String>> {
         )),
         key_secret: secret(env, "EDGECACHE_KEY_SECRET"),
         analytics: observe::has_dataset(env),
+        buckets: bucket::Buckets::load(env, &config),
         config,
     });
     let rc = Rc::new(loaded);
@@ -233,8 +237,10 @@ async fn answer<'c>(
             cache_status,
             invalidate,
             forward_body,
+            origin,
         } => {
             let pass = pass::Pass {
+                origin: origin.as_str(),
                 cache_status,
                 invalidate,
                 forward_body,
