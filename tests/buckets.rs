@@ -326,6 +326,7 @@ fn bucket_internal_headers_never_reach_a_client() {
         ("ETag", "\"e\""),
         ("x-amz-request-id", "R"),
         ("x-amz-id-2", "I"),
+        ("x-amzn-requestid", "R"),
         ("x-amz-meta-owner", "alice"),
         ("x-amz-server-side-encryption", "AES256"),
         ("x-goog-generation", "1"),

@@ -114,11 +114,14 @@ pub fn error_code(body: &str) -> Option<&str> {
 /// Whether a bucket response header may reach a client (or the cache).
 fn hidden(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    n.starts_with("x-amz-") || n.starts_with("x-goog-") || n == "x-guploader-uploadid"
+    ["x-amz-", "x-amzn-", "x-goog-"]
+        .iter()
+        .any(|p| n.starts_with(p))
+        || n == "x-guploader-uploadid"
 }
 
-/// `headers` without the bucket's internals (`x-amz-*`, `x-goog-*`,
-/// `x-guploader-uploadid`).
+/// `headers` without the bucket's internals (`x-amz-*`, `x-amzn-*`,
+/// `x-goog-*`, `x-guploader-uploadid`).
 pub fn client_visible(headers: &Headers) -> Headers {
     let mut out = Headers::new();
     for (n, v) in headers.iter() {

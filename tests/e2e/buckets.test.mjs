@@ -8,14 +8,14 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { cacheStatus, sleep, startOrigin, startWorker, tempDir } from "./harness.mjs";
 import { pattern, startMoto } from "./s3.mjs";
 
-const BIG = 40 * 1024 * 1024;
+const BIG = 64 * 1024 * 1024;
 const PNG = "\x89PNG course image";
 const OBJECTS = [
   { key: "uploads/courses/1.png", content_type: "image/png", text: PNG },
   { key: "uploads/courses/2.png", content_type: "image/png", text: PNG + " two" },
   { key: "uploads/a b+c~é/日本.png", content_type: "image/png", text: "unicode key" },
   { key: "uploads/reval.png", content_type: "image/png", text: "revalidated" },
-  { key: "uploads/page.html", content_type: "text/html", text: "<script>alert(1)</script>" },
+  { key: "uploads/fake.png", content_type: "text/html", text: "<script>alert(1)</script>" },
   { key: "uploads/video.mp4", content_type: "video/mp4", pattern_bytes: BIG },
 ];
 
@@ -30,8 +30,9 @@ const s3Route = (extra = {}) => ({
   ...extra,
 });
 
-const s3Config = (url, routeExtra) => ({
+const s3Config = (url, routeExtra, top = {}) => ({
   origin: "http://127.0.0.1:9",
+  ...top,
   origins: {
     media: { kind: "s3", endpoint: url, region: "us-east-1", bucket: "media", prefix: "uploads/", style: "path", private: true },
   },
@@ -126,24 +127,28 @@ describe("a private S3 bucket (moto, signatures checked)", () => {
     await r.text();
   });
 
-  test("the media type check still applies: an HTML object is not served inline", async () => {
-    const r = await get(worker, "/media/page.html");
-    const body = await r.text();
-    // Whatever media.md says a media route does with HTML, the script never
-    // runs as a page of the edge's origin.
-    expect(r.headers.get("content-type") ?? "").not.toMatch(/^text\/html/);
-    expect(body.length).toBeGreaterThanOrEqual(0);
+  test("the media type check still applies: an object whose type is not its extension's is never stored", async () => {
+    for (let i = 0; i < 2; i++) {
+      const r = await get(worker, "/media/fake.png");
+      const cs = cacheStatus(r);
+      expect(cs.params.hit).toBeUndefined();
+      expect(cs.params.stored).toBeUndefined();
+      expect(cs.params.detail).toBe("media_type_mismatch");
+      await r.text();
+    }
   });
 
   test("a stale entry is revalidated by the bucket: a 304 refreshes it", async () => {
-    const w = await startWorker(s3Config(moto.url, { ttl: "1s", ttl_mode: "override" }), {
+    // Memory tier off: the revalidation is the Cache API entry's (as in revalidate.test.mjs).
+    const w = await startWorker(s3Config(moto.url, { ttl: "2s", ttl_mode: "override" }, { memory: { max_bytes: 0 } }), {
       bindings: keyBindings(moto.credentials),
     });
     try {
       const first = await get(w, "/media/reval.png");
       expect(await first.text()).toBe("revalidated");
       await untilHit(() => get(w, "/media/reval.png"));
-      await new Promise((r) => setTimeout(r, 2100));
+      // Past its TTL; an entry with a validator is kept twice its TTL.
+      await sleep(2200);
       const again = await get(w, "/media/reval.png");
       expect(await again.text()).toBe("revalidated");
       expect(cacheStatus(again).params["fwd-status"]).toBe("304");
@@ -208,7 +213,7 @@ function workerdRssKb() {
   return kb;
 }
 
-test("a 40 MB video is fetched from the bucket once, then served in ranges from the cache", async () => {
+test("a 64 MB video is fetched from the bucket once, then served in ranges from the cache", async () => {
   const before = workerdRssKb();
   const miss = await get(worker, "/media/video.mp4", { range: "bytes=0-99" });
   expect(miss.status).toBe(206);
@@ -220,16 +225,25 @@ test("a 40 MB video is fetched from the bucket once, then served in ranges from 
   ];
   const first = await untilHit(() => get(worker, "/media/video.mp4", { range: "bytes=1-1" }));
   await first.arrayBuffer();
-  for (const [a, b] of ranges) {
-    const r = await get(worker, "/media/video.mp4", { range: `bytes=${a}-${b}` });
-    expect(r.status).toBe(206);
-    expect(cacheStatus(r).params.hit).toBe(true);
-    expect(r.headers.get("content-range")).toBe(`bytes ${a}-${b}/${BIG}`);
-    expect(Buffer.from(await r.arrayBuffer())).toEqual(pattern(b - a + 1, a));
+  const stored = workerdRssKb();
+  const rounds = [];
+  for (let round = 0; round < 4; round++) {
+    for (const [a, b] of ranges) {
+      const r = await get(worker, "/media/video.mp4", { range: `bytes=${a}-${b}` });
+      expect(r.status).toBe(206);
+      expect(cacheStatus(r).params.hit).toBe(true);
+      expect(r.headers.get("content-range")).toBe(`bytes ${a}-${b}/${BIG}`);
+      expect(Buffer.from(await r.arrayBuffer())).toEqual(pattern(b - a + 1, a));
+    }
+    rounds.push(workerdRssKb());
   }
   const grown = workerdRssKb() - before;
-  if (process.env.EDGECACHE_DEBUG) console.log(`workerd RSS grew ${grown} kB`);
-  expect(grown).toBeLessThan(32 * 1024);
+  if (process.env.EDGECACHE_DEBUG) console.log(`workerd RSS (kB): before ${before}, stored ${stored}, after each round of ranges ${rounds}`);
+  // The object is 64 MB: the miss streams it through (the worker never holds
+  // it whole), and once the allocator has warmed up, ranged hits cut from the
+  // stored copy leave memory flat, round after round.
+  expect(grown).toBeLessThan(BIG / 1024);
+  expect(Math.max(...rounds.slice(1)) - rounds[1]).toBeLessThan(4 * 1024);
 }, 60_000);
 
 describe("answers moto does not give (a fake bucket on loopback)", () => {
@@ -283,16 +297,17 @@ describe("an R2 binding (Miniflare's local R2)", () => {
     r2w = await startWorker(
       {
         origin: "http://127.0.0.1:9",
+        memory: { max_bytes: 0 },
         origins: { files: { kind: "r2", binding: "MEDIA_BUCKET", prefix: "media/" } },
         routes: [
-          { name: "files", path: "/files/*", kind: "media", ttl: "1s", ttl_mode: "override", origin: "files", serve_private: true },
+          { name: "files", path: "/files/*", kind: "media", ttl: "2s", ttl_mode: "override", origin: "files", serve_private: true },
         ],
       },
       { r2Buckets: ["MEDIA_BUCKET"] },
     );
     bucket = await r2w.mf.getR2Bucket("MEDIA_BUCKET");
-    await bucket.put("media/course.png", PNG, { httpMetadata: { contentType: "image/png", cacheControl: "public, max-age=60" } });
-    await bucket.put("media/clip.mp4", pattern(100_000), { httpMetadata: { contentType: "video/mp4" } });
+    await bucket.put("media/course.png", new TextEncoder().encode(PNG), { httpMetadata: { contentType: "image/png", cacheControl: "public, max-age=60" } });
+    await bucket.put("media/clip.mp4", new Uint8Array(pattern(100_000)), { httpMetadata: { contentType: "video/mp4" } });
   });
   afterAll(async () => {
     await r2w?.dispose();
@@ -325,7 +340,7 @@ describe("an R2 binding (Miniflare's local R2)", () => {
   test("a stale entry is revalidated with onlyIf: R2's not-modified answer refreshes it", async () => {
     const first = await get(r2w, "/files/course.png");
     await first.text();
-    await new Promise((r) => setTimeout(r, 2100));
+    await sleep(2200);
     const again = await get(r2w, "/files/course.png");
     expect(await again.text()).toBe(PNG);
     expect(cacheStatus(again).params["fwd-status"]).toBe("304");

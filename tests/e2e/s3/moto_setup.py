@@ -41,7 +41,8 @@ def main():
         body = o["text"].encode() if "text" in o else pattern(o["pattern_bytes"])
         s3.put_object(Bucket=bucket, Key=o["key"], Body=body, ContentType=o["content_type"],
                       Metadata={"owner": "setup"})
-    req = urllib.request.Request(f"{endpoint}/moto-api/reset-auth", data=b"0", method="POST")
+    req = urllib.request.Request(f"{endpoint}/moto-api/reset-auth", data=b"0", method="POST",
+                                 headers={"Content-Type": "text/plain"})
     urllib.request.urlopen(req).read()
     json.dump({"access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"]}, sys.stdout)
 
