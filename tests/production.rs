@@ -272,3 +272,21 @@ fn a_private_buckets_secrets_are_needed_and_never_in_vars() {
         ]
     );
 }
+
+#[test]
+fn a_named_origin_on_loopback_is_a_hazard() {
+    let text = CLEAN.to_string()
+        + "\n[vars.EDGECACHE.origins.media]\nkind = \"s3\"\nendpoint = \"http://127.0.0.1:9000\"\n\
+           bucket = \"media\"\nstyle = \"path\"\n";
+    let (_, found) = findings(&text, None);
+    let found = lines(&found);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        has(
+            &found,
+            26,
+            "origin `media`: field `endpoint`: \"http://127.0.0.1:9000\" is a loopback address"
+        ),
+        "{found:#?}"
+    );
+}

@@ -135,6 +135,9 @@ impl WranglerFile<'_> {
                 at: var("origin"),
             });
         }
+        out.extend(named_origin_findings(config, |n, f| {
+            self.at(&["vars", "EDGECACHE", "origins", n, f], None)
+        }));
         if !config.purge.api_base.starts_with("https://") {
             out.push(Finding {
                 message: format!(
@@ -275,6 +278,33 @@ impl WranglerFile<'_> {
             })
             .collect()
     }
+}
+
+/// A named origin a deployed worker cannot reach (an `http` origin's `url`,
+/// an `s3` origin's `endpoint` on this machine or a private network).
+fn named_origin_findings(
+    config: &Config,
+    at: impl Fn(&str, &str) -> Option<LineCol>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (name, origin) in &config.origins {
+        let (field, url) = match origin {
+            super::origins::Origin::Http(u) => ("url", u),
+            super::origins::Origin::S3(s) => ("endpoint", &s.endpoint),
+            super::origins::Origin::R2(_) => continue,
+        };
+        if let Some(why) = unreachable_host(url) {
+            out.push(Finding {
+                message: format!(
+                    "origin `{name}`: field `{field}`: {:?} is {why}: a deployed worker cannot \
+                     reach it",
+                    url.as_str().trim_end_matches('/')
+                ),
+                at: at(name, field),
+            });
+        }
+    }
+    out
 }
 
 /// Why a deployed worker cannot reach `origin`'s host, if it cannot.

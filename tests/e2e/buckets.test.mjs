@@ -5,8 +5,9 @@
 // (a 403 for a missing key, a clock outside SigV4's window).
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { cacheStatus, sleep, startOrigin, startWorker, tempDir } from "./harness.mjs";
-import { pattern, startMoto } from "./s3.mjs";
+import { readFileSync } from "node:fs";
+import { cacheStatus, checkedVar, DJANGO_DIR, sleep, startOrigin, startWorker, tempDir } from "./harness.mjs";
+import { demoBucketConfig, pattern, startMoto } from "./s3.mjs";
 
 const BIG = 64 * 1024 * 1024;
 const PNG = "\x89PNG course image";
@@ -353,3 +354,23 @@ describe("an R2 binding (Miniflare's local R2)", () => {
     expect(await bucket.head("media/course.png")).not.toBeNull();
   });
 });
+
+test("make dev: the course images come from the demo's private bucket through the worker", async () => {
+  const demo = await startMoto({ demo: true });
+  const config = demoBucketConfig(checkedVar("wrangler.toml", "dev"), demo.url);
+  const w = await startWorker(config, { bindings: keyBindings(demo.credentials), quiet: true });
+  try {
+    for (const [name, type] of [["python.png", "image/png"], ["sunset.jpg", "image/jpeg"]]) {
+      const r = await get(w, `/media/courses/${name}`);
+      expect(r.status, name).toBe(200);
+      expect(r.headers.get("content-type")).toBe(type);
+      expect(cacheStatus(r).params.fwd).toBe("miss");
+      expect(Buffer.from(await r.arrayBuffer())).toEqual(readFileSync(`${DJANGO_DIR}/media/courses/${name}`));
+    }
+    const hit = await untilHit(() => get(w, "/media/courses/python.png"));
+    expect(cacheStatus(hit).params.hit).toBe(true);
+  } finally {
+    await w.dispose();
+    demo.close();
+  }
+}, 60_000);

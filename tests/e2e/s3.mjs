@@ -1,7 +1,7 @@
 // A real S3-compatible server on loopback for the e2e tests: moto in server
 // mode (installed into .venv-s3 by scripts/setup.sh), with a private bucket
 // that only a signed request of the key s3/moto_setup.py creates can read.
-import { execFile, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,10 +19,11 @@ export function pattern(n, from = 0) {
 
 /**
  * Starts moto on a free port and sets up `bucket` with `objects` (see
- * s3/moto_setup.py). Resolves `{ url, credentials: {access_key_id,
- * secret_access_key}, close }`.
+ * s3/moto_setup.py), or, with `demo: true`, the `make dev` bucket
+ * (scripts/dev_bucket.py seed). Resolves `{ url, credentials:
+ * {access_key_id, secret_access_key}, close }`.
  */
-export async function startMoto({ bucket, objects }) {
+export async function startMoto({ bucket, objects, demo = false }) {
   if (!existsSync(path.join(VENV, "moto_server"))) {
     throw new Error("moto is not installed: run scripts/setup.sh (make test does)");
   }
@@ -45,14 +46,23 @@ export async function startMoto({ bucket, objects }) {
     }
     await sleep(100);
   }
+  const args = demo ? [path.join(ROOT, "scripts/dev_bucket.py"), "seed", url] : [path.join(ROOT, "tests/e2e/s3/moto_setup.py"), url];
   const credentials = await new Promise((resolve, reject) => {
     const child = execFile(
       path.join(VENV, "python"),
-      [path.join(ROOT, "tests/e2e/s3/moto_setup.py"), url],
+      args,
       { maxBuffer: 1 << 20 },
       (err, stdout, stderr) => (err ? reject(new Error(`${err}\n${stderr}`)) : resolve(JSON.parse(stdout))),
     );
-    child.stdin.end(JSON.stringify({ bucket, objects }));
+    child.stdin.end(demo ? "" : JSON.stringify({ bucket, objects }));
   });
   return { url, port, credentials, close };
+}
+
+/** The `make dev` config: `config` with the demo bucket's origin and route (scripts/dev_bucket.py config). */
+export function demoBucketConfig(config, bucketUrl) {
+  const out = execFileSync(path.join(VENV, "python"), [path.join(ROOT, "scripts/dev_bucket.py"), "config", bucketUrl], {
+    input: JSON.stringify(config),
+  });
+  return JSON.parse(out.toString());
 }

@@ -3,7 +3,7 @@ an IAM user allowed s3:GetObject on it and nothing else, its access key, the
 bucket and the objects named on stdin; then turns authentication on, so
 from here every request must carry a valid SigV4 signature of a known key.
 
-stdin: {"bucket": NAME, "objects": [{"key", "content_type", "text" | "pattern_bytes"}]}
+stdin: {"bucket": NAME, "objects": [{"key", "content_type", "text" | "pattern_bytes" | "file"}]}
 stdout: {"access_key_id", "secret_access_key"}
 """
 
@@ -38,7 +38,13 @@ def main():
                         PolicyDocument=json.dumps(policy))
     s3.create_bucket(Bucket=bucket)
     for o in spec["objects"]:
-        body = o["text"].encode() if "text" in o else pattern(o["pattern_bytes"])
+        if "text" in o:
+            body = o["text"].encode()
+        elif "file" in o:
+            with open(o["file"], "rb") as f:
+                body = f.read()
+        else:
+            body = pattern(o["pattern_bytes"])
         s3.put_object(Bucket=bucket, Key=o["key"], Body=body, ContentType=o["content_type"],
                       Metadata={"owner": "setup"})
     req = urllib.request.Request(f"{endpoint}/moto-api/reset-auth", data=b"0", method="POST",
