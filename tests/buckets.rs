@@ -107,7 +107,9 @@ fn only_get_and_head_reach_a_bucket() {
             &Headers::new(),
             true,
         ) {
-            Plan::Reject { status, .. } => assert_eq!(status, 405, "{m}"),
+            Plan::Reject { status, allow, .. } => {
+                assert_eq!((status, allow), (405, Some("GET, HEAD")), "{m}")
+            }
             other => panic!("{m}: {other:?}"),
         }
     }

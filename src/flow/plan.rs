@@ -47,6 +47,8 @@ pub enum Plan<'c> {
         status: u16,
         message: String,
         cache_status: CacheStatus,
+        /// `Allow` of a 405 (RFC 9110 §15.5.6: the methods the target takes).
+        allow: Option<&'static str>,
     },
     /// Forward the client's request ([`pass_headers`]); nothing read from or
     /// written to the cache.
@@ -128,6 +130,7 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
             status: v.status(),
             message: v.message().to_string(),
             cache_status: CacheStatus::forward(Fwd::Bypass).detail(Detail::Limits),
+            allow: None,
         };
     }
     let req = KeyRequest {
@@ -143,6 +146,7 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
                 status: 400,
                 message: e.to_string(),
                 cache_status: CacheStatus::forward(Fwd::Bypass).detail(Detail::BadRequest),
+                allow: None,
             }
         }
     };
@@ -256,6 +260,7 @@ fn reject<'c>(r: Refused) -> Plan<'c> {
         status: r.status,
         message: r.message.to_string(),
         cache_status: r.cache_status,
+        allow: (r.status == 405).then_some("GET, HEAD"),
     }
 }
 

@@ -130,7 +130,20 @@ pub(crate) fn origin_failed(error: FetchError, why: &str, cs: CacheStatus) -> Re
 }
 
 pub(crate) fn plain(status: u16, message: &str, cache_status: &CacheStatus) -> Result<Response> {
+    plain_with(status, message, cache_status, None)
+}
+
+/// [`plain`] with the `Allow` of a 405.
+fn plain_with(
+    status: u16,
+    message: &str,
+    cache_status: &CacheStatus,
+    allow: Option<&str>,
+) -> Result<Response> {
     let mut h = CoreHeaders::new();
+    if let Some(a) = allow {
+        h.append("allow", a);
+    }
     h.append("content-type", "text/plain; charset=utf-8");
     h.append("cache-control", "no-store");
     h.append("cache-status", &cache_status.to_string());
@@ -229,8 +242,9 @@ async fn answer<'c>(
             status,
             message,
             cache_status,
+            allow,
         } => {
-            let out = plain(status, &message, &cache_status).map(Into::into);
+            let out = plain_with(status, &message, &cache_status, allow).map(Into::into);
             (out, route_of(&state.config, url), None)
         }
         Plan::Pass {

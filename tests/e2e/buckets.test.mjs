@@ -116,6 +116,7 @@ describe("a private S3 bucket (moto, signatures checked)", () => {
     for (const method of ["POST", "PUT", "DELETE"]) {
       const r = await get(worker, "/media/courses/1.png", {}, method);
       expect(r.status, method).toBe(405);
+      expect(r.headers.get("allow")).toBe("GET, HEAD");
       await r.text();
     }
     const head = await get(worker, "/media/courses/1.png", {}, "HEAD");
