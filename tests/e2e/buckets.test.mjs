@@ -252,7 +252,12 @@ describe("answers moto does not give (a fake bucket on loopback)", () => {
   const xml = (code) => `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>m</Message><RequestId>r</RequestId></Error>`;
   let fake, w;
   beforeAll(async () => {
-    fake = await startOrigin((req) => {
+    fake = await startOrigin(async (req) => {
+      if (req.url.includes("big.mp4")) {
+        await sleep(300);
+        const body = pattern(1024 * 1024);
+        return { status: 200, headers: { "content-type": "video/mp4", "content-length": String(body.length), etag: '"big"' }, body };
+      }
       const code = req.url.includes("skew") ? "RequestTimeTooSkewed" : req.url.includes("denied") ? "AccessDenied" : "SlowDown";
       const status = code === "SlowDown" ? 503 : 403;
       return { status, headers: { "content-type": "application/xml", "x-amz-request-id": "r" }, body: xml(code) };
@@ -279,6 +284,20 @@ describe("answers moto does not give (a fake bucket on loopback)", () => {
     expect(r.status).toBe(502);
     expect(cacheStatus(r).params.detail).toBe("bucket_clock_skew");
     expect(await r.text()).not.toContain("<Error>");
+  });
+
+  test("concurrent misses of one object share one bucket request", async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, async () => {
+        const r = await get(w, "/media/big.mp4");
+        return { status: r.status, body: Buffer.from(await r.arrayBuffer()) };
+      }),
+    );
+    for (const r of answers) {
+      expect(r.status).toBe(200);
+      expect(r.body.equals(pattern(1024 * 1024))).toBe(true);
+    }
+    expect(fake.hits("/media/uploads/big.mp4")).toBe(1);
   });
 
   test("a bucket 503 is a clean 502 and never stored", async () => {
