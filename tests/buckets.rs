@@ -343,3 +343,42 @@ fn bucket_internal_headers_never_reach_a_client() {
         .collect();
     assert_eq!(names, ["content-type", "etag"]);
 }
+
+fn pct_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+mod object_keys {
+    use super::pct_decode;
+    use edgecache::request::object_key::{object_key, object_path};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the path, a key that is named has no dot segment and no
+        /// control character, keeps its prefix, and the path sent for it
+        /// is plain (unreserved, `/`, `%XX`) and decodes back to the key.
+        #[test]
+        fn a_named_key_is_safe_and_round_trips(rest in "([a-zA-Z0-9 ./~+%_-]|%2[eE]|%2[fF]|%00|%C3%A9|é|日){0,24}") {
+            if let Ok(key) = object_key("p/", &rest) {
+                prop_assert!(key.starts_with("p/"));
+                prop_assert!(!key.split('/').any(|s| s == "." || s == ".."));
+                prop_assert!(!key.chars().any(|c| c.is_ascii_control()));
+                let path = object_path(&key);
+                prop_assert!(path.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~/%".contains(&b)));
+                prop_assert_eq!(pct_decode(&path), key.as_bytes().to_vec());
+            }
+        }
+    }
+}
