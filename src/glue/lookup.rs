@@ -218,13 +218,16 @@ async fn stored(
             }),
             seen: gens,
         }),
-        StoredDecision::Unverifiable => Found::Answered(unverifiable(lk, req_headers, trace).await),
+        StoredDecision::Unverifiable => {
+            Found::Answered(unverifiable(state, lk, req_headers, trace).await)
+        }
     }
 }
 
 /// Fail safe: generations could not be read, so nothing stored is served and
 /// nothing is stored.
 async fn unverifiable(
+    state: &State,
     lk: &Lookup<'_>,
     req_headers: &CoreHeaders,
     trace: &Trace,
@@ -234,7 +237,7 @@ async fn unverifiable(
         serde_json::json!({ "key": lk.key.url() }),
     );
     let cs = CacheStatus::forward(Fwd::Bypass).detail(Detail::GenerationsUnavailable);
-    forward_uncached(lk, req_headers, cs, trace)
+    forward_uncached(state, lk, req_headers, cs, trace)
         .await
         .map(Into::into)
 }
@@ -293,7 +296,7 @@ async fn miss(
     loop {
         let started = now_millis();
         let validator = kept.as_ref().and_then(|k| k.validator.clone());
-        let fetch = fetch_keyed(lk, validator.as_ref(), Some(trace)).await;
+        let fetch = fetch_keyed(state, lk, validator.as_ref(), Some(trace)).await;
         let fallback = StaleFallback::of(&kept.as_ref().filter(|k| k.stale_if_error));
         let start = flow::FetchStart {
             at: started,
@@ -376,12 +379,13 @@ fn answer(
 /// Fetches from the origin without touching the cache (used when generations
 /// cannot be read).
 async fn forward_uncached(
+    state: &State,
     lk: &Lookup<'_>,
     req_headers: &CoreHeaders,
     cs: CacheStatus,
     trace: &Trace,
 ) -> Result<Response> {
-    match fetch_keyed(lk, None, Some(trace)).await {
+    match fetch_keyed(state, lk, None, Some(trace)).await {
         Fetch::Response(r) => {
             let status = r.status_code();
             let mut h = flow::uncached_client_headers(lk.route(), &to_core(r.headers()));
@@ -423,7 +427,7 @@ async fn refresh_entry(state: &State, key_url: &str, req_headers: &CoreHeaders) 
             seen: &seen,
         };
         let validator = kept.as_ref().and_then(|k| k.validator.clone());
-        let Fetch::Response(resp) = fetch_keyed(&lk, validator.as_ref(), None).await else {
+        let Fetch::Response(resp) = fetch_keyed(state, &lk, validator.as_ref(), None).await else {
             return;
         };
         let status = resp.status_code();
@@ -463,11 +467,21 @@ async fn refresh_entry(state: &State, key_url: &str, req_headers: &CoreHeaders) 
 /// under the route's timeout; timed by the request's `trace` when there is one
 /// (a background refresh has none).
 async fn fetch_keyed(
+    state: &State,
     lk: &Lookup<'_>,
     validator: Option<&Validator>,
     trace: Option<&Trace>,
 ) -> Fetch {
     let conditional = validator.map(|v| conditional_headers(&lk.origin_headers, v));
+    if let Some(target) = &lk.bucket {
+        let validators = conditional.as_ref().unwrap_or(&lk.origin_headers);
+        let timeout = Duration::from_secs(lk.route().timeout);
+        let fetching = super::bucket::fetch_bucket(state, target, validators, timeout);
+        return match trace {
+            Some(t) => t.timed(fetching).await,
+            None => fetching.await,
+        };
+    }
     let req = OriginRequest {
         url: &lk.origin_url,
         method: &Method::Get,

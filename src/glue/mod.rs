@@ -3,6 +3,7 @@
 //! core names, and maps results to responses. Nothing is decided here.
 
 mod body;
+mod bucket;
 mod collapse;
 mod convert;
 mod explain;
@@ -47,6 +48,8 @@ pub(crate) struct State {
     pub key_secret: Option<String>,
     /// The Analytics Engine dataset is bound (`flow::observe::ANALYTICS_BINDING`).
     pub analytics: bool,
+    /// Bucket origins' credentials and bindings, read once.
+    pub buckets: bucket::Buckets,
 }
 
 thread_local! {
@@ -76,6 +79,7 @@ fn state(env: &Env) -> Rc<std::result::Result<State, String>> {
         )),
         key_secret: secret(env, "EDGECACHE_KEY_SECRET"),
         analytics: observe::has_dataset(env),
+        buckets: bucket::Buckets::load(env, &config),
         config,
     });
     let rc = Rc::new(loaded);
@@ -126,7 +130,20 @@ pub(crate) fn origin_failed(error: FetchError, why: &str, cs: CacheStatus) -> Re
 }
 
 pub(crate) fn plain(status: u16, message: &str, cache_status: &CacheStatus) -> Result<Response> {
+    plain_with(status, message, cache_status, None)
+}
+
+/// [`plain`] with the `Allow` of a 405.
+fn plain_with(
+    status: u16,
+    message: &str,
+    cache_status: &CacheStatus,
+    allow: Option<&str>,
+) -> Result<Response> {
     let mut h = CoreHeaders::new();
+    if let Some(a) = allow {
+        h.append("allow", a);
+    }
     h.append("content-type", "text/plain; charset=utf-8");
     h.append("cache-control", "no-store");
     h.append("cache-status", &cache_status.to_string());
@@ -225,16 +242,19 @@ async fn answer<'c>(
             status,
             message,
             cache_status,
+            allow,
         } => {
-            let out = plain(status, &message, &cache_status).map(Into::into);
+            let out = plain_with(status, &message, &cache_status, allow).map(Into::into);
             (out, route_of(&state.config, url), None)
         }
         Plan::Pass {
             cache_status,
             invalidate,
             forward_body,
+            origin,
         } => {
             let pass = pass::Pass {
+                origin: origin.as_str(),
                 cache_status,
                 invalidate,
                 forward_body,

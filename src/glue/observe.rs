@@ -36,8 +36,13 @@ impl Trace {
 
     /// [`fetch_origin`], timed until the response headers (or the failure).
     pub async fn fetch(&self, req: OriginRequest<'_>) -> Fetch {
+        self.timed(fetch_origin(req)).await
+    }
+
+    /// Any origin fetch (an HTTP one, a bucket read), timed the same way.
+    pub async fn timed(&self, fetching: impl std::future::Future<Output = Fetch>) -> Fetch {
         let at = now_millis();
-        let fetch = fetch_origin(req).await;
+        let fetch = fetching.await;
         let status = match &fetch {
             Fetch::Response(r) => Some(r.status_code()),
             Fetch::Failed { .. } => None,

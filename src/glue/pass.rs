@@ -20,7 +20,9 @@ use worker::*;
 const PASS_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The parts of `flow::Plan::Pass`.
-pub struct Pass {
+pub struct Pass<'a> {
+    /// The origin's base URL (`flow::Plan::Pass::origin`).
+    pub origin: &'a str,
     pub cache_status: CacheStatus,
     pub invalidate: Option<Invalidation>,
     pub forward_body: RequestBody,
@@ -33,21 +35,18 @@ pub async fn pass(
     method: &Method,
     state: &State,
     headers: &CoreHeaders,
-    pass: Pass,
+    pass: Pass<'_>,
     trace: &Trace,
 ) -> Result<Response> {
     let Pass {
+        origin,
         cache_status,
         invalidate,
         forward_body,
     } = pass;
     let config = &state.config;
     let url = req.url()?;
-    let mut target = format!(
-        "{}{}",
-        config.origin.as_str().trim_end_matches('/'),
-        url.path()
-    );
+    let mut target = format!("{}{}", origin.trim_end_matches('/'), url.path());
     if let Some(q) = url.query() {
         target.push('?');
         target.push_str(q);
