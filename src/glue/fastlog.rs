@@ -36,7 +36,10 @@ const WAIT_STEP_MS: u64 = 10;
 /// a refresh first. `Some(detail)` when this isolate serves under the KV
 /// bound only (`Cache-Status` says so).
 pub async fn ensure(env: &Env, ctx: &Context, state: &State) -> Option<Detail> {
-    let poll = state.config.purge.poll_ms;
+    let poll = match state.writer_bound {
+        true => state.config.purge.poll_ms,
+        false => 0,
+    };
     let step = state.fast.borrow().step(now_millis(), poll);
     match step {
         Step::Off | Step::Fresh => None,

@@ -143,7 +143,8 @@ async fn record(
     let (names, kind) = (&plan.names, plan.kind);
     let (at, nonce) = (now_millis(), super::convert::nonce());
     let result = kv::bump(env, state, names, kind, at, nonce, generation_ttl(), now).await;
-    receipt.set_bounds(Bounds::new(fast, backstop, false));
+    // No writer, no log: the fast path is off.
+    receipt.set_bounds(Bounds::new(None, backstop, false));
     record_generations(result, &id, &mut receipt);
     let has_kv = env.kv(kv::BINDING).is_ok();
     store_receipt(env, has_kv, rkey, &receipt, state.config.purge.tolerance).await;
