@@ -6,7 +6,7 @@ use edgecache::config::PurgeSettings;
 use edgecache::http::time::UnixMillis;
 use edgecache::purge::fastview::{
     fast_bound_ms, interval, purges, read_window_ms, Behind, FastView, Step, BACKOFF_MAX_MS,
-    BACKOFF_MIN_MS, READ_TIMEOUT_MS,
+    BACKOFF_MIN_MS, READ_GIVE_UP_MS, READ_TIMEOUT_MS,
 };
 use edgecache::purge::generations::{GenName, PurgeKind};
 use edgecache::purge::log::{
@@ -136,7 +136,7 @@ fn a_new_isolate_reads_before_serving() {
 #[test]
 fn a_fresh_view_serves_then_refreshes_in_the_background_then_first() {
     let mut view = FastView::new();
-    assert!(view.begin_read());
+    assert!(view.begin_read(ms(1)));
     view.on_read(&read(0, 1, true, vec![]), ms(10_000), ms(10_000), 70_000);
     assert_eq!(view.step(ms(10_999), POLL), Step::Fresh);
     assert_eq!(view.step(ms(11_000), POLL), Step::Refresh { wait: false });
@@ -151,16 +151,38 @@ fn a_fresh_view_serves_then_refreshes_in_the_background_then_first() {
 #[test]
 fn one_read_at_a_time_and_others_wait_for_it_past_the_limit() {
     let mut view = FastView::new();
-    assert!(view.begin_read());
-    assert!(!view.begin_read());
-    assert!(view.is_reading());
+    assert!(view.begin_read(ms(1)));
+    assert!(!view.begin_read(ms(1)));
+    assert!(view.is_reading(ms(1)));
     assert_eq!(view.step(ms(1), POLL), Step::Refresh { wait: true });
+}
+
+#[test]
+fn requests_stop_waiting_for_a_read_slower_than_the_timeout_and_are_told_so() {
+    let mut view = FastView::new();
+    assert!(view.begin_read(ms(1_000)));
+    assert_eq!(view.step(ms(1_500), POLL), Step::Refresh { wait: true });
+    let late = 1_000 + READ_TIMEOUT_MS;
+    assert_eq!(view.step(ms(late), POLL), Step::Behind(Behind::Unreachable));
+    // The slow read lands: asked at 1 000, the view is fresh until its limit.
+    view.on_read(&read(0, 1, true, vec![]), ms(1_000), ms(2_500), 70_000);
+    assert_eq!(view.step(ms(2_500), POLL), Step::Refresh { wait: false });
+    assert_eq!(view.failures(), 0);
+}
+
+#[test]
+fn a_read_that_never_reports_stops_holding_the_isolate_up() {
+    let mut view = FastView::new();
+    assert!(view.begin_read(ms(1_000)));
+    let later = 1_000 + READ_GIVE_UP_MS + 1_000;
+    assert!(!view.is_reading(ms(later)));
+    assert!(view.begin_read(ms(later)));
 }
 
 #[test]
 fn a_failed_read_backs_off_and_serves_under_the_kv_bound_saying_so() {
     let mut view = FastView::new();
-    view.begin_read();
+    view.begin_read(ms(1));
     view.on_failure(ms(10_000), 0.0);
     assert_eq!(
         view.step(ms(10_500), POLL),

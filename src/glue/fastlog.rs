@@ -11,7 +11,7 @@ use super::{current_state, log, writer, State};
 use crate::http::cache_status::Detail;
 use crate::http::time::UnixMillis;
 use crate::purge::fastview::{
-    backstop_ms, interval, purges, read_window_ms, Behind, Step, READ_TIMEOUT_MS,
+    backstop_ms, interval, purges, read_window_ms, Behind, Step, READ_GIVE_UP_MS, READ_TIMEOUT_MS,
 };
 use crate::purge::generations::Gen;
 use crate::purge::log::LogRead;
@@ -44,18 +44,16 @@ pub async fn ensure(env: &Env, ctx: &Context, state: &State) -> Option<Detail> {
     match step {
         Step::Off | Step::Fresh => None,
         Step::Behind(b) => Some(detail(b)),
-        Step::Refresh { wait: false } => {
-            if state.fast.borrow_mut().begin_read() {
+        Step::Refresh { wait } => {
+            // The read runs on its own (its give-up time bounds it); a
+            // request that must wait looks at the view on its own timers.
+            if state.fast.borrow_mut().begin_read(now_millis()) {
                 ctx.wait_until(refresh(env.clone()));
             }
-            None
-        }
-        Step::Refresh { wait: true } => {
-            if state.fast.borrow_mut().begin_read() {
-                refresh(env.clone()).await;
-            } else {
-                wait_for_read(state).await;
+            if !wait {
+                return None;
             }
+            wait_for_read(state).await;
             match state.fast.borrow().settled(now_millis(), poll) {
                 Step::Behind(b) => Some(detail(b)),
                 _ => None,
@@ -71,12 +69,12 @@ fn detail(b: Behind) -> Detail {
     }
 }
 
-/// Another request of this isolate is reading: look until it is done (its
-/// own timeout bounds it), on this request's own timers (Workers forbids
-/// awaiting another request's I/O).
+/// A read is in flight: look until it is done, at most [`READ_TIMEOUT_MS`],
+/// on this request's own timers (Workers forbids awaiting another request's
+/// I/O; the read may be another request's).
 async fn wait_for_read(state: &State) {
-    let deadline = now_millis().saturating_add(READ_TIMEOUT_MS + WAIT_STEP_MS);
-    while state.fast.borrow().is_reading() && now_millis() < deadline {
+    let deadline = now_millis().saturating_add(READ_TIMEOUT_MS);
+    while state.fast.borrow().is_reading(now_millis()) && now_millis() < deadline {
         worker::Delay::from(Duration::from_millis(WAIT_STEP_MS)).await;
     }
 }
@@ -88,10 +86,25 @@ struct Shared {
     read: LogRead,
 }
 
+/// Reports a read that ends without an outcome (its request cancelled while
+/// waiting) as failed, so the view does not wait on it.
+struct Reading(std::rc::Rc<std::result::Result<State, String>>, bool);
+
+impl Drop for Reading {
+    fn drop(&mut self) {
+        if let (Ok(state), false) = (self.0.as_ref(), self.1) {
+            if let Ok(mut view) = state.fast.try_borrow_mut() {
+                view.on_failure(now_millis(), js_sys::Math::random());
+            }
+        }
+    }
+}
+
 /// One read of the log: the data centre's copy for this interval, else the
 /// writer (the copy is stored for the others); applied to the view and memo.
 async fn refresh(env: Env) {
     let Some(rc) = current_state() else { return };
+    let mut guard = Reading(rc.clone(), false);
     let Ok(state) = rc.as_ref() else { return };
     let settings = &state.config.purge;
     let backstop = staleness_bound(settings, Writer::Single);
@@ -107,6 +120,7 @@ async fn refresh(env: Env) {
         None => from_writer(&env, &key, window, asked, settings.poll_ms).await,
     };
     let now = now_millis();
+    guard.1 = true;
     match got {
         Ok(s) => {
             let entries =
@@ -147,7 +161,7 @@ async fn from_writer(
     let ns = env
         .durable_object(writer::WRITER_BINDING)
         .map_err(|e| e.to_string())?;
-    let text = writer::read_log(&ns, window, READ_TIMEOUT_MS).await?;
+    let text = writer::read_log(&ns, window, READ_GIVE_UP_MS).await?;
     let read = LogRead::parse(&text).ok_or("the log read does not parse")?;
     let shared = Shared {
         asked_at: asked,

@@ -12,7 +12,8 @@
 //! An isolate serves cached entries on the strength of its view only while
 //! the view is younger than `poll + READ_TIMEOUT_MS`: from `poll` on, the
 //! next request starts a refresh in the background; past the limit, a
-//! request waits for a refresh first. So a purge answered at `T` is in every
+//! request waits for a refresh first (at most [`READ_TIMEOUT_MS`]; a slower
+//! read goes on in the background and updates the view when it lands). So a purge answered at `T` is in every
 //! view used after `T + poll + READ_TIMEOUT_MS` (plus the skew between the
 //! clocks of a data centre's machines, which share reads): the fast bound
 //! ([`fast_bound_ms`]).
@@ -39,6 +40,11 @@ use crate::http::time::UnixMillis;
 /// Longest a read of the log may take (the "one round trip to the writer"
 /// of the bound): a slower one counts as failed.
 pub use crate::config::FAST_READ_TIMEOUT_MS as READ_TIMEOUT_MS;
+/// Longest a read is left to finish in the background before it counts as
+/// failed: a read slower than [`READ_TIMEOUT_MS`] still updates the view when
+/// it arrives (it was asked when it was sent), only the requests that waited
+/// for it were told they are behind.
+pub const READ_GIVE_UP_MS: u64 = 10_000;
 /// First back-off after a failed read; doubled per failure up to the max.
 pub const BACKOFF_MIN_MS: u64 = 1000;
 pub const BACKOFF_MAX_MS: u64 = 30_000;
@@ -100,7 +106,10 @@ pub struct FastView {
     failures: u32,
     retry_at: UnixMillis,
     gap_until: UnixMillis,
-    reading: bool,
+    /// When the read in flight started. A read is over by
+    /// [`READ_GIVE_UP_MS`]; one that never reported (cancelled) stops counting
+    /// a second after that, so it cannot hold the isolate up.
+    reading: Option<UnixMillis>,
 }
 
 impl FastView {
@@ -116,13 +125,18 @@ impl FastView {
         let limit = poll_ms.saturating_add(READ_TIMEOUT_MS);
         let age = self.asked_at.map(|a| now.saturating_sub(a));
         let backing_off = now < self.retry_at;
+        let reading = self.is_reading(now);
         let step = match age {
             Some(a) if a < poll_ms => Step::Fresh,
-            Some(a) if a < limit => match self.reading || backing_off {
+            Some(a) if a < limit => match reading || backing_off {
                 true => Step::Fresh,
                 false => Step::Refresh { wait: false },
             },
-            _ if self.reading => Step::Refresh { wait: true },
+            // Wait for a read in flight only while it is within its timeout.
+            _ if reading => match self.read_age(now) < READ_TIMEOUT_MS {
+                true => Step::Refresh { wait: true },
+                false => Step::Behind(Behind::Unreachable),
+            },
             _ if backing_off => Step::Behind(Behind::Unreachable),
             _ => Step::Refresh { wait: true },
         };
@@ -145,9 +159,24 @@ impl FastView {
         }
     }
 
-    /// A read starts; `false` if one is already in flight.
-    pub fn begin_read(&mut self) -> bool {
-        !std::mem::replace(&mut self.reading, true)
+    /// A read starts at `now`; `false` if one is already in flight.
+    pub fn begin_read(&mut self, now: UnixMillis) -> bool {
+        if self.is_reading(now) {
+            return false;
+        }
+        self.reading = Some(now);
+        true
+    }
+
+    /// A read is in flight at `now` (and has not outlived its give-up time).
+    pub fn is_reading(&self, now: UnixMillis) -> bool {
+        self.reading
+            .is_some_and(|at| now.saturating_sub(at) < READ_GIVE_UP_MS + 1000)
+    }
+
+    /// How long the read in flight has run (0 when none).
+    fn read_age(&self, now: UnixMillis) -> u64 {
+        self.reading.map_or(0, |at| now.saturating_sub(at))
     }
 
     /// A read sent at `asked_at` answered `read`; the entries to apply (new
@@ -159,7 +188,7 @@ impl FastView {
         now: UnixMillis,
         backstop_ms: u64,
     ) -> Vec<LogEntry> {
-        self.reading = false;
+        self.reading = None;
         self.failures = 0;
         self.retry_at = UnixMillis(0);
         if self.asked_at.is_some_and(|a| asked_at <= a) {
@@ -188,7 +217,7 @@ impl FastView {
     /// A read failed (or timed out) at `now`: back off, `jitter` in `[0, 1)`
     /// adding up to a quarter of the wait.
     pub fn on_failure(&mut self, now: UnixMillis, jitter: f64) {
-        self.reading = false;
+        self.reading = None;
         self.failures = self.failures.saturating_add(1);
         let shift = self.failures.saturating_sub(1).min(16);
         let wait = BACKOFF_MIN_MS
@@ -196,11 +225,6 @@ impl FastView {
             .min(BACKOFF_MAX_MS);
         let extra = (wait as f64 * jitter.clamp(0.0, 1.0) / 4.0) as u64;
         self.retry_at = now.saturating_add(wait + extra);
-    }
-
-    /// A read is in flight.
-    pub fn is_reading(&self) -> bool {
-        self.reading
     }
 
     /// Consecutive failed reads.
