@@ -318,3 +318,11 @@ fn the_shared_read_key_changes_once_per_interval() {
     assert_eq!(interval(ms(10_999), 1000), interval(ms(10_000), 1000));
     assert_ne!(interval(ms(11_000), 1000), interval(ms(10_999), 1000));
 }
+
+#[test]
+fn a_handoff_from_an_earlier_release_still_parses_and_is_not_logged() {
+    use edgecache::purge::writer::Handoff;
+    let old = r#"{"at":5,"keys":["gen:a"],"soft":false,"nonce":7}"#;
+    let h: Handoff = serde_json::from_str(old).unwrap();
+    assert!(!h.log && h.names.is_empty() && h.receipt.is_none());
+}
