@@ -36,9 +36,11 @@ const WAIT_STEP_MS: u64 = 10;
 /// a refresh first. `Some(detail)` when this isolate serves under the KV
 /// bound only (`Cache-Status` says so).
 pub async fn ensure(env: &Env, ctx: &Context, state: &State) -> Option<Detail> {
-    let poll = match state.writer_bound {
-        true => state.config.purge.poll_ms,
-        false => 0,
+    // No writer bound: no log to read, the fast path is off.
+    let poll = if state.writer_bound {
+        state.config.purge.poll_ms
+    } else {
+        0
     };
     let step = state.fast.borrow().step(now_millis(), poll);
     match step {
