@@ -49,11 +49,14 @@ pub async fn lookup(
     lk: Lookup<'_>,
     trace: &Trace,
 ) -> Result<web_sys::Response> {
+    // The fast path's hook: this isolate's view of the purge log fresh
+    // enough (else a detail saying hits are under the KV bound only).
+    let behind = super::fastlog::ensure(env, ctx, state).await;
     let now = now_secs();
-    if let Some(served) = super::memory::serve(env, state, req_headers, &lk, now, None).await {
+    if let Some(served) = super::memory::serve(env, state, req_headers, &lk, now, behind).await {
         return served;
     }
-    match stored(env, ctx, state, req_headers, &lk, now, None, trace).await {
+    match stored(env, ctx, state, req_headers, &lk, now, behind, trace).await {
         Found::Answered(r) => r,
         Found::Miss(m) => collapsed(env, ctx, state, req_headers, &lk, m, trace).await,
     }

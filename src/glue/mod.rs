@@ -7,6 +7,7 @@ mod bucket;
 mod collapse;
 mod convert;
 mod explain;
+mod fastlog;
 mod kv;
 mod lookup;
 mod memory;
@@ -41,6 +42,11 @@ pub(crate) struct State {
     pub collapse: RefCell<collapse::Collapser>,
     /// Small entries kept in the isolate, in front of the Cache API.
     pub memory: RefCell<memory::Tier>,
+    /// This isolate's view of the purge writer's log (the fast path).
+    pub fast: RefCell<crate::purge::fastview::FastView>,
+    /// A purge writer is bound (`writer::WRITER_BINDING`): without one there
+    /// is no log to read, and the fast path is off.
+    pub writer_bound: bool,
     /// The zone purge API's rate limit, shared by every webhook of the isolate.
     pub zone_limit: RefCell<crate::purge::zone::RateLimit>,
     /// `EDGECACHE_KEY_SECRET` (per-user keys), read once: secrets are fixed for
@@ -74,6 +80,8 @@ fn state(env: &Env) -> Rc<std::result::Result<State, String>> {
         collapse: RefCell::new(collapse::Collapser::new(
             crate::flow::collapse::COLLAPSE_MAX_BYTES,
         )),
+        fast: RefCell::new(crate::purge::fastview::FastView::new()),
+        writer_bound: env.durable_object(writer::WRITER_BINDING).is_ok(),
         zone_limit: RefCell::new(crate::purge::zone::RateLimit::for_plan(
             config.purge.zone_plan,
         )),

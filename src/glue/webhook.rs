@@ -10,16 +10,19 @@ use crate::flow::observe::PurgeLine;
 use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers as CoreHeaders;
 use crate::http::method::Method;
-use crate::http::time::{UnixMillis, UnixSecs};
+use crate::http::time::UnixSecs;
+use crate::purge::fastview::fast_bound_ms;
 use crate::purge::generations::{GenName, PurgeKind};
 use crate::purge::receipt::{
-    receipt_key, receipt_ttl, replay_decision, GenerationsStatus, Receipt, Replay, ZonePurgeStatus,
+    receipt_key, receipt_ttl, replay_decision, Bounds, GenerationsStatus, Receipt, Replay,
+    ZonePurgeStatus,
 };
 use crate::purge::signature::{parse_secrets, Secret};
+use crate::purge::webhook::PurgePlan;
 use crate::purge::webhook::{
     authenticate, generation_ttl, plan_purge, precheck, WebhookError, BODY_READ_LIMIT,
 };
-use crate::purge::writer::{Handoff, Writer};
+use crate::purge::writer::{Handoff, ReceiptHandoff, Writer};
 use crate::purge::zone::{next_step, CallResult, NextStep, ZonePurgeCall, MAX_RATE_WAIT_MS};
 use std::time::Duration;
 use worker::*;
@@ -68,53 +71,116 @@ pub async fn handle(
         Ok(v) => v,
         Err(e) => return refuse(e),
     };
-    let kv_store = env.kv(kv::BINDING).ok();
-    let rkey = receipt_key(&verified.id);
-    let stored = match &kv_store {
-        Some(k) => k.get(&rkey).text().await.ok().flatten(),
-        None => None,
-    };
-    if let Replay::Replayed(receipt) = replay_decision(&verified.id, stored.as_deref()) {
-        return receipt_response(&receipt);
-    }
     // `/path` prefixes apply to the host the webhook arrived on, spelled as keys spell it.
     let host = crate::request::key::key_host(&req.url()?).unwrap_or_default();
     let zone_token = secret(env, "EDGECACHE_ZONE_TOKEN");
     let zone_on = config.purge.zone_id.is_some() && zone_token.is_some();
-    // With a `PurgeWriter` bound, it writes KV; without one, this webhook does.
+    // With a `PurgeWriter` bound, it writes KV and keeps receipts; without
+    // one, this webhook does both.
     let writer_ns = env.durable_object(writer::WRITER_BINDING).ok();
     let who = writer_ns
         .as_ref()
         .map_or(Writer::Direct, |_| Writer::Single);
+    let rkey = receipt_key(&verified.id);
+    if who == Writer::Direct {
+        let stored = match env.kv(kv::BINDING) {
+            Ok(k) => k.get(&rkey).text().await.ok().flatten(),
+            Err(_) => None,
+        };
+        if let Replay::Replayed(receipt) = replay_decision(&verified.id, stored.as_deref()) {
+            return receipt_response(&receipt);
+        }
+    }
     let plan = match plan_purge(config, &verified.id, &body, &host, zone_on, who, now) {
         Ok(p) => p,
         Err(e) => return refuse(e),
     };
-    let mut receipt = plan.receipt;
-    // Layer 1: generations in KV (global).
-    let (names, kind) = (&plan.names, plan.kind);
-    let result = record(env, state, writer_ns.as_ref(), names, kind, now).await;
-    record_generations(result, &verified.id, &mut receipt);
-    // Layer 3: local deletes of the named URLs in this data centre (hard purges).
+    let mut receipt = plan.receipt.clone();
+    // Layer 3: local deletes of the named URLs in this data centre (hard
+    // purges), first: the receipt the writer keeps is then complete.
     receipt.layers.local_delete.deleted = delete_here(&plan.local_deletes).await;
-    // Layer 2: the zone purge API, after the response.
-    if let (false, Some(token)) = (plan.zone_calls.is_empty(), zone_token) {
+    let zone = zone_token.filter(|_| !plan.zone_calls.is_empty());
+    if zone.is_some() {
         receipt.layers.zone_purge.status = ZonePurgeStatus::Queued;
         receipt.layers.zone_purge.requests = plan.zone_calls.len();
-        let id = verified.id.clone();
-        let calls = plan.zone_calls;
-        ctx.wait_until(send_zone_calls(calls, token, id));
     }
-    store_receipt(
-        env,
-        kv_store.is_some(),
-        &rkey,
-        &receipt,
-        config.purge.tolerance,
-    )
-    .await;
+    // Layer 1: the purge recorded globally (the writer, or KV here).
+    let receipt = match record(env, state, writer_ns.as_ref(), &plan, receipt, &rkey, now).await {
+        Settled::Replayed(r) => return receipt_response(&r),
+        Settled::Recorded(r) => r,
+    };
+    // Layer 2: the zone purge API, after the response (only once recorded).
+    if let (Some(token), true) = (zone, receipt.status() == 200) {
+        let id = verified.id.clone();
+        ctx.wait_until(send_zone_calls(plan.zone_calls, token, id));
+    }
     super::observe::purge(env, state, &PurgeLine::new(now_millis(), &receipt));
     receipt_response(&receipt)
+}
+
+/// Records the purge globally: hands it to the writer (which also keeps its
+/// receipt), or, without one, writes KV here and keeps the receipt in KV.
+/// The receipt as it stands after.
+async fn record(
+    env: &Env,
+    state: &State,
+    writer_ns: Option<&ObjectNamespace>,
+    plan: &PurgePlan,
+    mut receipt: Receipt,
+    rkey: &str,
+    now: UnixSecs,
+) -> Settled {
+    let backstop = receipt.staleness_bound_seconds;
+    let fast = fast_bound_ms(&state.config.purge);
+    let id = receipt.id.clone();
+    if let Some(ns) = writer_ns {
+        let handoff = handoff_of(state, plan, rkey, &receipt);
+        return match hand_off(ns, state, &plan.names, handoff, now).await {
+            Ok(settled) => settled,
+            Err(e) => Settled::Recorded(failed(receipt, &id, &e, fast, backstop)),
+        };
+    }
+    let (names, kind) = (&plan.names, plan.kind);
+    let (at, nonce) = (now_millis(), super::convert::nonce());
+    let result = kv::bump(env, state, names, kind, at, nonce, generation_ttl(), now).await;
+    // No writer, no log: the fast path is off.
+    receipt.set_bounds(Bounds::new(None, backstop, false));
+    record_generations(result, &id, &mut receipt);
+    let has_kv = env.kv(kv::BINDING).is_ok();
+    store_receipt(env, has_kv, rkey, &receipt, state.config.purge.tolerance).await;
+    Settled::Recorded(receipt)
+}
+
+/// The receipt of a purge the writer did not take: 503, the backstop bound.
+fn failed(mut receipt: Receipt, id: &str, e: &str, fast: Option<u64>, backstop: u64) -> Receipt {
+    receipt.set_bounds(Bounds::new(fast, backstop, false));
+    record_generations(Err(e.to_string()), id, &mut receipt);
+    receipt
+}
+
+/// What the webhook hands the writer: the names' KV keys and text, the
+/// purge's time, kind and nonce, and its receipt as it will be if stored
+/// (the writer keeps it for replay and settles which bound applies).
+fn handoff_of(state: &State, plan: &PurgePlan, rkey: &str, receipt: &Receipt) -> Handoff {
+    let fast = fast_bound_ms(&state.config.purge);
+    let mut done = receipt.clone();
+    let backstop = done.staleness_bound_seconds;
+    done.set_bounds(Bounds::new(fast, backstop, true));
+    done.layers.generations.bumped = plan.names.len();
+    done.layers.generations.status = GenerationsStatus::Ok;
+    Handoff {
+        at: now_millis(),
+        keys: plan.names.iter().map(GenName::kv_key).collect(),
+        soft: plan.kind == PurgeKind::Soft,
+        nonce: super::convert::nonce(),
+        names: plan.names.iter().map(|n| n.as_str().to_string()).collect(),
+        log: state.config.purge.poll_ms > 0,
+        receipt: Some(ReceiptHandoff {
+            key: rkey.to_string(),
+            ttl_ms: receipt_ttl(state.config.purge.tolerance).saturating_mul(1000),
+            json: done.to_json(),
+        }),
+    }
 }
 
 /// Keeps a successful receipt for replay (best effort).
@@ -160,44 +226,43 @@ async fn delete_here(urls: &[String]) -> usize {
     deleted
 }
 
-/// Records the purge's names globally: through the writer when one is bound,
-/// else by writing KV here.
-async fn record(
-    env: &Env,
-    state: &State,
-    writer_ns: Option<&ObjectNamespace>,
-    names: &[GenName],
-    kind: PurgeKind,
-    now: UnixSecs,
-) -> std::result::Result<usize, String> {
-    let at = now_millis();
-    let nonce = super::convert::nonce();
-    match writer_ns {
-        Some(ns) => hand_off(ns, state, names, kind, at, nonce, now).await,
-        None => kv::bump(env, state, names, kind, at, nonce, generation_ttl(), now).await,
-    }
+/// What the writer made of a purge handed to it.
+enum Settled {
+    /// Stored (and, for the fast path, logged): the receipt it keeps.
+    Recorded(Receipt),
+    /// The same `webhook-id` was recorded before: its first receipt.
+    Replayed(Receipt),
 }
 
-/// Hands the purge's names to the single writer (stored durably when this
-/// returns `Ok`), and updates this isolate's memo at once, as a direct write does.
+/// Hands the purge to the single writer (stored durably when this returns
+/// `Ok`), and updates this isolate's memo at once, as a direct write does.
 async fn hand_off(
     ns: &ObjectNamespace,
     state: &State,
     names: &[GenName],
-    kind: PurgeKind,
-    at: UnixMillis,
-    nonce: u64,
+    handoff: Handoff,
     now: UnixSecs,
-) -> std::result::Result<usize, String> {
-    let handoff = Handoff {
-        at,
-        keys: names.iter().map(GenName::kv_key).collect(),
-        soft: kind == PurgeKind::Soft,
-        nonce,
-    };
-    writer::hand_off(ns, &handoff).await?;
+) -> std::result::Result<Settled, String> {
+    let stored = writer::hand_off(ns, &handoff).await?;
+    let id = handoff
+        .receipt
+        .as_ref()
+        .map(|r| r.json.as_str())
+        .unwrap_or("");
+    let text = stored.receipt.as_deref();
+    if stored.replayed {
+        let id = Receipt::parse(id).map(|r| r.id).unwrap_or_default();
+        return match replay_decision(&id, text) {
+            Replay::Replayed(r) => Ok(Settled::Replayed(r)),
+            Replay::Fresh => Err("the writer's stored receipt does not parse".into()),
+        };
+    }
     kv::remember(state, names, handoff.record(), now);
-    Ok(names.len())
+    let receipt = text
+        .and_then(Receipt::parse)
+        .or_else(|| Receipt::parse(id).map(|r| r.settled(stored.logged)))
+        .ok_or("no receipt")?;
+    Ok(Settled::Recorded(receipt))
 }
 
 /// Records the global layer's outcome in the receipt.
