@@ -1,6 +1,6 @@
 //! What to do with an entry found in the cache (or the memory tier).
 
-use super::entry::{StoredEntry, INTERNAL_PREFIX, ORIGIN_CC_HEADER};
+use super::entry::{StoredEntry, CODING_HEADER, INTERNAL_PREFIX, ORIGIN_CC_HEADER};
 use super::plan::Lookup;
 use crate::config::{Config, Route};
 use crate::http::cache_status::{CacheStatus, Detail, Fwd};
@@ -132,7 +132,8 @@ pub(super) fn debug_key<'a>(config: &Config, lookup: &'a Lookup) -> Option<&'a s
 /// consumed: RFC 9213 §3 lets a CDN cache remove `CDN-Cache-Control` "when
 /// this is undesirable"; we do, as a Worker answers clients directly, and the
 /// value (often a long lifetime meant only for a cache the origin can purge)
-/// would otherwise reach every browser and shared cache on the way.
+/// would otherwise reach every browser and shared cache on the way. A stored
+/// body's coding ([`CODING_HEADER`]) is `Content-Encoding` again.
 pub fn client_headers(route: &Route, stored: &Headers) -> Headers {
     let origin_cc = stored
         .get(ORIGIN_CC_HEADER)
@@ -147,6 +148,9 @@ pub fn client_headers(route: &Route, stored: &Headers) -> Headers {
                 && !TARGET_LIST.contains(n)
         })
         .collect();
+    if let Some(coding) = stored.get(CODING_HEADER) {
+        out.append("content-encoding", coding);
+    }
     if let Some(cc) = downstream_cache_control(route, origin_cc.as_deref()) {
         out.append("cache-control", &cc);
     }
