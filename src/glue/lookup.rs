@@ -231,7 +231,7 @@ async fn unverifiable(
 ) -> Result<web_sys::Response> {
     log(
         "generations_unreadable",
-        serde_json::json!({ "key": lk.key.url() }),
+        serde_json::json!({ "key": crate::flow::observe::key_hash(lk.key.url()) }),
     );
     let cs = CacheStatus::forward(Fwd::Bypass).detail(Detail::GenerationsUnavailable);
     forward_uncached(lk, req_headers, cs, trace)

@@ -37,6 +37,7 @@ pub fn serve_stored(
                     let v = wasm_bindgen_futures::JsFuture::from(p).await;
                     if matches!(v.map(|v| v.as_bool()), Ok(Some(false))) {
                         let _ = Cache::default().delete(key.as_str(), false).await;
+                        let key = key_hash(&key);
                         log("stored_copy_incomplete", serde_json::json!({ "key": key }));
                     }
                 });
