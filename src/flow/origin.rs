@@ -101,7 +101,7 @@ pub(super) fn decide(
         is_range: false,
     };
     let route = lookup.route();
-    let client = client_headers(route, origin_headers);
+    let client = client_headers(config, route, origin_headers);
     let key = debug_key(config, lookup);
     let not_stored = |detail: Detail| OriginDecision {
         client: client.clone(),

@@ -78,7 +78,7 @@ pub fn on_stored(
             validator: validator(stored_headers),
         };
     }
-    let mut headers = client_headers(lookup.route(), stored_headers);
+    let mut headers = client_headers(config, lookup.route(), stored_headers);
     headers.append("age", &age.to_string());
     let ttl = remaining_ttl(&meta, now);
     let mut status = CacheStatus::hit().ttl(ttl).key(debug_key(config, lookup));
@@ -113,7 +113,7 @@ pub fn stale_on_error(
     now: UnixSecs,
     origin_failure: Detail,
 ) -> (Headers, CacheStatus) {
-    let mut headers = client_headers(lookup.route(), stored_headers);
+    let mut headers = client_headers(config, lookup.route(), stored_headers);
     headers.append("age", &freshness(&entry.meta, now).age().to_string());
     let status = CacheStatus::forward(Fwd::Stale)
         .ttl(remaining_ttl(&entry.meta, now))
@@ -133,8 +133,9 @@ pub(super) fn debug_key<'a>(config: &Config, lookup: &'a Lookup) -> Option<&'a s
 /// this is undesirable"; we do, as a Worker answers clients directly, and the
 /// value (often a long lifetime meant only for a cache the origin can purge)
 /// would otherwise reach every browser and shared cache on the way. A stored
-/// body's coding ([`CODING_HEADER`]) is `Content-Encoding` again.
-pub fn client_headers(route: &Route, stored: &Headers) -> Headers {
+/// body's coding ([`CODING_HEADER`]) is `Content-Encoding` again. The origin's
+/// tag fields are removed ([`without_tag_headers`]).
+pub fn client_headers(config: &Config, route: &Route, stored: &Headers) -> Headers {
     let origin_cc = stored
         .get(ORIGIN_CC_HEADER)
         .map(str::to_string)
@@ -154,5 +155,20 @@ pub fn client_headers(route: &Route, stored: &Headers) -> Headers {
     if let Some(cc) = downstream_cache_control(route, origin_cc.as_deref()) {
         out.append("cache-control", &cc);
     }
+    without_tag_headers(config, &mut out);
     out
+}
+
+/// Removes the origin's tag fields (`config.tag_headers`: `Cache-Tag`,
+/// `Surrogate-Key`) from an answer, unless `config.expose_tag_headers`. They
+/// are addressed to the cache (purging by tag), and their names often say
+/// what a client should not learn (`user-42-orders`, `internal-tenant-7`):
+/// Cloudflare and Fastly strip them the same way.
+pub fn without_tag_headers(config: &Config, headers: &mut Headers) {
+    if config.expose_tag_headers {
+        return;
+    }
+    for name in &config.tag_headers {
+        headers.remove(name);
+    }
 }

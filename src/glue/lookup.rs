@@ -218,13 +218,16 @@ async fn stored(
             }),
             seen: gens,
         }),
-        StoredDecision::Unverifiable => Found::Answered(unverifiable(lk, req_headers, trace).await),
+        StoredDecision::Unverifiable => {
+            Found::Answered(unverifiable(state, lk, req_headers, trace).await)
+        }
     }
 }
 
 /// Fail safe: generations could not be read, so nothing stored is served and
 /// nothing is stored.
 async fn unverifiable(
+    state: &State,
     lk: &Lookup<'_>,
     req_headers: &CoreHeaders,
     trace: &Trace,
@@ -234,7 +237,7 @@ async fn unverifiable(
         serde_json::json!({ "key": crate::flow::observe::key_hash(lk.key.url()) }),
     );
     let cs = CacheStatus::forward(Fwd::Bypass).detail(Detail::GenerationsUnavailable);
-    forward_uncached(lk, req_headers, cs, trace)
+    forward_uncached(state, lk, req_headers, cs, trace)
         .await
         .map(Into::into)
 }
@@ -376,6 +379,7 @@ fn answer(
 /// Fetches from the origin without touching the cache (used when generations
 /// cannot be read).
 async fn forward_uncached(
+    state: &State,
     lk: &Lookup<'_>,
     req_headers: &CoreHeaders,
     cs: CacheStatus,
@@ -384,7 +388,7 @@ async fn forward_uncached(
     match fetch_keyed(lk, None, Some(trace)).await {
         Fetch::Response(r) => {
             let status = r.status_code();
-            let mut h = flow::client_headers(lk.route(), &to_core(r.headers()));
+            let mut h = flow::client_headers(&state.config, lk.route(), &to_core(r.headers()));
             h.append("cache-status", &cs.fwd_status(status).to_string());
             super::body::respond(r, deliver(lk.route(), &lk.method, req_headers, status, h))
         }

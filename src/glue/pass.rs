@@ -8,6 +8,7 @@ use super::origin::{Fetch, OriginRequest};
 use super::{origin_failed, State};
 use crate::flow::invalidate::after_answer;
 use crate::flow::plan::{Incoming, Invalidation};
+use crate::flow::stored::without_tag_headers;
 use crate::http::cache_status::CacheStatus;
 use crate::http::headers::Headers as CoreHeaders;
 use crate::http::method::Method;
@@ -75,6 +76,7 @@ pub async fn pass(
     };
     let status = resp.status_code();
     let mut out = to_core(resp.headers());
+    without_tag_headers(config, &mut out);
     if invalidate.is_some() {
         let url = url.to_string();
         let incoming = Incoming {
