@@ -36,6 +36,9 @@ beforeAll(async () => {
         body: BIG_GZ,
       };
     }
+    if (path.startsWith("/api/plain/")) {
+      return { headers: { "content-type": "application/json", "content-length": JSON_BODY.length, "cache-control": "max-age=600" }, body: JSON_BODY };
+    }
     if (path.startsWith("/api/gz/") || path.startsWith("/media/")) {
       return {
         headers: { ...gzip, "content-type": "application/json", "content-length": GZ.length, "cache-control": "max-age=600" },
@@ -146,6 +149,18 @@ describe("an origin that answers Content-Encoding: gzip with a Content-Length", 
       }
       expect(origin.hits(path)).toBe(1);
     }
+  });
+
+  test("issue 27.4: an origin that does not compress: the edge compresses a hit for a gzip client as it streams (no Content-Length); an identity client keeps it", async () => {
+    const path = "/api/plain/list";
+    await raw(path, { "accept-encoding": "gzip" });
+    const hit = await untilHit(() => raw(path, { "accept-encoding": "gzip" }));
+    expect(hit.headers["content-encoding"], hit.cs.raw).toBe("gzip");
+    expect(hit.headers["content-length"], hit.cs.raw).toBeUndefined();
+    expect(decoded(hit)).toBe(JSON_BODY);
+    const identity = await raw(path, { "accept-encoding": "identity" });
+    expect(identity.hit).toBe(true);
+    expect(identity.headers["content-length"]).toBe(String(JSON_BODY.length));
   });
 
   test("HEAD of a stored gzip entry has its fields and no body", async () => {
