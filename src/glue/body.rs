@@ -130,7 +130,7 @@ pub fn guarded(
 
 /// `from`'s body as `coding` says it leaves: as it is, or gzip decoded
 /// (`response::coding`); status and fields are the delivery's.
-fn coded(from: Response, coding: BodyCoding) -> Response {
+pub fn coded(from: Response, coding: BodyCoding) -> Response {
     if coding == BodyCoding::AsStored {
         return from;
     }
@@ -151,7 +151,7 @@ pub fn respond_blob(blob: &JsValue, delivery: Delivery) -> Result<worker::web_sy
         _ => {
             let from =
                 ResponseBuilder::new().body(ResponseBody::Stream(edgecache_blob_stream(blob)));
-            respond(from, delivery).map(Into::into)
+            respond_raw(from, delivery)
         }
     }
 }
@@ -169,7 +169,12 @@ pub fn respond_raw(from: Response, delivery: Delivery) -> Result<worker::web_sys
     }
 }
 
-pub fn respond(from: Response, delivery: Delivery) -> Result<Response> {
+/// [`respond_raw`]'s other parts (a range, no body). HAZARD: a
+/// `worker::Response` is built again, without `encodeBody: "manual"`, when it
+/// becomes the runtime's response; a body with a `Content-Encoding` must never
+/// leave through it (it would be coded twice): whole bodies go through
+/// [`respond_raw`], and ranges are never cut from a coded body.
+fn respond(from: Response, delivery: Delivery) -> Result<Response> {
     let Delivery {
         status,
         headers,

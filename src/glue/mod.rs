@@ -240,7 +240,7 @@ async fn answer<'c>(
                 forward_body,
             };
             let out = pass::pass(Request::from(raw), method, state, headers, pass, trace).await;
-            (out.map(Into::into), route_of(&state.config, url), None)
+            (out, route_of(&state.config, url), None)
         }
     };
     (out, Some((route, key)))

@@ -36,6 +36,13 @@ beforeAll(async () => {
         body: BIG_GZ,
       };
     }
+    if (path.startsWith("/pass/")) {
+      // Not a route: passed through. Compresses only when asked, as Django does.
+      const gz = /gzip/.test(req.headers["accept-encoding"] ?? "");
+      return gz
+        ? { headers: { ...gzip, "content-type": "application/json", "content-length": GZ.length }, body: GZ }
+        : { headers: { "content-type": "application/json" }, body: JSON_BODY };
+    }
     if (path.startsWith("/api/plain/")) {
       return { headers: { "content-type": "application/json", "content-length": JSON_BODY.length, "cache-control": "max-age=600" }, body: JSON_BODY };
     }
@@ -161,6 +168,36 @@ describe("an origin that answers Content-Encoding: gzip with a Content-Length", 
     const identity = await raw(path, { "accept-encoding": "identity" });
     expect(identity.hit).toBe(true);
     expect(identity.headers["content-length"]).toBe(String(JSON_BODY.length));
+  });
+
+  test("pass-through relays a compressed answer as sent, decoded for a client that prefers another coding", async () => {
+    for (const accept of ["gzip", "br, gzip", "identity", undefined]) {
+      const r = await raw("/pass/x", accept === undefined ? {} : { "accept-encoding": accept });
+      const coding = r.headers["content-encoding"];
+      const text = coding === "br" ? zlib.brotliDecompressSync(r.body).toString() : coding === "gzip" ? zlib.gunzipSync(r.body).toString() : r.body.toString();
+      expect(text, `${accept}: ${coding}`).toBe(JSON_BODY);
+      if (accept === "gzip") expect(r.body.equals(GZ)).toBe(true);
+    }
+  });
+
+  test("forwarded uncached when KV cannot be read, a gzip answer is relayed as sent", async () => {
+    const w = await startWorker({ origin: origin.url, routes: [{ name: "api", path: "/api/*", ttl: "15m" }] }, { kv: false, quiet: true });
+    try {
+      let r;
+      for (let i = 0; i < 40; i++) {
+        r = await w.fetch("https://api.example.com/api/gz/nokv", { headers: { "accept-encoding": "gzip" } });
+        const detail = cacheStatus(r)?.params.detail;
+        const bytes = Buffer.from(await r.arrayBuffer());
+        if (detail === "generations_unavailable") {
+          expect(bytes.toString()).toBe(JSON_BODY);
+          return;
+        }
+        await sleep(25);
+      }
+      throw new Error(`never forwarded uncached: ${r.headers.get("cache-status")}`);
+    } finally {
+      await w.dispose();
+    }
   });
 
   test("HEAD of a stored gzip entry has its fields and no body", async () => {
