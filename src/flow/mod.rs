@@ -28,7 +28,7 @@ pub mod refresh;
 pub mod revalidate;
 pub mod stored;
 
-pub use copy::{copy_strategy, CopyStrategy};
+pub use copy::{copy_strategy, CopyOutcome, CopyStrategy};
 pub use entry::StoredEntry;
 pub use origin::{on_origin, uncached_client_headers, FetchStart, OriginDecision, StoredCopy};
 pub use plan::{plan, Incoming, Lookup, Plan, Reserved};

@@ -3,6 +3,7 @@
 //! object never passes through Wasm memory.
 
 use super::convert::{local, rebuild, rebuild_raw, response_with, to_worker};
+use crate::response::coding::BodyCoding;
 use crate::response::delivery::{BodyPart, Delivery};
 use wasm_bindgen::prelude::*;
 use worker::web_sys::ReadableStream;
@@ -29,6 +30,7 @@ extern "C" {
     ) -> js_sys::Promise;
     fn edgecache_blob_stream(blob: &JsValue) -> ReadableStream;
     fn edgecache_read_upto(body: Option<ReadableStream>, limit: f64) -> js_sys::Promise;
+    fn edgecache_gunzip(body: &ReadableStream) -> ReadableStream;
 }
 
 /// At most `limit` bytes of `body` (the rest is cancelled unread); `None` on a
@@ -109,28 +111,47 @@ pub fn guarded(
     headers: &crate::http::headers::Headers,
 ) -> Result<(Response, Option<js_sys::Promise>)> {
     let expected = headers.content_length().map_or(-1.0, |n| n as f64);
-    let builder = ResponseBuilder::new()
-        .with_status(status)
-        .with_headers(to_worker(headers)?);
     match from.into_parts() {
         (_, ResponseBody::Stream(s)) => {
             let g = edgecache_guard(&s, expected);
-            let stream: ReadableStream = js_sys::Reflect::get(&g, &"stream".into())?.into();
+            let stream: JsValue = js_sys::Reflect::get(&g, &"stream".into())?;
             let ok: js_sys::Promise = js_sys::Reflect::get(&g, &"ok".into())?.into();
-            Ok((builder.body(ResponseBody::Stream(stream)), Some(ok)))
+            let guarded = response_with(&stream, status, headers)?;
+            Ok((Response::from(guarded), Some(ok)))
         }
-        (_, body) => Ok((builder.body(body), None)),
+        (_, body) => {
+            let builder = ResponseBuilder::new()
+                .with_status(status)
+                .with_headers(to_worker(headers)?);
+            Ok((builder.body(body), None))
+        }
+    }
+}
+
+/// `from`'s body as `coding` says it leaves: as it is, or gzip decoded
+/// (`response::coding`); status and fields are the delivery's.
+pub fn coded(from: Response, coding: BodyCoding) -> Response {
+    if coding == BodyCoding::AsStored {
+        return from;
+    }
+    match from.into_parts() {
+        (_, ResponseBody::Stream(s)) => {
+            ResponseBuilder::new().body(ResponseBody::Stream(edgecache_gunzip(&s)))
+        }
+        (_, body) => ResponseBuilder::new().body(body),
     }
 }
 
 /// Answers with `delivery` from a body held whole as a `Blob` (the memory tier).
 pub fn respond_blob(blob: &JsValue, delivery: Delivery) -> Result<worker::web_sys::Response> {
-    match delivery.body {
-        BodyPart::Whole => response_with(blob, delivery.status, &delivery.headers),
+    match (delivery.body, delivery.coding) {
+        (BodyPart::Whole, BodyCoding::AsStored) => {
+            response_with(blob, delivery.status, &delivery.headers)
+        }
         _ => {
             let from =
                 ResponseBuilder::new().body(ResponseBody::Stream(edgecache_blob_stream(blob)));
-            respond(from, delivery).map(Into::into)
+            respond_raw(from, delivery)
         }
     }
 }
@@ -139,17 +160,28 @@ pub fn respond_blob(blob: &JsValue, delivery: Delivery) -> Result<worker::web_sy
 /// [`respond`] as the runtime's response (the whole body takes one JS call).
 pub fn respond_raw(from: Response, delivery: Delivery) -> Result<worker::web_sys::Response> {
     match delivery.body {
-        BodyPart::Whole => rebuild_raw(from, delivery.status, &delivery.headers),
+        BodyPart::Whole => rebuild_raw(
+            coded(from, delivery.coding),
+            delivery.status,
+            &delivery.headers,
+        ),
         _ => respond(from, delivery).map(Into::into),
     }
 }
 
-pub fn respond(from: Response, delivery: Delivery) -> Result<Response> {
+/// [`respond_raw`]'s other parts (a range, no body). HAZARD: a
+/// `worker::Response` is built again, without `encodeBody: "manual"`, when it
+/// becomes the runtime's response; a body with a `Content-Encoding` must never
+/// leave through it (it would be coded twice): whole bodies go through
+/// [`respond_raw`], and ranges are never cut from a coded body.
+fn respond(from: Response, delivery: Delivery) -> Result<Response> {
     let Delivery {
         status,
         headers,
         body,
+        coding,
     } = delivery;
+    let from = coded(from, coding);
     match body {
         BodyPart::Whole => rebuild(from, status, &headers),
         BodyPart::Empty => {

@@ -85,7 +85,7 @@ pub async fn bump(
     // The value each name now has (merged with what was read, for a soft purge).
     let mut memo = state.memo.borrow_mut();
     for (name, value) in written {
-        memo.put(name, Gen::from_kv(Some(&value)), now);
+        memo.put_written(name, Gen::from_kv(Some(&value)), now);
     }
     drop(memo);
     match first_err {
@@ -108,7 +108,7 @@ pub fn memo_only(state: &State, names: &[GenName], now: UnixSecs) -> Generations
 pub fn remember(state: &State, names: &[GenName], record: PurgeRecord, now: UnixSecs) {
     let mut memo = state.memo.borrow_mut();
     for name in names {
-        memo.put(name.clone(), Gen::Purged(record), now);
+        memo.put_written(name.clone(), Gen::Purged(record), now);
     }
 }
 

@@ -237,12 +237,10 @@ async fn unverifiable(
 ) -> Result<web_sys::Response> {
     log(
         "generations_unreadable",
-        serde_json::json!({ "key": lk.key.url() }),
+        serde_json::json!({ "key": crate::flow::observe::key_hash(lk.key.url()) }),
     );
     let cs = CacheStatus::forward(Fwd::Bypass).detail(Detail::GenerationsUnavailable);
-    forward_uncached(state, lk, req_headers, cs, trace)
-        .await
-        .map(Into::into)
+    forward_uncached(state, lk, req_headers, cs, trace).await
 }
 
 /// A miss without a usable entry: only the memo's values are known before
@@ -387,15 +385,16 @@ async fn forward_uncached(
     req_headers: &CoreHeaders,
     cs: CacheStatus,
     trace: &Trace,
-) -> Result<Response> {
+) -> Result<web_sys::Response> {
     match fetch_keyed(state, lk, None, Some(trace)).await {
         Fetch::Response(r) => {
             let status = r.status_code();
-            let mut h = flow::uncached_client_headers(lk.route(), &to_core(r.headers()));
+            let mut h =
+                flow::uncached_client_headers(&state.config, lk.route(), &to_core(r.headers()));
             h.append("cache-status", &cs.fwd_status(status).to_string());
-            super::body::respond(r, deliver(lk.route(), &lk.method, req_headers, status, h))
+            respond_raw(r, deliver(lk.route(), &lk.method, req_headers, status, h))
         }
-        Fetch::Failed { error, why } => origin_failed(error, &why, cs),
+        Fetch::Failed { error, why } => origin_failed(error, &why, cs).map(Into::into),
     }
 }
 

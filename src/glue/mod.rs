@@ -176,7 +176,7 @@ async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
             .map(Into::into);
         }
     };
-    let headers = convert::raw_to_core(&raw.headers());
+    let headers = convert::request_headers(&raw);
     // The runtime's URL as it is: `flow::plan` parses it (once), and keys are
     // built from that parse, so a re-serialization here would change nothing.
     let url = raw.url();
@@ -268,7 +268,7 @@ async fn answer<'c>(
                 forward_body,
             };
             let out = pass::pass(Request::from(raw), method, state, headers, pass, trace).await;
-            (out.map(Into::into), route_of(&state.config, url), None)
+            (out, route_of(&state.config, url), None)
         }
     };
     (out, Some((route, key)))

@@ -2,17 +2,20 @@
 //! from or written to the cache; a non-error answer to an unsafe method
 //! invalidates (in this data centre: `flow::invalidate`).
 
-use super::convert::{rebuild, to_core};
+use super::body::coded;
+use super::convert::{rebuild_raw, to_core};
 use super::observe::Trace;
 use super::origin::{Fetch, OriginRequest};
 use super::{origin_failed, State};
 use crate::flow::invalidate::after_answer;
 use crate::flow::plan::{Incoming, Invalidation};
+use crate::flow::stored::without_tag_headers;
 use crate::http::cache_status::CacheStatus;
 use crate::http::headers::Headers as CoreHeaders;
 use crate::http::method::Method;
 use crate::request::canonical::key_host;
 use crate::request::forward::{pass_headers, RequestBody};
+use crate::response::coding::negotiate;
 use std::time::Duration;
 use worker::*;
 
@@ -37,7 +40,7 @@ pub async fn pass(
     headers: &CoreHeaders,
     pass: Pass<'_>,
     trace: &Trace,
-) -> Result<Response> {
+) -> Result<web_sys::Response> {
     let Pass {
         origin,
         cache_status,
@@ -70,10 +73,13 @@ pub async fn pass(
         .await;
     let resp = match fetch {
         Fetch::Response(r) => r,
-        Fetch::Failed { error, why } => return origin_failed(error, &why, cache_status),
+        Fetch::Failed { error, why } => {
+            return origin_failed(error, &why, cache_status).map(Into::into)
+        }
     };
     let status = resp.status_code();
     let mut out = to_core(resp.headers());
+    without_tag_headers(config, &mut out);
     if invalidate.is_some() {
         let url = url.to_string();
         let incoming = Incoming {
@@ -88,7 +94,11 @@ pub async fn pass(
         }
     }
     out.append("cache-status", &cache_status.fwd_status(status).to_string());
-    rebuild(resp, status, &out)
+    // Relayed as sent (a `web_sys` response: converting a `worker::Response`
+    // would build it again without `encodeBody: "manual"` and code a coded
+    // body twice), decoded for a client that prefers another coding.
+    let coding = negotiate(headers, &mut out);
+    rebuild_raw(coded(resp, coding), status, &out)
 }
 
 /// RFC 9111 §4.4: a non-error answer to an unsafe request invalidates the

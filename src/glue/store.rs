@@ -5,7 +5,8 @@ use super::body::respond_raw;
 use super::collapse::{report, Leader};
 use super::log;
 use crate::flow::collapse::LeaderOutcome;
-use crate::flow::{self, Lookup};
+use crate::flow::observe::key_hash;
+use crate::flow::{self, CopyOutcome, Lookup};
 use crate::http::cache_status::CacheStatus;
 use crate::http::headers::Headers as CoreHeaders;
 use crate::response::delivery::deliver;
@@ -36,6 +37,7 @@ pub fn serve_stored(
                     let v = wasm_bindgen_futures::JsFuture::from(p).await;
                     if matches!(v.map(|v| v.as_bool()), Ok(Some(false))) {
                         let _ = Cache::default().delete(key.as_str(), false).await;
+                        let key = key_hash(&key);
                         log("stored_copy_incomplete", serde_json::json!({ "key": key }));
                     }
                 });
@@ -80,15 +82,17 @@ pub async fn put_copy(
             Err(e) => Err(e),
         },
     };
-    match outcome {
-        Ok(true) => return true,
-        Ok(false) => log("cache_copy_incomplete", serde_json::json!({ "key": key })),
-        Err(e) => log(
-            "cache_put_failed",
-            serde_json::json!({ "key": key, "error": e.to_string() }),
-        ),
-    }
-    false
+    let (result, error) = match outcome {
+        Ok(true) => (CopyOutcome::Stored, None),
+        Ok(false) => (CopyOutcome::Incomplete, None),
+        Err(e) => (CopyOutcome::PutFailed, Some(e.to_string())),
+    };
+    // The answer's Cache-Status left before this was known: the log says it.
+    log(
+        "cache_store",
+        serde_json::json!({ "key": key_hash(&key), "outcome": result.as_str(), "error": error }),
+    );
+    result == CopyOutcome::Stored
 }
 
 /// Streams `stored` into the cache; deletes the entry again if its body turned

@@ -37,6 +37,9 @@ fn refuse(e: WebhookError) -> Result<Response> {
     if e.status() == 405 {
         r.headers_mut().set("allow", "POST")?;
     }
+    if let Some(secs) = e.retry_after() {
+        r.headers_mut().set("retry-after", &secs.to_string())?;
+    }
     Ok(r)
 }
 
