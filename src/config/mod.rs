@@ -8,7 +8,7 @@
 //!
 //! Files, lowest first (none imports this facade, nor a higher one):
 //! `duration`, `query_rules`, `pattern` → `defaults` → `model` → `shape` → `error` →
-//! `fields` → `lifetime` → `route` → `parse` → `location` (→ `wrangler` → `production`, native only).
+//! `fields` → `lifetime` → `route` → `parse` → `location` (→ `wrangler` → `production` → `production_purge`, native only).
 
 mod defaults;
 pub mod duration;
@@ -23,6 +23,8 @@ mod parse;
 pub mod pattern;
 #[cfg(not(target_arch = "wasm32"))]
 mod production;
+#[cfg(not(target_arch = "wasm32"))]
+mod production_purge;
 pub mod query_rules;
 mod route;
 mod route_origin;

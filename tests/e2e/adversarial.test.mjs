@@ -113,7 +113,7 @@ describe("poisoning", () => {
 describe("deception", () => {
   test("/api/account/x.css with a session stores nothing and serves nothing to others", async () => {
     const victim = await get("/api/account/x.css", { cookie: "sessionid=victim-session" });
-    expect(victim.cs.params.stored).toBeUndefined();
+    expect(victim.cs.params.ttl).toBeUndefined();
     const attacker = await get("/api/account/x.css");
     expect(attacker.text).not.toContain("victim-session");
   });
@@ -121,7 +121,7 @@ describe("deception", () => {
   for (const d of [";x.css", "%3Bx.css", "%23x.css", "%3Fx.css", "%00x.css", "%0Ax.css", "%0ax.css"]) {
     test(`delimiter ${d} after a per-user path stores nothing`, async () => {
       const victim = await get(`/api/account/${d}`, { authorization: "Token victim" });
-      expect(victim.cs.params.stored).toBeUndefined();
+      expect(victim.cs.params.ttl).toBeUndefined();
       const attacker = await get(`/api/account/${d}`);
       expect(attacker.cs.params.hit).toBeUndefined();
       expect(attacker.text).not.toContain("victim");
@@ -130,14 +130,14 @@ describe("deception", () => {
 
   test("..%2f traversal from a media path toward an API path stores nothing", async () => {
     const victim = await get("/media/..%2fapi%2faccount%2f", { authorization: "Token victim" });
-    expect(victim.cs.params.stored).toBeUndefined();
+    expect(victim.cs.params.ttl).toBeUndefined();
     const attacker = await get("/media/..%2fapi%2faccount%2f");
     expect(attacker.text).not.toContain("victim");
   });
 
   test("robots.txt under an API path is not cached as a static file", async () => {
     const victim = await get("/api/account/robots.txt", { cookie: "sessionid=victim-session" });
-    expect(victim.cs.params.stored).toBeUndefined();
+    expect(victim.cs.params.ttl).toBeUndefined();
     const attacker = await get("/api/account/robots.txt");
     expect(attacker.text).not.toContain("victim-session");
   });
@@ -159,7 +159,7 @@ describe("cached errors (CPDoS)", () => {
         attack = null; // the runtime may refuse the header itself: also no poisoning
       }
       // Either the worker refused it, or the attack header never reached the origin.
-      if (attack && attack.r.status !== 200) expect(attack.cs.params.stored).toBeUndefined();
+      if (attack && attack.r.status !== 200) expect(attack.cs.params.ttl).toBeUndefined();
       const clean = await get(path);
       expect(clean.r.status).toBe(200);
       expect(clean.json.url).toBe(path);

@@ -134,7 +134,7 @@ describe("a private S3 bucket (moto, signatures checked)", () => {
       const r = await get(worker, "/media/fake.png");
       const cs = cacheStatus(r);
       expect(cs.params.hit).toBeUndefined();
-      expect(cs.params.stored).toBeUndefined();
+      expect(cs.params.ttl).toBeUndefined();
       expect(cs.params.detail).toBe("media_type_mismatch");
       await r.text();
     }

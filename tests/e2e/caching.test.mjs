@@ -58,7 +58,7 @@ describe("storing", () => {
       const rs = await getTimes(p);
       for (const r of rs) {
         expect(cacheStatus(r).params.fwd, cc).toBe("miss");
-        expect(cacheStatus(r).params.stored, cc).toBeUndefined();
+        expect(cacheStatus(r).params.ttl, cc).toBeUndefined();
         expect(cacheStatus(r).params.detail, cc).toBe("no_store");
       }
       expect(origin.hits(p), cc).toBe(2);
@@ -69,7 +69,7 @@ describe("storing", () => {
     origin.on("/api/private", answer({ "cache-control": "private, max-age=600" }));
     const rs = await getTimes("/api/private");
     expect(cacheStatus(rs[1]).params.detail).toBe("private");
-    expect(cacheStatus(rs[1]).params.stored).toBeUndefined();
+    expect(cacheStatus(rs[1]).params.ttl).toBeUndefined();
     expect(origin.hits("/api/private")).toBe(2);
   });
 

@@ -116,7 +116,7 @@ test("cache deception: a static-looking path outside any route stores nothing", 
   for (let i = 0; i < 2; i++) {
     const r = await get("/api/account/x.css", { cookie: "sessionid=victim" });
     expect(cacheStatus(r).params.fwd).toBe("uri-miss");
-    expect(cacheStatus(r).params.stored).toBeUndefined();
+    expect(cacheStatus(r).params.ttl).toBeUndefined();
   }
   expect(origin.hits("/api/account/x.css")).toBe(2);
 });
@@ -148,7 +148,7 @@ test("paths with ; or escaped ; # ? NUL or / are never stored", async () => {
       const r = await get(p);
       expect(cacheStatus(r).params.fwd, p).toBe("bypass");
       expect(cacheStatus(r).params.detail, p).toBe("suspicious_path");
-      expect(cacheStatus(r).params.stored, p).toBeUndefined();
+      expect(cacheStatus(r).params.ttl, p).toBeUndefined();
     }
   }
   expect(origin.requests.filter((q) => q.url.startsWith("/media/")).length).toBe(paths.length * 2);

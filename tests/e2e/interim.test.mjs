@@ -57,7 +57,7 @@ for (const where of ["/api/interim/", "/elsewhere/interim/"]) {
     const r = await worker.fetch(`https://api.example.com${where}`);
     expect(r.status).toBe(502);
     expect(cacheStatus(r).params.detail).toBe("origin_invalid");
-    expect(cacheStatus(r).params.stored).toBeUndefined();
+    expect(cacheStatus(r).params.ttl).toBeUndefined();
     // The next answers are each request's own (no answer left over from the
     // interim exchange is read as another request's).
     for (const p of ["/api/after/1/", "/elsewhere/after/2/"]) {

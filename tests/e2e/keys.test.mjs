@@ -88,7 +88,7 @@ test("a request that matches no route passes through and is never stored", async
     const r = await get("/api/other/");
     await r.text();
     expect(cacheStatus(r).params.fwd).toBe("uri-miss");
-    expect(cacheStatus(r).params.stored).toBeUndefined();
+    expect(cacheStatus(r).params.ttl).toBeUndefined();
   }
   expect(origin.requests.length).toBe(2);
 });

@@ -138,7 +138,7 @@ test("a partial answer from the origin is never stored", async () => {
   for (let i = 0; i < 2; i++) {
     const r = await get("/media/h.png", { range: "bytes=0-9" });
     expect(r.status).toBe(206);
-    expect(cacheStatus(r).params.stored).toBeUndefined();
+    expect(cacheStatus(r).params.ttl).toBeUndefined();
     await r.arrayBuffer();
   }
   expect(origin.hits("/media/h.png")).toBe(2);
@@ -152,7 +152,7 @@ test("a media path answered with a Content-Type that disagrees with its extensio
   for (let i = 0; i < 2; i++) {
     const r = await get("/media/x.png");
     expect(cacheStatus(r).params.detail).toBe("media_type_mismatch");
-    expect(cacheStatus(r).params.stored).toBeUndefined();
+    expect(cacheStatus(r).params.ttl).toBeUndefined();
     await r.text();
   }
   expect(origin.hits("/media/x.png")).toBe(2);

@@ -151,7 +151,7 @@ test("a hanging origin answers 504 after the route timeout, and nothing is store
     expect(r.bodyText.length).toBeLessThan(100);
     expect(r.headers.get("cache-control")).toBe("no-store");
     expect(cacheStatus(r).params.detail).toBe("origin_timeout");
-    expect(cacheStatus(r).params.stored).toBeUndefined();
+    expect(cacheStatus(r).params.ttl).toBeUndefined();
   }
   expect(origin.hits("/plain/hang")).toBe(2);
 });
@@ -175,7 +175,7 @@ test("an unreachable origin answers 502, and nothing is stored", async () => {
       expect(r.bodyText.length).toBeLessThan(100);
       expect(cacheStatus(r).params.fwd).toBe("miss");
       expect(cacheStatus(r).params.detail).toBe("origin_unreachable");
-      expect(cacheStatus(r).params.stored).toBeUndefined();
+      expect(cacheStatus(r).params.ttl).toBeUndefined();
     }
   } finally {
     await w.dispose();
