@@ -109,4 +109,3 @@ impl<P: Platform> Cx<'_, P> {
         self.lookup.key.url()
     }
 }
-

@@ -145,7 +145,10 @@ pub struct Answer<B> {
 pub enum Fetch<B> {
     Answered(Answer<B>),
     /// No (usable) answer; `why` is for the log only.
-    Failed { error: FetchError, why: String },
+    Failed {
+        error: FetchError,
+        why: String,
+    },
 }
 
 /// Every piece of I/O the request sequence performs. See the module doc for
