@@ -6,7 +6,8 @@ use super::convert::now_millis;
 use super::State;
 use crate::flow::isolate::Trace;
 use crate::flow::observe::{
-    sampled, server_timing, PurgeLine, RequestFacts, RequestLine, ANALYTICS_BINDING,
+    fixed_draw, is_error_status, sampled, server_timing, PurgeLine, RequestFacts, RequestLine,
+    ANALYTICS_BINDING,
 };
 use wasm_bindgen::prelude::*;
 use worker::{console_log, Env};
@@ -48,12 +49,8 @@ pub fn finish(
     let status = status.parse().unwrap_or(0);
     let analytics = state.analytics;
     // The draw only when sampling is partial (Math.random is a JS call).
-    let draw = match settings.log_sample {
-        s if s >= 1.0 => 0.0,
-        s if s <= 0.0 => 1.0,
-        _ => js_sys::Math::random(),
-    };
-    if !analytics && !sampled(settings.log_sample, draw, status >= 500) {
+    let draw = fixed_draw(settings.log_sample).unwrap_or_else(js_sys::Math::random);
+    if !analytics && !sampled(settings.log_sample, draw, is_error_status(status)) {
         return;
     }
     let line = RequestLine::new(&RequestFacts {
