@@ -46,6 +46,17 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" >"$stamp"
 fi
 
+# A real S3-compatible server for the bucket e2e tests (moto's server mode)
+# and botocore, the signer tests/scripts/sigv4_botocore.py checks ours against:
+# .venv-s3, reinstalled only when tests/e2e/s3/requirements.txt changes.
+s3_want="$(sha256sum tests/e2e/s3/requirements.txt | cut -d' ' -f1)"
+if [ ! -f .venv-s3/.requirements.sha ] || [ "$(cat .venv-s3/.requirements.sha)" != "$s3_want" ]; then
+  step "python venv .venv-s3 (moto server, botocore)"
+  [ -x .venv-s3/bin/python ] || "${PYTHON:-python3}" -m venv .venv-s3
+  .venv-s3/bin/pip install --disable-pip-version-check -q -r tests/e2e/s3/requirements.txt
+  echo "$s3_want" >.venv-s3/.requirements.sha
+fi
+
 step "demo origin (examples/django)"
 bash examples/django/setup.sh
 

@@ -236,3 +236,57 @@ fn shipped_dev_env_is_the_top_level_with_debug_on() {
         "[env.dev] needs its own EDGECACHE_KV binding: {found:?}"
     );
 }
+
+/// A private bucket's access key pair: listed among the secrets the config
+/// needs, and refused in `[vars]` (each at its line).
+#[test]
+fn a_private_buckets_secrets_are_needed_and_never_in_vars() {
+    let text = CLEAN.replace(
+        "[vars.EDGECACHE]\n",
+        "[vars]\nEDGECACHE_S3_MEDIA_SECRET_ACCESS_KEY = \"wJalr\"\n\n[vars.EDGECACHE]\n",
+    ) + "\n[vars.EDGECACHE.origins.media]\nkind = \"s3\"\nendpoint = \"https://s3.amazonaws.com\"\n\
+         bucket = \"my-media\"\nprivate = true\n\n[[vars.EDGECACHE.routes]]\nname = \"media\"\n\
+         path = \"/media/*\"\nkind = \"media\"\nttl = \"1d\"\norigin = \"media\"\nserve_private = true\n";
+    let (config, found) = findings(&text, None);
+    let found = lines(&found);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        has(
+            &found,
+            17,
+            "vars: `EDGECACHE_S3_MEDIA_SECRET_ACCESS_KEY` is a secret in plain text"
+        ),
+        "{found:#?}"
+    );
+    let needed: Vec<String> = needed_secrets(&config)
+        .into_iter()
+        .filter(|s| s.required)
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(
+        needed,
+        [
+            "EDGECACHE_WEBHOOK_SECRET",
+            "EDGECACHE_S3_MEDIA_ACCESS_KEY_ID",
+            "EDGECACHE_S3_MEDIA_SECRET_ACCESS_KEY"
+        ]
+    );
+}
+
+#[test]
+fn a_named_origin_on_loopback_is_a_hazard() {
+    let text = CLEAN.to_string()
+        + "\n[vars.EDGECACHE.origins.media]\nkind = \"s3\"\nendpoint = \"http://127.0.0.1:9000\"\n\
+           bucket = \"media\"\nstyle = \"path\"\n";
+    let (_, found) = findings(&text, None);
+    let found = lines(&found);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        has(
+            &found,
+            26,
+            "origin `media`: field `endpoint`: \"http://127.0.0.1:9000\" is a loopback address"
+        ),
+        "{found:#?}"
+    );
+}

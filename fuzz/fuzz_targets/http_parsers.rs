@@ -66,6 +66,8 @@ fn route() -> Route {
         timeout: 10,
         browser_cache_control: None,
         honor_request_cache_control: false,
+        origin: None,
+        serve_private: false,
     }
 }
 

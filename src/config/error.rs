@@ -14,6 +14,8 @@ pub enum Place {
     /// A route, by name when it has a usable one, else by index.
     Route(String),
     RouteIndex(usize),
+    /// A named origin (`origins.NAME`).
+    Origin(String),
 }
 
 impl fmt::Display for Place {
@@ -23,6 +25,7 @@ impl fmt::Display for Place {
             Place::Section(s) => write!(f, "{s}: "),
             Place::Route(n) => write!(f, "route `{n}`: "),
             Place::RouteIndex(i) => write!(f, "routes[{i}]: "),
+            Place::Origin(n) => write!(f, "origin `{n}`: "),
         }
     }
 }

@@ -20,6 +20,7 @@ fn place_steps(place: &Place) -> Vec<Step> {
         Place::Section(s) => vec![Step::Key((*s).to_string())],
         Place::Route(n) => vec![Step::Key("routes".into()), Step::RouteNamed(n.clone())],
         Place::RouteIndex(i) => vec![Step::Key("routes".into()), Step::Index(*i)],
+        Place::Origin(n) => vec![Step::Key("origins".into()), Step::Key(n.clone())],
     }
 }
 

@@ -18,12 +18,14 @@ mod lifetime;
 mod location;
 mod model;
 mod observability;
+pub mod origins;
 mod parse;
 pub mod pattern;
 #[cfg(not(target_arch = "wasm32"))]
 mod production;
 pub mod query_rules;
 mod route;
+mod route_origin;
 mod shape;
 #[cfg(not(target_arch = "wasm32"))]
 mod wrangler;
@@ -41,6 +43,7 @@ pub use model::{
     Config, Credential, Limits, MemorySettings, ObservabilitySettings, PurgeSettings, Route,
     RouteKind, TtlMode, ZonePlan,
 };
+pub use origins::{AddressStyle, Origin, R2Origin, S3Origin};
 pub use pattern::{Converter, PathPattern, PathSegment};
 #[cfg(not(target_arch = "wasm32"))]
 pub use production::{needed_secrets, Finding, SecretNeed, KV_BINDING, SECRETS};

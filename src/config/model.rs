@@ -2,6 +2,7 @@
 
 use super::defaults::{DEFAULT_API_BASE, DEFAULT_CLOCK_SKEW, DEFAULT_KV_PROPAGATION};
 use super::duration::Secs;
+use super::origins::Origin;
 use super::pattern::{Params, PathPattern};
 use super::query_rules::{QueryRules, TrackingParams};
 use std::collections::BTreeMap;
@@ -22,6 +23,8 @@ pub struct Config {
     pub purge: PurgeSettings,
     pub memory: MemorySettings,
     pub observability: ObservabilitySettings,
+    /// Named origins routes may use instead of `origin` (`config::origins`).
+    pub origins: BTreeMap<String, Origin>,
     /// Ordered: first match wins. No match = pass through, never stored.
     pub routes: Vec<Route>,
 }
@@ -194,9 +197,18 @@ pub struct Route {
     /// Honour the request's `Cache-Control: no-cache` / `max-age` (off by
     /// default: any client could force origin requests; see `flow::client_cc`).
     pub honor_request_cache_control: bool,
+    /// A named origin (`origins.NAME`); `None` = the top-level `origin`.
+    pub origin: Option<String>,
+    /// The route may serve a private origin's objects to every client.
+    pub serve_private: bool,
 }
 
 impl Config {
+    /// The named origin `route` uses; `None` for the top-level `origin`.
+    pub fn named_origin(&self, route: &Route) -> Option<&Origin> {
+        self.origins.get(route.origin.as_deref()?)
+    }
+
     /// First route whose pattern matches the canonical `path`, with its index
     /// in `routes` and the captured params. `None` = pass through, never stored.
     pub fn routes_match(&self, path: &str) -> Option<(usize, Params)> {

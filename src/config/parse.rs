@@ -31,6 +31,7 @@ struct RawConfig {
     purge: Option<Value>,
     memory: Option<Value>,
     observability: Option<Value>,
+    origins: Option<Value>,
     #[serde(default)]
     routes: Vec<Value>,
 }
@@ -68,7 +69,8 @@ impl Config {
     /// Parses and validates the `EDGECACHE` var (as wrangler delivers it: a JSON object).
     pub fn from_json(value: &Value) -> Result<Config, ConfigError> {
         let raw: RawConfig = from_value(Place::Top, value.clone())?;
-        let origin = parse_origin(&raw.origin)?;
+        let origin = super::origins::parse_origin_url(&raw.origin)?;
+        let origins = super::origins::parse_origins(raw.origins)?;
         let tracking_params = match raw.tracking_params {
             Some(v) => v,
             None => DEFAULT_TRACKING_PARAMS
@@ -113,26 +115,7 @@ impl Config {
         let memory = parse_memory(raw.memory)?;
         let observability = super::observability::parse_observability(raw.observability)?;
 
-        let mut routes: Vec<Route> = Vec::with_capacity(raw.routes.len());
-        for (i, rv) in raw.routes.into_iter().enumerate() {
-            let place = match rv.get("name").and_then(Value::as_str) {
-                Some(n) => Place::Route(n.to_string()),
-                None => Place::RouteIndex(i),
-            };
-            let rr: RawRoute = from_value(place, rv)?;
-            let route = parse_route(rr, &tracking_params, &forward_headers)?;
-            if routes.iter().any(|r| r.name == route.name) {
-                return Err(ConfigError::DuplicateRoute { name: route.name });
-            }
-            if let Some(earlier) = routes.iter().find(|r| route.path.is_covered_by(&r.path)) {
-                return Err(ConfigError::UnreachableRoute {
-                    route: route.name.clone(),
-                    pattern: route.path.source.clone(),
-                    shadowed_by: earlier.name.clone(),
-                });
-            }
-            routes.push(route);
-        }
+        let routes = parse_routes(raw.routes, &tracking_params, &forward_headers, &origins)?;
         Ok(Config {
             origin,
             tracking_params: TrackingParams::new(tracking_params),
@@ -143,6 +126,7 @@ impl Config {
             purge,
             memory,
             observability,
+            origins,
             routes,
         })
     }
@@ -154,25 +138,36 @@ impl Config {
     }
 }
 
-fn parse_origin(s: &str) -> Result<url::Url, ConfigError> {
-    let bad = |reason| ConfigError::BadOrigin {
-        value: s.to_string(),
-        reason,
-    };
-    let u = url::Url::parse(s).map_err(|_| bad("not an absolute URL"))?;
-    if u.scheme() != "http" && u.scheme() != "https" {
-        return Err(bad("scheme must be http or https"));
+/// `routes`, in order: each validated, against the named origins too; no
+/// duplicate name, none shadowed by an earlier one.
+fn parse_routes(
+    raw_routes: Vec<Value>,
+    tracking_params: &[String],
+    forward_headers: &[String],
+    origins: &std::collections::BTreeMap<String, super::origins::Origin>,
+) -> Result<Vec<Route>, ConfigError> {
+    let mut routes: Vec<Route> = Vec::with_capacity(raw_routes.len());
+    for (i, rv) in raw_routes.into_iter().enumerate() {
+        let place = match rv.get("name").and_then(Value::as_str) {
+            Some(n) => Place::Route(n.to_string()),
+            None => Place::RouteIndex(i),
+        };
+        let rr: RawRoute = from_value(place, rv)?;
+        let mut route = parse_route(rr, tracking_params, forward_headers)?;
+        super::route_origin::check_route_origin(&mut route, origins)?;
+        if routes.iter().any(|r| r.name == route.name) {
+            return Err(ConfigError::DuplicateRoute { name: route.name });
+        }
+        if let Some(earlier) = routes.iter().find(|r| route.path.is_covered_by(&r.path)) {
+            return Err(ConfigError::UnreachableRoute {
+                route: route.name.clone(),
+                pattern: route.path.source.clone(),
+                shadowed_by: earlier.name.clone(),
+            });
+        }
+        routes.push(route);
     }
-    if u.host_str().is_none_or(str::is_empty) {
-        return Err(bad("no host"));
-    }
-    if !u.username().is_empty() || u.password().is_some() {
-        return Err(bad("no user info allowed"));
-    }
-    if u.path() != "/" || u.query().is_some() || u.fragment().is_some() {
-        return Err(bad("no path, query or fragment allowed"));
-    }
-    Ok(u)
+    Ok(routes)
 }
 
 fn header_list(

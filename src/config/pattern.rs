@@ -207,6 +207,20 @@ fn split_slash(s: &str) -> Option<(&str, &str)> {
 }
 
 impl PathPattern {
+    /// What a wildcard pattern's `*` matched in `path` (the path after the
+    /// pattern's segments and their `/`); `None` when the pattern has no `*`
+    /// or does not match. `/media/*` on `/media/a/b.jpg` → `a/b.jpg`.
+    pub fn wildcard_rest<'p>(&self, path: &'p str) -> Option<&'p str> {
+        if !self.wildcard || !self.matches_with(path, |_, _| ()) {
+            return None;
+        }
+        let mut rest = path.strip_prefix('/')?;
+        for _ in &self.segments {
+            rest = rest.split_once('/')?.1;
+        }
+        Some(rest)
+    }
+
     /// Matches a canonical path (starting with `/`); returns captured params.
     pub fn matches(&self, path: &str) -> Option<Params> {
         let mut params = Params::new();

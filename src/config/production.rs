@@ -29,7 +29,7 @@ pub struct Finding {
 /// A secret the worker reads, whether this config needs it, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretNeed {
-    pub name: &'static str,
+    pub name: String,
     pub required: bool,
     pub why: String,
 }
@@ -44,8 +44,8 @@ pub const SECRETS: [&str; 4] = [
 
 /// The secrets this config needs, required ones first.
 pub fn needed_secrets(config: &Config) -> Vec<SecretNeed> {
-    let need = |name, required, why: &str| SecretNeed {
-        name,
+    let need = |name: &str, required, why: &str| SecretNeed {
+        name: name.to_string(),
         required,
         why: why.to_string(),
     };
@@ -74,12 +74,32 @@ pub fn needed_secrets(config: &Config) -> Vec<SecretNeed> {
             "purge.zone_id is set: zone purges run only with this token",
         ));
     }
+    for name in bucket_secrets(config) {
+        out.push(need(
+            &name,
+            true,
+            "a private s3 origin signs its requests with it; without it its routes answer 502",
+        ));
+    }
     out.push(need(
         "EDGECACHE_EXPLAIN_TOKEN",
         false,
         "/__edgecache/explain answers 401 without it",
     ));
     out
+}
+
+/// The access key secrets of every private `s3` origin.
+fn bucket_secrets(config: &Config) -> Vec<String> {
+    config
+        .origins
+        .values()
+        .filter_map(|o| match o {
+            super::origins::Origin::S3(s) if s.private => Some(s.secret_names()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
 }
 
 impl WranglerFile<'_> {
@@ -115,6 +135,9 @@ impl WranglerFile<'_> {
                 at: var("origin"),
             });
         }
+        out.extend(named_origin_findings(config, |n, f| {
+            self.at(&["vars", "EDGECACHE", "origins", n, f], None)
+        }));
         if !config.purge.api_base.starts_with("https://") {
             out.push(Finding {
                 message: format!(
@@ -138,7 +161,7 @@ impl WranglerFile<'_> {
         }
         out.extend(self.kv_findings());
         out.extend(self.writer_findings());
-        out.extend(self.plain_secret_findings());
+        out.extend(self.plain_secret_findings(config));
         out
     }
 
@@ -233,7 +256,7 @@ impl WranglerFile<'_> {
 
     /// A secret written in `[vars]` is in the repository and the dashboard in
     /// clear text (the worker would read it: it falls back to a var).
-    fn plain_secret_findings(&self) -> Vec<Finding> {
+    fn plain_secret_findings(&self, config: &Config) -> Vec<Finding> {
         let Some(vars) = self
             .root()
             .and_then(|t| t.get("vars"))
@@ -241,18 +264,47 @@ impl WranglerFile<'_> {
         else {
             return Vec::new();
         };
-        SECRETS
+        let mut names: Vec<String> = SECRETS.iter().map(|s| s.to_string()).collect();
+        names.extend(bucket_secrets(config));
+        names
             .iter()
-            .filter(|s| vars.contains_key(**s))
+            .filter(|s| vars.contains_key(s.as_str()))
             .map(|s| Finding {
                 message: format!(
                     "vars: `{s}` is a secret in plain text in wrangler.toml; remove it and run \
                      `npx wrangler secret put {s}`"
                 ),
-                at: self.at(&["vars", s], None),
+                at: self.at(&["vars", s.as_str()], None),
             })
             .collect()
     }
+}
+
+/// A named origin a deployed worker cannot reach (an `http` origin's `url`,
+/// an `s3` origin's `endpoint` on this machine or a private network).
+fn named_origin_findings(
+    config: &Config,
+    at: impl Fn(&str, &str) -> Option<LineCol>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (name, origin) in &config.origins {
+        let (field, url) = match origin {
+            super::origins::Origin::Http(u) => ("url", u),
+            super::origins::Origin::S3(s) => ("endpoint", &s.endpoint),
+            super::origins::Origin::R2(_) => continue,
+        };
+        if let Some(why) = unreachable_host(url) {
+            out.push(Finding {
+                message: format!(
+                    "origin `{name}`: field `{field}`: {:?} is {why}: a deployed worker cannot \
+                     reach it",
+                    url.as_str().trim_end_matches('/')
+                ),
+                at: at(name, field),
+            });
+        }
+    }
+    out
 }
 
 /// Why a deployed worker cannot reach `origin`'s host, if it cannot.

@@ -59,6 +59,9 @@ pub(super) struct RawRoute {
     browser_cache_control: Option<String>,
     #[serde(default)]
     honor_request_cache_control: bool,
+    origin: Option<String>,
+    #[serde(default)]
+    serve_private: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -143,6 +146,8 @@ pub(super) fn parse_route(
         credentials,
         browser_cache_control: raw.browser_cache_control,
         honor_request_cache_control: raw.honor_request_cache_control,
+        origin: raw.origin,
+        serve_private: raw.serve_private,
     })
 }
 

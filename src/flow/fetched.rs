@@ -4,6 +4,7 @@
 //! makes (cacheable misses, pass-through, and the fail-safe forward).
 
 use crate::http::cache_status::{CacheStatus, Detail};
+use crate::response::bucket::BucketAnswer;
 
 /// How an origin fetch ended, as the glue saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +24,9 @@ pub enum FetchError {
     TimedOut,
     /// An answer whose status cannot be relayed ([`relayable`]): as good as none.
     InvalidStatus,
+    /// A bucket's answer that is not an object (`response::bucket`): never
+    /// relayed, never stored.
+    Bucket(BucketAnswer),
 }
 
 /// Whether an origin status can be passed on: 200..=599, the statuses the
@@ -102,12 +106,29 @@ const TIMED_OUT: OriginFailure = OriginFailure {
     message: "edgecache: the origin did not answer in time",
 };
 
-/// The worker's answer to a fetch that got none (or an invalid one): 502 or 504.
+/// The worker's answer to a fetch that got none (or an invalid one): 502 or
+/// 504; for a bucket, 404 when the object is missing, else 502 with the cause
+/// as the detail.
 pub fn origin_failure(error: FetchError) -> OriginFailure {
     match error {
         FetchError::Unreachable => UNREACHABLE,
         FetchError::TimedOut => TIMED_OUT,
         FetchError::InvalidStatus => INVALID,
+        FetchError::Bucket(BucketAnswer::NotFound) => OriginFailure {
+            status: 404,
+            detail: Detail::Reason("bucket_not_found"),
+            message: "edgecache: no such object",
+        },
+        FetchError::Bucket(BucketAnswer::Refused(r)) => OriginFailure {
+            status: 502,
+            detail: Detail::Reason(r.detail()),
+            message: "edgecache: the bucket refused the request (see the worker log)",
+        },
+        FetchError::Bucket(BucketAnswer::Failed | BucketAnswer::Object) => OriginFailure {
+            status: 502,
+            detail: Detail::Reason("bucket_error"),
+            message: "edgecache: the bucket answered with an error",
+        },
     }
 }
 
@@ -124,6 +145,10 @@ pub fn after_fetch(fetched: Fetched, stale: StaleFallback) -> AfterFetch {
             detail: Detail::OriginError,
         },
         Fetched::Answered(s) => AfterFetch::Answer(s),
+        // A deleted object is gone: no stale copy stands in for it.
+        Fetched::Failed(e @ FetchError::Bucket(BucketAnswer::NotFound)) => {
+            AfterFetch::Fail(origin_failure(e))
+        }
         Fetched::Failed(e) if stale_available => AfterFetch::ServeStale {
             detail: origin_failure(e).detail,
         },

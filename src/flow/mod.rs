@@ -13,6 +13,7 @@
 //! and must be stripped before a response leaves the worker
 //! ([`stored::client_headers`]). The stored format is in [`entry`].
 
+pub mod bucket;
 pub mod client_cc;
 pub mod collapse;
 pub mod copies;

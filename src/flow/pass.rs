@@ -25,6 +25,8 @@ pub struct PassRequest<'a, B> {
     pub method: &'a Method,
     pub url: &'a str,
     pub headers: &'a Headers,
+    /// The origin's base URL (`flow::Plan::Pass::origin`).
+    pub origin: &'a str,
     /// The client's body, unread.
     pub body: Option<B>,
     pub cache_status: CacheStatus,
@@ -42,11 +44,7 @@ pub async fn pass<P: Platform>(
 ) -> Replied<P> {
     let config = &isolate.config;
     let url = url::Url::parse(req.url).map_err(|e| IoError(e.to_string()))?;
-    let mut target = format!(
-        "{}{}",
-        config.origin.as_str().trim_end_matches('/'),
-        url.path()
-    );
+    let mut target = format!("{}{}", req.origin.trim_end_matches('/'), url.path());
     if let Some(q) = url.query() {
         target.push('?');
         target.push_str(q);
@@ -64,7 +62,7 @@ pub async fn pass<P: Platform>(
         body,
         timeout: PASS_TIMEOUT,
     };
-    let answer = match timed(platform, Some(trace), origin).await {
+    let answer = match timed(platform, Some(trace), platform.fetch(origin)).await {
         Fetch::Answered(a) => a,
         Fetch::Failed { error, why } => {
             return Ok(origin_failed(platform, error, &why, req.cache_status))

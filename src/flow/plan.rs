@@ -1,6 +1,8 @@
 //! The first decision on every request: reserved path, refusal, pass-through,
 //! or a cache lookup (with the key, and what a miss must send the origin).
 
+use super::bucket::{bucket_of, refuse_bypass, target, under_bucket_route, BucketTarget, Refused};
+use crate::config::Origin;
 use crate::config::{Config, Route};
 use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers;
@@ -45,6 +47,8 @@ pub enum Plan<'c> {
         status: u16,
         message: String,
         cache_status: CacheStatus,
+        /// `Allow` of a 405 (RFC 9110 §15.5.6: the methods the target takes).
+        allow: Option<&'static str>,
     },
     /// Forward the client's request ([`pass_headers`]); nothing read from or
     /// written to the cache.
@@ -58,6 +62,8 @@ pub enum Plan<'c> {
         /// forward without it (and, being uncached, its answer reaches only
         /// this client).
         forward_body: RequestBody,
+        /// The origin it goes to: the route's `http` origin, or the default.
+        origin: &'c url::Url,
     },
     /// Cacheable: look the key up.
     Lookup(Box<Lookup<'c>>),
@@ -78,6 +84,9 @@ pub struct Lookup<'c> {
     pub has_credentials: bool,
     /// The client's request `Cache-Control` (what it may change: `client_cc`).
     pub client_cc: RequestCacheControl,
+    /// The object a miss reads when the route's origin is a bucket
+    /// (`origin_url` is then unused).
+    pub bucket: Option<BucketTarget<'c>>,
 }
 
 impl Lookup<'_> {
@@ -121,6 +130,7 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
             status: v.status(),
             message: v.message().to_string(),
             cache_status: CacheStatus::forward(Fwd::Bypass).detail(Detail::Limits),
+            allow: None,
         };
     }
     let req = KeyRequest {
@@ -136,9 +146,16 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
                 status: 400,
                 message: e.to_string(),
                 cache_status: CacheStatus::forward(Fwd::Bypass).detail(Detail::BadRequest),
+                allow: None,
             }
         }
     };
+    keyed(config, inc, outcome, path)
+}
+
+/// What a keyed request's outcome leads to: pass through, refuse (a bucket
+/// route's request that cannot be looked up), or look the key up.
+fn keyed<'c>(config: &'c Config, inc: &Incoming, outcome: KeyOutcome<'c>, path: &str) -> Plan<'c> {
     // Not `has_body`: an HTTP/2 request body may come without `Content-Length`.
     let forward_body = if inc.method.is_get_or_head() {
         RequestBody::Withhold
@@ -150,7 +167,18 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
             cache_status: CacheStatus::forward(Fwd::UriMiss).detail(Detail::NoRoute),
             invalidate: None,
             forward_body,
+            origin: &config.origin,
         },
+        KeyOutcome::Bypass {
+            route: Some(r),
+            reason,
+        } if bucket_of(config, r).is_some() => reject(refuse_bypass(Some(reason))),
+        // A suspicious path reports no route: still never sent elsewhere
+        // when its raw path is under a bucket route.
+        KeyOutcome::Bypass {
+            route: None,
+            reason,
+        } if under_bucket_route(config, path) => reject(refuse_bypass(Some(reason))),
         KeyOutcome::Bypass { route, reason } => {
             let invalidate = match route {
                 Some(_) if !inc.method.is_safe() => unsafe_invalidation(config, inc),
@@ -165,6 +193,7 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
                 cache_status: CacheStatus::forward(fwd).detail(reason.into()),
                 invalidate,
                 forward_body,
+                origin: http_origin(config, route),
             }
         }
         KeyOutcome::Cache(key) => lookup(config, inc, key, forward_body),
@@ -174,19 +203,30 @@ pub fn plan<'c>(config: &'c Config, inc: &Incoming) -> Plan<'c> {
 /// A keyed request: look it up, unless it has a body (a GET with a body: the
 /// body is not in the key, so it must not shape an entry).
 fn lookup<'c>(
-    config: &Config,
+    config: &'c Config,
     inc: &Incoming,
     key: CacheKey<'c>,
     forward_body: RequestBody,
 ) -> Plan<'c> {
+    let bucket = match bucket_of(config, key.route) {
+        Some(_) if inc.has_body => return reject(refuse_bypass(None)),
+        Some(origin) => match target(origin, key.route, key.path()) {
+            Ok(t) => Some(t),
+            Err(refused) => return reject(refused),
+        },
+        None => None,
+    };
     if inc.has_body {
         return Plan::Pass {
             cache_status: CacheStatus::forward(Fwd::Bypass).detail(Detail::RequestBody),
             invalidate: None,
             forward_body,
+            origin: http_origin(config, Some(key.route)),
         };
     }
-    let origin = config.origin.as_str().trim_end_matches('/');
+    let origin = http_origin(config, Some(key.route))
+        .as_str()
+        .trim_end_matches('/');
     let origin_url = format!("{origin}{}", key.origin_path_and_query());
     let mut origin_headers = crate::request::variant::origin_headers(key.route, inc.headers);
     append_public_origin(&mut origin_headers, key.host());
@@ -202,7 +242,26 @@ fn lookup<'c>(
         has_credentials,
         client_cc: RequestCacheControl::from_headers(inc.headers),
         key,
+        bucket,
     }))
+}
+
+/// The base URL requests on `route` go to: its `http` origin, or the
+/// top-level `origin` (bucket routes never pass through: [`refuse_bypass`]).
+fn http_origin<'c>(config: &'c Config, route: Option<&Route>) -> &'c url::Url {
+    match route.and_then(|r| config.named_origin(r)) {
+        Some(Origin::Http(u)) => u,
+        _ => &config.origin,
+    }
+}
+
+fn reject<'c>(r: Refused) -> Plan<'c> {
+    Plan::Reject {
+        status: r.status,
+        message: r.message.to_string(),
+        cache_status: r.cache_status,
+        allow: (r.status == 405).then_some("GET, HEAD"),
+    }
 }
 
 /// The request has a body: a `Content-Length` other than `0`, or a

@@ -57,6 +57,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+pub use super::bucket::BucketTarget;
 pub use super::fetched::FetchError;
 
 /// Work handed to [`Platform::wait_until`].
@@ -241,6 +242,27 @@ pub trait Platform: Clone + 'static {
     /// `Failed { InvalidStatus }`; no answer in time is `TimedOut`; anything
     /// else without an answer is `Unreachable`.
     async fn fetch(&self, req: OriginRequest<'_, Self::Body>) -> Fetch<Self::Body>;
+
+    /// Reads the object `target` names from its bucket (`s3` signed with the
+    /// isolate's credentials when private; `r2` through its binding), with
+    /// `validators` (`If-None-Match` / `If-Modified-Since`, when
+    /// revalidating) under `timeout`. An object (2xx or 304) is `Answered`
+    /// with the bucket's internal fields removed
+    /// (`response::bucket::client_visible`); any other answer is
+    /// `Failed { Bucket(..) }` as `response::bucket::classify` says. The
+    /// default: no bucket origins on this platform (every read unreachable).
+    async fn fetch_bucket(
+        &self,
+        target: &BucketTarget<'_>,
+        validators: &Headers,
+        timeout: Duration,
+    ) -> Fetch<Self::Body> {
+        let _ = (target, validators, timeout);
+        Fetch::Failed {
+            error: FetchError::Unreachable,
+            why: "no bucket origins on this platform".to_string(),
+        }
+    }
 
     // ---- bodies ----
 

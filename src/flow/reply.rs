@@ -47,7 +47,20 @@ pub fn local<B, W>(status: u16, headers: Headers, body: Vec<u8>) -> Reply<B, W> 
 
 /// A short plain-text answer from the worker, never stored anywhere.
 pub fn plain<B, W>(status: u16, message: &str, cache_status: &CacheStatus) -> Reply<B, W> {
+    reject(status, message, cache_status, None)
+}
+
+/// [`plain`] with the `Allow` of a 405 (`Plan::Reject::allow`) first.
+pub fn reject<B, W>(
+    status: u16,
+    message: &str,
+    cache_status: &CacheStatus,
+    allow: Option<&str>,
+) -> Reply<B, W> {
     let mut h = Headers::new();
+    if let Some(a) = allow {
+        h.append("allow", a);
+    }
     h.append("content-type", "text/plain; charset=utf-8");
     h.append("cache-control", "no-store");
     h.append(CACHE_STATUS, &cache_status.to_string());

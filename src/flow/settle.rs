@@ -144,28 +144,34 @@ pub async fn fetch_keyed<P: Platform>(
 ) -> Fetch<P::Body> {
     let lk = cx.lookup;
     let conditional = validator.map(|v| conditional_headers(&lk.origin_headers, v));
+    let timeout = Duration::from_secs(lk.route().timeout);
+    if let Some(target) = &lk.bucket {
+        let validators = conditional.as_ref().unwrap_or(&lk.origin_headers);
+        let fetching = cx.platform.fetch_bucket(target, validators, timeout);
+        return timed(cx.platform, cx.trace, fetching).await;
+    }
     let req = OriginRequest {
         url: &lk.origin_url,
         method: &Method::Get,
         headers: conditional.as_ref().unwrap_or(&lk.origin_headers),
         body: None,
-        timeout: Duration::from_secs(lk.route().timeout),
+        timeout,
     };
-    timed(cx.platform, cx.trace, req).await
+    timed(cx.platform, cx.trace, cx.platform.fetch(req)).await
 }
 
-/// [`Platform::fetch`], timed on `trace` (when there is one) until the
-/// answer's headers (or the failure).
+/// An origin fetch (`fetching`: an HTTP one, a bucket read), timed on
+/// `trace` (when there is one) until the answer's headers (or the failure).
 pub async fn timed<P: Platform>(
     platform: &P,
     trace: Option<&super::isolate::Trace>,
-    req: OriginRequest<'_, P::Body>,
+    fetching: impl std::future::Future<Output = Fetch<P::Body>>,
 ) -> Fetch<P::Body> {
     let Some(trace) = trace else {
-        return platform.fetch(req).await;
+        return fetching.await;
     };
     let at = platform.now();
-    let fetch = platform.fetch(req).await;
+    let fetch = fetching.await;
     let status = match &fetch {
         Fetch::Answered(a) => Some(a.status),
         Fetch::Failed { .. } => None,

@@ -7,6 +7,7 @@
 //! choices, no cache outcomes.
 
 mod body;
+mod bucket;
 mod convert;
 mod kv;
 mod observe;
@@ -19,7 +20,7 @@ use crate::flow::observe::route_of;
 use crate::flow::pass::PassRequest;
 use crate::flow::platform::Reply;
 use crate::flow::purge_request::PurgeRequest;
-use crate::flow::reply::{config_invalid, plain, reserved_not_found};
+use crate::flow::reply::{config_invalid, reject, reserved_not_found};
 use crate::flow::{self, Incoming, Plan, Reserved};
 use crate::http::method::Method;
 use crate::purge::signature::{parse_secrets, Secret};
@@ -35,6 +36,8 @@ pub(crate) struct State {
     pub isolate: Rc<Isolate<Edge>>,
     /// The Analytics Engine dataset is bound (`flow::observe::ANALYTICS_BINDING`).
     pub analytics: bool,
+    /// Bucket origins' credentials and bindings, read once.
+    pub buckets: Rc<bucket::Buckets>,
 }
 
 thread_local! {
@@ -50,9 +53,13 @@ fn state(env: &Env) -> Rc<std::result::Result<State, String>> {
     if let Some(s) = current_state() {
         return s;
     }
-    let loaded = load_config(env).map(|config| State {
-        isolate: Rc::new(Isolate::new(config, secret(env, "EDGECACHE_KEY_SECRET"))),
-        analytics: observe::has_dataset(env),
+    let loaded = load_config(env).map(|config| {
+        let buckets = Rc::new(bucket::Buckets::load(env, &config));
+        State {
+            isolate: Rc::new(Isolate::new(config, secret(env, "EDGECACHE_KEY_SECRET"))),
+            analytics: observe::has_dataset(env),
+            buckets,
+        }
     });
     let rc = Rc::new(loaded);
     STATE.with(|s| *s.borrow_mut() = Some(rc.clone()));
@@ -145,7 +152,7 @@ async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
         has_body,
         user_secret: state.isolate.user_secret(),
     };
-    let edge = Edge::new(env.clone(), Some(ctx));
+    let edge = Edge::new(env.clone(), Some(ctx)).with_buckets(&state.buckets);
     let trace = Trace::start(convert::now_millis());
     let (out, logged) = answer(&raw, &edge, &env, state, &incoming, &trace).await;
     let Some((route, key)) = logged else {
@@ -221,14 +228,16 @@ async fn answer<'c>(
             status,
             message,
             cache_status,
+            allow,
         } => {
-            let out = send(Ok(plain(status, &message, &cache_status)));
+            let out = send(Ok(reject(status, &message, &cache_status, allow)));
             (out, route_of(config, url), None)
         }
         Plan::Pass {
             cache_status,
             invalidate,
             forward_body,
+            origin,
         } => {
             let body = match forward_body {
                 RequestBody::Forward => body_of(raw),
@@ -238,6 +247,7 @@ async fn answer<'c>(
                 method,
                 url,
                 headers,
+                origin: origin.as_str(),
                 body,
                 cache_status,
                 invalidate,

@@ -3,13 +3,14 @@
 //! Each method only adapts types; what the core asks is done as asked.
 
 use super::body::{guard, read_upto, read_whole, stream_of};
+use super::bucket::{fetch_bucket, Buckets};
 use super::convert::{from_flat, local, now_millis, rebuild, response_with, to_core, to_worker};
 use super::kv::{put as kv_put, BINDING as KV_BINDING};
 use super::writer::{hand_off, WRITER_BINDING};
 use crate::flow::fetched::{relayable, FetchError};
 use crate::flow::platform::{
-    Answer, Background, Completion, Fetch, IoError, Matched, OriginRequest, Outgoing, Platform,
-    Source,
+    Answer, Background, BucketTarget, Completion, Fetch, IoError, Matched, OriginRequest, Outgoing,
+    Platform, Source,
 };
 use crate::http::headers::Headers;
 use crate::http::time::UnixMillis;
@@ -46,6 +47,8 @@ pub struct Edge {
     /// spawned on the event loop.
     ctx: Option<Rc<Context>>,
     kv: Rc<OnceCell<Option<worker::kv::KvStore>>>,
+    /// The isolate's bucket credentials and bindings (none in the writer).
+    buckets: Rc<Buckets>,
 }
 
 impl Edge {
@@ -54,7 +57,14 @@ impl Edge {
             env,
             ctx: ctx.map(Rc::new),
             kv: Rc::new(OnceCell::new()),
+            buckets: Rc::new(Buckets::default()),
         }
+    }
+
+    /// This edge with the isolate's bucket origins.
+    pub fn with_buckets(mut self, buckets: &Rc<Buckets>) -> Edge {
+        self.buckets = buckets.clone();
+        self
     }
 
     fn kv(&self) -> Result<&worker::kv::KvStore, IoError> {
@@ -184,6 +194,15 @@ impl Platform for Edge {
         }
     }
 
+    async fn fetch_bucket(
+        &self,
+        target: &BucketTarget<'_>,
+        validators: &Headers,
+        timeout: Duration,
+    ) -> Fetch<Response> {
+        fetch_bucket(self, &self.buckets, target, validators, timeout).await
+    }
+
     fn tee(&self, body: &mut Response) -> Result<Response, IoError> {
         body.cloned().map_err(io)
     }
@@ -218,7 +237,7 @@ impl Platform for Edge {
 
 /// An origin's response as the core reads it; a status that cannot be
 /// relayed is no answer.
-fn answer(resp: Response) -> Fetch<Response> {
+pub fn answer(resp: Response) -> Fetch<Response> {
     match resp.status_code() {
         s if relayable(s) => Fetch::Answered(Answer {
             status: s,

@@ -47,6 +47,21 @@ pub fn parse(s: &str) -> Option<UnixSecs> {
         .map(UnixSecs)
 }
 
+/// Formats Unix seconds as ISO 8601 basic UTC, e.g. `20150830T123600Z`: the
+/// `X-Amz-Date` form of AWS Signature Version 4 (its first 8 characters are
+/// the credential scope's date).
+pub fn format_iso8601_basic(at: UnixSecs) -> String {
+    let secs = at.0;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(secs / 86_400);
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
 /// Formats Unix seconds as IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
 /// Past [`MAX_SECS`] the year has more than four digits, which no parser reads.
 pub fn format(at: UnixSecs) -> String {

@@ -3,6 +3,7 @@
 //! (`delivery`: conditional requests, byte ranges). Never imports `request`.
 
 pub mod age;
+pub mod bucket;
 pub mod conditional;
 pub mod delivery;
 pub mod freshness;

@@ -38,6 +38,8 @@ pub fn api_route() -> Route {
         timeout: 10,
         browser_cache_control: None,
         honor_request_cache_control: false,
+        origin: None,
+        serve_private: false,
     }
 }
 

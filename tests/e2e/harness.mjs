@@ -157,6 +157,8 @@ export async function startWorker(config, opts = {}) {
       KV_EMULATION: { location, delayMs: opts.kvDelayMs ?? KV_DELAY_MS, opLimit: opts.kvLimits === false ? 0 : 1000 },
     },
     kvNamespaces: kv ? ["EDGECACHE_KV_INNER"] : [],
+    // R2 bucket bindings (Miniflare's local R2), for `r2` origins.
+    r2Buckets: opts.r2Buckets ?? [],
     serviceBindings: central ? { KV_CENTRAL: (request) => central.handle(request) } : {},
     kvPersist: opts.kvPersist ?? false,
     cachePersist: opts.cachePersist ?? false,
