@@ -14,6 +14,7 @@
 //! ([`stored::client_headers`]). The stored format is in [`entry`].
 
 pub mod bucket;
+pub mod bucket_read;
 pub mod client_cc;
 pub mod collapse;
 pub mod copies;

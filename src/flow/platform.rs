@@ -246,11 +246,10 @@ pub trait Platform: Clone + 'static {
     /// Reads the object `target` names from its bucket (`s3` signed with the
     /// isolate's credentials when private; `r2` through its binding), with
     /// `validators` (`If-None-Match` / `If-Modified-Since`, when
-    /// revalidating) under `timeout`. An object (2xx or 304) is `Answered`
-    /// with the bucket's internal fields removed
-    /// (`response::bucket::client_visible`); any other answer is
-    /// `Failed { Bucket(..) }` as `response::bucket::classify` says. The
-    /// default: no bucket origins on this platform (every read unreachable).
+    /// revalidating) under `timeout`: the bucket's answer as it came
+    /// (`flow::bucket_read` classifies it), or `Failed` when there was none
+    /// (a private bucket without credentials: `Failed { Bucket(Refused(NoCredentials)) }`).
+    /// The default: no bucket origins on this platform (every read unreachable).
     async fn fetch_bucket(
         &self,
         target: &BucketTarget<'_>,

@@ -6,6 +6,7 @@
 //! the [`Settled`] outcome: a foreground miss answers the client and reports
 //! to its followers, a refresh only stores.
 
+use super::bucket_read::{bucket_name, classified};
 use super::entry::StoredEntry;
 use super::fetched::{after_fetch, AfterFetch, FetchError, Fetched, StaleFallback};
 use super::isolate::Cx;
@@ -147,8 +148,12 @@ pub async fn fetch_keyed<P: Platform>(
     let timeout = Duration::from_secs(lk.route().timeout);
     if let Some(target) = &lk.bucket {
         let validators = conditional.as_ref().unwrap_or(&lk.origin_headers);
-        let fetching = cx.platform.fetch_bucket(target, validators, timeout);
-        return timed(cx.platform, cx.trace, fetching).await;
+        let p = cx.platform;
+        let fetching = async move {
+            let raw = p.fetch_bucket(target, validators, timeout).await;
+            classified(p, raw, bucket_name(target)).await
+        };
+        return timed(p, cx.trace, fetching).await;
     }
     let req = OriginRequest {
         url: &lk.origin_url,

@@ -1,25 +1,22 @@
-//! A bucket origin's fetch: `s3` over HTTP (the request built, and signed for
-//! a private bucket, by `request::s3`), `r2` through its binding
-//! (src/glue/js/r2.js). The answer is classified by the core
-//! (`response::bucket::classify`): an object goes on with the bucket's
-//! internal headers removed; anything else becomes `FetchError::Bucket`,
-//! with a log line naming the cause (never a credential: only the error
-//! body's `<Code>` is read from it).
+//! A bucket origin's read (`Platform::fetch_bucket`): `s3` over HTTP (the
+//! request built, and signed for a private bucket, by `request::s3`), `r2`
+//! through its binding (src/glue/js/r2.js). The answer goes back as it came;
+//! the core classifies it (`flow::bucket_read`).
 
 use super::convert::to_worker;
 use super::platform::{answer, Edge};
 use crate::flow::bucket::BucketTarget;
 use crate::flow::fetched::FetchError;
-use crate::flow::platform::{Answer, Fetch, OriginRequest, Platform};
+use crate::flow::platform::{Fetch, OriginRequest, Platform};
 use crate::http::headers::Headers as CoreHeaders;
 use crate::http::method::Method;
 use crate::request::s3::{s3_get, BUCKET_REQUEST_HEADERS};
 use crate::request::sigv4::Credentials;
-use crate::response::bucket::{classify, client_visible, error_code, BucketAnswer, Refusal};
+use crate::response::bucket::{BucketAnswer, Refusal};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
-use worker::{Env, Response, ResponseBody};
+use worker::{Env, Response};
 
 #[wasm_bindgen(module = "/src/glue/js/r2.js")]
 extern "C" {
@@ -30,9 +27,6 @@ extern "C" {
     ) -> js_sys::Promise;
     fn edgecache_binding(env: &JsValue, name: &str) -> JsValue;
 }
-
-/// Largest error body read for its `<Code>` (S3's are a few hundred bytes).
-const ERROR_BODY_LIMIT: usize = 16 * 1024;
 
 /// What the isolate keeps for its bucket origins, read once from `env`.
 #[derive(Default)]
@@ -76,7 +70,7 @@ pub async fn fetch_bucket(
     validators: &CoreHeaders,
     timeout: Duration,
 ) -> Fetch<Response> {
-    let (fetch, name) = match target {
+    match target {
         BucketTarget::S3 { origin, key } => {
             let creds = buckets.credentials.get(&origin.name);
             if origin.private && creds.is_none() {
@@ -97,7 +91,7 @@ pub async fn fetch_bucket(
                 body: None,
                 timeout,
             };
-            (edge.fetch(req).await, origin.name.as_str())
+            edge.fetch(req).await
         }
         BucketTarget::R2 { origin, key } => {
             let bucket = buckets
@@ -105,13 +99,9 @@ pub async fn fetch_bucket(
                 .get(&origin.binding)
                 .cloned()
                 .unwrap_or(JsValue::UNDEFINED);
-            (
-                r2_get(&bucket, key, validators).await,
-                origin.binding.as_str(),
-            )
+            r2_get(&bucket, key, validators).await
         }
-    };
-    classified(fetch, name).await
+    }
 }
 
 async fn r2_get(bucket: &JsValue, key: &str, validators: &CoreHeaders) -> Fetch<Response> {
@@ -142,40 +132,5 @@ fn refused(r: Refusal, detail: &str) -> Fetch<Response> {
     Fetch::Failed {
         error: FetchError::Bucket(BucketAnswer::Refused(r)),
         why: format!("{}: {detail}", r.cause()),
-    }
-}
-
-/// An object's response with the bucket's internals removed, or the
-/// failure its status and error `<Code>` mean.
-async fn classified(fetch: Fetch<Response>, name: &str) -> Fetch<Response> {
-    let Fetch::Answered(a) = fetch else {
-        return fetch;
-    };
-    let status = a.status;
-    let ok = (200..300).contains(&status) || status == 304;
-    if ok {
-        return Fetch::Answered(Answer {
-            headers: client_visible(&a.headers),
-            ..a
-        });
-    }
-    let body = match a.body.into_parts() {
-        (_, ResponseBody::Stream(s)) => super::body::read_upto(Some(s), ERROR_BODY_LIMIT)
-            .await
-            .ok()
-            .flatten(),
-        _ => None,
-    };
-    let text = body.map(|b| String::from_utf8_lossy(&b).into_owned());
-    let code = text.as_deref().and_then(error_code);
-    let answer = classify(status, code);
-    let why = match answer {
-        BucketAnswer::Refused(r) => r.cause(),
-        BucketAnswer::NotFound => "no such object",
-        _ => "the bucket answered with an error",
-    };
-    Fetch::Failed {
-        error: FetchError::Bucket(answer),
-        why: format!("bucket `{name}`: {status} {}: {why}", code.unwrap_or("-")),
     }
 }

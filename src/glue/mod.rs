@@ -239,16 +239,15 @@ async fn answer<'c>(
             forward_body,
             origin,
         } => {
-            let body = match forward_body {
-                RequestBody::Forward => body_of(raw),
-                RequestBody::Withhold => None,
-            };
             let req = PassRequest {
                 method,
                 url,
                 headers,
                 origin: origin.as_str(),
-                body,
+                body: match forward_body {
+                    RequestBody::Forward => body_of(raw),
+                    RequestBody::Withhold => None,
+                },
                 cache_status,
                 invalidate,
                 forward_body,
