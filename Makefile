@@ -28,11 +28,12 @@ size:       ## where the Wasm's bytes go, by crate and function (needs twiggy; r
 fmt:
 	cargo fmt
 
-loadtest:   ## purge under load, origin requests per purge, then a purge storm, against KV with production's limits (loopback, ~90 s)
+loadtest:   ## purge under load, origin requests per purge, a purge storm, the fast path vs KV only in three data centres, against KV with production's limits (loopback, ~4 min)
 	bash scripts/build-worker.sh
 	node tests/load/purge-under-load.mjs --seconds 20
 	node tests/load/purge-stampede.mjs --seconds 10
 	node tests/load/purge-storm.mjs --seconds 30
+	node tests/load/purge-fast.mjs --purges 100
 
 fuzz:       ## every fuzz target for FUZZ_SECONDS (default 60) each; see docs/fuzzing.md
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -111,7 +111,7 @@ fn a_later_detail_replaces_an_earlier_one() {
 
 /// Every variant but `Reason`. `_exhaustive` stops compiling when a variant is
 /// added: add it here too.
-const OWN: [Detail; 22] = [
+const OWN: [Detail; 24] = [
     Detail::Limits,
     Detail::BadRequest,
     Detail::NoRoute,
@@ -123,6 +123,8 @@ const OWN: [Detail; 22] = [
     Detail::Collapsed,
     Detail::UnreadableEntry,
     Detail::GenerationsUnavailable,
+    Detail::FastPathUnreachable,
+    Detail::FastPathGap,
     Detail::OriginError,
     Detail::OriginUnreachable,
     Detail::OriginTimeout,
@@ -149,6 +151,8 @@ fn _exhaustive(d: Detail) {
         | Detail::Collapsed
         | Detail::UnreadableEntry
         | Detail::GenerationsUnavailable
+        | Detail::FastPathUnreachable
+        | Detail::FastPathGap
         | Detail::OriginError
         | Detail::OriginUnreachable
         | Detail::OriginTimeout

@@ -16,7 +16,7 @@ use edgecache::http::headers::Headers;
 use edgecache::http::method::Method;
 use edgecache::http::time::UnixMillis;
 use edgecache::purge::signature::{sign, Secret};
-use edgecache::purge::writer::Handoff;
+use edgecache::purge::writer::{Handoff, Stored as WriterStored};
 use futures_util::FutureExt;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -93,7 +93,7 @@ impl Platform for Fake {
     fn has_writer(&self) -> bool {
         false
     }
-    async fn hand_off(&self, _: &Handoff) -> Result<(), IoError> {
+    async fn hand_off(&self, _: &Handoff) -> Result<WriterStored, IoError> {
         Err(IoError("no writer".into()))
     }
     async fn fetch(&self, req: OriginRequest<'_, Vec<u8>>) -> Fetch<Vec<u8>> {

@@ -290,3 +290,31 @@ fn a_named_origin_on_loopback_is_a_hazard() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn a_poll_too_short_for_the_writer_to_keep_the_stated_bound_is_refused() {
+    let with_poll = |poll: &str| {
+        let text = CLEAN.replace(
+            "origin = \"https://api.example.com\"\n",
+            &format!("origin = \"https://api.example.com\"\npurge = {{ poll = \"{poll}\" }}\n"),
+        );
+        lines(&findings(&text, None).1)
+    };
+    for fine in ["1s", "500ms", "0s", "1m"] {
+        assert!(with_poll(fine).is_empty(), "{fine}: {:#?}", with_poll(fine));
+    }
+    let found = with_poll("200ms");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        has(
+            &found,
+            18,
+            "purge: field `poll`: 200 ms would have every busy location read the purge writer 5 times a second (300 locations: 1500 requests/s"
+        ),
+        "{found:#?}"
+    );
+    assert!(
+        found[0].contains("(3200 ms); set at least \"500ms\""),
+        "{found:#?}"
+    );
+}

@@ -369,3 +369,53 @@ fn prefix_no_cached_path_can_have_is_refused() {
         }
     }
 }
+
+#[test]
+fn a_receipt_states_the_fast_bound_only_for_a_purge_the_writer_logged() {
+    use edgecache::purge::receipt::{Applies, Bounds};
+    let mut r = sample_receipt();
+    r.set_bounds(Bounds::new(Some(4000), 70, true));
+    assert_eq!(r.staleness_bound_seconds, 4);
+    let v: Value = serde_json::from_str(&r.to_json()).unwrap();
+    assert_eq!(
+        v["bounds"],
+        json!({"fast_ms": 4000, "backstop_seconds": 70, "applies": "fast"})
+    );
+    // The writer did not log it (too large, or the fast path off there).
+    let settled = r.clone().settled(false);
+    assert_eq!(settled.staleness_bound_seconds, 70);
+    assert_eq!(settled.bounds.unwrap().applies, Applies::Backstop);
+    // Fast path off: no fast bound, whatever the writer says.
+    r.set_bounds(Bounds::new(None, 70, true));
+    assert_eq!(
+        (r.staleness_bound_seconds, r.bounds.unwrap().applies),
+        (70, Applies::Backstop)
+    );
+    // A fast bound in milliseconds is stated in whole seconds, rounded up.
+    r.set_bounds(Bounds::new(Some(3500), 70, true));
+    assert_eq!(r.staleness_bound_seconds, 4);
+    assert_eq!(Receipt::parse(&r.to_json()), Some(r));
+}
+
+#[test]
+fn the_writer_answers_a_new_purge_with_its_settled_receipt_and_a_replay_with_the_first() {
+    use edgecache::purge::receipt::Bounds;
+    use edgecache::purge::writer::{ReceiptHandoff, Stored};
+    let mut r = sample_receipt();
+    r.set_bounds(Bounds::new(Some(4000), 70, true));
+    let handoff = ReceiptHandoff {
+        key: "receipt:x".into(),
+        ttl_ms: 600_000,
+        json: r.to_json(),
+    };
+    let stored = Stored::recorded(false, Some(&handoff));
+    let kept = Receipt::parse(stored.receipt.as_deref().unwrap()).unwrap();
+    assert_eq!(kept.staleness_bound_seconds, 70);
+    assert!(!stored.replayed);
+    let again = Stored::replay(stored.receipt.clone().unwrap());
+    assert!(again.replayed);
+    match replay_decision("msg_1", again.receipt.as_deref()) {
+        Replay::Replayed(first) => assert!(first.replayed),
+        Replay::Fresh => panic!("the stored receipt must replay"),
+    }
+}

@@ -23,6 +23,9 @@ fn handoff(at: u64, keys: &[&str]) -> Handoff {
         keys: keys.iter().map(|k| k.to_string()).collect(),
         soft: false,
         nonce: at,
+        names: Vec::new(),
+        log: false,
+        receipt: None,
     }
 }
 

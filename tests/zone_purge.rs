@@ -13,6 +13,7 @@ fn settings(zone: Option<&str>) -> PurgeSettings {
         tolerance: 300,
         clock_skew: 2,
         kv_propagation: 60,
+        poll_ms: 1000,
         zone_id: zone.map(str::to_string),
         api_base: "https://api.cloudflare.com/client/v4/".into(),
         zone_plan: ZonePlan::Free,

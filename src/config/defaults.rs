@@ -15,6 +15,17 @@ pub const DEFAULT_CLOCK_SKEW: Secs = 2;
 /// cached per location for at least 60 s. The documented typical bound, not a
 /// guarantee; it is what receipts report.
 pub const DEFAULT_KV_PROPAGATION: Secs = 60;
+/// How often each data centre reads the purge log (`purge.poll`), ms: the
+/// fast path's bound is this plus one read and the clock skew (docs/purge.md).
+pub const DEFAULT_POLL_MS: u64 = 1000;
+/// Shortest and longest `purge.poll` accepted (0 turns the fast path off):
+/// below 100 ms a busy location would send the writer ten reads a second;
+/// above a minute the fast path is slower than a tuned KV backstop.
+pub const MIN_POLL_MS: u64 = 100;
+pub const MAX_POLL_MS: u64 = 60_000;
+/// Longest a read of the purge log may take, ms: the "one round trip to the
+/// writer" of the fast bound (a slower read counts as failed).
+pub const FAST_READ_TIMEOUT_MS: u64 = 1000;
 /// Largest `purge.kv_propagation` accepted (1 h).
 pub const MAX_KV_PROPAGATION: Secs = 3600;
 

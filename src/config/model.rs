@@ -1,6 +1,9 @@
 //! The validated configuration: the types every other module reads.
 
-use super::defaults::{DEFAULT_API_BASE, DEFAULT_CLOCK_SKEW, DEFAULT_KV_PROPAGATION};
+use super::defaults::{
+    DEFAULT_API_BASE, DEFAULT_CLOCK_SKEW, DEFAULT_KV_PROPAGATION, DEFAULT_POLL_MS,
+    FAST_READ_TIMEOUT_MS,
+};
 use super::duration::Secs;
 use super::origins::Origin;
 use super::pattern::{Params, PathPattern};
@@ -108,6 +111,9 @@ pub struct PurgeSettings {
     /// The staleness bound a receipt states includes it; only a test against
     /// an emulated KV has a reason to set it lower.
     pub kv_propagation: Secs,
+    /// How often each data centre reads the purge writer's log of recent
+    /// purges, ms (the fast path, `purge::fastview`); 0 = off (KV only).
+    pub poll_ms: u64,
     /// Cloudflare zone purge: zone id (token is a secret). None = layer off.
     pub zone_id: Option<String>,
     /// Base URL of the zone purge API (configurable so tests can use a fake).
@@ -128,8 +134,21 @@ pub enum ZonePlan {
     Enterprise,
 }
 
+impl PurgeSettings {
+    /// The fast path's bound, ms: `poll` + one read of the log
+    /// ([`FAST_READ_TIMEOUT_MS`]) + `clock_skew`; `None` when it is off
+    /// (`poll` 0). What a receipt states (docs/purge.md, "The fast path").
+    pub fn fast_bound_ms(&self) -> Option<u64> {
+        (self.poll_ms > 0).then(|| {
+            self.poll_ms
+                .saturating_add(FAST_READ_TIMEOUT_MS)
+                .saturating_add(self.clock_skew.saturating_mul(1000))
+        })
+    }
+}
+
 impl Default for PurgeSettings {
-    /// Memo 5 s, tolerance 5 min, clock skew 2 s, zone purge off, the public
+    /// Memo 5 s, tolerance 5 min, clock skew 2 s, poll 1 s, zone purge off, the public
     /// Cloudflare API, the Free plan's limits.
     fn default() -> Self {
         PurgeSettings {
@@ -137,6 +156,7 @@ impl Default for PurgeSettings {
             tolerance: 300,
             clock_skew: DEFAULT_CLOCK_SKEW,
             kv_propagation: DEFAULT_KV_PROPAGATION,
+            poll_ms: DEFAULT_POLL_MS,
             zone_id: None,
             api_base: DEFAULT_API_BASE.to_string(),
             // The strictest limits: a faster plan only leaves room unused.

@@ -7,7 +7,8 @@
 
 use super::defaults::{
     CREDENTIAL_HEADERS, DEFAULT_FORWARD_HEADERS, DEFAULT_TAG_HEADERS, DEFAULT_TRACKING_PARAMS,
-    FORBIDDEN_FORWARD_HEADERS, MAX_KV_PROPAGATION, MAX_MEMORY_AGE, MAX_MEMORY_BYTES,
+    FORBIDDEN_FORWARD_HEADERS, MAX_KV_PROPAGATION, MAX_MEMORY_AGE, MAX_MEMORY_BYTES, MAX_POLL_MS,
+    MIN_POLL_MS,
 };
 use super::error::{ConfigError, Place};
 use super::fields::{duration, from_value, not_json};
@@ -60,6 +61,7 @@ struct RawPurge {
     tolerance: Option<String>,
     clock_skew: Option<String>,
     kv_propagation: Option<String>,
+    poll: Option<String>,
     zone_id: Option<String>,
     api_base: Option<String>,
     zone_plan: Option<String>,
@@ -305,6 +307,7 @@ fn parse_purge(v: Option<Value>) -> Result<PurgeSettings, ConfigError> {
             reason: "between 1s and 1h (Workers KV: 60s)",
         });
     }
+    let poll_ms = parse_poll(raw.poll.as_deref(), d.poll_ms)?;
     if let Some(z) = &raw.zone_id {
         if z.is_empty() || !z.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(ConfigError::BadValue {
@@ -340,10 +343,38 @@ fn parse_purge(v: Option<Value>) -> Result<PurgeSettings, ConfigError> {
         tolerance,
         clock_skew,
         kv_propagation,
+        poll_ms,
         zone_id: raw.zone_id,
         api_base,
         zone_plan,
     })
+}
+
+/// `purge.poll`: `"<digits>ms"` or a duration (`"1s"`); `"0s"` or `"0ms"`
+/// turns the fast path off; else between 100 ms and 1 min.
+fn parse_poll(raw: Option<&str>, default: u64) -> Result<u64, ConfigError> {
+    let Some(text) = raw else {
+        return Ok(default);
+    };
+    let bad = |reason| ConfigError::BadValue {
+        place: Place::Section("purge"),
+        field: "poll",
+        value: text.to_string(),
+        reason,
+    };
+    let ms = match text.strip_suffix("ms") {
+        Some(digits) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            digits.parse::<u64>().map_err(|_| bad("too large"))?
+        }
+        Some(_) => return Err(bad("a duration such as \"500ms\" or \"1s\"")),
+        None => super::duration::parse_duration(text)
+            .map_err(|_| bad("a duration such as \"500ms\" or \"1s\""))?
+            .saturating_mul(1000),
+    };
+    if ms != 0 && !(MIN_POLL_MS..=MAX_POLL_MS).contains(&ms) {
+        return Err(bad("0 (off) or between 100ms and 1m"));
+    }
+    Ok(ms)
 }
 
 /// `purge.zone_plan`: the zone's Cloudflare plan (its purge API limits).

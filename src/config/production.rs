@@ -9,6 +9,9 @@
 
 use super::location::Step;
 use super::model::Config;
+
+/// Shortest `purge.poll` `check --production` accepts (see `poll_finding`).
+pub const PRODUCTION_MIN_POLL_MS: u64 = 500;
 use super::wrangler::{LineCol, WranglerFile};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use url::Host;
@@ -159,10 +162,36 @@ impl WranglerFile<'_> {
                 at: self.at(&["vars", "EDGECACHE", "purge", "kv_propagation"], None),
             });
         }
+        out.extend(self.poll_finding(config));
         out.extend(self.kv_findings());
         out.extend(self.writer_findings());
         out.extend(self.plain_secret_findings(config));
         out
+    }
+
+    /// `purge.poll`: the fast bound a receipt states (poll + one read of the
+    /// log + clock skew) holds only while the writer answers every location's
+    /// read within the read's timeout. A Durable Object takes about 1,000
+    /// requests a second; at one read per location per poll, a poll under
+    /// [`PRODUCTION_MIN_POLL_MS`] lets 300 busy locations send it more than
+    /// 600 a second, and reads that queue past the timeout fall back to the
+    /// KV bound: the receipt's fast bound would not be the one that holds.
+    fn poll_finding(&self, config: &Config) -> Option<Finding> {
+        let p = &config.purge;
+        let fast = p.fast_bound_ms()?;
+        (p.poll_ms < PRODUCTION_MIN_POLL_MS).then(|| Finding {
+            message: format!(
+                "purge: field `poll`: {} ms would have every busy location read the purge \
+                 writer {} times a second (300 locations: {} requests/s, against a Durable \
+                 Object's ~1,000/s); reads slowed past {} ms break the fast bound receipts state \
+                 ({fast} ms); set at least \"{PRODUCTION_MIN_POLL_MS}ms\"",
+                p.poll_ms,
+                1000 / p.poll_ms.max(1),
+                300 * 1000 / p.poll_ms.max(1),
+                super::defaults::FAST_READ_TIMEOUT_MS
+            ),
+            at: self.at(&["vars", "EDGECACHE", "purge", "poll"], None),
+        })
     }
 
     /// `[[kv_namespaces]]` (not inherited into environments): the binding is

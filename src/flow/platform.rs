@@ -48,10 +48,11 @@
 //! core's decision (an unreadable KV value is "cannot prove current"; a failed
 //! put is `StoreFailed` for followers).
 
+use crate::http::cache_status::Detail;
 use crate::http::headers::Headers;
 use crate::http::method::Method;
 use crate::http::time::{UnixMillis, UnixSecs};
-use crate::purge::writer::Handoff;
+use crate::purge::writer::{Handoff, Stored};
 use crate::response::delivery::Delivery;
 use std::future::Future;
 use std::pin::Pin;
@@ -231,9 +232,20 @@ pub trait Platform: Clone + 'static {
     fn has_writer(&self) -> bool;
 
     /// Hands a purge to the writer: `Ok` only once the writer has stored it
-    /// durably (it writes KV later, paced). `Err` when it refused (full),
-    /// failed or could not be reached.
-    async fn hand_off(&self, handoff: &Handoff) -> Result<(), IoError>;
+    /// durably (it writes KV later, paced), with what it made of it (logged
+    /// for the fast path; a replay of an earlier `webhook-id` and that
+    /// purge's receipt). `Err` when it refused (full), failed or could not
+    /// be reached.
+    async fn hand_off(&self, handoff: &Handoff) -> Result<Stored, IoError>;
+
+    /// The fast path's hook (issue 25), called once per cacheable request
+    /// before the memo is consulted: makes this isolate's view of the purge
+    /// writer's log fresh enough, applying what is new to the memo.
+    /// `Some(detail)` when hits are served under the KV bound only (the
+    /// detail goes on their `Cache-Status`). The default: no fast path.
+    async fn purge_view(&self) -> Option<Detail> {
+        None
+    }
 
     // ---- the origin ----
 

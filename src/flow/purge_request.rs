@@ -17,19 +17,22 @@ use super::marks::{bump, remember, Bump};
 use super::observe::PurgeLine;
 use super::platform::{Fetch, OriginRequest, Outgoing, Platform, Reply};
 use super::reply::{json, plain_with};
+use crate::config::PurgeSettings;
 use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers;
 use crate::http::method::Method;
 use crate::http::time::UnixSecs;
+use crate::purge::fastview::fast_bound_ms;
 use crate::purge::generations::{kv_expiration_ttl, GenName, PurgeKind};
 use crate::purge::receipt::{
-    receipt_key, receipt_ttl, replay_decision, GenerationsStatus, Receipt, Replay, ZonePurgeStatus,
+    receipt_key, receipt_ttl, replay_decision, Bounds, GenerationsStatus, Receipt, Replay,
+    ZonePurgeStatus,
 };
 use crate::purge::signature::{Secret, Verified};
 use crate::purge::webhook::{
-    authenticate, generation_ttl, plan_purge, precheck, WebhookError, BODY_READ_LIMIT,
+    authenticate, generation_ttl, plan_purge, precheck, PurgePlan, WebhookError, BODY_READ_LIMIT,
 };
-use crate::purge::writer::{Handoff, Writer};
+use crate::purge::writer::{Handoff, ReceiptHandoff, Writer};
 use crate::purge::zone::{next_step, CallResult, NextStep, ZonePurgeCall, MAX_RATE_WAIT_MS};
 use crate::request::canonical::key_host;
 use std::rc::Rc;
@@ -71,14 +74,6 @@ pub async fn purge<P: Platform>(
         Ok(v) => v,
         Err(refused) => return refused,
     };
-    let rkey = receipt_key(&verified.id);
-    let stored = platform.kv_get(&rkey).await.ok().flatten();
-    if let Replay::Replayed(receipt) = replay_decision(&verified.id, stored.as_deref()) {
-        return Purged {
-            reply: receipt_reply(&receipt),
-            line: None,
-        };
-    }
     // `/path` prefixes apply to the host the webhook arrived on, spelled as keys spell it.
     let host = url::Url::parse(req.url)
         .ok()
@@ -86,44 +81,55 @@ pub async fn purge<P: Platform>(
         .unwrap_or_default();
     let zone_token = req.zone_token.take();
     let zone_on = config.purge.zone_id.is_some() && zone_token.is_some();
-    // With a purge writer bound, it writes KV; without one, this webhook does.
+    // With a purge writer bound, it writes KV and keeps receipts; without
+    // one, this webhook does both.
     let who = match platform.has_writer() {
         true => Writer::Single,
         false => Writer::Direct,
     };
+    let rkey = receipt_key(&verified.id);
+    if who == Writer::Direct {
+        let stored = platform.kv_get(&rkey).await.ok().flatten();
+        if let Replay::Replayed(receipt) = replay_decision(&verified.id, stored.as_deref()) {
+            return answered(receipt_reply(&receipt), None);
+        }
+    }
     let plan = match plan_purge(config, &verified.id, &body, &host, zone_on, who, now) {
         Ok(p) => p,
         Err(e) => return refuse(platform, e),
     };
-    let mut receipt = plan.receipt;
-    // Layer 1: purge records in KV (global).
-    let result = record(platform, isolate, &plan.names, plan.kind, now).await;
-    record_generations(platform, result, &verified.id, &mut receipt);
-    // Layer 3: local deletes of the named URLs in this data centre (hard purges).
+    let mut receipt = plan.receipt.clone();
+    // Layer 3: local deletes of the named URLs in this data centre (hard
+    // purges), first: the receipt the writer keeps is then complete.
     receipt.layers.local_delete.deleted = delete_here(platform, &plan.local_deletes).await;
-    // Layer 2: the zone purge API, after the response.
-    if let (false, Some(token)) = (plan.zone_calls.is_empty(), zone_token) {
+    let zone = zone_token.filter(|_| !plan.zone_calls.is_empty());
+    if zone.is_some() {
         receipt.layers.zone_purge.status = ZonePurgeStatus::Queued;
         receipt.layers.zone_purge.requests = plan.zone_calls.len();
+    }
+    // Layer 1: the purge recorded globally (the writer, or KV here).
+    let receipt = match record(platform, isolate, &plan, receipt, &rkey, now).await {
+        Recorded::Replayed(r) => return answered(receipt_reply(&r), None),
+        Recorded::Recorded(r) => r,
+    };
+    // Layer 2: the zone purge API, after the response (only once recorded).
+    if let (Some(token), true) = (zone, receipt.status() == 200) {
+        let id = verified.id.clone();
         let work = send_zone_calls(
             platform.clone(),
             isolate.clone(),
             plan.zone_calls,
             token,
-            verified.id.clone(),
+            id,
         );
         platform.wait_until(Box::pin(work));
     }
-    // Kept for replay (best effort).
-    if receipt.storable() {
-        let _ = platform
-            .kv_put(&rkey, &receipt.to_json(), receipt_ttl(tolerance))
-            .await;
-    }
-    Purged {
-        reply: receipt_reply(&receipt),
-        line: Some(PurgeLine::new(platform.now(), &receipt)),
-    }
+    let line = PurgeLine::new(platform.now(), &receipt);
+    answered(receipt_reply(&receipt), Some(line))
+}
+
+fn answered<B, W>(reply: Reply<B, W>, line: Option<PurgeLine>) -> Purged<B, W> {
+    Purged { reply, line }
 }
 
 /// Steps 1–2: method and declared size (refused before the body is read or
@@ -202,36 +208,115 @@ async fn delete_here<P: Platform>(platform: &P, urls: &[String]) -> usize {
     deleted
 }
 
-/// Records the purge's names globally: handed to the writer when one is
-/// bound (stored durably when it answers), else written to KV here; the
-/// isolate's memo has it at once either way.
+/// How the global layer went.
+enum Recorded {
+    /// Stored (the writer, or KV here): the receipt as it stands after.
+    Recorded(Receipt),
+    /// The writer had this `webhook-id` already: its first receipt.
+    Replayed(Receipt),
+}
+
+/// Records the purge globally: hands it to the writer (which also keeps its
+/// receipt), or, without one, writes KV here and keeps the receipt in KV;
+/// the isolate's memo has it at once either way.
 async fn record<P: Platform>(
     platform: &P,
     isolate: &Isolate<P>,
-    names: &[GenName],
-    kind: PurgeKind,
+    plan: &PurgePlan,
+    mut receipt: Receipt,
+    rkey: &str,
     now: UnixSecs,
-) -> Result<usize, String> {
-    let (at, nonce) = (platform.now(), platform.nonce());
-    if !platform.has_writer() {
-        let ttl = kv_expiration_ttl(generation_ttl());
-        let b = Bump {
-            kind,
-            at,
-            nonce,
-            ttl,
+) -> Recorded {
+    let settings = &isolate.config.purge;
+    let backstop = receipt.staleness_bound_seconds;
+    let id = receipt.id.clone();
+    if platform.has_writer() {
+        let handoff = handoff_of(platform, settings, plan, rkey, &receipt);
+        return match hand_off(platform, isolate, &plan.names, handoff, now).await {
+            Ok(recorded) => recorded,
+            Err(e) => {
+                receipt.set_bounds(Bounds::new(fast_bound_ms(settings), backstop, false));
+                record_generations(platform, Err(e), &id, &mut receipt);
+                Recorded::Recorded(receipt)
+            }
         };
-        return bump(platform, isolate, names, b, now).await;
     }
-    let handoff = Handoff {
-        at,
-        keys: names.iter().map(GenName::kv_key).collect(),
-        soft: kind == PurgeKind::Soft,
-        nonce,
+    let b = Bump {
+        kind: plan.kind,
+        at: platform.now(),
+        nonce: platform.nonce(),
+        ttl: kv_expiration_ttl(generation_ttl()),
     };
-    platform.hand_off(&handoff).await.map_err(|e| e.0)?;
+    let result = bump(platform, isolate, &plan.names, b, now).await;
+    // No writer, no log: the fast path is off.
+    receipt.set_bounds(Bounds::new(None, backstop, false));
+    record_generations(platform, result, &id, &mut receipt);
+    // Kept for replay (best effort).
+    if receipt.storable() {
+        let ttl = receipt_ttl(settings.tolerance);
+        let _ = platform.kv_put(rkey, &receipt.to_json(), ttl).await;
+    }
+    Recorded::Recorded(receipt)
+}
+
+/// What the webhook hands the writer: the names' KV keys and text, the
+/// purge's time, kind and nonce, and its receipt as it will be if stored
+/// (the writer keeps it for replay and settles which bound applies).
+fn handoff_of<P: Platform>(
+    platform: &P,
+    settings: &PurgeSettings,
+    plan: &PurgePlan,
+    rkey: &str,
+    receipt: &Receipt,
+) -> Handoff {
+    let mut done = receipt.clone();
+    let backstop = done.staleness_bound_seconds;
+    done.set_bounds(Bounds::new(fast_bound_ms(settings), backstop, true));
+    done.layers.generations.bumped = plan.names.len();
+    done.layers.generations.status = GenerationsStatus::Ok;
+    Handoff {
+        at: platform.now(),
+        keys: plan.names.iter().map(GenName::kv_key).collect(),
+        soft: plan.kind == PurgeKind::Soft,
+        nonce: platform.nonce(),
+        names: plan.names.iter().map(|n| n.as_str().to_string()).collect(),
+        log: settings.poll_ms > 0,
+        receipt: Some(ReceiptHandoff {
+            key: rkey.to_string(),
+            ttl_ms: receipt_ttl(settings.tolerance).saturating_mul(1000),
+            json: done.to_json(),
+        }),
+    }
+}
+
+/// Hands the purge to the single writer (stored durably when this returns
+/// `Ok`), and updates this isolate's memo at once, as a direct write does.
+async fn hand_off<P: Platform>(
+    platform: &P,
+    isolate: &Isolate<P>,
+    names: &[GenName],
+    handoff: Handoff,
+    now: UnixSecs,
+) -> Result<Recorded, String> {
+    let stored = platform.hand_off(&handoff).await.map_err(|e| e.0)?;
+    let json = handoff
+        .receipt
+        .as_ref()
+        .map(|r| r.json.as_str())
+        .unwrap_or("");
+    let text = stored.receipt.as_deref();
+    if stored.replayed {
+        let id = Receipt::parse(json).map(|r| r.id).unwrap_or_default();
+        return match replay_decision(&id, text) {
+            Replay::Replayed(r) => Ok(Recorded::Replayed(r)),
+            Replay::Fresh => Err("the writer's stored receipt does not parse".into()),
+        };
+    }
     remember(isolate, names, handoff.record(), now);
-    Ok(names.len())
+    text.and_then(Receipt::parse)
+        .or_else(|| Receipt::parse(json).map(|r| r.settled(stored.logged)))
+        .map(Recorded::Recorded)
+        .ok_or_else(|| "no receipt".to_string())
 }
 
 /// Records the global layer's outcome in the receipt.

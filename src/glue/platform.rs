@@ -12,9 +12,10 @@ use crate::flow::platform::{
     Answer, Background, BucketTarget, Completion, Fetch, IoError, Matched, OriginRequest, Outgoing,
     Platform, Source,
 };
+use crate::http::cache_status::Detail;
 use crate::http::headers::Headers;
 use crate::http::time::UnixMillis;
-use crate::purge::writer::Handoff;
+use crate::purge::writer::{Handoff, Stored};
 use std::cell::OnceCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -155,9 +156,17 @@ impl Platform for Edge {
         self.env.durable_object(WRITER_BINDING).is_ok()
     }
 
-    async fn hand_off(&self, handoff: &Handoff) -> Result<(), IoError> {
+    async fn hand_off(&self, handoff: &Handoff) -> Result<Stored, IoError> {
         let ns = self.env.durable_object(WRITER_BINDING).map_err(io)?;
         hand_off(&ns, handoff).await.map_err(IoError)
+    }
+
+    async fn purge_view(&self) -> Option<Detail> {
+        let (Some(ctx), Some(rc)) = (&self.ctx, super::current_state()) else {
+            return None;
+        };
+        let Ok(state) = rc.as_ref() else { return None };
+        super::fastlog::ensure(&self.env, ctx, state).await
     }
 
     async fn fetch(&self, req: OriginRequest<'_, Response>) -> Fetch<Response> {

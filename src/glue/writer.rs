@@ -2,19 +2,22 @@
 //! (`crate::purge::writer` decides; this stores slots and writes KV). One
 //! instance (`WRITER_NAME`) for the whole deployment, SQLite-backed.
 //!
-//! `POST /handoff` with a `Handoff`: 200 once the names are stored, 503 with
-//! `Retry-After` when the writer is full. The alarm writes what is due.
+//! `POST /handoff` with a `Handoff`: 200 once the names are stored (and, for
+//! the fast path, logged: `{"logged": bool}`), 503 with `Retry-After` when
+//! the writer is full. `GET /log?window_ms=N`: the log of recent purges
+//! (`crate::purge::log`). The alarm writes what is due.
 
 use super::convert::now_millis;
 use super::log;
 use super::platform::Edge;
 use crate::flow::marks::write_record;
-use crate::flow::reply::{handoff_reply, HandoffAnswer};
 use crate::http::time::UnixMillis;
 use crate::purge::generations::kv_expiration_ttl;
+use crate::purge::log::{append, read_plan, Append, LogEntry, LogIndex, LogRead};
 use crate::purge::webhook::generation_ttl;
 use crate::purge::writer::{
-    admit, after_write, flush_plan, next_flush, Admission, FlushWrite, Handoff, Slot, WriteOutcome,
+    admit, after_write, flush_plan, next_flush, Admission, FlushWrite, Handoff, Slot, Stored,
+    WriteOutcome,
 };
 use futures_util::future::join_all;
 use std::collections::BTreeMap;
@@ -35,6 +38,30 @@ extern "C" {
     fn edgecache_writer_forget(storage: &JsValue, keys: Vec<String>) -> js_sys::Promise;
     fn edgecache_writer_schedule(storage: &JsValue, at: f64) -> js_sys::Promise;
     fn edgecache_hand_off(ns: &JsValue, name: &str, body: &str) -> js_sys::Promise;
+    fn edgecache_log_index(storage: &JsValue) -> js_sys::Promise;
+    fn edgecache_log_append(
+        storage: &JsValue,
+        index: &str,
+        seq: f64,
+        entry: &str,
+        drop: Vec<f64>,
+    ) -> js_sys::Promise;
+    fn edgecache_log_entries(storage: &JsValue, seqs: Vec<f64>) -> js_sys::Promise;
+    fn edgecache_read_log(ns: &JsValue, name: &str, window_ms: f64) -> js_sys::Promise;
+    #[wasm_bindgen(catch)]
+    fn edgecache_receipt_get(
+        storage: &JsValue,
+        key: &str,
+        now: f64,
+    ) -> std::result::Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch)]
+    fn edgecache_receipt_put(
+        storage: &JsValue,
+        key: &str,
+        until: f64,
+        body: &str,
+        now: f64,
+    ) -> std::result::Result<JsValue, JsValue>;
 }
 
 #[durable_object(alarm)]
@@ -48,31 +75,11 @@ impl DurableObject for PurgeWriter {
         PurgeWriter { state, env }
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let text = req.text().await.unwrap_or_default();
-        let Ok(handoff) = serde_json::from_str::<Handoff>(&text) else {
-            return answer(HandoffAnswer::Unreadable);
-        };
-        let storage = self.storage();
-        let slots = load(&storage).await?;
-        let now = now_millis();
-        match admit(&slots, &handoff, now) {
-            Admission::Full { retry_after } => {
-                log(
-                    "writer_full",
-                    serde_json::json!({ "names": handoff.keys.len() }),
-                );
-                answer(HandoffAnswer::Full { retry_after })
-            }
-            Admission::Accept(updates) => {
-                let updates: BTreeMap<String, Slot> = updates.into_iter().collect();
-                store(&storage, &updates).await?;
-                if let Some(at) = next_flush(&updates, now) {
-                    schedule(&storage, at).await?;
-                }
-                answer(HandoffAnswer::Stored)
-            }
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        if req.path() == "/log" {
+            return self.read_log(&req).await;
         }
+        self.handoff(req).await
     }
 
     async fn alarm(&self) -> Result<Response> {
@@ -115,19 +122,125 @@ impl DurableObject for PurgeWriter {
     }
 }
 
-/// The writer's reply to a hand-off, as the core words it.
-fn answer(a: HandoffAnswer) -> Result<Response> {
-    super::body::reply(handoff_reply(a)).map(Response::from)
-}
-
 impl PurgeWriter {
     fn storage(&self) -> JsValue {
         AsRef::<JsValue>::as_ref(self.state.storage().as_raw()).clone()
+    }
+
+    /// `POST /handoff`: store the purge's slots (and log it), then 200.
+    async fn handoff(&self, mut req: Request) -> Result<Response> {
+        let text = req.text().await.unwrap_or_default();
+        let Ok(handoff) = serde_json::from_str::<Handoff>(&text) else {
+            return Response::error("bad handoff", 400);
+        };
+        let storage = self.storage();
+        let now = now_millis();
+        if let Some(r) = &handoff.receipt {
+            // A redelivered webhook: its first receipt, and nothing done.
+            let stored = edgecache_receipt_get(&storage, &r.key, now.0 as f64)?;
+            if let Some(text) = stored.as_string() {
+                return answer(&Stored::replay(text));
+            }
+        }
+        let slots = load(&storage).await?;
+        match admit(&slots, &handoff, now) {
+            Admission::Full { retry_after } => {
+                log(
+                    "writer_full",
+                    serde_json::json!({ "names": handoff.keys.len() }),
+                );
+                let mut r = Response::error("purge writer full", 503)?;
+                r.headers_mut()
+                    .set("retry-after", &retry_after.to_string())?;
+                Ok(r)
+            }
+            Admission::Accept(updates) => {
+                let updates: BTreeMap<String, Slot> = updates.into_iter().collect();
+                store(&storage, &updates).await?;
+                if let Some(at) = next_flush(&updates, now) {
+                    schedule(&storage, at).await?;
+                }
+                let receipt = handoff.receipt.clone();
+                let logged = handoff.log && log_append(&storage, handoff, now).await?;
+                let stored = Stored::recorded(logged, receipt.as_ref());
+                if let (Some(r), Some(text)) = (&receipt, &stored.receipt) {
+                    let until = now.saturating_add(r.ttl_ms).0 as f64;
+                    edgecache_receipt_put(&storage, &r.key, until, text, now.0 as f64)?;
+                }
+                answer(&stored)
+            }
+        }
+    }
+
+    /// `GET /log?window_ms=N`: the log of the last N ms (`purge::log::LogRead`).
+    async fn read_log(&self, req: &Request) -> Result<Response> {
+        let window = req
+            .url()?
+            .query_pairs()
+            .find(|(k, _)| k == "window_ms")
+            .and_then(|(_, v)| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        let storage = self.storage();
+        let index = log_index(&storage).await?;
+        let plan = read_plan(&index, window, now_millis());
+        let seqs: Vec<f64> = plan.seqs.iter().map(|s| *s as f64).collect();
+        let text = call(edgecache_log_entries(&storage, seqs)).await?;
+        let entries: Vec<LogEntry> =
+            serde_json::from_str(&text.as_string().unwrap_or_default()).unwrap_or_default();
+        let read = LogRead {
+            head: plan.head,
+            first: plan.first,
+            complete: plan.complete,
+            entries,
+        };
+        Response::ok(read.to_json())
     }
 }
 
 async fn call(p: js_sys::Promise) -> Result<JsValue> {
     Ok(wasm_bindgen_futures::JsFuture::from(p).await?)
+}
+
+/// A handoff's 200: the writer's [`Stored`] as JSON.
+fn answer(stored: &Stored) -> Result<Response> {
+    Response::ok(serde_json::to_string(stored).map_err(|e| Error::RustError(e.to_string()))?)
+}
+
+/// The log's index (an empty one before the first purge is logged).
+async fn log_index(storage: &JsValue) -> Result<LogIndex> {
+    let v = call(edgecache_log_index(storage)).await?;
+    Ok(v.as_string()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default())
+}
+
+/// Appends `handoff` to the log (`purge::log::append`); whether it was logged.
+async fn log_append(storage: &JsValue, handoff: Handoff, now: UnixMillis) -> Result<bool> {
+    let index = log_index(storage).await?;
+    let Append::Logged { entry, index, drop } = append(
+        &index,
+        handoff.names,
+        handoff.at,
+        handoff.soft,
+        handoff.nonce,
+        now,
+    ) else {
+        return Ok(false);
+    };
+    let (index_json, entry_json) = (
+        serde_json::to_string(&index).map_err(|e| Error::RustError(e.to_string()))?,
+        serde_json::to_string(&entry).map_err(|e| Error::RustError(e.to_string()))?,
+    );
+    let drop: Vec<f64> = drop.iter().map(|s| *s as f64).collect();
+    call(edgecache_log_append(
+        storage,
+        &index_json,
+        entry.seq as f64,
+        &entry_json,
+        drop,
+    ))
+    .await?;
+    Ok(true)
 }
 
 /// `{kvKey: slot}` JSON text from writer.js; a slot that does not parse is dropped.
@@ -182,15 +295,39 @@ async fn write_all(env: &Env, writes: &[FlushWrite]) -> Vec<WriteOutcome> {
         .collect()
 }
 
-/// Hands a purge to the writer; `Err` (with the reason) unless it stored them.
-pub async fn hand_off(ns: &ObjectNamespace, handoff: &Handoff) -> std::result::Result<(), String> {
+/// Hands a purge to the writer; `Err` (with the reason) unless it stored
+/// them; `Ok` says whether it went into the fast path's log too.
+pub async fn hand_off(
+    ns: &ObjectNamespace,
+    handoff: &Handoff,
+) -> std::result::Result<Stored, String> {
     let body = serde_json::to_string(handoff).map_err(|e| e.to_string())?;
-    let status = call(edgecache_hand_off(ns.as_ref(), WRITER_NAME, &body))
+    let answer = call(edgecache_hand_off(ns.as_ref(), WRITER_NAME, &body))
         .await
         .map_err(|e| e.to_string())?;
-    match status.as_f64() {
-        Some(200.0) => Ok(()),
+    let pair = js_sys::Array::from(&answer);
+    let text = pair.get(1).as_string().unwrap_or_default();
+    match pair.get(0).as_f64() {
+        // A writer of an earlier release answers "stored": not logged.
+        Some(200.0) => Ok(serde_json::from_str(&text).unwrap_or(Stored {
+            logged: false,
+            replayed: false,
+            receipt: None,
+        })),
         Some(s) => Err(format!("purge writer answered {s}")),
         None => Err("purge writer gave no status".to_string()),
     }
+}
+
+/// Reads the log of the last `window_ms` from the writer (`GET /log`),
+/// within `timeout_ms`: its text, or why not.
+pub async fn read_log(
+    ns: &ObjectNamespace,
+    window_ms: u64,
+    timeout_ms: u64,
+) -> std::result::Result<String, String> {
+    let p = edgecache_read_log(ns.as_ref(), WRITER_NAME, window_ms as f64);
+    let text = super::fastlog::within(p, timeout_ms).await?;
+    text.as_string()
+        .ok_or_else(|| "purge writer gave no text".to_string())
 }

@@ -73,6 +73,12 @@ pub enum Detail {
     UnreadableEntry,
     /// Purge generations could not be read: nothing stored is served (fail safe).
     GenerationsUnavailable,
+    /// Served under the KV bound only: this isolate's view of the purge log is
+    /// older than the fast bound and the writer could not be read (backing off).
+    FastPathUnreachable,
+    /// Served under the KV bound only: part of the purge log was dropped
+    /// before this isolate read it.
+    FastPathGap,
     /// The origin answered 5xx.
     OriginError,
     /// The origin could not be reached.
@@ -108,6 +114,8 @@ impl Detail {
             Detail::NoRoute => "no_route",
             Detail::RequestBody => "request_body",
             Detail::Purged => "purged",
+            Detail::FastPathUnreachable => "fast_path_unreachable",
+            Detail::FastPathGap => "fast_path_gap",
             Detail::Expired => "expired",
             Detail::StaleWhileRevalidate => "stale_while_revalidate",
             Detail::SoftPurged => "soft_purged",

@@ -131,6 +131,14 @@ impl GenName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+    /// A name from its text ([`GenName::as_str`]), as the purge log carries
+    /// it: `all`, or `tag:`, `url:` or `prefix:` and something; else `None`.
+    pub fn parse(text: &str) -> Option<GenName> {
+        let known = ["tag:", "url:", "prefix:"]
+            .iter()
+            .any(|p| text.len() > p.len() && text.starts_with(p));
+        (known || text == "all").then(|| GenName(text.to_string()))
+    }
     /// The Workers KV key holding this name's last purge mark: `gen:<sha256 hex>`.
     pub fn kv_key(&self) -> String {
         format!("gen:{}", sha256_hex(self.0.as_bytes()))

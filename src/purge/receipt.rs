@@ -86,6 +86,55 @@ pub struct Receipt {
     pub staleness_bound_seconds: u64,
     /// True when this is the stored answer to an earlier delivery of the same id.
     pub replayed: bool,
+    /// The fast path's bound and the KV backstop's, and which one
+    /// `staleness_bound_seconds` is (absent in receipts of earlier releases).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bounds: Option<Bounds>,
+}
+
+/// Which bound a purge is held to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Applies {
+    /// The fast path (the writer's log): `fast_ms`.
+    Fast,
+    /// Workers KV alone: `backstop_seconds`.
+    Backstop,
+}
+
+/// The two bounds a purge has, and which applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bounds {
+    /// `purge.poll` + one read of the log + `purge.clock_skew`, ms
+    /// (`purge::fastview::fast_bound_ms`); `None` when the fast path is off.
+    pub fast_ms: Option<u64>,
+    /// The KV path's bound (`purge::writer::staleness_bound`), seconds.
+    pub backstop_seconds: u64,
+    pub applies: Applies,
+}
+
+impl Bounds {
+    /// The fast bound applies when the fast path is on and the purge was
+    /// logged (a writer answered so); else the backstop.
+    pub fn new(fast_ms: Option<u64>, backstop_seconds: u64, logged: bool) -> Bounds {
+        let applies = match (fast_ms, logged) {
+            (Some(_), true) => Applies::Fast,
+            _ => Applies::Backstop,
+        };
+        Bounds {
+            fast_ms,
+            backstop_seconds,
+            applies,
+        }
+    }
+
+    /// The bound that applies, whole seconds (rounded up).
+    pub fn seconds(&self) -> u64 {
+        match (self.applies, self.fast_ms) {
+            (Applies::Fast, Some(ms)) => ms.div_ceil(1000),
+            _ => self.backstop_seconds,
+        }
+    }
 }
 
 impl Receipt {
@@ -118,7 +167,28 @@ impl Receipt {
             },
             staleness_bound_seconds,
             replayed: false,
+            bounds: None,
         }
+    }
+
+    /// A receipt as JSON (`to_json`); `None` when it does not parse.
+    pub fn parse(text: &str) -> Option<Receipt> {
+        serde_json::from_str(text).ok()
+    }
+
+    /// This receipt once the writer has said whether it logged the purge:
+    /// the fast bound applies only then.
+    pub fn settled(mut self, logged: bool) -> Receipt {
+        if let Some(b) = self.bounds {
+            self.set_bounds(Bounds::new(b.fast_ms, b.backstop_seconds, logged));
+        }
+        self
+    }
+
+    /// States `bounds`: `staleness_bound_seconds` becomes the one that applies.
+    pub fn set_bounds(&mut self, bounds: Bounds) {
+        self.staleness_bound_seconds = bounds.seconds();
+        self.bounds = Some(bounds);
     }
 
     /// HTTP status for the receipt: 200 only when the global layer (generations) is done.

@@ -78,6 +78,65 @@ pub struct Handoff {
     #[serde(default)]
     pub soft: bool,
     pub nonce: u64,
+    /// The purge's names (`GenName` text), for the fast path's log
+    /// (`purge::log`); logged only when `log` is set (`purge.poll` > 0).
+    #[serde(default)]
+    pub names: Vec<String>,
+    #[serde(default)]
+    pub log: bool,
+    /// The purge's receipt, for replay detection in the writer's own storage
+    /// (exact, unlike KV's eventually consistent reads).
+    #[serde(default)]
+    pub receipt: Option<ReceiptHandoff>,
+}
+
+/// A receipt the writer keeps: under `key` (`purge::receipt::receipt_key`)
+/// for `ttl_ms` (`purge::receipt::receipt_ttl`), the receipt's JSON as it is
+/// when the purge is recorded (the writer settles which bound applies).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptHandoff {
+    pub key: String,
+    pub ttl_ms: u64,
+    pub json: String,
+}
+
+/// The writer's answer to an accepted handoff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stored {
+    /// The purge went into the fast path's log (its receipt states the fast
+    /// bound only then).
+    pub logged: bool,
+    /// The same `webhook-id` was recorded before: nothing was done, and
+    /// `receipt` is the first one.
+    #[serde(default)]
+    pub replayed: bool,
+    /// The receipt the writer keeps (JSON).
+    #[serde(default)]
+    pub receipt: Option<String>,
+}
+
+impl Stored {
+    /// The answer to a new purge: `receipt` settled for `logged`.
+    pub fn recorded(logged: bool, receipt: Option<&ReceiptHandoff>) -> Stored {
+        let receipt = receipt
+            .and_then(|r| super::receipt::Receipt::parse(&r.json))
+            .map(|r| r.settled(logged).to_json());
+        Stored {
+            logged,
+            replayed: false,
+            receipt,
+        }
+    }
+
+    /// The answer to a redelivery: the receipt stored the first time.
+    pub fn replay(stored: String) -> Stored {
+        Stored {
+            logged: false,
+            replayed: true,
+            receipt: Some(stored),
+        }
+    }
 }
 
 impl Handoff {

@@ -175,9 +175,20 @@ export async function startWorker(config, opts = {}) {
       err.pipe(process.stderr);
     },
   });
+  if (central && opts.writerRttMs !== undefined) central.writer.rttMs[location] = opts.writerRttMs;
   const url = await mf.ready;
   return {
     mf,
+    location,
+    /**
+     * The writer as this data centre reaches it (kvPersist groups):
+     * `{ rttMs, down: false | "error" | "hang" }`; the log reads it sent so far.
+     */
+    setWriter({ rttMs, down } = {}) {
+      if (rttMs !== undefined) central.writer.rttMs[location] = rttMs;
+      if (down !== undefined) central.writer.down[location] = down;
+    },
+    writerRequests: () => central?.writer.requests[location] ?? 0,
     /** The worker's HTTP address (only with `listen: true`). */
     url: opts.listen ? url.origin : undefined,
     /** Writes, 429s and op-limit hits of this worker's KV (shared with its KV directory). */

@@ -245,8 +245,10 @@ test("with an isolate memo, a purge holds in the other data centre once the memo
     for (const w of [a, b]) for (let i = 0; i < 2; i++) await (await w.fetch(path)).text();
     const r = await purge(a, { tags: ["course:55"] });
     const receipt = await r.json();
-    // writer (3 s) + KV propagation (60 s, the default) + memo (1 s) + skew (0 s)
-    expect(receipt.staleness_bound_seconds).toBe(64);
+    // KV's bound: writer (3 s) + KV propagation (60 s, the default) + memo (1 s) + skew (0 s);
+    // the fast path's (on by default): poll (1 s) + a read (1 s) + skew (0 s), which applies.
+    expect(receipt.bounds).toEqual({ fast_ms: 2000, backstop_seconds: 64, applies: "fast" });
+    expect(receipt.staleness_bound_seconds).toBe(2);
     // the receiving isolate updates its memo at once
     expect(cacheStatus(await a.fetch(path)).params.fwd).toBe("miss");
     await sleep(1200);

@@ -58,8 +58,10 @@ describe("a burst of purges under the KV write limit", () => {
     await Promise.all(sends);
     expect(answers.map((a) => a.status)).toEqual(Array(50).fill(200));
     const bound = answers[0].receipt.staleness_bound_seconds;
-    // writer (3 s) + KV propagation (1 s) + memo (1 s) + skew (0 s)
-    expect(bound).toBe(5);
+    // The fast path's bound, poll (1 s) + a read (1 s) + skew (0 s), applies;
+    // KV's is writer (3 s) + KV propagation (1 s) + memo (1 s) + skew (0 s).
+    expect(answers[0].receipt.bounds).toEqual({ fast_ms: 2000, backstop_seconds: 5, applies: "fast" });
+    expect(bound).toBe(2);
     // Read the other data centre until every purge's bound has passed: each read
     // that starts after a purge's answer plus the bound shows its data or newer.
     const last = Math.max(...answers.map((a) => a.at)) + bound * 1000;

@@ -4,6 +4,9 @@
 import { expect, test } from "vitest";
 import {
   STORAGE_BATCH,
+  edgecache_log_append,
+  edgecache_log_entries,
+  edgecache_log_index,
   edgecache_writer_forget,
   edgecache_writer_load,
   edgecache_writer_load_some,
@@ -24,6 +27,9 @@ function storage() {
       return new Map([...m].filter(([k]) => k.startsWith(prefix)).sort());
     },
     async get(keys) {
+      // Durable Object storage: one key (a string) or an array of them.
+      if (typeof keys === "string") return m.get(keys);
+      if (!Array.isArray(keys)) throw new Error(`get(${typeof keys}): a key or an array of keys`);
       check(keys.length);
       this.calls++;
       return new Map(keys.filter((k) => m.has(k)).map((k) => [k, m.get(k)]));
@@ -34,6 +40,7 @@ function storage() {
       for (const [k, v] of Object.entries(entries)) m.set(k, structuredClone(v));
     },
     async delete(keys) {
+      if (!Array.isArray(keys)) throw new Error("delete: an array of keys");
       check(keys.length);
       this.calls++;
       for (const k of keys) m.delete(k);
@@ -71,4 +78,18 @@ test("the alarm is moved earlier, never later", async () => {
   expect(await st.getAlarm()).toBe(5000);
   await edgecache_writer_schedule(st, 1000);
   expect(await st.getAlarm()).toBe(1000);
+});
+
+test("the purge log: entries appended, read back in order, dropped ones deleted (sequence numbers arrive as a Float64Array from Wasm)", async () => {
+  const st = storage();
+  expect(await edgecache_log_index(st)).toBe(null);
+  for (let seq = 1; seq <= 3; seq++) {
+    const entry = JSON.stringify({ seq, at: seq, nonce: seq, names: [`tag:${seq}`] });
+    await edgecache_log_append(st, `{"head":${seq}}`, seq, entry, new Float64Array(seq === 3 ? [1] : []));
+  }
+  expect(await edgecache_log_index(st)).toBe('{"head":3}');
+  const read = JSON.parse(await edgecache_log_entries(st, new Float64Array([1, 2, 3])));
+  expect(read.map((e) => e.seq)).toEqual([2, 3]);
+  const many = new Float64Array(Array.from({ length: 300 }, (_, i) => i + 1));
+  expect(JSON.parse(await edgecache_log_entries(st, many)).length).toBe(2);
 });

@@ -16,9 +16,56 @@ import { KvNamespace, centralVia } from "./standin.mjs";
 
 export function emulatedEnv(env, location) {
   const { EDGECACHE_KV_INNER: inner, KV_CENTRAL: central, KV_EMULATION: options, ...rest } = env;
-  if (!inner) return rest;
   const opts = { ...(options ?? {}), ...(location ? { location } : {}) };
+  // The round trip from this data centre to the writer's (location "writer"
+  // is the writer itself: no wrapper).
+  if (rest.EDGECACHE_WRITER && central && !location) {
+    rest.EDGECACHE_WRITER = distantWriter(rest.EDGECACHE_WRITER, central, opts.location);
+  }
+  if (!inner) return rest;
   return { ...rest, EDGECACHE_KV: new KvNamespace(inner, centralVia(central), opts) };
+}
+
+/**
+ * The writer's namespace as a distant data centre sees it: each request to
+ * the object pays the round trip the test process sets for `location`
+ * (half each way), and fails or hangs while the test says the writer is down
+ * from there. Asked of the test process per request (`KV_CENTRAL /writer`).
+ */
+function distantWriter(ns, central, location) {
+  return new DurableObjectNamespace(ns, central, location);
+}
+
+// Named as the runtime's class is: workers-rs checks a binding's constructor name.
+class DurableObjectNamespace {
+  constructor(ns, central, location) {
+    this.ns = ns;
+    this.central = central;
+    this.location = location;
+  }
+  idFromName(name) {
+    return this.ns.idFromName(name);
+  }
+  get(id) {
+    const { central, location } = this;
+    const stub = this.ns.get(id);
+    const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+    return {
+      async fetch(input, init) {
+        const what = String(input?.url ?? input).includes("/log") ? "log" : "handoff";
+        const q = `location=${encodeURIComponent(location)}&what=${what}`;
+        const r = await central.fetch(`http://kv-central/writer?${q}`);
+        const { rttMs, down } = await r.json();
+        await sleep(rttMs / 2);
+        if (down === "hang") await new Promise(() => {});
+        if (down) throw new Error("Network connection lost. (emulated: writer unreachable)");
+        const answer = await stub.fetch(input, init);
+        const body = await answer.arrayBuffer();
+        await sleep(rttMs / 2);
+        return new Response(body, { status: answer.status, headers: answer.headers });
+      },
+    };
+  }
 }
 
 export default class extends WorkerEntrypoint {

@@ -123,8 +123,13 @@ export function createCentral({ writeIntervalMs = 1000, now = () => Date.now() }
   const lastWrite = new Map();
   // refuseUntil: a test may make KV refuse every write until then (ms).
   const stats = { writes: 0, refused: 0, op_limit: 0, refuseUntil: 0 };
+  // The writer as each data centre reaches it: round trip (ms) and whether it
+  // is down from there (false | "error" | "hang"); log reads counted per
+  // location (`requests[location]`), hand-offs as `requests["<location>:handoff"]`.
+  const writer = { rttMs: {}, down: {}, requests: {} };
   return {
     stats,
+    writer,
     mayWrite(key) {
       const t = now();
       const last = lastWrite.get(key);
@@ -141,6 +146,13 @@ export function createCentral({ writeIntervalMs = 1000, now = () => Date.now() }
       const url = new URL(request.url);
       if (url.pathname === "/put") {
         return new Response(null, { status: this.mayWrite(url.searchParams.get("key")) ? 204 : 429 });
+      }
+      if (url.pathname === "/writer") {
+        const loc = url.searchParams.get("location");
+        const what = url.searchParams.get("what") === "log" ? "" : ":handoff";
+        writer.requests[loc + what] = (writer.requests[loc + what] ?? 0) + 1;
+        const body = { rttMs: writer.rttMs[loc] ?? 0, down: writer.down[loc] ?? false };
+        return new Response(JSON.stringify(body), { headers: { "content-type": "application/json" } });
       }
       if (url.pathname === "/report") {
         const what = url.searchParams.get("what");
