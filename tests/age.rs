@@ -142,10 +142,10 @@ fn a_miss_tells_the_client_the_upstream_age_stored_or_not() {
 fn an_answer_forwarded_without_the_cache_keeps_the_origins_age() {
     let c = config();
     let route = &c.routes[0];
-    let h = uncached_client_headers(route, &headers(&[("age", "7200, 0")]));
+    let h = uncached_client_headers(&c, route, &headers(&[("age", "7200, 0")]));
     assert_eq!(h.get_all("age").collect::<Vec<_>>(), ["7200, 0"]);
     assert_eq!(
-        uncached_client_headers(route, &headers(&[])).get("age"),
+        uncached_client_headers(&c, route, &headers(&[])).get("age"),
         None
     );
 }

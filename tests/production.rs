@@ -116,9 +116,10 @@ fn unreachable_origins_are_told_from_public_ones() {
     let verdict = |origin: &str| {
         let text = CLEAN.replace("https://api.example.com", origin);
         let (_, found) = findings(&text, None);
-        found
-            .iter()
-            .any(|f| f.message.starts_with("field `origin`"))
+        // Unreachable, that is (a public http origin is its own hazard, below).
+        found.iter().any(|f| {
+            f.message.starts_with("field `origin`") && !f.message.contains("is plain http")
+        })
     };
     for bad in [
         "http://127.0.0.1:8000",
@@ -317,4 +318,48 @@ fn a_poll_too_short_for_the_writer_to_keep_the_stated_bound_is_refused() {
         found[0].contains("(3200 ms); set at least \"500ms\""),
         "{found:#?}"
     );
+}
+
+const TIMINGS: &str = include_str!("fixtures/production/timings.toml");
+
+#[test]
+fn a_plain_http_origin_and_unbounded_purge_timings_are_hazards() {
+    let (_, found) = findings(TIMINGS, None);
+    let found = lines(&found);
+    assert_eq!(found.len(), 4, "{found:#?}");
+    assert!(
+        has(&found, 18, "field `origin`: \"http://api.example.com\" is plain http: per-user routes would send Authorization and cookies in clear text"),
+        "{found:#?}"
+    );
+    assert!(
+        has(&found, 21, "purge: field `tolerance`: 315360000 s is over 3600 s: a signed purge webhook would be accepted"),
+        "{found:#?}"
+    );
+    assert!(
+        has(
+            &found,
+            22,
+            "purge: field `generation_memo`: 3600 s is over 60 s: "
+        ),
+        "{found:#?}"
+    );
+    assert!(
+        has(
+            &found,
+            23,
+            "purge: field `clock_skew`: 86400 s is over 60 s: "
+        ),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn timings_at_their_production_bounds_pass() {
+    let at_bounds = TIMINGS
+        .replace("http://api.example.com", "https://api.example.com")
+        .replace("\"3650d\"", "\"1h\"")
+        .replace("generation_memo = \"1h\"", "generation_memo = \"60s\"")
+        .replace("\"1d\"", "\"60s\"");
+    let (_, found) = findings(&at_bounds, None);
+    assert!(found.is_empty(), "{:#?}", lines(&found));
 }

@@ -219,3 +219,110 @@ fn a_merge_carries_the_newer_purges_nonce_even_when_its_times_do_not_grow() {
     assert_eq!(merged.nonce, Some(2));
     assert!(!merged.mark().same_purge(&old.mark()));
 }
+
+/// Issue 23.3: two purges of one name inside the skew allowance, A (written
+/// first, by a clock ahead: at 10 000) and B (received by this isolate, by a
+/// clock behind: at 9 000). An entry fetched between them recorded A's mark.
+/// Once the isolate's memo of B expires and KV (not caught up) shows A again,
+/// the memo's merge must not rebuild A's exact mark: the entry would pass the
+/// "same mark" rule although B purged it.
+#[test]
+fn a_memo_merge_never_rebuilds_an_older_mark() {
+    use edgecache::http::time::UnixSecs;
+    use edgecache::purge::memo::{Memo, MEMO_MAX_BYTES};
+    let a = PurgeMark::new(UnixMillis(10_000), 0xa);
+    let b = PurgeMark::new(UnixMillis(9_000), 0xb);
+    let recorded = entry(10_100, &gens_with(a));
+    let name = GenName::tag("course_list");
+    let mut memo = Memo::new(5, MEMO_MAX_BYTES);
+    // This isolate received B: its memo holds it, and the entry is purged.
+    let held = memo.put(name.clone(), purged(b), UnixSecs(100));
+    let Gen::Purged(held) = held else { panic!() };
+    assert_ne!(
+        is_current(
+            &recorded,
+            &names(&["course_list"]),
+            &gens_with_record(held),
+            SKEW
+        ),
+        Currency::Current
+    );
+    // The memo expires; KV still shows A.
+    assert_eq!(memo.get(&name, UnixSecs(110)), None);
+    let merged = memo.put(name.clone(), purged(a), UnixSecs(110));
+    let Gen::Purged(merged) = merged else {
+        panic!()
+    };
+    assert_ne!(merged.mark(), a, "the merge rebuilt A's mark");
+    assert_ne!(
+        is_current(
+            &recorded,
+            &names(&["course_list"]),
+            &gens_with_record(merged),
+            SKEW
+        ),
+        Currency::Current,
+        "an entry fetched between the two purges passed as current"
+    );
+    // The same value read again is what the memo holds: nothing to merge.
+    let again = memo.put(name.clone(), purged(a), UnixSecs(120));
+    assert_eq!(again, Gen::Purged(merged));
+}
+
+/// A value re-read unchanged keeps its mark: the equality rule still holds
+/// for entries that recorded it (the common case: KV shows the purge this
+/// isolate wrote).
+#[test]
+fn a_memo_re_read_of_the_same_value_keeps_its_mark() {
+    use edgecache::http::time::UnixSecs;
+    use edgecache::purge::memo::{Memo, MEMO_MAX_BYTES};
+    let b = PurgeMark::new(UnixMillis(9_000), 0xb);
+    let name = GenName::tag("course_list");
+    let mut memo = Memo::new(5, MEMO_MAX_BYTES);
+    memo.put(name.clone(), purged(b), UnixSecs(100));
+    let again = memo.put(name.clone(), purged(b), UnixSecs(110));
+    assert_eq!(again, purged(b));
+    let recorded = entry(9_100, &gens_with(b));
+    assert_eq!(
+        is_current(&recorded, &names(&["course_list"]), &gens_with(b), SKEW),
+        Currency::Current
+    );
+}
+
+/// Every name never purged, except `tag:course_list` with `record`.
+fn gens_with_record(record: PurgeRecord) -> Generations {
+    let mut g = Generations::new();
+    for n in names(&["course_list"]) {
+        g.insert(n, Gen::Never);
+    }
+    g.insert(GenName::tag("course_list"), Gen::Purged(record));
+    g
+}
+
+/// A purge this isolate wrote is newer than what it held: the memo keeps the
+/// purge's nonce, so entries fetched after it here record a mark KV will show
+/// once the write lands (rule 2 holds for them at once).
+#[test]
+fn a_purge_written_here_keeps_its_own_nonce_in_the_memo() {
+    use edgecache::http::time::UnixSecs;
+    use edgecache::purge::memo::{Memo, MEMO_MAX_BYTES};
+    let a = PurgeMark::new(UnixMillis(10_000), 0xa);
+    let b = PurgeMark::new(UnixMillis(9_000), 0xb);
+    let name = GenName::tag("course_list");
+    let mut memo = Memo::new(5, MEMO_MAX_BYTES);
+    memo.put(name.clone(), purged(a), UnixSecs(100));
+    let Gen::Purged(held) = memo.put_written(name.clone(), purged(b), UnixSecs(101)) else {
+        panic!()
+    };
+    assert_eq!(held.mark(), PurgeMark::new(UnixMillis(10_000), 0xb));
+    // What KV shows once the writer merged B over A: the same mark.
+    let in_kv = PurgeRecord {
+        hard: Some(UnixMillis(10_000)),
+        soft: None,
+        nonce: Some(0xb),
+    };
+    assert_eq!(
+        memo.put(name, Gen::Purged(in_kv), UnixSecs(110)),
+        Gen::Purged(in_kv)
+    );
+}

@@ -246,7 +246,7 @@ fn a_304_updates_freshness_and_restamps_with_the_revalidation_start() {
     };
     assert_eq!(
         d.cache_status.to_string(),
-        "edgecache; fwd=stale; fwd-status=304; stored; ttl=45"
+        "edgecache; fwd=stale; fwd-status=304; ttl=45"
     );
     let store = d.store.unwrap();
     let again = StoredEntry::parse(&store.headers).unwrap();

@@ -123,7 +123,12 @@ fn cdn_cache_control_is_passed_on_and_the_cloudflare_field_is_not() {
         ("cloudflare-cdn-cache-control", "max-age=300"),
         ("examplecdn-cache-control", "max-age=5"),
     ]);
-    let client = client_headers(&api_route(), &origin);
+    let config = edgecache::config::Config::from_json(&serde_json::json!({
+        "origin": "https://api.example.com",
+        "routes": [{ "name": "api", "path": "/api/*", "ttl": "15m" }],
+    }))
+    .expect("valid config");
+    let client = client_headers(&config, &api_route(), &origin);
     assert_eq!(client.get("cdn-cache-control"), Some("private"));
     assert_eq!(client.get("cloudflare-cdn-cache-control"), None);
     // Not on the target list: passed on untouched (§2.2).

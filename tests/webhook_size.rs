@@ -60,3 +60,16 @@ fn a_body_at_the_limit_goes_on_to_the_signature_check() {
     let e = refusal(MAX_BODY_BYTES);
     assert!(matches!(e, WebhookError::Signature(_)), "{e:?}");
 }
+
+#[test]
+fn a_webhook_without_a_secret_is_a_503_to_retry() {
+    use edgecache::purge::signature::VerifyError;
+    let e = WebhookError::Signature(VerifyError::NoSecrets);
+    assert_eq!(e.status(), 503);
+    assert_eq!(e.retry_after(), Some(1));
+    assert_eq!(refusal(MAX_BODY_BYTES + 1).retry_after(), None);
+    assert_eq!(
+        WebhookError::Signature(VerifyError::NoValidSignature).retry_after(),
+        None
+    );
+}

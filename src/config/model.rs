@@ -20,6 +20,10 @@ pub struct Config {
     pub forward_headers: Vec<String>,
     /// Response headers that carry origin tags (lower-case), e.g. `cache-tag`, `surrogate-key`.
     pub tag_headers: Vec<String>,
+    /// When true, the `tag_headers` reach clients; by default they are removed
+    /// from every answer, as Cloudflare and Fastly do (tag names can say what
+    /// a client should not know: `user-42-orders`, `internal-tenant-7`).
+    pub expose_tag_headers: bool,
     /// When true, `Cache-Status` carries `key=`.
     pub debug: bool,
     pub limits: Limits,

@@ -27,6 +27,8 @@ struct RawConfig {
     forward_headers: Option<Vec<String>>,
     tag_headers: Option<Vec<String>>,
     #[serde(default)]
+    expose_tag_headers: bool,
+    #[serde(default)]
     debug: bool,
     limits: Option<Value>,
     purge: Option<Value>,
@@ -73,23 +75,7 @@ impl Config {
         let raw: RawConfig = from_value(Place::Top, value.clone())?;
         let origin = super::origins::parse_origin_url(&raw.origin)?;
         let origins = super::origins::parse_origins(raw.origins)?;
-        let tracking_params = match raw.tracking_params {
-            Some(v) => v,
-            None => DEFAULT_TRACKING_PARAMS
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-        };
-        for t in &tracking_params {
-            let stem = t.strip_suffix('*').unwrap_or(t);
-            if stem.is_empty() || stem.contains('*') {
-                return Err(ConfigError::BadParamName {
-                    place: Place::Top,
-                    field: "tracking_params",
-                    value: t.clone(),
-                });
-            }
-        }
+        let tracking_params = tracking_list(raw.tracking_params)?;
         let forward_headers = header_list(
             raw.forward_headers,
             DEFAULT_FORWARD_HEADERS,
@@ -123,6 +109,7 @@ impl Config {
             tracking_params: TrackingParams::new(tracking_params),
             forward_headers,
             tag_headers,
+            expose_tag_headers: raw.expose_tag_headers,
             debug: raw.debug,
             limits,
             purge,
@@ -170,6 +157,29 @@ fn parse_routes(
         routes.push(route);
     }
     Ok(routes)
+}
+
+/// `tracking_params` as given, or the default list; a `*` only at the end
+/// of a name that has something before it.
+fn tracking_list(given: Option<Vec<String>>) -> Result<Vec<String>, ConfigError> {
+    let list = match given {
+        Some(v) => v,
+        None => DEFAULT_TRACKING_PARAMS
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    };
+    for t in &list {
+        let stem = t.strip_suffix('*').unwrap_or(t);
+        if stem.is_empty() || stem.contains('*') {
+            return Err(ConfigError::BadParamName {
+                place: Place::Top,
+                field: "tracking_params",
+                value: t.clone(),
+            });
+        }
+    }
+    Ok(list)
 }
 
 fn header_list(

@@ -22,6 +22,19 @@ pub const KV_BINDING: &str = "EDGECACHE_KV";
 pub const WRITER_BINDING: &str = "EDGECACHE_WRITER";
 pub const WRITER_CLASS: &str = "PurgeWriter";
 
+/// Longest `purge.tolerance` `check --production` lets pass (1 h; the
+/// default, Standard Webhooks' recommendation, is 5 min): a signed webhook is
+/// accepted that long before or after its timestamp, and its receipt is kept
+/// in KV for twice that.
+pub const PRODUCTION_MAX_TOLERANCE: u64 = 3600;
+/// Longest `purge.generation_memo` `check --production` lets pass (60 s,
+/// default 5 s): every purge's staleness bound grows by it.
+pub const PRODUCTION_MAX_GENERATION_MEMO: u64 = 60;
+/// Longest `purge.clock_skew` `check --production` lets pass (60 s, default
+/// 2 s): every entry fetched within it after a purge of one of its names is
+/// refetched, so a long one turns every purge into a stampede.
+pub const PRODUCTION_MAX_CLOCK_SKEW: u64 = 60;
+
 /// One hazard: the message names the field and says the fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
@@ -163,6 +176,8 @@ impl WranglerFile<'_> {
             });
         }
         out.extend(self.poll_finding(config));
+        out.extend(self.plain_http_finding(config));
+        out.extend(self.timing_findings(config));
         out.extend(self.kv_findings());
         out.extend(self.writer_findings());
         out.extend(self.plain_secret_findings(config));
@@ -192,6 +207,65 @@ impl WranglerFile<'_> {
             ),
             at: self.at(&["vars", "EDGECACHE", "purge", "poll"], None),
         })
+    }
+
+    /// An `http://` origin a deployed worker can reach: answers, and on
+    /// per-user routes `Authorization` and cookies, cross the network in clear
+    /// text, and an answer altered on the way is stored in an entry every
+    /// client shares. (An unreachable one is reported as such.)
+    fn plain_http_finding(&self, config: &Config) -> Option<Finding> {
+        if config.origin.scheme() != "http" || unreachable_host(&config.origin).is_some() {
+            return None;
+        }
+        Some(Finding {
+            message: format!(
+                "field `origin`: {:?} is plain http: per-user routes would send Authorization \
+                 and cookies in clear text, and an answer altered on the way would be stored \
+                 and served to every client; use https",
+                config.origin.as_str().trim_end_matches('/')
+            ),
+            at: self.at(&["vars", "EDGECACHE", "origin"], None),
+        })
+    }
+
+    /// Purge timings past what a deployment should run with (the bounds in
+    /// `config::defaults`, each with its reason).
+    fn timing_findings(&self, config: &Config) -> Vec<Finding> {
+        let p = &config.purge;
+        let checks = [
+            (
+                "tolerance",
+                p.tolerance,
+                PRODUCTION_MAX_TOLERANCE,
+                "a signed purge webhook would be accepted that long before or after it was \
+                 signed, and every receipt kept in KV for twice that",
+            ),
+            (
+                "generation_memo",
+                p.generation_memo,
+                PRODUCTION_MAX_GENERATION_MEMO,
+                "a purge could take that much longer to hold in an isolate that read its \
+                 names before, and every receipt's staleness bound grows by it",
+            ),
+            (
+                "clock_skew",
+                p.clock_skew,
+                PRODUCTION_MAX_CLOCK_SKEW,
+                "every entry fetched that long after a purge of one of its names would be \
+                 fetched again, so each purge becomes a stampede on the origin",
+            ),
+        ];
+        checks
+            .into_iter()
+            .filter(|(_, value, max, _)| value > max)
+            .map(|(field, value, max, why)| Finding {
+                message: format!(
+                    "purge: field `{field}`: {value} s is over {max} s: {why}; shorten it or \
+                     remove it (the default is far shorter)"
+                ),
+                at: self.at(&["vars", "EDGECACHE", "purge", field], None),
+            })
+            .collect()
     }
 
     /// `[[kv_namespaces]]` (not inherited into environments): the binding is

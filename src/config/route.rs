@@ -15,7 +15,7 @@ use crate::http::text::is_token;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 enum RawKind {
     #[default]
@@ -101,7 +101,7 @@ pub(super) fn parse_route(
     for t in &raw.tags {
         check_tag(&name, t, &path)?;
     }
-    let query = parse_query(&name, raw.query, tracking)?;
+    let query = parse_query(&name, raw.query, tracking, raw.kind == RawKind::Media)?;
     let vary = parse_vary(&name, &place, raw.vary, forward)?;
     let credentials = parse_credentials(&name, raw.credentials)?;
     if raw.per_user && credentials.is_empty() {
@@ -302,11 +302,16 @@ fn parse_credentials(
 }
 
 /// `query.allow` / `query.deny` (one of them at most), names checked.
+/// Neither given: every parameter is kept, except on a `media` route
+/// (`media`), where none is: a file is one object whatever query it is asked
+/// with, and a query in its key would let anyone warm copies a takedown's URL
+/// purge must then find one by one (docs/purge.md, "Taking a file down").
 fn parse_filter(
     route: &str,
     place: &Place,
     allow: Option<Vec<String>>,
     deny: Option<Vec<String>>,
+    media: bool,
 ) -> Result<ParamFilter, ConfigError> {
     let check_names = |field: &'static str, names: &[String]| -> Result<(), ConfigError> {
         for n in names {
@@ -334,13 +339,19 @@ fn parse_filter(
             check_names("query.deny", &d)?;
             ParamFilter::Deny(d)
         }
+        (None, None) if media => ParamFilter::Allow(Vec::new()),
         (None, None) => ParamFilter::All,
     })
 }
 
-fn parse_query(route: &str, raw: RawQuery, tracking: &[String]) -> Result<QueryRules, ConfigError> {
+fn parse_query(
+    route: &str,
+    raw: RawQuery,
+    tracking: &[String],
+    media: bool,
+) -> Result<QueryRules, ConfigError> {
     let place = Place::Route(route.to_string());
-    let filter = parse_filter(route, &place, raw.allow, raw.deny)?;
+    let filter = parse_filter(route, &place, raw.allow, raw.deny, media)?;
     let mut rules = QueryRules {
         filter,
         defaults: BTreeMap::new(),

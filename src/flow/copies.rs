@@ -4,10 +4,11 @@
 //! streamed in. How a copy is written is [`super::copy::copy_strategy`].
 
 use super::collapse::LeaderOutcome;
-use super::copy::{copy_strategy, CopyStrategy};
+use super::copy::{copy_strategy, CopyOutcome, CopyStrategy};
 use super::flight::Reporter;
 use super::isolate::{Cx, Isolate};
 use super::memory::MemEntry;
+use super::observe::key_hash;
 use super::origin::StoredCopy;
 use super::platform::{IoError, Platform, Reply, Source};
 use super::reply::with_cache_status;
@@ -40,6 +41,7 @@ pub fn serve_stored<P: Platform>(
                 cx.platform.wait_until(Box::pin(async move {
                     if complete.await == Some(false) {
                         p.cache_delete(&key).await;
+                        let key = key_hash(&key);
                         p.log("stored_copy_incomplete", serde_json::json!({ "key": key }));
                     }
                 }));
@@ -104,18 +106,17 @@ pub async fn put_copy<P: Platform>(to: &Target<P>, body: P::Body, copy: StoredCo
         }
         CopyStrategy::Streamed { .. } => put_guarded(to, body, copy).await,
     };
-    match outcome {
-        Ok(true) => return true,
-        Ok(false) => p.log(
-            "cache_copy_incomplete",
-            serde_json::json!({ "key": to.key }),
-        ),
-        Err(e) => p.log(
-            "cache_put_failed",
-            serde_json::json!({ "key": to.key, "error": e.to_string() }),
-        ),
-    }
-    false
+    let (result, error) = match outcome {
+        Ok(true) => (CopyOutcome::Stored, None),
+        Ok(false) => (CopyOutcome::Incomplete, None),
+        Err(e) => (CopyOutcome::PutFailed, Some(e.to_string())),
+    };
+    // The answer's Cache-Status left before this was known: the log says it.
+    p.log(
+        "cache_store",
+        serde_json::json!({ "key": key_hash(&to.key), "outcome": result.as_str(), "error": error }),
+    );
+    result == CopyOutcome::Stored
 }
 
 /// Streams `body` into the cache behind a length guard; deletes the entry

@@ -27,3 +27,27 @@ pub fn copy_strategy(content_length: Option<u64>) -> CopyStrategy {
         },
     }
 }
+
+/// How writing the cache's copy ended: logged once per copy (the event
+/// `cache_store`), since the answer's `Cache-Status` leaves before it is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyOutcome {
+    /// The Cache API holds the whole copy.
+    Stored,
+    /// The body errored or ended short of its `Content-Length` (or passed the
+    /// buffered limit without one): nothing is kept.
+    Incomplete,
+    /// The Cache API refused the put (or the copy could not be made).
+    PutFailed,
+}
+
+impl CopyOutcome {
+    /// The log's token.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CopyOutcome::Stored => "stored",
+            CopyOutcome::Incomplete => "incomplete",
+            CopyOutcome::PutFailed => "put_failed",
+        }
+    }
+}

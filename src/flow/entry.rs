@@ -11,6 +11,7 @@
 //! | [`STAMP_HEADER`] `x-edgecache-gen` | fetch start, tags and the purge marks read before the fetch, for purges ([`Stamp`]) | `1;<fetched_at_ms>;<tag>,<tag>…` without marks, `2;<fetched_at_ms>;<tag>,<tag>…;<name id>=<mark>,…` with them |
 //! | [`STATUS_HEADER`] `x-edgecache-status` | the origin's status (the entry is stored as [`STORED_AS`]) | decimal 200..=599 |
 //! | [`ORIGIN_CC_HEADER`] `x-edgecache-origin-cc` | the origin's own `Cache-Control` | as received |
+//! | [`CODING_HEADER`] `x-edgecache-coding` | the origin's `Content-Encoding` (the body is stored as the origin coded it) | as received |
 //!
 //! Every parser is strict: a value in any other shape is `None`, and the entry
 //! is a miss (`detail=unreadable_entry`). Guessing at damaged metadata could
@@ -36,6 +37,18 @@ pub const STAMP_HEADER: &str = "x-edgecache-gen";
 /// `Cache-Control` is rewritten for the Cache API's expiry).
 pub const ORIGIN_CC_HEADER: &str = "x-edgecache-origin-cc";
 
+/// The origin's `Content-Encoding`, kept on stored entries under this name
+/// instead of its own. The body is stored exactly as the origin coded it
+/// (gzip bytes for a gzip answer), and the runtime must not know it is coded:
+/// workerd decodes a body whose `Content-Encoding` it understands whenever
+/// the body is read (`getContentEncoding` in workerd's `system-streams.c++`),
+/// so a visible field would make every read of a stored copy (its length
+/// guard, the memory tier, a 304's re-store) see other bytes than the
+/// stored `Content-Length` counts. `flow::stored::client_headers` gives the
+/// field back its name; the glue sends such bodies unchanged
+/// (`encodeBody: "manual"`). See docs/caching.md, "Compressed answers".
+pub const CODING_HEADER: &str = "x-edgecache-coding";
+
 /// The origin's status, kept on stored entries. Every entry is stored as a 200:
 /// the Cache API (and Miniflare's, which follows RFC 9111's list of understood
 /// statuses) silently refuses to store some statuses (503...) that a route's
@@ -56,7 +69,13 @@ pub struct StoredEntry {
 
 impl StoredEntry {
     /// `None` when the internal headers are missing or garbled: treat as a miss.
+    /// Also `None` for an entry with a visible `Content-Encoding`: no release
+    /// since [`CODING_HEADER`] writes one, and the runtime would decode such a
+    /// body on every read (see there).
     pub fn parse(headers: &Headers) -> Option<StoredEntry> {
+        if headers.contains("content-encoding") {
+            return None;
+        }
         Some(StoredEntry {
             meta: parse_meta(headers.get(META_HEADER)?)?,
             stamp: parse_stamp(headers.get(STAMP_HEADER)?)?,
@@ -214,6 +233,7 @@ pub fn stored_headers(
                 && frames_body(origin, n)
                 && !n.starts_with(INTERNAL_PREFIX)
                 && *n != "cache-control"
+                && *n != "content-encoding"
                 && *n != "age"
                 && *n != "set-cookie"
                 && !plan.strip_headers.iter().any(|s| s.eq_ignore_ascii_case(n))
@@ -221,6 +241,9 @@ pub fn stored_headers(
         .collect();
     if let Some(cc) = origin.get_joined("cache-control") {
         stored.append(ORIGIN_CC_HEADER, &cc);
+    }
+    if let Some(coding) = origin.get_joined("content-encoding") {
+        stored.append(CODING_HEADER, &coding);
     }
     let keep = cache_api_keep(plan, validator(origin).is_some());
     stored.append("cache-control", &format!("max-age={keep}"));
@@ -251,8 +274,9 @@ pub fn cache_api_keep(plan: &StorePlan, with_validator: bool) -> u64 {
 
 /// The origin's fields as [`stored_headers`] kept them: the internal fields
 /// and the Cache API's `Cache-Control` taken off, the origin's own
-/// `Cache-Control` ([`ORIGIN_CC_HEADER`]) put back. What a revalidation
-/// compares and updates (`flow::revalidate`).
+/// `Cache-Control` ([`ORIGIN_CC_HEADER`]) and `Content-Encoding`
+/// ([`CODING_HEADER`]) put back. What a revalidation compares and updates
+/// (`flow::revalidate`).
 pub fn origin_fields(stored: &Headers) -> Headers {
     let mut out: Headers = stored
         .iter()
@@ -260,6 +284,9 @@ pub fn origin_fields(stored: &Headers) -> Headers {
         .collect();
     if let Some(cc) = stored.get(ORIGIN_CC_HEADER) {
         out.append("cache-control", cc);
+    }
+    if let Some(coding) = stored.get(CODING_HEADER) {
+        out.append("content-encoding", coding);
     }
     out
 }

@@ -20,6 +20,7 @@ use super::flight::{wait, Leader, Reporter};
 use super::isolate::Cx;
 use super::marks;
 use super::miss::{miss, Missed};
+use super::observe::key_hash;
 use super::origin::uncached_client_headers;
 use super::platform::{Platform, Reply, Source};
 use super::refresh::refresh_hold;
@@ -239,12 +240,12 @@ async fn unverifiable<P: Platform>(cx: &Cx<'_, P>) -> Replied<P> {
     let lk = cx.lookup;
     cx.platform.log(
         "generations_unreadable",
-        serde_json::json!({ "key": lk.key.url() }),
+        serde_json::json!({ "key": key_hash(lk.key.url()) }),
     );
     let cs = CacheStatus::forward(Fwd::Bypass).detail(Detail::GenerationsUnavailable);
     match fetch_keyed(cx, None).await {
         super::platform::Fetch::Answered(a) => {
-            let headers = uncached_client_headers(lk.route(), &a.headers);
+            let headers = uncached_client_headers(cx.config(), lk.route(), &a.headers);
             let headers = with_cache_status(headers, &cs.fwd_status(a.status));
             Ok(Reply {
                 delivery: deliver(lk.route(), &lk.method, cx.headers, a.status, headers),

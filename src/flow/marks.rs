@@ -61,7 +61,7 @@ pub fn remember<P: Platform>(
 ) {
     let mut memo = isolate.memo.borrow_mut();
     for name in names {
-        memo.put(name.clone(), Gen::Purged(record), now);
+        memo.put_written(name.clone(), Gen::Purged(record), now);
     }
 }
 
@@ -121,7 +121,7 @@ pub async fn bump<P: Platform>(
             // The value the name now has (merged with what was read, for a soft purge).
             Ok(value) => {
                 ok += 1;
-                memo.put(name.clone(), Gen::from_kv(Some(&value)), now);
+                memo.put_written(name.clone(), Gen::from_kv(Some(&value)), now);
             }
             Err(e) => {
                 first_err.get_or_insert(e);

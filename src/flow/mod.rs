@@ -41,7 +41,7 @@ pub mod revalidate;
 pub mod settle;
 pub mod stored;
 
-pub use copy::{copy_strategy, CopyStrategy};
+pub use copy::{copy_strategy, CopyOutcome, CopyStrategy};
 pub use entry::StoredEntry;
 pub use origin::{on_origin, uncached_client_headers, FetchStart, OriginDecision, StoredCopy};
 pub use plan::{plan, Incoming, Lookup, Plan, Reserved};

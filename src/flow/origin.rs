@@ -105,7 +105,7 @@ pub(super) fn decide(
     // RFC 9111 §4.2.3 `response_delay`: whole seconds from the fetch's start
     // to `now` (rounded down, so never more than it took).
     let response_delay = now.to_millis().saturating_sub(start.at) / 1000;
-    let mut client = client_headers(route, origin_headers);
+    let mut client = client_headers(config, route, origin_headers);
     add_age(
         &mut client,
         origin_headers,
@@ -146,10 +146,14 @@ pub(super) fn decide(
     let stored = stored_headers(origin_headers, &plan, &meta, &stamp, status);
     // `private="Set-Cookie"` (RFC 9111 §5.2.2.7) forbids *storing* the field; this
     // answer is the origin's reply to this very client, so it keeps the field.
+    // No `stored` (RFC 9211 §2.6: the cache *did* store it): the copy is
+    // written from a tee of the body after these fields leave, and may yet
+    // fail (a body that ends short, a refused put). A `ttl` without a
+    // `detail` says a copy is being written; the outcome is logged
+    // (`glue::store`) and the next request's `hit` shows it.
     OriginDecision {
         client,
         cache_status: forwarded
-            .stored()
             .ttl(i64::try_from(plan.ttl).unwrap_or(i64::MAX))
             .key(key),
         store: Some(StoredCopy {
@@ -164,8 +168,12 @@ pub(super) fn decide(
 /// read from or written to it). The worker is no cache for that exchange, so
 /// like a pass-through it sends the origin's `Age` as received (docs/caching.md,
 /// "Age").
-pub fn uncached_client_headers(route: &Route, origin_headers: &Headers) -> Headers {
-    let mut client = client_headers(route, origin_headers);
+pub fn uncached_client_headers(
+    config: &Config,
+    route: &Route,
+    origin_headers: &Headers,
+) -> Headers {
+    let mut client = client_headers(config, route, origin_headers);
     add_age(&mut client, origin_headers, ForwardedAge::AsReceived);
     client
 }

@@ -8,11 +8,13 @@ use super::plan::{Incoming, Invalidation};
 use super::platform::{Fetch, IoError, OriginRequest, Outgoing, Platform, Reply, Source};
 use super::reply::{origin_failed, with_cache_status, Replied};
 use super::settle::timed;
+use super::stored::without_tag_headers;
 use crate::http::cache_status::CacheStatus;
 use crate::http::headers::Headers;
 use crate::http::method::Method;
 use crate::request::canonical::key_host;
 use crate::request::forward::{pass_headers, RequestBody};
+use crate::response::coding::negotiate;
 use crate::response::delivery::{BodyPart, Delivery};
 use std::time::Duration;
 
@@ -68,6 +70,8 @@ pub async fn pass<P: Platform>(
             return Ok(origin_failed(platform, error, &why, req.cache_status))
         }
     };
+    let mut out = answer.headers;
+    without_tag_headers(config, &mut out);
     if req.invalidate.is_some() {
         let url = url.to_string();
         let incoming = Incoming {
@@ -77,22 +81,20 @@ pub async fn pass<P: Platform>(
             has_body: false,
             user_secret: isolate.user_secret(),
         };
-        for inv in after_answer(
-            config,
-            &incoming,
-            req.invalidate,
-            answer.status,
-            &answer.headers,
-        ) {
+        for inv in after_answer(config, &incoming, req.invalidate, answer.status, &out) {
             invalidate_here(platform, isolate, inv).await;
         }
     }
     let cs = req.cache_status.fwd_status(answer.status);
+    let mut out = with_cache_status(out, &cs);
+    // Relayed as sent, decoded for a client that prefers another coding.
+    let coding = negotiate(req.headers, &mut out);
     Ok(Reply {
         delivery: Delivery {
             status: answer.status,
-            headers: with_cache_status(answer.headers, &cs),
+            headers: out,
             body: BodyPart::Whole,
+            coding,
         },
         source: Source::Stream(answer.body),
     })

@@ -10,7 +10,7 @@ use crate::http::method::Method;
 use crate::http::request_cc::RequestCacheControl;
 use crate::http::reserved::RESERVED_PREFIX;
 use crate::purge::generations::{request_names, GenName, Stamp};
-use crate::request::forward::{append_public_origin, RequestBody};
+use crate::request::forward::{append_public_origin, ask_codings, RequestBody};
 use crate::request::key::{
     cache_key, cache_key_parsed, normalize_url_for_purge, BypassReason, CacheKey, KeyOutcome,
     KeyRequest,
@@ -230,6 +230,7 @@ fn lookup<'c>(
     let origin_url = format!("{origin}{}", key.origin_path_and_query());
     let mut origin_headers = crate::request::variant::origin_headers(key.route, inc.headers);
     append_public_origin(&mut origin_headers, key.host());
+    ask_codings(&mut origin_headers);
     let (host, path) = (key.host().to_string(), key.path().to_string());
     let has_credentials =
         !crate::request::variant::present_credentials(key.route, inc.headers).is_empty();

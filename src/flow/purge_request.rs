@@ -173,14 +173,17 @@ fn refuse<P: Platform>(platform: &P, e: WebhookError) -> Purged<P::Body, P::Whol
         serde_json::json!({ "status": e.status(), "error": e.message() }),
     );
     let cs = CacheStatus::forward(Fwd::Bypass).detail(Detail::Purge);
-    let allow: &[(&str, &str)] = if e.status() == 405 {
-        &[("allow", "POST")]
-    } else {
-        &[]
-    };
+    let retry = e.retry_after().map(|s| s.to_string());
+    let mut extra: Vec<(&str, &str)> = Vec::new();
+    if e.status() == 405 {
+        extra.push(("allow", "POST"));
+    }
+    if let Some(secs) = &retry {
+        extra.push(("retry-after", secs));
+    }
     let message = format!("edgecache: {}", e.message());
     Purged {
-        reply: plain_with(e.status(), &message, &cs, allow),
+        reply: plain_with(e.status(), &message, &cs, &extra),
         line: None,
     }
 }

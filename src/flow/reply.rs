@@ -7,6 +7,7 @@ use super::fetched::{origin_failure, FetchError};
 use super::platform::{IoError, Platform, Reply, Source};
 use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers;
+use crate::response::coding::BodyCoding;
 use crate::response::delivery::{BodyPart, Delivery};
 
 /// The response field carrying [`CacheStatus`] (RFC 9211).
@@ -40,6 +41,7 @@ pub fn local<B, W>(status: u16, headers: Headers, body: Vec<u8>) -> Reply<B, W> 
             status,
             headers,
             body: BodyPart::Whole,
+            coding: BodyCoding::AsStored,
         },
         source: Source::Bytes(body),
     }

@@ -1,6 +1,6 @@
 //! What to do with an entry found in the cache (or the memory tier).
 
-use super::entry::{StoredEntry, INTERNAL_PREFIX, ORIGIN_CC_HEADER};
+use super::entry::{StoredEntry, CODING_HEADER, INTERNAL_PREFIX, ORIGIN_CC_HEADER};
 use super::plan::Lookup;
 use crate::config::{Config, Route};
 use crate::http::cache_status::{CacheStatus, Detail, Fwd};
@@ -78,7 +78,7 @@ pub fn on_stored(
             validator: validator(stored_headers),
         };
     }
-    let mut headers = client_headers(lookup.route(), stored_headers);
+    let mut headers = client_headers(config, lookup.route(), stored_headers);
     headers.append("age", &age.to_string());
     let ttl = remaining_ttl(&meta, now);
     let mut status = CacheStatus::hit().ttl(ttl).key(debug_key(config, lookup));
@@ -113,7 +113,7 @@ pub fn stale_on_error(
     now: UnixSecs,
     origin_failure: Detail,
 ) -> (Headers, CacheStatus) {
-    let mut headers = client_headers(lookup.route(), stored_headers);
+    let mut headers = client_headers(config, lookup.route(), stored_headers);
     headers.append("age", &freshness(&entry.meta, now).age().to_string());
     let status = CacheStatus::forward(Fwd::Stale)
         .ttl(remaining_ttl(&entry.meta, now))
@@ -130,8 +130,10 @@ pub(super) fn debug_key<'a>(config: &Config, lookup: &'a Lookup) -> Option<&'a s
 /// removed, `Cache-Control` as configured for browsers, and
 /// `Cloudflare-CDN-Cache-Control`, which addresses only us, consumed;
 /// `CDN-Cache-Control` is passed on for CDN caches downstream
-/// ([`NOT_FORWARDED`] says why, from RFC 9213).
-pub fn client_headers(route: &Route, stored: &Headers) -> Headers {
+/// ([`NOT_FORWARDED`] says why, from RFC 9213). A stored body's coding
+/// ([`CODING_HEADER`]) is `Content-Encoding` again. The origin's tag fields are
+/// removed ([`without_tag_headers`]).
+pub fn client_headers(config: &Config, route: &Route, stored: &Headers) -> Headers {
     let origin_cc = stored
         .get(ORIGIN_CC_HEADER)
         .map(str::to_string)
@@ -145,8 +147,26 @@ pub fn client_headers(route: &Route, stored: &Headers) -> Headers {
                 && !NOT_FORWARDED.contains(n)
         })
         .collect();
+    if let Some(coding) = stored.get(CODING_HEADER) {
+        out.append("content-encoding", coding);
+    }
     if let Some(cc) = downstream_cache_control(route, origin_cc.as_deref()) {
         out.append("cache-control", &cc);
     }
+    without_tag_headers(config, &mut out);
     out
+}
+
+/// Removes the origin's tag fields (`config.tag_headers`: `Cache-Tag`,
+/// `Surrogate-Key`) from an answer, unless `config.expose_tag_headers`. They
+/// are addressed to the cache (purging by tag), and their names often say
+/// what a client should not learn (`user-42-orders`, `internal-tenant-7`):
+/// Cloudflare and Fastly strip them the same way.
+pub fn without_tag_headers(config: &Config, headers: &mut Headers) {
+    if config.expose_tag_headers {
+        return;
+    }
+    for name in &config.tag_headers {
+        headers.remove(name);
+    }
 }

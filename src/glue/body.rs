@@ -4,6 +4,7 @@
 
 use super::convert::{local, rebuild, rebuild_raw, response_with, to_worker};
 use crate::flow::platform::{Reply, Source};
+use crate::response::coding::BodyCoding;
 use crate::response::delivery::{BodyPart, Delivery};
 use wasm_bindgen::prelude::*;
 use worker::web_sys::ReadableStream;
@@ -23,6 +24,7 @@ extern "C" {
     ) -> js_sys::Promise;
     fn edgecache_blob_stream(blob: &JsValue) -> ReadableStream;
     fn edgecache_read_upto(body: Option<ReadableStream>, limit: f64) -> js_sys::Promise;
+    fn edgecache_gunzip(body: &ReadableStream) -> ReadableStream;
 }
 
 /// At most `limit` bytes of `body` (the rest is cancelled unread); `None` on a
@@ -107,14 +109,30 @@ pub fn reply(r: Reply<Response, JsValue>) -> Result<worker::web_sys::Response> {
     }
 }
 
+/// `from`'s body as `coding` says it leaves: as it is, or gzip decoded
+/// (`response::coding`); status and fields are the delivery's.
+pub fn coded(from: Response, coding: BodyCoding) -> Response {
+    if coding == BodyCoding::AsStored {
+        return from;
+    }
+    match from.into_parts() {
+        (_, ResponseBody::Stream(s)) => {
+            ResponseBuilder::new().body(ResponseBody::Stream(edgecache_gunzip(&s)))
+        }
+        (_, body) => ResponseBuilder::new().body(body),
+    }
+}
+
 /// Answers with `delivery` from a body held whole as a `Blob` (the memory tier).
 pub fn respond_blob(blob: &JsValue, delivery: Delivery) -> Result<worker::web_sys::Response> {
-    match delivery.body {
-        BodyPart::Whole => response_with(blob, delivery.status, &delivery.headers),
+    match (delivery.body, delivery.coding) {
+        (BodyPart::Whole, BodyCoding::AsStored) => {
+            response_with(blob, delivery.status, &delivery.headers)
+        }
         _ => {
             let from =
                 ResponseBuilder::new().body(ResponseBody::Stream(edgecache_blob_stream(blob)));
-            respond(from, delivery).map(Into::into)
+            respond_raw(from, delivery)
         }
     }
 }
@@ -123,17 +141,28 @@ pub fn respond_blob(blob: &JsValue, delivery: Delivery) -> Result<worker::web_sy
 /// [`respond`] as the runtime's response (the whole body takes one JS call).
 pub fn respond_raw(from: Response, delivery: Delivery) -> Result<worker::web_sys::Response> {
     match delivery.body {
-        BodyPart::Whole => rebuild_raw(from, delivery.status, &delivery.headers),
+        BodyPart::Whole => rebuild_raw(
+            coded(from, delivery.coding),
+            delivery.status,
+            &delivery.headers,
+        ),
         _ => respond(from, delivery).map(Into::into),
     }
 }
 
-pub fn respond(from: Response, delivery: Delivery) -> Result<Response> {
+/// [`respond_raw`]'s other parts (a range, no body). HAZARD: a
+/// `worker::Response` is built again, without `encodeBody: "manual"`, when it
+/// becomes the runtime's response; a body with a `Content-Encoding` must never
+/// leave through it (it would be coded twice): whole bodies go through
+/// [`respond_raw`], and ranges are never cut from a coded body.
+fn respond(from: Response, delivery: Delivery) -> Result<Response> {
     let Delivery {
         status,
         headers,
         body,
+        coding,
     } = delivery;
+    let from = coded(from, coding);
     match body {
         BodyPart::Whole => rebuild(from, status, &headers),
         BodyPart::Empty => {

@@ -48,6 +48,31 @@ pub fn raw_to_core(headers: &worker::web_sys::Headers) -> CoreHeaders {
     from_flat(&edgecache_headers_flat(headers))
 }
 
+/// A request's fields as the client sent them. Cloudflare's edge (and
+/// Miniflare, which copies it) rewrites `Accept-Encoding` to `br, gzip` before
+/// the worker sees it and keeps the client's own value in
+/// `request.cf.clientAcceptEncoding` (empty when it sent none); that value is
+/// the `Accept-Encoding` here, so what the client accepts is what the core
+/// reads (`response::coding`). Without `cf` (a direct call), the field as it is.
+pub fn request_headers(raw: &worker::web_sys::Request) -> CoreHeaders {
+    let mut headers = raw_to_core(&raw.headers());
+    let cf = js_sys::Reflect::get(raw, &"cf".into()).unwrap_or(JsValue::UNDEFINED);
+    let client = if cf.is_object() {
+        js_sys::Reflect::get(&cf, &"clientAcceptEncoding".into())
+            .ok()
+            .and_then(|v| v.as_string())
+    } else {
+        None
+    };
+    if let Some(accepted) = client {
+        headers.remove("accept-encoding");
+        if !accepted.is_empty() {
+            headers.append("accept-encoding", &accepted);
+        }
+    }
+    headers
+}
+
 /// A header list from its flat form (`name\nvalue\n` per field, as the JS
 /// helpers write it).
 pub fn from_flat(flat: &str) -> CoreHeaders {
@@ -92,18 +117,15 @@ pub fn to_worker(headers: &CoreHeaders) -> Result<Headers> {
 }
 
 /// A new response with `status`, `headers` and the body of `from` (a JS stream:
-/// never read into Wasm memory).
+/// never read into Wasm memory), sent as it is ([`rebuild_raw`]).
 pub fn rebuild(from: Response, status: u16, headers: &CoreHeaders) -> Result<Response> {
-    let (_, body) = from.into_parts();
-    Ok(ResponseBuilder::new()
-        .with_status(status)
-        .with_headers(to_worker(headers)?)
-        .body(body))
+    rebuild_raw(from, status, headers).map(Response::from)
 }
 
 /// [`rebuild`] straight to the runtime's response: one JS call,
-/// `new Response(body, {status, headers})`, which is what converting the
-/// built `worker::Response` does.
+/// `new Response(body, {status, headers, encodeBody: "manual"})`: the body
+/// is the bytes the origin sent, coded as its `Content-Encoding` says
+/// (src/glue/js/headers.js), so the runtime must not code it again.
 pub fn rebuild_raw(
     from: Response,
     status: u16,

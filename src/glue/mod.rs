@@ -144,7 +144,7 @@ async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
             return send(Ok(config_invalid()));
         }
     };
-    let headers = convert::raw_to_core(&raw.headers());
+    let headers = convert::request_headers(&raw);
     // The runtime's URL as it is: `flow::plan` parses it (once), and keys are
     // built from that parse, so a re-serialization here would change nothing.
     let url = raw.url();

@@ -2,7 +2,7 @@
 //!
 //! Output is a single list member for this cache, parameters in a fixed order:
 //! `hit`, `fwd`, `fwd-status`, `stored`, `collapsed`, `ttl`, `key`, `detail`.
-//! Example: `edgecache; fwd=miss; stored; ttl=900`.
+//! Example: `edgecache; fwd=miss; fwd-status=200; ttl=900`.
 
 use std::fmt;
 
@@ -188,7 +188,9 @@ impl CacheStatus {
         self
     }
 
-    /// The response was stored (§2.6).
+    /// The response was stored (§2.6): only for a copy known to be in the
+    /// cache when the field is written. A miss's copy is written after its
+    /// answer leaves, so `flow::origin` never claims it.
     pub fn stored(mut self) -> Self {
         self.stored = true;
         self

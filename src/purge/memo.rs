@@ -2,6 +2,7 @@
 //! per `purge.generation_memo` seconds per isolate. Pure: time is passed in.
 
 use super::generations::{Gen, GenName, Generations};
+use super::record::PurgeRecord;
 use crate::http::time::UnixSecs;
 use std::collections::{BTreeMap, HashMap};
 
@@ -54,8 +55,9 @@ impl Memo {
     ///
     /// A purge this isolate knows of is never forgotten for an older value:
     /// the entry keeps the merge of what it held (even expired) and `value`
-    /// ([`crate::purge::record::PurgeRecord::merge`]: the later times, and
-    /// `value`'s nonce, so a changed value is always seen as changed). KV may still show an older value after a purge this
+    /// ([`crate::purge::record::PurgeRecord::merge_read`]: the later times;
+    /// when the two marks differ, no nonce, so that no merge can rebuild an
+    /// older write's mark and vouch for an entry a later purge covers). KV may still show an older value after a purge this
     /// isolate received (the purge writer has not written it yet, or this
     /// location's cached read has not expired), and serving the purged entry
     /// again then would undo the purge here until KV catches up.
@@ -63,6 +65,24 @@ impl Memo {
     /// Returns the value the memo now holds for `name` (`value` itself when
     /// it is not memoized): what a decision should use.
     pub fn put(&mut self, name: GenName, value: Gen, now: UnixSecs) -> Gen {
+        self.insert(name, value, now, PurgeRecord::merge_read)
+    }
+
+    /// Remembers a purge this isolate wrote (or handed to the purge writer)
+    /// just now: newer than anything it held for `name`, so the merge keeps
+    /// the purge's own nonce ([`PurgeRecord::merge`]), and entries fetched
+    /// after it here record that mark (rule 2 holds for them at once).
+    pub fn put_written(&mut self, name: GenName, value: Gen, now: UnixSecs) -> Gen {
+        self.insert(name, value, now, PurgeRecord::merge)
+    }
+
+    fn insert(
+        &mut self,
+        name: GenName,
+        value: Gen,
+        now: UnixSecs,
+        merge: fn(PurgeRecord, PurgeRecord) -> PurgeRecord,
+    ) -> Gen {
         let cost = Memo::entry_cost(&name);
         if self.ttl == 0 || cost > self.max_bytes || value == Gen::Unreadable {
             return value;
@@ -72,7 +92,7 @@ impl Memo {
             self.order.remove(&(at, seq));
             self.used -= cost;
             value = match (old, value) {
-                (Gen::Purged(a), Gen::Purged(b)) => Gen::Purged(a.merge(b)),
+                (Gen::Purged(a), Gen::Purged(b)) => Gen::Purged(merge(a, b)),
                 (Gen::Purged(a), _) => Gen::Purged(a),
                 (_, v) => v,
             };

@@ -110,6 +110,26 @@ impl PurgeRecord {
         .normalized()
     }
 
+    /// What an isolate holds after reading `read` from KV while it held `self`
+    /// (a purge it received, or an earlier read): both purges' facts, as
+    /// [`PurgeRecord::merge`]. When the two marks differ the isolate cannot tell
+    /// which write is newer (purging clocks may be behind, and KV may still
+    /// show a value older than a purge received here), so the result carries
+    /// no nonce: a mark without one never proves "no purge since" (rule 2 of
+    /// `purge::generations`), and every entry falls back to the time rule,
+    /// which fails safe. Keeping `read`'s nonce would rebuild an older write's
+    /// exact mark when that write's times are the later ones, and an entry
+    /// fetched between the two purges would pass as current.
+    pub fn merge_read(self, read: PurgeRecord) -> PurgeRecord {
+        if self.mark() == read.mark() {
+            return read;
+        }
+        PurgeRecord {
+            nonce: None,
+            ..self.merge(read)
+        }
+    }
+
     /// The soft time only when it is after the hard one (else the hard purge
     /// covers it).
     fn normalized(self) -> PurgeRecord {

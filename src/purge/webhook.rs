@@ -8,7 +8,7 @@ use crate::http::method::Method;
 use crate::http::time::UnixSecs;
 use crate::purge::body::{parse_purge_body, PurgeBodyError, PurgeRequest, MAX_BODY_BYTES};
 use crate::purge::generations::{purge_names, GenName, PurgeKind};
-use crate::purge::receipt::Receipt;
+use crate::purge::receipt::{Receipt, RETRY_AFTER_SECS};
 use crate::purge::signature::{verify, Secret, Verified, VerifyError, WebhookHeaders};
 use crate::purge::writer::{staleness_bound, Writer};
 use crate::purge::zone::{max_per_call, plan as zone_plan, ZonePurgeCall};
@@ -42,6 +42,13 @@ impl WebhookError {
             WebhookError::Body(e) => e.status(),
             WebhookError::BadUrl { .. } => 400,
         }
+    }
+
+    /// `Retry-After` (seconds) with a refusal the sender should retry: a 503
+    /// (no secret configured yet: the purge was not recorded, and a later
+    /// delivery may find the secret). Every other refusal is final.
+    pub fn retry_after(&self) -> Option<u64> {
+        (self.status() == 503).then_some(RETRY_AFTER_SECS)
     }
 
     /// Short text for the client; signature failures never say which check failed

@@ -113,7 +113,10 @@ pub(super) fn canonicalize<'u>(url: &str, u: &'u url::Url) -> Result<Canonical<'
 /// characters decoded (`%41` → `A`), other escapes upper-cased (`%c3` → `%C3`),
 /// literal characters kept (`!` and `%21` stay distinct: RFC 3986 §6.2.2.2).
 ///
-/// `None` (suspicious) when the path contains `;` (matrix/path parameters:
+/// `None` (suspicious) when the path has an empty segment (`//`: one origin
+/// merges it into `/`, another serves another file or a 404, so `/media//a.png`
+/// could be a copy of `/media/a.png` that a purge of that URL never names),
+/// contains `;` (matrix/path parameters:
 /// `/api/me;x.css` is `/api/me` to some servers), an escaped `/`, `\`, `;`,
 /// `#`, `?`, `.` (`%2F %5C %3B %23 %3F %2E`: decoded after routing by some
 /// origins, which is how cache-deception and traversal tricks work), an escaped
@@ -125,6 +128,9 @@ pub fn canonical_path(path: &str) -> Option<String> {
 /// [`canonical_path`], borrowing `path` when it is already canonical (ASCII
 /// without `%` or `;`: the common case, and nothing to rewrite).
 fn canonical_path_cow(path: &str) -> Option<Cow<'_, str>> {
+    if path.contains("//") {
+        return None;
+    }
     if path.bytes().all(|b| b.is_ascii() && b != b'%' && b != b';') {
         return Some(Cow::Borrowed(path));
     }

@@ -71,6 +71,26 @@ pub fn pass_headers(incoming: &Headers, body: RequestBody, public_host: Option<&
     out
 }
 
+/// The content coding a lookup asks the origin for (`Accept-Encoding`),
+/// whatever the client accepts. In production Cloudflare's edge asks every
+/// origin for compression (`gzip, br`), so an origin that compresses answers
+/// compressed there; Miniflare's subrequests ask for nothing. Asking here makes
+/// `make dev` and the tests see the answer production stores. Only gzip: the
+/// stored body is kept as the origin coded it (`flow::entry::CODING_HEADER`),
+/// and gzip is the coding the worker can decode for a client that prefers
+/// another (`response::coding`; the edge then codes it as that client wants).
+/// One value for every client, so it needs no place in the key; a route whose
+/// `vary` names `accept-encoding` sends the client's (ours when it sent none).
+pub const ORIGIN_CODINGS: &str = "gzip";
+
+/// Asks the origin for [`ORIGIN_CODINGS`] unless `out` already carries an
+/// `Accept-Encoding` (a route that varies on it).
+pub fn ask_codings(out: &mut Headers) {
+    if !out.contains("accept-encoding") {
+        out.append("accept-encoding", ORIGIN_CODINGS);
+    }
+}
+
 /// The scheme clients reach the edge with, as the origin is told it: keys are
 /// `https` URLs (one entry serves every scheme a URL was asked with), and the
 /// edge terminates TLS.

@@ -16,6 +16,7 @@
 use crate::config::{Route, RouteKind};
 use crate::http::headers::Headers;
 use crate::http::method::Method;
+use crate::response::coding::{negotiate, BodyCoding};
 use crate::response::conditional::{self, Conditional};
 use crate::response::range::{self, RangeOutcome};
 
@@ -36,6 +37,8 @@ pub struct Delivery {
     pub status: u16,
     pub headers: Headers,
     pub body: BodyPart,
+    /// The body as stored, or decoded on the way out (`response::coding`).
+    pub coding: BodyCoding,
 }
 
 /// Decides the client's response to a GET or HEAD request (`method`)
@@ -43,9 +46,11 @@ pub struct Delivery {
 /// `headers` (the headers a client may see, `Cache-Status` included).
 ///
 /// Order (RFC 9110 §13.2.2): validators first (`If-None-Match`, else
-/// `If-Modified-Since`; only when the response would be 2xx), then `Range`
-/// (GET, media routes, 200 with a known identity-coded length; `If-Range`
-/// honoured), then HEAD drops the body.
+/// `If-Modified-Since`; only when the response would be 2xx), then the
+/// content coding (`response::coding::negotiate`: a gzip body is decoded for
+/// a client that prefers another coding), then `Range` (GET, media routes,
+/// 200 with a known identity-coded length; `If-Range` honoured), then HEAD
+/// drops the body.
 pub fn deliver(
     route: &Route,
     method: &Method,
@@ -61,8 +66,10 @@ pub fn deliver(
             status: 304,
             headers: conditional::not_modified_headers(&headers),
             body: BodyPart::Empty,
+            coding: BodyCoding::AsStored,
         };
     }
+    let coding = negotiate(request, &mut headers);
     // HEAD, and the statuses Fetch forbids a body for (RFC 9110 §15.3.5,
     // §15.3.6: 204 and 205 have no content), carry none.
     let whole = |status, headers| Delivery {
@@ -73,6 +80,7 @@ pub fn deliver(
         } else {
             BodyPart::Whole
         },
+        coding,
     };
     let Some(total) = ranged_length(route, status, &headers) else {
         return whole(status, headers);
@@ -90,6 +98,7 @@ pub fn deliver(
                 status: 206,
                 headers,
                 body: BodyPart::Range { start, end },
+                coding,
             }
         }
         RangeOutcome::Unsatisfiable { total } => {
@@ -101,6 +110,7 @@ pub fn deliver(
                 status: 416,
                 headers,
                 body: BodyPart::Empty,
+                coding,
             }
         }
     }

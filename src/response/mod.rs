@@ -1,9 +1,11 @@
 //! The response side: may an origin answer be stored and for how long
 //! (`store`), its age on arrival (`age`), how fresh a stored one is (`freshness`), and how it is delivered
-//! (`delivery`: conditional requests, byte ranges). Never imports `request`.
+//! (`delivery`: conditional requests, byte ranges, `coding`: a coded body for
+//! each client). Never imports `request`.
 
 pub mod age;
 pub mod bucket;
+pub mod coding;
 pub mod conditional;
 pub mod delivery;
 pub mod freshness;

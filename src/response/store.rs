@@ -147,8 +147,10 @@ impl From<&NotStoredReason> for Detail {
 /// Order of checks (first refusal wins): method and body; status; `no-store`;
 /// `private`; `no-cache`; `Set-Cookie`; `Vary`; credentials; media type; TTL.
 ///
-/// * `Vary: accept-encoding` is ignored: the Workers runtime stores one
-///   decoded body and negotiates content coding itself. `Cookie` and
+/// * `Vary: accept-encoding` is ignored: every client's request reaches the
+///   origin with the same `Accept-Encoding` (`request::forward::ORIGIN_CODINGS`),
+///   and the one coded body stored is decoded for a client that prefers
+///   another coding (`response::coding`). `Cookie` and
 ///   `Authorization` are covered by the credential rules (see
 ///   `is_credential_header`). Any other `Vary` name must be in `route.vary`
 ///   (which the key includes), else serving one client's variant to another

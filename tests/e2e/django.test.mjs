@@ -4,6 +4,8 @@
 // new data on every page and filter. Django's purges reach the worker through a
 // recording relay, so a test can count the webhooks one change sent.
 import { execFileSync } from "node:child_process";
+import http from "node:http";
+import zlib from "node:zlib";
 import path from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { cacheStatus, checkedVar, DJANGO_DIR, freePort, SECRETS, startDemoOrigin, startOrigin, startWorker, untilHit } from "./harness.mjs";
@@ -105,7 +107,8 @@ test("a write sent through the worker passes through and invalidates too", async
   });
   expect(r.status).toBe(200);
   expect(cacheStatus(r).params.fwd).toBe("method");
-  await r.text();
+  // Relayed as Django sent it (compressed for this client): one coding, not two.
+  expect((await r.json()).title).toBe(title);
   const after = await viaWorker("/api/courses/2/");
   expect(after.body.title).toBe(title);
 });
@@ -188,5 +191,65 @@ test("20 courses edited in one transaction: ONE webhook, and every page, filter 
     } else {
       expect(r.hit, v).toBe(true);
     }
+  }
+});
+
+/** An edge in front of Django as production has one: every request asks for
+ * `gzip, br` (what Cloudflare's edge asks any origin for), the answer is
+ * relayed byte for byte. Records what it forwarded and what came back. */
+async function startCompressingEdge(target) {
+  const requests = [];
+  const server = http.createServer((req, res) => {
+    const rec = { url: req.url };
+    requests.push(rec);
+    const headers = { ...req.headers, host: new URL(target).host, "accept-encoding": "gzip, br" };
+    const up = http.request(`${target}${req.url}`, { method: req.method, headers }, (answer) => {
+      rec.encoding = answer.headers["content-encoding"];
+      rec.length = answer.headers["content-length"];
+      res.writeHead(answer.statusCode, answer.headers);
+      answer.pipe(res);
+    });
+    req.pipe(up);
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    requests,
+    close: () => new Promise((r) => (server.closeAllConnections?.(), server.close(r))),
+  };
+}
+
+test("GZipMiddleware's answers are stored and served as Django compressed them", async () => {
+  const edge = await startCompressingEdge(originUrl);
+  const w = await startWorker({ ...checkedVar("wrangler.toml"), origin: edge.url }, { listen: true });
+  try {
+    const p = "/api/courses/?page=3";
+    const read = () =>
+      new Promise((resolve, reject) => {
+        http
+          .get(`${w.url}${p}`, { headers: { accept: "application/json", "accept-encoding": "gzip" } }, (res) => {
+            const chunks = [];
+            res.on("data", (d) => chunks.push(d));
+            res.on("end", () => {
+              const cs = cacheStatus({ headers: { get: (n) => res.headers[n] ?? null } });
+              resolve({ res, cs, hit: cs?.params.hit === true, bytes: Buffer.concat(chunks) });
+            });
+          })
+          .on("error", reject);
+      });
+    const first = await read();
+    expect(first.res.statusCode).toBe(200);
+    expect(edge.requests[0].encoding).toBe("gzip");
+    const hit = await untilHit(read);
+    expect(hit.hit, hit.cs.raw).toBe(true);
+    for (let i = 0; i < 10; i++) expect((await read()).hit).toBe(true);
+    // One request reached Django; the hits are its gzip bytes, length and all.
+    expect(edge.requests.filter((r) => r.url === p)).toHaveLength(1);
+    expect(hit.res.headers["content-encoding"]).toBe("gzip");
+    expect(hit.res.headers["content-length"]).toBe(String(hit.bytes.length));
+    expect(JSON.parse(zlib.gunzipSync(hit.bytes).toString())).toMatchObject({ page: 3 });
+  } finally {
+    await w.dispose();
+    await edge.close();
   }
 });

@@ -163,15 +163,17 @@ export async function startWorker(config, opts = {}) {
     kvPersist: opts.kvPersist ?? false,
     cachePersist: opts.cachePersist ?? false,
     ...(opts.listen ? { host: "127.0.0.1", port: 0 } : {}),
-    // By default the per-request and per-purge lines (docs/observability.md)
-    // are dropped and everything else the worker prints is shown
+    // By default the per-request and per-purge lines and the cache_store
+    // events (docs/observability.md) are dropped and everything else the worker prints is shown
     // (EDGECACHE_TEST_LOGS=1 shows them too); quiet: drop everything;
     // logs: an array that collects the stdout lines instead, one string a line.
     handleRuntimeStdio: (out, err) => {
       if (opts.logs) return collectLines(out, opts.logs), err.resume();
       if (opts.quiet) return out.resume(), err.resume();
       const show = process.env.EDGECACHE_TEST_LOGS === "1";
-      forwardLines(out, process.stdout, (line) => show || !line.startsWith('{"edgecache":'));
+      // The request, purge and cache_store lines are routine; other events show.
+      const routine = (line) => line.startsWith('{"edgecache":') || line.includes('"edgecache":"cache_store"');
+      forwardLines(out, process.stdout, (line) => show || !routine(line));
       err.pipe(process.stderr);
     },
   });

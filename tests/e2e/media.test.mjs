@@ -42,7 +42,7 @@ test("a ranged miss fetches the whole object without Range, stores it and answer
   expect(r.headers.get("content-length")).toBe("10");
   expect(Buffer.from(await r.arrayBuffer())).toEqual(PNG.subarray(10, 20));
   expect(cacheStatus(r).params.fwd).toBe("miss");
-  expect(cacheStatus(r).params.stored).toBe(true);
+  expect(cacheStatus(r).params.ttl).toBeDefined();
   expect(rangesSeen("/media/a.png")).toEqual([undefined]);
   // What was stored is the whole object.
   const full = await get("/media/a.png");

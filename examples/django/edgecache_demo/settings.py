@@ -52,6 +52,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Compresses answers for clients that accept gzip, as production origins do
+    # (Cloudflare's edge asks every origin for gzip); edgecache stores and serves
+    # the compressed bytes (docs/caching.md, "Compressed answers"). Outermost of
+    # the middleware that touch the body, so it compresses what they produced.
+    "django.middleware.gzip.GZipMiddleware",
     # Adds ETag to API responses and answers If-None-Match / If-Modified-Since with 304.
     "django.middleware.http.ConditionalGetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -153,7 +153,9 @@ export async function edgecache_read_upto(body, limit) {
 export async function edgecache_complete_copy(body, expected, limit, status, headers) {
   const whole = await edgecache_read_blob(body, expected, limit);
   if (!whole) return null;
-  return { response: new Response(body ? whole.blob : null, { status, headers }), ...whole };
+  // The bytes as the origin sent them (see edgecache_response in headers.js).
+  const response = new Response(body ? whole.blob : null, { status, headers, encodeBody: "manual" });
+  return { response, ...whole };
 }
 
 // A body (or none) read whole: { blob, size } or null (see readAll).
@@ -173,6 +175,13 @@ export function edgecache_cancel(body) {
   if (body && !body.locked) body.cancel().catch(() => {});
 }
 
+// A gzip body decoded, for a client that prefers another coding
+// (src/response/coding.rs decides; its fields already say identity). A body
+// that is not valid gzip errors the stream: the client sees a failed transfer.
+export function edgecache_gunzip(body) {
+  return body.pipeThrough(new DecompressionStream("gzip"));
+}
+
 // The Wasm imports the functions above through this one object
 // (`js_namespace = edgecache_body` in src/glue/body.rs). Imported one by one,
 // each would get its own entry under the same module name in wasm-bindgen's
@@ -186,4 +195,5 @@ export const edgecache_body = {
   edgecache_read_blob,
   edgecache_read_upto,
   edgecache_blob_stream,
+  edgecache_gunzip,
 };

@@ -14,6 +14,11 @@ export function edgecache_headers_from_flat(s) {
   for (let i = 0; i + 1 < p.length; i += 2) h.append(p[i], p[i + 1]);
   return h;
 }
+// A response the worker answers or stores. Every body it carries is the bytes
+// the origin sent (src/glue/js/fetch.js), so a Content-Encoding among the
+// fields describes them as they are: `encodeBody: "manual"` tells workerd not
+// to code them again (by default it would gzip a body under
+// `Content-Encoding: gzip` on its way out, or into the cache).
 export function edgecache_response(body, status, s) {
-  return new Response(body, { status, headers: edgecache_headers_from_flat(s) });
+  return new Response(body, { status, headers: edgecache_headers_from_flat(s), encodeBody: "manual" });
 }
