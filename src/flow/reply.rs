@@ -132,30 +132,3 @@ pub fn origin_failed<P: Platform>(
     );
     plain(f.status, f.message, &f.cache_status(cs))
 }
-
-/// How the purge writer (the Durable Object) answers a hand-off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HandoffAnswer {
-    /// The body is no `purge::writer::Handoff`.
-    Unreadable,
-    /// No room: try again after `retry_after` seconds.
-    Full { retry_after: u64 },
-    /// Stored durably: the writer will write KV.
-    Stored,
-}
-
-/// The writer's reply to a hand-off (only its status is read by the
-/// webhook: 200 stored, anything else not).
-pub fn handoff_reply<B, W>(answer: HandoffAnswer) -> Reply<B, W> {
-    let mut h = Headers::new();
-    h.append("content-type", "text/plain; charset=utf-8");
-    let (status, text) = match answer {
-        HandoffAnswer::Unreadable => (400, "bad handoff"),
-        HandoffAnswer::Full { retry_after } => {
-            h.append("retry-after", &retry_after.to_string());
-            (503, "purge writer full")
-        }
-        HandoffAnswer::Stored => (200, "stored"),
-    };
-    local(status, h, text.as_bytes().to_vec())
-}
