@@ -398,3 +398,13 @@ fn a_failed_handler_s_line_is_a_500_from_the_edge() {
     let unkeyed = RequestFacts { key: None, ..f };
     assert_eq!(RequestLine::failed(&unkeyed).outcome, Outcome::Pass);
 }
+
+#[test]
+fn a_sample_rate_of_all_or_nothing_needs_no_random_draw() {
+    use edgecache::flow::observe::{fixed_draw, is_error_status};
+    assert!(sampled(1.0, fixed_draw(1.0).unwrap(), false));
+    assert!(!sampled(0.0, fixed_draw(0.0).unwrap(), false));
+    assert!(sampled(0.0, fixed_draw(0.0).unwrap(), is_error_status(502)));
+    assert_eq!(fixed_draw(0.5), None);
+    assert!(!is_error_status(499));
+}

@@ -246,7 +246,7 @@ impl RequestLine {
 
     /// Whether the line is an error's (always logged, whatever the sampling).
     pub fn is_error(&self) -> bool {
-        self.status >= 500
+        is_error_status(self.status)
     }
 
     /// The Analytics Engine data point (layout in `docs/observability.md`).
@@ -277,6 +277,22 @@ impl RequestLine {
 /// uniform draw in [0, 1) falls under `log_sample`.
 pub fn sampled(log_sample: f64, draw: f64, error: bool) -> bool {
     error || draw < log_sample
+}
+
+/// Whether a response with `status` is an error's (its line is always logged).
+pub fn is_error_status(status: u16) -> bool {
+    status >= 500
+}
+
+/// The draw [`sampled`] needs when `log_sample` is all or nothing (then no
+/// random number is drawn: it is a JS call in Workers); `None` when the
+/// platform must draw one.
+pub fn fixed_draw(log_sample: f64) -> Option<f64> {
+    match log_sample {
+        s if s >= 1.0 => Some(0.0),
+        s if s <= 0.0 => Some(1.0),
+        _ => None,
+    }
 }
 
 /// `Server-Timing` (W3C Server Timing): the edge's own time and, when the

@@ -1,25 +1,22 @@
-//! A bucket origin's fetch: `s3` over HTTP (the request built, and signed for
-//! a private bucket, by `request::s3`), `r2` through its binding
-//! (src/glue/js/r2.js). The answer is classified by the core
-//! (`response::bucket::classify`): an object goes on with the bucket's
-//! internal headers removed; anything else becomes `FetchError::Bucket`,
-//! with a log line naming the cause (never a credential: only the error
-//! body's `<Code>` is read from it).
+//! A bucket origin's read (`Platform::fetch_bucket`): `s3` over HTTP (the
+//! request built, and signed for a private bucket, by `request::s3`), `r2`
+//! through its binding (src/glue/js/r2.js). The answer goes back as it came;
+//! the core classifies it (`flow::bucket_read`).
 
-use super::convert::{now_secs, rebuild, to_core, to_worker};
-use super::origin::{fetch_origin, Fetch, OriginRequest};
-use super::State;
+use super::convert::to_worker;
+use super::platform::{answer, Edge};
 use crate::flow::bucket::BucketTarget;
-use crate::flow::fetched::{relayable, FetchError};
+use crate::flow::fetched::FetchError;
+use crate::flow::platform::{Fetch, OriginRequest, Platform};
 use crate::http::headers::Headers as CoreHeaders;
 use crate::http::method::Method;
 use crate::request::s3::{s3_get, BUCKET_REQUEST_HEADERS};
 use crate::request::sigv4::Credentials;
-use crate::response::bucket::{classify, client_visible, error_code, BucketAnswer, Refusal};
+use crate::response::bucket::{BucketAnswer, Refusal};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
-use worker::{Env, Response, ResponseBody};
+use worker::{Env, Response};
 
 #[wasm_bindgen(module = "/src/glue/js/r2.js")]
 extern "C" {
@@ -30,9 +27,6 @@ extern "C" {
     ) -> js_sys::Promise;
     fn edgecache_binding(env: &JsValue, name: &str) -> JsValue;
 }
-
-/// Largest error body read for its `<Code>` (S3's are a few hundred bytes).
-const ERROR_BODY_LIMIT: usize = 16 * 1024;
 
 /// What the isolate keeps for its bucket origins, read once from `env`.
 #[derive(Default)]
@@ -70,14 +64,15 @@ impl Buckets {
 
 /// The GET of `target` (with `validators` when revalidating), classified.
 pub async fn fetch_bucket(
-    state: &State,
+    edge: &Edge,
+    buckets: &Buckets,
     target: &BucketTarget<'_>,
     validators: &CoreHeaders,
     timeout: Duration,
-) -> Fetch {
-    let (fetch, name) = match target {
+) -> Fetch<Response> {
+    match target {
         BucketTarget::S3 { origin, key } => {
-            let creds = state.buckets.credentials.get(&origin.name);
+            let creds = buckets.credentials.get(&origin.name);
             if origin.private && creds.is_none() {
                 let [id, secret] = origin.secret_names();
                 return refused(
@@ -88,7 +83,7 @@ pub async fn fetch_bucket(
                     ),
                 );
             }
-            let get = s3_get(origin, key, validators, creds, now_secs());
+            let get = s3_get(origin, key, validators, creds, edge.now_secs());
             let req = OriginRequest {
                 url: &get.url,
                 method: &Method::Get,
@@ -96,25 +91,20 @@ pub async fn fetch_bucket(
                 body: None,
                 timeout,
             };
-            (fetch_origin(req).await, origin.name.as_str())
+            edge.fetch(req).await
         }
         BucketTarget::R2 { origin, key } => {
-            let bucket = state
-                .buckets
+            let bucket = buckets
                 .r2
                 .get(&origin.binding)
                 .cloned()
                 .unwrap_or(JsValue::UNDEFINED);
-            (
-                r2_get(&bucket, key, validators).await,
-                origin.binding.as_str(),
-            )
+            r2_get(&bucket, key, validators).await
         }
-    };
-    classified(fetch, name).await
+    }
 }
 
-async fn r2_get(bucket: &JsValue, key: &str, validators: &CoreHeaders) -> Fetch {
+async fn r2_get(bucket: &JsValue, key: &str, validators: &CoreHeaders) -> Fetch<Response> {
     let mut conditional = CoreHeaders::new();
     for name in BUCKET_REQUEST_HEADERS {
         if let Some(v) = validators.get(name) {
@@ -132,57 +122,15 @@ async fn r2_get(bucket: &JsValue, key: &str, validators: &CoreHeaders) -> Fetch 
     match wasm_bindgen_futures::JsFuture::from(edgecache_r2_get(bucket, key, &headers.0)).await {
         Ok(v) => match v.as_string() {
             Some(why) => failed(format!("R2: {why}")),
-            None => Fetch::Response(Response::from(worker::web_sys::Response::from(v))),
+            None => answer(Response::from(worker::web_sys::Response::from(v))),
         },
         Err(e) => failed(format!("R2: {e:?}")),
     }
 }
 
-fn refused(r: Refusal, detail: &str) -> Fetch {
+fn refused(r: Refusal, detail: &str) -> Fetch<Response> {
     Fetch::Failed {
         error: FetchError::Bucket(BucketAnswer::Refused(r)),
         why: format!("{}: {detail}", r.cause()),
-    }
-}
-
-/// An object's response with the bucket's internals removed, or the
-/// failure its status and error `<Code>` mean.
-async fn classified(fetch: Fetch, name: &str) -> Fetch {
-    let Fetch::Response(resp) = fetch else {
-        return fetch;
-    };
-    let status = resp.status_code();
-    if !relayable(status) {
-        return Fetch::Response(resp);
-    }
-    let ok = (200..300).contains(&status) || status == 304;
-    if ok {
-        let headers = client_visible(&to_core(resp.headers()));
-        return match rebuild(resp, status, &headers) {
-            Ok(r) => Fetch::Response(r),
-            Err(e) => Fetch::Failed {
-                error: FetchError::Unreachable,
-                why: format!("{e:?}"),
-            },
-        };
-    }
-    let body = match resp.into_parts() {
-        (_, ResponseBody::Stream(s)) => super::body::read_upto(Some(s), ERROR_BODY_LIMIT)
-            .await
-            .ok()
-            .flatten(),
-        _ => None,
-    };
-    let text = body.map(|b| String::from_utf8_lossy(&b).into_owned());
-    let code = text.as_deref().and_then(error_code);
-    let answer = classify(status, code);
-    let why = match answer {
-        BucketAnswer::Refused(r) => r.cause(),
-        BucketAnswer::NotFound => "no such object",
-        _ => "the bucket answered with an error",
-    };
-    Fetch::Failed {
-        error: FetchError::Bucket(answer),
-        why: format!("bucket `{name}`: {status} {}: {why}", code.unwrap_or("-")),
     }
 }

@@ -6,7 +6,7 @@
 //!
 //! The request path calls [`ensure`] once, before it consults the memo.
 
-use super::convert::{now_millis, now_secs};
+use super::convert::now_millis;
 use super::{current_state, log, writer, State};
 use crate::http::cache_status::Detail;
 use crate::http::time::UnixMillis;
@@ -38,7 +38,7 @@ const WAIT_STEP_MS: u64 = 10;
 pub async fn ensure(env: &Env, ctx: &Context, state: &State) -> Option<Detail> {
     // No writer bound: no log to read, the fast path is off.
     let poll = if state.writer_bound {
-        state.config.purge.poll_ms
+        state.isolate.config.purge.poll_ms
     } else {
         0
     };
@@ -108,7 +108,7 @@ async fn refresh(env: Env) {
     let Some(rc) = current_state() else { return };
     let mut guard = Reading(rc.clone(), false);
     let Ok(state) = rc.as_ref() else { return };
-    let settings = &state.config.purge;
+    let settings = &state.isolate.config.purge;
     let backstop = staleness_bound(settings, Writer::Single);
     let window = read_window_ms(settings, backstop);
     let asked = now_millis();
@@ -130,9 +130,9 @@ async fn refresh(env: Env) {
                     .fast
                     .borrow_mut()
                     .on_read(&s.read, s.asked_at, now, backstop_ms(backstop));
-            let mut memo = state.memo.borrow_mut();
+            let mut memo = state.isolate.memo.borrow_mut();
             for (name, record) in purges(&entries) {
-                memo.put(name, Gen::Purged(record), now_secs());
+                memo.put(name, Gen::Purged(record), now_millis().to_secs());
             }
         }
         Err(e) => {

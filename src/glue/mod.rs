@@ -1,61 +1,49 @@
-//! Wasm glue: the only code that touches `worker` types. It converts runtime
-//! types, calls the core (`crate::flow`, `crate::purge::webhook`), performs the I/O the
-//! core names, and maps results to responses. Nothing is decided here.
+//! Wasm glue: the only code that touches `worker` types. It implements the
+//! core's `flow::platform::Platform` over workers-rs ([`platform::Edge`]),
+//! converts the runtime's request, hands each `flow::plan` outcome to the one
+//! core function that answers it (`flow::lookup`, `flow::pass`,
+//! `flow::purge_request`, `flow::explain`, `flow::reply`), and sends the
+//! `Reply` it gets back. Nothing is decided here: no header names, no status
+//! choices, no cache outcomes.
 
 mod body;
 mod bucket;
-mod collapse;
 mod convert;
-mod explain;
 mod fastlog;
 mod kv;
-mod lookup;
-mod memory;
 mod observe;
-mod origin;
-mod pass;
-mod revalidate;
-mod store;
-mod webhook;
+mod platform;
 mod writer;
 
 use crate::config::Config;
-use crate::flow::fetched::{origin_failure, FetchError};
+use crate::flow::isolate::{Cx, Isolate, Trace};
 use crate::flow::observe::route_of;
-use crate::flow::refresh::REFRESH_GATE_MAX_BYTES;
+use crate::flow::pass::PassRequest;
+use crate::flow::platform::Reply;
+use crate::flow::purge_request::PurgeRequest;
+use crate::flow::reply::{config_invalid, reject, reserved_not_found};
 use crate::flow::{self, Incoming, Plan, Reserved};
-use crate::http::cache_status::{CacheStatus, Detail, Fwd};
-use crate::http::headers::Headers as CoreHeaders;
 use crate::http::method::Method;
-use crate::purge::memo::{Memo, MEMO_MAX_BYTES};
+use crate::purge::signature::{parse_secrets, Secret};
+use crate::request::forward::RequestBody;
+use platform::Edge;
 use std::cell::RefCell;
 use std::rc::Rc;
+use wasm_bindgen::JsValue;
 use worker::*;
 
-/// Per-isolate state: the config, validated once, and the generation memo.
+/// Per-isolate state: the core's [`Isolate`] and what only the glue reads.
 pub(crate) struct State {
-    pub config: Config,
-    pub memo: RefCell<Memo>,
-    /// Background refreshes in flight (stale-while-revalidate), collapsed per key.
-    pub refresh: RefCell<crate::flow::refresh::RefreshGate>,
-    /// Misses in flight per key, and hit-for-pass notes (request collapsing).
-    pub collapse: RefCell<collapse::Collapser>,
-    /// Small entries kept in the isolate, in front of the Cache API.
-    pub memory: RefCell<memory::Tier>,
+    pub isolate: Rc<Isolate<Edge>>,
+    /// The Analytics Engine dataset is bound (`flow::observe::ANALYTICS_BINDING`).
+    pub analytics: bool,
+    /// Bucket origins' credentials and bindings, read once.
+    pub buckets: Rc<bucket::Buckets>,
     /// This isolate's view of the purge writer's log (the fast path).
     pub fast: RefCell<crate::purge::fastview::FastView>,
     /// A purge writer is bound (`writer::WRITER_BINDING`): without one there
     /// is no log to read, and the fast path is off.
     pub writer_bound: bool,
-    /// The zone purge API's rate limit, shared by every webhook of the isolate.
-    pub zone_limit: RefCell<crate::purge::zone::RateLimit>,
-    /// `EDGECACHE_KEY_SECRET` (per-user keys), read once: secrets are fixed for
-    /// an isolate's life (a new secret means a new deployment).
-    pub key_secret: Option<String>,
-    /// The Analytics Engine dataset is bound (`flow::observe::ANALYTICS_BINDING`).
-    pub analytics: bool,
-    /// Bucket origins' credentials and bindings, read once.
-    pub buckets: bucket::Buckets,
 }
 
 thread_local! {
@@ -71,24 +59,15 @@ fn state(env: &Env) -> Rc<std::result::Result<State, String>> {
     if let Some(s) = current_state() {
         return s;
     }
-    let loaded = load_config(env).map(|config| State {
-        memo: RefCell::new(Memo::new(config.purge.generation_memo, MEMO_MAX_BYTES)),
-        refresh: RefCell::new(crate::flow::refresh::RefreshGate::new(
-            REFRESH_GATE_MAX_BYTES,
-        )),
-        memory: RefCell::new(memory::Tier::new(config.memory.clone())),
-        collapse: RefCell::new(collapse::Collapser::new(
-            crate::flow::collapse::COLLAPSE_MAX_BYTES,
-        )),
-        fast: RefCell::new(crate::purge::fastview::FastView::new()),
-        writer_bound: env.durable_object(writer::WRITER_BINDING).is_ok(),
-        zone_limit: RefCell::new(crate::purge::zone::RateLimit::for_plan(
-            config.purge.zone_plan,
-        )),
-        key_secret: secret(env, "EDGECACHE_KEY_SECRET"),
-        analytics: observe::has_dataset(env),
-        buckets: bucket::Buckets::load(env, &config),
-        config,
+    let loaded = load_config(env).map(|config| {
+        let buckets = Rc::new(bucket::Buckets::load(env, &config));
+        State {
+            isolate: Rc::new(Isolate::new(config, secret(env, "EDGECACHE_KEY_SECRET"))),
+            analytics: observe::has_dataset(env),
+            buckets,
+            fast: RefCell::new(crate::purge::fastview::FastView::new()),
+            writer_bound: env.durable_object(writer::WRITER_BINDING).is_ok(),
+        }
     });
     let rc = Rc::new(loaded);
     STATE.with(|s| *s.borrow_mut() = Some(rc.clone()));
@@ -126,54 +105,43 @@ pub(crate) fn log(event: &str, fields: serde_json::Value) {
     console_log!("{}", line);
 }
 
-/// The worker's own 502/504 when the origin gave no answer
-/// (`flow::fetched::origin_failure` decides which).
-pub(crate) fn origin_failed(error: FetchError, why: &str, cs: CacheStatus) -> Result<Response> {
-    let f = origin_failure(error);
-    log(
-        "origin_failed",
-        serde_json::json!({ "status": f.status, "error": why }),
-    );
-    plain(f.status, f.message, &f.cache_status(cs))
+/// The runtime's response for a core [`Reply`]; an I/O error is the
+/// handler's error (a 500, logged).
+fn send(
+    r: std::result::Result<Reply<Response, JsValue>, crate::flow::platform::IoError>,
+) -> Result<web_sys::Response> {
+    r.map_err(|e| Error::RustError(e.0)).and_then(body::reply)
 }
 
-pub(crate) fn plain(status: u16, message: &str, cache_status: &CacheStatus) -> Result<Response> {
-    plain_with(status, message, cache_status, None)
+/// The webhook secrets (`EDGECACHE_WEBHOOK_SECRET`, several for rotation);
+/// none when unset or invalid, which refuses every webhook.
+fn webhook_secrets(env: &Env) -> Vec<Secret> {
+    secret(env, "EDGECACHE_WEBHOOK_SECRET")
+        .map(|s| parse_secrets(&s))
+        .transpose()
+        .unwrap_or_else(|e| {
+            console_error!("edgecache: EDGECACHE_WEBHOOK_SECRET is invalid: {}", e);
+            None
+        })
+        .unwrap_or_default()
 }
 
-/// [`plain`] with the `Allow` of a 405.
-fn plain_with(
-    status: u16,
-    message: &str,
-    cache_status: &CacheStatus,
-    allow: Option<&str>,
-) -> Result<Response> {
-    let mut h = CoreHeaders::new();
-    if let Some(a) = allow {
-        h.append("allow", a);
-    }
-    h.append("content-type", "text/plain; charset=utf-8");
-    h.append("cache-control", "no-store");
-    h.append("cache-status", &cache_status.to_string());
-    convert::local(status, &h, Some(format!("{message}\n").into_bytes()))
+/// A request body as the platform's body type.
+fn body_of(raw: &web_sys::Request) -> Option<Response> {
+    raw.body()
+        .map(|s| ResponseBuilder::new().body(ResponseBody::Stream(s)))
 }
 
 #[event(fetch)]
 async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
     // The raw request: `worker::Request::from` reads `request.cf` (a costly
-    // call), which only the non-lookup paths may want; they convert below.
+    // call), which no path needs.
     let state = state(&env);
     let state = match state.as_ref() {
         Ok(s) => s,
         Err(message) => {
             console_error!("edgecache: invalid configuration: {}", message);
-            let cs = CacheStatus::forward(Fwd::Bypass).detail(Detail::ConfigInvalid);
-            return plain(
-                500,
-                "edgecache: configuration invalid (see the worker log)",
-                &cs,
-            )
-            .map(Into::into);
+            return send(Ok(config_invalid()));
         }
     };
     let headers = convert::request_headers(&raw);
@@ -190,10 +158,11 @@ async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
         url: &url,
         headers: &headers,
         has_body,
-        user_secret: state.key_secret.as_deref().map(str::as_bytes),
+        user_secret: state.isolate.user_secret(),
     };
-    let trace = observe::Trace::start();
-    let (out, logged) = answer(raw, &env, &ctx, state, &incoming, &trace).await;
+    let edge = Edge::new(env.clone(), Some(ctx)).with_buckets(&state.buckets);
+    let trace = Trace::start(convert::now_millis());
+    let (out, logged) = answer(&raw, &edge, &env, state, &incoming, &trace).await;
     let Some((route, key)) = logged else {
         if let Ok(res) = &out {
             observe::timing(state, &trace, res);
@@ -216,44 +185,61 @@ async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
 /// line (the purge webhook logs its own).
 type Logged<'c> = Option<(Option<&'c str>, Option<String>)>;
 
-/// The answer to a request, as `flow::plan` routes it. `Request::from` only
-/// off the lookup path (see `fetch`).
+/// The answer to a request, as `flow::plan` routes it.
 async fn answer<'c>(
-    raw: web_sys::Request,
+    raw: &web_sys::Request,
+    edge: &Edge,
     env: &Env,
-    ctx: &Context,
     state: &'c State,
     incoming: &Incoming<'_>,
-    trace: &observe::Trace,
+    trace: &Trace,
 ) -> (Result<web_sys::Response>, Logged<'c>) {
     let (method, headers, url) = (incoming.method, incoming.headers, incoming.url);
-    let (out, route, key) = match flow::plan(&state.config, incoming) {
+    let (isolate, config) = (&state.isolate, &state.isolate.config);
+    let (out, route, key) = match flow::plan(config, incoming) {
         Plan::Lookup(lookup) => {
             let route = Some(lookup.key.route.name.as_str());
             let key = lookup.key.url().to_string();
-            let out = lookup::lookup(env, ctx, state, headers, *lookup, trace).await;
+            let cx = Cx {
+                platform: edge,
+                isolate,
+                headers,
+                lookup: &lookup,
+                trace: Some(trace),
+            };
+            let out = send(flow::lookup::lookup(&cx).await);
             (out, route, Some(key))
         }
         Plan::Reserved(Reserved::Purge) => {
-            let out = webhook::handle(Request::from(raw), method, env, ctx, state, headers).await;
-            return (out.map(Into::into), None);
+            let req = PurgeRequest {
+                method,
+                url,
+                headers,
+                body: body_of(raw),
+                secrets: &webhook_secrets(env),
+                zone_token: secret(env, "EDGECACHE_ZONE_TOKEN"),
+            };
+            let purged = flow::purge_request::purge(edge, isolate, req).await;
+            if let Some(line) = &purged.line {
+                observe::purge(env, state, line);
+            }
+            return (send(Ok(purged.reply)), None);
         }
         Plan::Reserved(Reserved::Explain) => {
-            let out = explain::handle(&Request::from(raw), env, state, headers);
-            (out.map(Into::into), None, None)
+            let token = secret(env, "EDGECACHE_EXPLAIN_TOKEN");
+            let out = flow::explain::explain_request(isolate, url, token.as_deref(), headers);
+            let out = send(Ok(out));
+            (out, None, None)
         }
-        Plan::Reserved(Reserved::NotFound) => {
-            let cs = CacheStatus::forward(Fwd::Bypass).detail(Detail::ReservedPath);
-            (plain(404, "not found", &cs).map(Into::into), None, None)
-        }
+        Plan::Reserved(Reserved::NotFound) => (send(Ok(reserved_not_found())), None, None),
         Plan::Reject {
             status,
             message,
             cache_status,
             allow,
         } => {
-            let out = plain_with(status, &message, &cache_status, allow).map(Into::into);
-            (out, route_of(&state.config, url), None)
+            let out = send(Ok(reject(status, &message, &cache_status, allow)));
+            (out, route_of(config, url), None)
         }
         Plan::Pass {
             cache_status,
@@ -261,14 +247,21 @@ async fn answer<'c>(
             forward_body,
             origin,
         } => {
-            let pass = pass::Pass {
+            let req = PassRequest {
+                method,
+                url,
+                headers,
                 origin: origin.as_str(),
+                body: match forward_body {
+                    RequestBody::Forward => body_of(raw),
+                    RequestBody::Withhold => None,
+                },
                 cache_status,
                 invalidate,
                 forward_body,
             };
-            let out = pass::pass(Request::from(raw), method, state, headers, pass, trace).await;
-            (out, route_of(&state.config, url), None)
+            let out = send(flow::pass::pass(edge, isolate, trace, req).await);
+            (out, route_of(config, url), None)
         }
     };
     (out, Some((route, key)))

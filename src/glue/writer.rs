@@ -8,8 +8,9 @@
 //! (`crate::purge::log`). The alarm writes what is due.
 
 use super::convert::now_millis;
-use super::kv::BINDING as KV_BINDING;
 use super::log;
+use super::platform::Edge;
+use crate::flow::marks::write_record;
 use crate::http::time::UnixMillis;
 use crate::purge::generations::kv_expiration_ttl;
 use crate::purge::log::{append, read_plan, Append, LogEntry, LogIndex, LogRead};
@@ -276,21 +277,18 @@ async fn schedule(storage: &JsValue, at: UnixMillis) -> Result<()> {
 /// Makes every write (reading the value first where it says so); the outcome
 /// of each, in order.
 async fn write_all(env: &Env, writes: &[FlushWrite]) -> Vec<WriteOutcome> {
-    let Ok(kv) = env.kv(KV_BINDING) else {
-        return vec![WriteOutcome::Failed; writes.len()];
-    };
+    let edge = Edge::new(env.clone(), None);
     let ttl = kv_expiration_ttl(generation_ttl());
-    let puts = writes.iter().map(|w| {
-        let kv = &kv;
-        async move { super::kv::write_record(env, kv, &w.key, w.record, w.read_first, ttl).await }
-    });
+    let puts = writes
+        .iter()
+        .map(|w| write_record(&edge, &w.key, w.record, w.read_first, ttl));
     join_all(puts)
         .await
         .into_iter()
         .map(|r| match r {
             Ok(_) => WriteOutcome::Written,
             Err(e) => {
-                log("writer_write_failed", serde_json::json!({ "error": e }));
+                log("writer_write_failed", serde_json::json!({ "error": e.0 }));
                 WriteOutcome::Failed
             }
         })
