@@ -1,5 +1,5 @@
 # edgecache — the two quick-start commands are `make dev` and `make test`.
-.PHONY: setup dev test quick build check fmt bench size fuzz loadtest
+.PHONY: setup dev test quick build check fmt bench size fuzz loadtest simulate
 
 setup:      ## install everything a fresh machine lacks (idempotent)
 	bash scripts/setup.sh
@@ -36,3 +36,8 @@ loadtest:   ## purge under load, origin requests per purge, then a purge storm, 
 
 fuzz:       ## every fuzz target for FUZZ_SECONDS (default 60) each; see docs/fuzzing.md
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+SEEDS ?= 10000
+FROM ?= 0
+simulate:   ## the deterministic simulator of the edge: SEEDS=N seeds from FROM=S (or SEED=S for one), a progress line
+	cargo run --quiet --release --bin edgecache -- sim $(if $(SEED),--seed $(SEED) --verbose,--seeds $(SEEDS) --from $(FROM))
