@@ -40,4 +40,4 @@ fuzz:       ## every fuzz target for FUZZ_SECONDS (default 60) each; see docs/fu
 SEEDS ?= 10000
 FROM ?= 0
 simulate:   ## the deterministic simulator of the edge: SEEDS=N seeds from FROM=S (or SEED=S for one), a progress line
-	cargo run --quiet --release --bin edgecache -- sim $(if $(SEED),--seed $(SEED) --verbose,--seeds $(SEEDS) --from $(FROM))
+	cargo run --quiet --profile sim --bin edgecache -- sim $(if $(SEED),--seed $(SEED) --verbose --trace,--seeds $(SEEDS) --from $(FROM))

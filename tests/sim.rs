@@ -6,24 +6,44 @@
 
 use edgecache::sim::run;
 
-fn seeds() -> u64 {
+/// Seeds per test below (three tests, run in parallel by the harness).
+fn per_test() -> u64 {
     std::env::var("EDGECACHE_SIM_SEEDS")
         .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(300)
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(100, |n| n.div_ceil(3))
 }
 
-#[test]
-fn every_invariant_holds_over_a_few_hundred_seeds() {
+fn hold_over(part: u64) {
     let started = std::time::Instant::now();
-    let n = seeds();
-    let failures: Vec<String> = (0..n)
+    let n = per_test();
+    let seeds = part * n..(part + 1) * n;
+    let failures: Vec<String> = seeds
+        .clone()
         .filter_map(|seed| run(seed).err())
         .map(|f| f.to_string())
         .collect();
     // A figure, not an assertion: how long the seeds took.
-    eprintln!("sim: {n} seeds in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "sim: seeds {seeds:?} in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_invariant_holds_over_seeds_0_to_99() {
+    hold_over(0);
+}
+
+#[test]
+fn every_invariant_holds_over_seeds_100_to_199() {
+    hold_over(1);
+}
+
+#[test]
+fn every_invariant_holds_over_seeds_200_to_299() {
+    hold_over(2);
 }
 
 #[test]

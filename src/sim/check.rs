@@ -52,6 +52,8 @@ pub struct Checker {
     pub late_reads: u64,
     pub max_lag_ms: u64,
     pub purged_fetches: u64,
+    /// The most origin requests one isolate led for one resource and purge.
+    pub max_purged_fetches: u32,
 }
 
 impl Checker {
@@ -116,6 +118,7 @@ impl Checker {
         let epoch = self.epoch(resource);
         let n = self.fetches.entry((iso, resource, epoch)).or_insert(0);
         *n += 1;
+        self.max_purged_fetches = self.max_purged_fetches.max(*n);
         if *n > MAX_PURGED_FETCHES {
             let n = *n;
             self.fail(format!(

@@ -63,6 +63,7 @@ pub struct Summary {
     pub late_reads: u64,
     pub max_lag_ms: u64,
     pub purged_fetches: u64,
+    pub max_purged_fetches: u32,
 }
 
 /// A failed run: its seed, what broke, and how to replay it.
@@ -77,8 +78,8 @@ impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "seed {} failed at t={} ms: {}\n  replay: cargo run --release --bin edgecache -- sim \
-             --seed {} --verbose   (or: make simulate SEED={})",
+            "seed {} failed at t={} ms: {}\n  replay: make simulate SEED={}   (or: cargo run \
+             --bin edgecache -- sim --seed {} --trace)",
             self.seed, self.at_ms, self.message, self.seed, self.seed
         )
     }
@@ -88,7 +89,7 @@ impl std::fmt::Display for Failure {
 /// gap of one to three days in about a third of the runs.
 pub fn shape(seed: u64) -> Shape {
     let mut rng = fastrand::Rng::with_seed(seed ^ 0x5aa9e);
-    let half_ms = rng.u64(30_000..=90_000);
+    let half_ms = rng.u64(25_000..=75_000);
     let gap_ms = if rng.u8(0..3) == 0 {
         rng.u64(86_400_000..=3 * 86_400_000)
     } else {
@@ -192,6 +193,7 @@ fn summary(w: &World, seed: u64) -> Summary {
         late_reads: check.late_reads,
         max_lag_ms: check.max_lag_ms,
         purged_fetches: check.purged_fetches,
+        max_purged_fetches: check.max_purged_fetches,
     }
 }
 
