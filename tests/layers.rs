@@ -9,8 +9,8 @@
 //! import each other; nothing imports `glue`. Among the core's files there is
 //! no import cycle (a folder's `mod.rs` re-exports count as its imports, so a
 //! file reaches its siblings through `super::sibling`, never the facade).
-//! Core files stay under [`MAX_FILE_LINES`] lines and functions under
-//! [`MAX_FN_LINES`].
+//! Core and glue files stay under [`MAX_FILE_LINES`] lines and functions
+//! under [`MAX_FN_LINES`].
 //!
 //! Every failure names the file and the path it imports. The checker itself is
 //! tested on small made-up sources at the bottom, so a broken checker fails too.
@@ -35,6 +35,11 @@ const LAYERS: &[(&str, u8)] = &[
 ];
 /// Folders of the pure core (no runtime types, sizes checked).
 const CORE: &[&str] = &["http", "config", "request", "response", "purge", "flow"];
+/// Folders whose files are held to [`MAX_FILE_LINES`]: the core and the glue
+/// (the request sequence's home was a 482-line glue file once).
+const SIZED: &[&str] = &[
+    "http", "config", "request", "response", "purge", "flow", "glue",
+];
 /// Longest core file, counted up to its `#[cfg(test)]` module.
 const MAX_FILE_LINES: usize = 420;
 /// Longest function body anywhere in `src/`.
@@ -413,7 +418,7 @@ fn cycles(sources: &[Source], only: &[&str]) -> Vec<String> {
     out
 }
 
-/// Core files over [`MAX_FILE_LINES`] (counted up to `#[cfg(test)]`) and
+/// Core and glue files over [`MAX_FILE_LINES`] (counted up to `#[cfg(test)]`) and
 /// functions over [`MAX_FN_LINES`] anywhere.
 fn size_violations(sources: &[Source]) -> Vec<String> {
     let mut out = Vec::new();
@@ -423,9 +428,9 @@ fn size_violations(sources: &[Source]) -> Vec<String> {
             .iter()
             .position(|l| l.trim() == "#[cfg(test)]")
             .unwrap_or(lines.len());
-        if folder(&s.path).is_some_and(|f| CORE.contains(&f)) && code_lines > MAX_FILE_LINES {
+        if folder(&s.path).is_some_and(|f| SIZED.contains(&f)) && code_lines > MAX_FILE_LINES {
             out.push(format!(
-                "{}: {code_lines} lines; at most {MAX_FILE_LINES} in the core",
+                "{}: {code_lines} lines; at most {MAX_FILE_LINES} in the core and the glue",
                 s.path
             ));
         }
@@ -589,8 +594,10 @@ fn checker_counts_long_files_and_functions() {
         ("src/flow/plan.rs", &long_fn),
         ("src/purge/body.rs", &long_file),
         ("src/glue/lookup.rs", &long_file),
+        ("src/report/html.rs", &long_file),
     ]));
-    assert_eq!(v.len(), 2, "{v:?}");
+    assert_eq!(v.len(), 3, "{v:?}");
     assert!(v[0].contains("src/flow/plan.rs:1: `fn big`"), "{v:?}");
     assert!(v[1].starts_with("src/purge/body.rs:"), "{v:?}");
+    assert!(v[2].starts_with("src/glue/lookup.rs:"), "{v:?}");
 }

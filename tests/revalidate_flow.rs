@@ -5,7 +5,7 @@
 use edgecache::config::Config;
 use edgecache::flow::entry::{ORIGIN_CC_HEADER, STATUS_HEADER};
 use edgecache::flow::revalidate::{
-    answers_revalidation, conditional_headers, on_not_modified, Revalidated,
+    answers_revalidation, conditional_headers, on_not_modified, Revalidation,
 };
 use edgecache::flow::stored::stale_since;
 use edgecache::flow::{
@@ -233,7 +233,7 @@ fn a_304_updates_freshness_and_restamps_with_the_revalidation_start() {
         ("content-length", "0"),
     ]);
     let started = UnixMillis(2_000_123);
-    let Revalidated::Updated(d) = on_not_modified(
+    let Revalidation::NotModified(d) = on_not_modified(
         &c,
         &lk,
         &e,
@@ -277,7 +277,7 @@ fn a_304_about_another_etag_is_a_mismatch() {
         FetchStart::unrecorded(UnixMillis(0)),
         UnixSecs(2000),
     );
-    assert!(matches!(r, Revalidated::Mismatch), "{r:?}");
+    assert!(matches!(r, Revalidation::Refetch), "{r:?}");
 }
 
 #[test]
@@ -287,7 +287,7 @@ fn a_304_that_now_forbids_storing_serves_once_and_stores_nothing() {
     let s = stored(&c, &lk, ETAG);
     let e = StoredEntry::parse(&s).unwrap();
     let nm = h(&[("etag", "\"v1\""), ("cache-control", "no-store")]);
-    let Revalidated::Updated(d) = on_not_modified(
+    let Revalidation::NotModified(d) = on_not_modified(
         &c,
         &lk,
         &e,

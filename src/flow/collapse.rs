@@ -23,7 +23,12 @@
 
 use crate::config::{Route, Secs};
 use crate::http::time::UnixSecs;
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::rc::Rc;
+
+/// The cell a flight's leader reports through and its followers read.
+pub type Shared = Rc<Cell<Option<LeaderOutcome>>>;
 
 /// How long a hit-for-pass note lasts. Short: it only spares followers a
 /// wait; a key whose answers become storable is collapsed again after it (or

@@ -15,16 +15,28 @@
 
 pub mod client_cc;
 pub mod collapse;
+pub mod copies;
 pub mod copy;
 pub mod entry;
+pub mod explain;
 pub mod fetched;
+pub mod flight;
 pub mod invalidate;
+pub mod isolate;
+pub mod lookup;
+pub mod marks;
 pub mod memory;
+pub mod miss;
 pub mod observe;
 pub mod origin;
+pub mod pass;
 pub mod plan;
+pub mod platform;
+pub mod purge_request;
 pub mod refresh;
+pub mod reply;
 pub mod revalidate;
+pub mod settle;
 pub mod stored;
 
 pub use copy::{copy_strategy, CopyStrategy};

@@ -31,16 +31,21 @@ pub fn conditional_headers(origin_headers: &Headers, validator: &Validator) -> H
     h
 }
 
-/// What a 304 to a conditional request means for the stored entry.
+/// What an answer to a (possibly conditional) request means for the kept
+/// entry: the one revalidation outcome, foreground and background alike.
 #[derive(Debug)]
-pub enum Revalidated {
-    /// The stored body answers: serve it with `decision.client`, and store it
-    /// again with `decision.store` (new fields, freshness and stamp). With no
-    /// `store` (the updated fields forbid storing), the old entry is deleted.
-    Updated(OriginDecision),
-    /// The 304 is not about the stored response (another `ETag`): fetch again
-    /// without a validator.
-    Mismatch,
+pub enum Revalidation {
+    /// A 304 about the stored response: its body answers. Serve it with
+    /// `decision.client`, and store it again with `decision.store` (new
+    /// fields, freshness and stamp). With no `store` (the updated fields
+    /// forbid storing), the old entry is deleted.
+    NotModified(OriginDecision),
+    /// Not a 304 to a validator this worker sent: an ordinary answer
+    /// (`on_origin` decides it).
+    Modified,
+    /// A 304 about another response (another `ETag`): fetch again without a
+    /// validator.
+    Refetch,
 }
 
 /// Decides on a 304 (`not_modified`: its header fields) to a conditional
@@ -56,14 +61,14 @@ pub fn on_not_modified(
     not_modified: &Headers,
     start: FetchStart,
     now: UnixSecs,
-) -> Revalidated {
+) -> Revalidation {
     let origin = origin_fields(stored);
     if !not_modified_matches(&origin, not_modified) {
-        return Revalidated::Mismatch;
+        return Revalidation::Refetch;
     }
     let updated = merge_not_modified(&origin, not_modified, INTERNAL_PREFIX);
     let forwarded = CacheStatus::forward(Fwd::Stale).fwd_status(304);
-    Revalidated::Updated(decide(
+    Revalidation::NotModified(decide(
         config,
         lookup,
         entry.status,

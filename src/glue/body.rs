@@ -3,6 +3,7 @@
 //! object never passes through Wasm memory.
 
 use super::convert::{local, rebuild, rebuild_raw, response_with, to_worker};
+use crate::flow::platform::{Reply, Source};
 use crate::response::delivery::{BodyPart, Delivery};
 use wasm_bindgen::prelude::*;
 use worker::web_sys::ReadableStream;
@@ -15,13 +16,6 @@ extern "C" {
     fn edgecache_slice(body: &ReadableStream, start: f64, end: f64) -> ReadableStream;
     fn edgecache_cancel(body: &ReadableStream);
     fn edgecache_guard(body: &ReadableStream, expected: f64) -> js_sys::Object;
-    fn edgecache_complete_copy(
-        body: Option<ReadableStream>,
-        expected: f64,
-        limit: f64,
-        status: u16,
-        headers: &worker::web_sys::Headers,
-    ) -> js_sys::Promise;
     fn edgecache_read_blob(
         body: Option<ReadableStream>,
         expected: f64,
@@ -56,7 +50,8 @@ fn whole(v: &JsValue) -> Result<Whole> {
     Ok(Whole { blob, size })
 }
 
-fn stream_of(from: Response) -> Option<ReadableStream> {
+/// The JS stream of `from`'s body, if it has one.
+pub fn stream_of(from: Response) -> Option<ReadableStream> {
     match from.into_parts() {
         (_, ResponseBody::Stream(s)) => Some(s),
         _ => None,
@@ -79,47 +74,36 @@ pub async fn read_whole(
     whole(&v).map(Some)
 }
 
-/// The cache's copy of a response, read whole in JS memory (never Wasm), and
-/// its body: `None` when the body errored, ended short of `expected`, or
-/// passed `limit`.
-pub async fn complete_copy(
-    from: Response,
-    status: u16,
-    headers: &crate::http::headers::Headers,
-    expected: Option<u64>,
-    limit: u64,
-) -> Result<Option<(Response, Whole)>> {
-    let h = to_worker(headers)?;
+/// `from`'s body behind a length guard (see `edgecache_guard`): it errors
+/// unless complete (`expected` bytes when known), and a promise that says
+/// whether it was. A body that is no stream is passed on as it is.
+pub fn guard(from: Response, expected: Option<u64>) -> (Response, Option<js_sys::Promise>) {
     let expected = expected.map_or(-1.0, |n| n as f64);
-    let promise = edgecache_complete_copy(stream_of(from), expected, limit as f64, status, &h.0);
-    let v = wasm_bindgen_futures::JsFuture::from(promise).await?;
-    if v.is_null() || v.is_undefined() {
-        return Ok(None);
-    }
-    let response = js_sys::Reflect::get(&v, &"response".into())?;
-    let response = Response::from(worker::web_sys::Response::from(response));
-    Ok(Some((response, whole(&v)?)))
-}
-
-/// A response for the cache whose body errors unless complete, and a future
-/// that says whether it was complete (see `edgecache_guard`).
-pub fn guarded(
-    from: Response,
-    status: u16,
-    headers: &crate::http::headers::Headers,
-) -> Result<(Response, Option<js_sys::Promise>)> {
-    let expected = headers.content_length().map_or(-1.0, |n| n as f64);
-    let builder = ResponseBuilder::new()
-        .with_status(status)
-        .with_headers(to_worker(headers)?);
     match from.into_parts() {
         (_, ResponseBody::Stream(s)) => {
             let g = edgecache_guard(&s, expected);
-            let stream: ReadableStream = js_sys::Reflect::get(&g, &"stream".into())?.into();
-            let ok: js_sys::Promise = js_sys::Reflect::get(&g, &"ok".into())?.into();
-            Ok((builder.body(ResponseBody::Stream(stream)), Some(ok)))
+            let stream = js_sys::Reflect::get(&g, &"stream".into()).map(ReadableStream::from);
+            let ok = js_sys::Reflect::get(&g, &"ok".into()).map(js_sys::Promise::from);
+            match (stream, ok) {
+                (Ok(stream), Ok(ok)) => (
+                    ResponseBuilder::new().body(ResponseBody::Stream(stream)),
+                    Some(ok),
+                ),
+                _ => (ResponseBuilder::new().body(ResponseBody::Empty), None),
+            }
         }
-        (_, body) => Ok((builder.body(body), None)),
+        (_, body) => (ResponseBuilder::new().body(body), None),
+    }
+}
+
+/// Sends a core [`Reply`]: its delivery from its body's source.
+pub fn reply(r: Reply<Response, JsValue>) -> Result<worker::web_sys::Response> {
+    match r.source {
+        Source::Stream(from) => respond_raw(from, r.delivery),
+        Source::Whole(blob) => respond_blob(&blob, r.delivery),
+        Source::Bytes(bytes) => {
+            local(r.delivery.status, &r.delivery.headers, Some(bytes)).map(Into::into)
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Conversions between `worker` types and core types. No decisions here.
 
 use crate::http::headers::Headers as CoreHeaders;
-use crate::http::time::{UnixMillis, UnixSecs};
+use crate::http::time::UnixMillis;
 use wasm_bindgen::prelude::*;
 use worker::{Headers, Response, ResponseBody, ResponseBuilder, Result};
 
@@ -25,13 +25,9 @@ extern "C" {
     ) -> std::result::Result<worker::web_sys::Response, JsValue>;
 }
 
-/// Now, in seconds, from JS `Date.now()`. The only clock read in the
-/// program: `SystemTime::now()` panics on wasm32-unknown-unknown.
-pub fn now_secs() -> UnixSecs {
-    UnixSecs((js_sys::Date::now() / 1000.0) as u64)
-}
-
-/// Now, in milliseconds (purge times, fetch starts, logs).
+/// Now, in milliseconds, from JS `Date.now()`: the only clock read in the
+/// program (`SystemTime::now()` panics on wasm32-unknown-unknown). The core
+/// reads it through `flow::platform::Platform::now`.
 pub fn now_millis() -> UnixMillis {
     UnixMillis(js_sys::Date::now() as u64)
 }

@@ -3,48 +3,32 @@
 //! core names, and maps results to responses. Nothing is decided here.
 
 mod body;
-mod collapse;
 mod convert;
-mod explain;
 mod kv;
-mod lookup;
-mod memory;
 mod observe;
-mod origin;
-mod pass;
-mod revalidate;
-mod store;
-mod webhook;
+mod platform;
 mod writer;
 
 use crate::config::Config;
-use crate::flow::fetched::{origin_failure, FetchError};
+use crate::flow::isolate::{Cx, Isolate, Trace};
 use crate::flow::observe::route_of;
-use crate::flow::refresh::REFRESH_GATE_MAX_BYTES;
+use crate::flow::pass::PassRequest;
+use crate::flow::platform::Reply;
+use crate::flow::purge_request::PurgeRequest;
+use crate::flow::reply::{config_invalid, plain, reserved_not_found};
 use crate::flow::{self, Incoming, Plan, Reserved};
-use crate::http::cache_status::{CacheStatus, Detail, Fwd};
-use crate::http::headers::Headers as CoreHeaders;
 use crate::http::method::Method;
-use crate::purge::memo::{Memo, MEMO_MAX_BYTES};
+use crate::purge::signature::{parse_secrets, Secret};
+use crate::request::forward::RequestBody;
+use platform::Edge;
 use std::cell::RefCell;
 use std::rc::Rc;
+use wasm_bindgen::JsValue;
 use worker::*;
 
-/// Per-isolate state: the config, validated once, and the generation memo.
+/// Per-isolate state: the core's [`Isolate`] and what only the glue reads.
 pub(crate) struct State {
-    pub config: Config,
-    pub memo: RefCell<Memo>,
-    /// Background refreshes in flight (stale-while-revalidate), collapsed per key.
-    pub refresh: RefCell<crate::flow::refresh::RefreshGate>,
-    /// Misses in flight per key, and hit-for-pass notes (request collapsing).
-    pub collapse: RefCell<collapse::Collapser>,
-    /// Small entries kept in the isolate, in front of the Cache API.
-    pub memory: RefCell<memory::Tier>,
-    /// The zone purge API's rate limit, shared by every webhook of the isolate.
-    pub zone_limit: RefCell<crate::purge::zone::RateLimit>,
-    /// `EDGECACHE_KEY_SECRET` (per-user keys), read once: secrets are fixed for
-    /// an isolate's life (a new secret means a new deployment).
-    pub key_secret: Option<String>,
+    pub isolate: Rc<Isolate<Edge>>,
     /// The Analytics Engine dataset is bound (`flow::observe::ANALYTICS_BINDING`).
     pub analytics: bool,
 }
@@ -63,20 +47,8 @@ fn state(env: &Env) -> Rc<std::result::Result<State, String>> {
         return s;
     }
     let loaded = load_config(env).map(|config| State {
-        memo: RefCell::new(Memo::new(config.purge.generation_memo, MEMO_MAX_BYTES)),
-        refresh: RefCell::new(crate::flow::refresh::RefreshGate::new(
-            REFRESH_GATE_MAX_BYTES,
-        )),
-        memory: RefCell::new(memory::Tier::new(config.memory.clone())),
-        collapse: RefCell::new(collapse::Collapser::new(
-            crate::flow::collapse::COLLAPSE_MAX_BYTES,
-        )),
-        zone_limit: RefCell::new(crate::purge::zone::RateLimit::for_plan(
-            config.purge.zone_plan,
-        )),
-        key_secret: secret(env, "EDGECACHE_KEY_SECRET"),
+        isolate: Rc::new(Isolate::new(config, secret(env, "EDGECACHE_KEY_SECRET"))),
         analytics: observe::has_dataset(env),
-        config,
     });
     let rc = Rc::new(loaded);
     STATE.with(|s| *s.borrow_mut() = Some(rc.clone()));
@@ -114,41 +86,43 @@ pub(crate) fn log(event: &str, fields: serde_json::Value) {
     console_log!("{}", line);
 }
 
-/// The worker's own 502/504 when the origin gave no answer
-/// (`flow::fetched::origin_failure` decides which).
-pub(crate) fn origin_failed(error: FetchError, why: &str, cs: CacheStatus) -> Result<Response> {
-    let f = origin_failure(error);
-    log(
-        "origin_failed",
-        serde_json::json!({ "status": f.status, "error": why }),
-    );
-    plain(f.status, f.message, &f.cache_status(cs))
+/// The runtime's response for a core [`Reply`]; an I/O error is the
+/// handler's error (a 500, logged).
+fn send(
+    r: std::result::Result<Reply<Response, JsValue>, crate::flow::platform::IoError>,
+) -> Result<web_sys::Response> {
+    r.map_err(|e| Error::RustError(e.0)).and_then(body::reply)
 }
 
-pub(crate) fn plain(status: u16, message: &str, cache_status: &CacheStatus) -> Result<Response> {
-    let mut h = CoreHeaders::new();
-    h.append("content-type", "text/plain; charset=utf-8");
-    h.append("cache-control", "no-store");
-    h.append("cache-status", &cache_status.to_string());
-    convert::local(status, &h, Some(format!("{message}\n").into_bytes()))
+/// The webhook secrets (`EDGECACHE_WEBHOOK_SECRET`, several for rotation);
+/// none when unset or invalid, which refuses every webhook.
+fn webhook_secrets(env: &Env) -> Vec<Secret> {
+    secret(env, "EDGECACHE_WEBHOOK_SECRET")
+        .map(|s| parse_secrets(&s))
+        .transpose()
+        .unwrap_or_else(|e| {
+            console_error!("edgecache: EDGECACHE_WEBHOOK_SECRET is invalid: {}", e);
+            None
+        })
+        .unwrap_or_default()
+}
+
+/// A request body as the platform's body type.
+fn body_of(raw: &web_sys::Request) -> Option<Response> {
+    raw.body()
+        .map(|s| ResponseBuilder::new().body(ResponseBody::Stream(s)))
 }
 
 #[event(fetch)]
 async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
     // The raw request: `worker::Request::from` reads `request.cf` (a costly
-    // call), which only the non-lookup paths may want; they convert below.
+    // call), which no path needs.
     let state = state(&env);
     let state = match state.as_ref() {
         Ok(s) => s,
         Err(message) => {
             console_error!("edgecache: invalid configuration: {}", message);
-            let cs = CacheStatus::forward(Fwd::Bypass).detail(Detail::ConfigInvalid);
-            return plain(
-                500,
-                "edgecache: configuration invalid (see the worker log)",
-                &cs,
-            )
-            .map(Into::into);
+            return send(Ok(config_invalid()));
         }
     };
     let headers = convert::raw_to_core(&raw.headers());
@@ -165,10 +139,11 @@ async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
         url: &url,
         headers: &headers,
         has_body,
-        user_secret: state.key_secret.as_deref().map(str::as_bytes),
+        user_secret: state.isolate.user_secret(),
     };
-    let trace = observe::Trace::start();
-    let (out, logged) = answer(raw, &env, &ctx, state, &incoming, &trace).await;
+    let edge = Edge::new(env.clone(), Some(ctx));
+    let trace = Trace::start(convert::now_millis());
+    let (out, logged) = answer(&raw, &edge, &env, state, &incoming, &trace).await;
     let Some((route, key)) = logged else {
         if let Ok(res) = &out {
             observe::timing(state, &trace, res);
@@ -191,56 +166,81 @@ async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
 /// line (the purge webhook logs its own).
 type Logged<'c> = Option<(Option<&'c str>, Option<String>)>;
 
-/// The answer to a request, as `flow::plan` routes it. `Request::from` only
-/// off the lookup path (see `fetch`).
+/// The answer to a request, as `flow::plan` routes it.
 async fn answer<'c>(
-    raw: web_sys::Request,
+    raw: &web_sys::Request,
+    edge: &Edge,
     env: &Env,
-    ctx: &Context,
     state: &'c State,
     incoming: &Incoming<'_>,
-    trace: &observe::Trace,
+    trace: &Trace,
 ) -> (Result<web_sys::Response>, Logged<'c>) {
     let (method, headers, url) = (incoming.method, incoming.headers, incoming.url);
-    let (out, route, key) = match flow::plan(&state.config, incoming) {
+    let (isolate, config) = (&state.isolate, &state.isolate.config);
+    let (out, route, key) = match flow::plan(config, incoming) {
         Plan::Lookup(lookup) => {
             let route = Some(lookup.key.route.name.as_str());
             let key = lookup.key.url().to_string();
-            let out = lookup::lookup(env, ctx, state, headers, *lookup, trace).await;
+            let cx = Cx {
+                platform: edge,
+                isolate,
+                headers,
+                lookup: &lookup,
+                trace: Some(trace),
+            };
+            let out = send(flow::lookup::lookup(&cx).await);
             (out, route, Some(key))
         }
         Plan::Reserved(Reserved::Purge) => {
-            let out = webhook::handle(Request::from(raw), method, env, ctx, state, headers).await;
-            return (out.map(Into::into), None);
+            let req = PurgeRequest {
+                method,
+                url,
+                headers,
+                body: body_of(raw),
+                secrets: &webhook_secrets(env),
+                zone_token: secret(env, "EDGECACHE_ZONE_TOKEN"),
+            };
+            let purged = flow::purge_request::purge(edge, isolate, req).await;
+            if let Some(line) = &purged.line {
+                observe::purge(env, state, line);
+            }
+            return (send(Ok(purged.reply)), None);
         }
         Plan::Reserved(Reserved::Explain) => {
-            let out = explain::handle(&Request::from(raw), env, state, headers);
-            (out.map(Into::into), None, None)
+            let token = secret(env, "EDGECACHE_EXPLAIN_TOKEN");
+            let out = flow::explain::explain_request(isolate, url, token.as_deref(), headers);
+            let out = send(Ok(out));
+            (out, None, None)
         }
-        Plan::Reserved(Reserved::NotFound) => {
-            let cs = CacheStatus::forward(Fwd::Bypass).detail(Detail::ReservedPath);
-            (plain(404, "not found", &cs).map(Into::into), None, None)
-        }
+        Plan::Reserved(Reserved::NotFound) => (send(Ok(reserved_not_found())), None, None),
         Plan::Reject {
             status,
             message,
             cache_status,
         } => {
-            let out = plain(status, &message, &cache_status).map(Into::into);
-            (out, route_of(&state.config, url), None)
+            let out = send(Ok(plain(status, &message, &cache_status)));
+            (out, route_of(config, url), None)
         }
         Plan::Pass {
             cache_status,
             invalidate,
             forward_body,
         } => {
-            let pass = pass::Pass {
+            let body = match forward_body {
+                RequestBody::Forward => body_of(raw),
+                RequestBody::Withhold => None,
+            };
+            let req = PassRequest {
+                method,
+                url,
+                headers,
+                body,
                 cache_status,
                 invalidate,
                 forward_body,
             };
-            let out = pass::pass(Request::from(raw), method, state, headers, pass, trace).await;
-            (out.map(Into::into), route_of(&state.config, url), None)
+            let out = send(flow::pass::pass(edge, isolate, trace, req).await);
+            (out, route_of(config, url), None)
         }
     };
     (out, Some((route, key)))

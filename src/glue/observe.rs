@@ -3,13 +3,11 @@
 //! the log line, writing the Analytics Engine data point.
 
 use super::convert::now_millis;
-use super::origin::{fetch_origin, Fetch, OriginRequest};
 use super::State;
+use crate::flow::isolate::Trace;
 use crate::flow::observe::{
-    sampled, server_timing, OriginSeen, PurgeLine, RequestFacts, RequestLine, ANALYTICS_BINDING,
+    sampled, server_timing, PurgeLine, RequestFacts, RequestLine, ANALYTICS_BINDING,
 };
-use crate::http::time::UnixMillis;
-use std::cell::Cell;
 use wasm_bindgen::prelude::*;
 use worker::{console_log, Env};
 
@@ -18,36 +16,6 @@ extern "C" {
     fn edgecache_finish(res: &worker::web_sys::Response, timing: Option<String>) -> String;
     fn edgecache_has_dataset(env: &JsValue, name: &str) -> bool;
     fn edgecache_write_point(env: &JsValue, name: &str, point: &str) -> bool;
-}
-
-/// One request's clock: its arrival and what the origin took.
-pub struct Trace {
-    started: UnixMillis,
-    origin: Cell<Option<OriginSeen>>,
-}
-
-impl Trace {
-    pub fn start() -> Trace {
-        Trace {
-            started: now_millis(),
-            origin: Cell::new(None),
-        }
-    }
-
-    /// [`fetch_origin`], timed until the response headers (or the failure).
-    pub async fn fetch(&self, req: OriginRequest<'_>) -> Fetch {
-        let at = now_millis();
-        let fetch = fetch_origin(req).await;
-        let status = match &fetch {
-            Fetch::Response(r) => Some(r.status_code()),
-            Fetch::Failed { .. } => None,
-        };
-        self.origin.set(Some(OriginSeen {
-            status,
-            ms: now_millis().saturating_sub(at),
-        }));
-        fetch
-    }
 }
 
 /// What the glue knows of the request besides the response.
@@ -66,9 +34,9 @@ pub fn finish(
     seen: Seen,
     res: &worker::web_sys::Response,
 ) {
-    let settings = &state.config.observability;
+    let settings = &state.isolate.config.observability;
     let total_ms = now_millis().saturating_sub(trace.started);
-    let origin = trace.origin.get();
+    let origin = trace.origin();
     let timing = settings
         .server_timing
         .then(|| server_timing(total_ms, origin.map(|o| o.ms)));
@@ -110,9 +78,9 @@ pub fn finish(
 /// Only `Server-Timing`, for a response whose line is logged elsewhere (the
 /// purge webhook's).
 pub fn timing(state: &State, trace: &Trace, res: &worker::web_sys::Response) {
-    if state.config.observability.server_timing {
+    if state.isolate.config.observability.server_timing {
         let total_ms = now_millis().saturating_sub(trace.started);
-        let origin = trace.origin.get().map(|o| o.ms);
+        let origin = trace.origin().map(|o| o.ms);
         edgecache_finish(res, Some(server_timing(total_ms, origin)));
     }
 }
@@ -128,7 +96,7 @@ pub fn failed(env: &Env, state: &State, trace: &Trace, seen: Seen, error: &str) 
         status: 500,
         cache_status: None,
         key: seen.key,
-        origin: trace.origin.get(),
+        origin: trace.origin(),
         total_ms: now_millis().saturating_sub(trace.started),
         bytes: None,
     });

@@ -6,8 +6,10 @@
 //! `Retry-After` when the writer is full. The alarm writes what is due.
 
 use super::convert::now_millis;
-use super::kv::BINDING as KV_BINDING;
 use super::log;
+use super::platform::Edge;
+use crate::flow::marks::write_record;
+use crate::flow::reply::{handoff_reply, HandoffAnswer};
 use crate::http::time::UnixMillis;
 use crate::purge::generations::kv_expiration_ttl;
 use crate::purge::webhook::generation_ttl;
@@ -49,7 +51,7 @@ impl DurableObject for PurgeWriter {
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let text = req.text().await.unwrap_or_default();
         let Ok(handoff) = serde_json::from_str::<Handoff>(&text) else {
-            return Response::error("bad handoff", 400);
+            return answer(HandoffAnswer::Unreadable);
         };
         let storage = self.storage();
         let slots = load(&storage).await?;
@@ -60,10 +62,7 @@ impl DurableObject for PurgeWriter {
                     "writer_full",
                     serde_json::json!({ "names": handoff.keys.len() }),
                 );
-                let mut r = Response::error("purge writer full", 503)?;
-                r.headers_mut()
-                    .set("retry-after", &retry_after.to_string())?;
-                Ok(r)
+                answer(HandoffAnswer::Full { retry_after })
             }
             Admission::Accept(updates) => {
                 let updates: BTreeMap<String, Slot> = updates.into_iter().collect();
@@ -71,7 +70,7 @@ impl DurableObject for PurgeWriter {
                 if let Some(at) = next_flush(&updates, now) {
                     schedule(&storage, at).await?;
                 }
-                Response::ok("stored")
+                answer(HandoffAnswer::Stored)
             }
         }
     }
@@ -114,6 +113,11 @@ impl DurableObject for PurgeWriter {
         }
         Response::ok("flushed")
     }
+}
+
+/// The writer's reply to a hand-off, as the core words it.
+fn answer(a: HandoffAnswer) -> Result<Response> {
+    super::body::reply(handoff_reply(a)).map(Response::from)
 }
 
 impl PurgeWriter {
@@ -160,21 +164,18 @@ async fn schedule(storage: &JsValue, at: UnixMillis) -> Result<()> {
 /// Makes every write (reading the value first where it says so); the outcome
 /// of each, in order.
 async fn write_all(env: &Env, writes: &[FlushWrite]) -> Vec<WriteOutcome> {
-    let Ok(kv) = env.kv(KV_BINDING) else {
-        return vec![WriteOutcome::Failed; writes.len()];
-    };
+    let edge = Edge::new(env.clone(), None);
     let ttl = kv_expiration_ttl(generation_ttl());
-    let puts = writes.iter().map(|w| {
-        let kv = &kv;
-        async move { super::kv::write_record(env, kv, &w.key, w.record, w.read_first, ttl).await }
-    });
+    let puts = writes
+        .iter()
+        .map(|w| write_record(&edge, &w.key, w.record, w.read_first, ttl));
     join_all(puts)
         .await
         .into_iter()
         .map(|r| match r {
             Ok(_) => WriteOutcome::Written,
             Err(e) => {
-                log("writer_write_failed", serde_json::json!({ "error": e }));
+                log("writer_write_failed", serde_json::json!({ "error": e.0 }));
                 WriteOutcome::Failed
             }
         })

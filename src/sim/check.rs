@@ -9,10 +9,11 @@
 //!    answered 200 is in KV's record for each of its names (a record at
 //!    least as late), for as long as records live.
 //! 3. **Collapsing.** Per isolate, resource and purge, at most
-//!    [`MAX_PURGED_FETCHES`] origin requests are led for a stored entry found
-//!    purged (while the origin is healthy): the first read after a purge
-//!    fetches and every later one hits, as rule 2 of `purge::generations`
-//!    promises.
+//!    [`MAX_PURGED_FETCHES`] requests not collapsed onto another go to the
+//!    origin for a stored entry found purged (`Cache-Status: …fwd=miss…
+//!    detail=purged`, while the origin is healthy): the first read after a
+//!    purge fetches and every later one hits, as rule 2 of
+//!    `purge::generations` promises.
 //! 4. **Memory.** Every isolate's memo, memory tier, collapser and refresh
 //!    gate, the writer's pending slots and the run's live tasks stay under
 //!    their bounds.
@@ -81,7 +82,8 @@ impl Checker {
         d
     }
 
-    fn epoch(&self, resource: usize) -> usize {
+    /// Purges of `resource` answered 200 so far.
+    pub fn epoch(&self, resource: usize) -> usize {
         self.acked.iter().filter(|a| a.resource == resource).count()
     }
 
@@ -108,14 +110,21 @@ impl Checker {
         }
     }
 
-    /// Invariant 3: an origin request led by isolate `iso` for an entry
-    /// found purged.
-    pub fn purged_fetch(&mut self, now: u64, iso: u64, resource: usize, loc: usize, faulty: bool) {
+    /// Invariant 3: an origin request made by isolate `iso` for an entry
+    /// found purged, by a request that started after purge #`epoch`.
+    pub fn purged_fetch(
+        &mut self,
+        now: u64,
+        iso: u64,
+        resource: usize,
+        loc: usize,
+        faulty: bool,
+        epoch: usize,
+    ) {
         self.purged_fetches += 1;
         if faulty {
             return;
         }
-        let epoch = self.epoch(resource);
         let n = self.fetches.entry((iso, resource, epoch)).or_insert(0);
         *n += 1;
         self.max_purged_fetches = self.max_purged_fetches.max(*n);
@@ -212,14 +221,15 @@ mod tests {
         let mut c = Checker::new(70_000);
         c.ack(acked(1_000, 2));
         for _ in 0..10 {
-            c.purged_fetch(2_000, 7, 1, 0, true);
+            c.purged_fetch(2_000, 7, 1, 0, true, 1);
         }
         for _ in 0..MAX_PURGED_FETCHES {
-            c.purged_fetch(2_000, 7, 1, 0, false);
-            c.purged_fetch(2_000, 8, 1, 0, false);
+            c.purged_fetch(2_000, 7, 1, 0, false, 1);
+            c.purged_fetch(2_000, 8, 1, 0, false, 1);
+            c.purged_fetch(2_000, 7, 1, 0, false, 0);
         }
         assert_eq!(c.violation, None);
-        c.purged_fetch(2_000, 7, 1, 0, false);
+        c.purged_fetch(2_000, 7, 1, 0, false, 1);
         assert!(c.violation.unwrap().contains("stampede"));
     }
 

@@ -1,17 +1,18 @@
-//! The origin's side of a change and the worker's purge webhook
-//! (`glue::webhook::handle` after authentication): `purge::webhook::plan_purge`
-//! names what to purge, the hand-off to the writer records it durably (the
-//! 200), the receiving isolate remembers it in its memo and a hard purge
-//! deletes the named URLs from the receiving location's cache. A webhook not
-//! answered 200 is retried by the sender (Standard Webhooks), a few times.
+//! The origin's side of a change: a new version, then its purge webhook,
+//! signed as a Standard Webhooks sender signs it and answered by the
+//! worker's own `flow::purge_request::purge` (authentication, replay,
+//! `plan_purge`, the hand-off to the writer, the memo, the local delete, the
+//! receipt). A webhook not answered 200 is retried, a few times.
 
 use super::check::Acked;
 use super::origin::{url, HOST};
+use super::platform::{Body, Sim};
 use super::world::World;
-use crate::purge::generations::GenName;
-use crate::purge::memo::Memo;
-use crate::purge::webhook::plan_purge;
-use crate::purge::writer::{Handoff, Writer};
+use crate::flow::platform::Platform;
+use crate::flow::purge_request::{purge, PurgeRequest};
+use crate::http::headers::Headers;
+use crate::http::method::Method;
+use crate::purge::signature::{sign, Secret};
 use std::rc::Rc;
 
 /// Sender retries after the first attempt.
@@ -48,61 +49,54 @@ pub async fn change(w: Rc<World>, r: usize) {
     }
 }
 
-/// One webhook delivery at location `loc`; true when answered 200.
+/// The webhook signing secret the origin and the worker share.
+fn secret() -> Option<Secret> {
+    Secret::from_bytes(b"edgecache-simulator-webhook-secret").ok()
+}
+
+/// One webhook delivery at location `loc` (`flow::purge_request::purge`, in
+/// a random isolate there); true when answered 200.
 async fn webhook(w: &Rc<World>, loc: usize, id: &str, body: &[u8], r: usize, version: u64) -> bool {
-    let now = w.clock_secs(loc);
-    let plan = match plan_purge(&w.config, id, body, HOST, false, Writer::Single, now) {
-        Ok(p) => p,
-        Err(e) => {
-            w.check.borrow_mut().fail(format!("webhook refused: {}", e.message()));
-            return false;
-        }
-    };
-    let handoff = Handoff {
-        at: w.clock_ms(loc),
-        keys: plan.names.iter().map(GenName::kv_key).collect(),
-        soft: false,
-        nonce: w.rng.borrow_mut().u64(..),
-    };
-    if let Err(e) = super::writer::hand_off(w, loc, &handoff).await {
-        w.log(|| format!("webhook {id} at location {loc}: {e}"));
-        return false;
+    let p = Sim::new(w, loc);
+    let secrets: Vec<Secret> = secret().into_iter().collect();
+    let now = p.now_secs();
+    let mut headers = Headers::new();
+    headers.append("content-type", "application/json");
+    headers.append("content-length", &body.len().to_string());
+    headers.append("webhook-id", id);
+    headers.append("webhook-timestamp", &now.0.to_string());
+    if let Some(s) = secrets.first() {
+        headers.append("webhook-signature", &sign(s, id, now, body));
     }
-    w.log(|| format!("webhook {id} at location {loc}: 200 (resource {r} v{version})"));
-    let record = handoff.record();
     let iso = {
         let isolates = w.locs[loc].isolates.borrow();
-        let i = w.draw(0, isolates.len() as u64 - 1) as usize;
-        isolates[i].clone()
+        isolates[w.draw(0, isolates.len() as u64 - 1) as usize].clone()
     };
-    let now = w.clock_secs(loc);
-    remember(&mut iso.memo.borrow_mut(), &plan.names, record, now);
-    for key in &plan.local_deletes {
-        w.locs[loc].cache.borrow_mut().remove(key);
+    let url = format!("https://{HOST}/__edgecache/purge");
+    let req = PurgeRequest {
+        method: &Method::Post,
+        url: &url,
+        headers: &headers,
+        body: Some(Body::Bytes(Rc::new(body.to_vec()))),
+        secrets: &secrets,
+        zone_token: None,
+    };
+    let purged = purge(&p, &iso.flow, req).await;
+    let status = purged.reply.delivery.status;
+    w.log(|| format!("webhook {id} at location {loc}: {status} (resource {r} v{version})"));
+    let Some(handoff) = p.handed_off() else {
+        return false;
+    };
+    if status != 200 {
+        return false;
     }
     let ack = Acked {
         at_ms: w.now(),
         resource: r,
         version,
-        keys: handoff.keys,
-        record,
+        keys: handoff.keys.clone(),
+        record: handoff.record(),
     };
     w.check.borrow_mut().ack(ack);
     true
-}
-
-/// `glue::kv::remember`: the receiving isolate acts on the purge at once.
-fn remember(
-    memo: &mut Memo,
-    names: &[GenName],
-    record: crate::purge::record::PurgeRecord,
-    now: crate::http::time::UnixSecs,
-) {
-    for name in names {
-        memo.put(
-            name.clone(),
-            crate::purge::generations::Gen::Purged(record),
-            now,
-        );
-    }
 }

@@ -4,10 +4,10 @@
 //! Workers KV with production's behaviour ([`kv`]); the purge writer with a
 //! round trip per location ([`writer`]); an origin whose data changes, each
 //! change followed by its purge webhook ([`origin`], [`hook`]); clock skew
-//! inside the configured allowance; faults ([`script`]). The request
-//! sequence ([`edge`], [`miss`]) runs the core's decisions — `flow::plan`,
-//! `on_stored`, the collapser, `after_fetch`, `on_not_modified`,
-//! `on_origin`, `purge::webhook::plan_purge`, `purge::writer` — on a virtual
+//! inside the configured allowance; faults ([`script`]). The worker's own
+//! request sequence (`flow::lookup`, `flow::purge_request`) runs over the
+//! simulator's `flow::platform::Platform` ([`platform`]), and the writer's
+//! decisions (`purge::writer`) in the Durable Object's place, on a virtual
 //! clock ([`exec`]) with every draw from one seeded RNG: a seed is a run, and
 //! a failing one is replayed exactly with `edgecache sim --seed N`. After
 //! every step the invariants of [`check`] are checked.
@@ -17,8 +17,8 @@ pub mod edge;
 pub mod exec;
 pub mod hook;
 pub mod kv;
-pub mod miss;
 pub mod origin;
+pub mod platform;
 pub mod script;
 pub mod world;
 pub mod writer;
@@ -168,9 +168,9 @@ fn run_inner(seed: u64, trace: bool) -> Result<Summary, Failure> {
     let ttl_ms = generation_ttl().saturating_mul(1000);
     let skew_ms = w.config.purge.clock_skew.saturating_mul(1000);
     let kv = w.kv.borrow();
-    w.check
-        .borrow_mut()
-        .lost(now, ttl_ms, skew_ms, |k| kv.central(k, now).map(str::to_string));
+    w.check.borrow_mut().lost(now, ttl_ms, skew_ms, |k| {
+        kv.central(k, now).map(str::to_string)
+    });
     drop(kv);
     if let Some(m) = w.check.borrow().violation.clone() {
         return Err(fail(&w, m));
@@ -202,14 +202,15 @@ fn bounded(w: &Rc<World>) -> Result<(), String> {
     let max_memory = w.config.memory.max_bytes;
     for loc in &w.locs {
         for iso in loc.isolates.borrow().iter() {
-            let memo = iso.memo.borrow().used_bytes();
-            let memory = iso.memory.borrow().used_bytes();
-            let collapse = iso.collapse.borrow().used_bytes();
-            let refresh = iso.refresh.borrow().used_bytes();
+            let f = &iso.flow;
+            let memo = f.memo.borrow().used_bytes();
+            let memory = f.memory.borrow().used_bytes();
+            let collapse = f.collapse.borrow().used_bytes();
+            let refresh = f.refresh.borrow().used_bytes();
             if memo > MEMO_MAX_BYTES
                 || memory > max_memory
                 || collapse > crate::flow::collapse::COLLAPSE_MAX_BYTES
-                || refresh > world::REFRESH_MAX_BYTES
+                || refresh > crate::flow::refresh::REFRESH_GATE_MAX_BYTES
             {
                 return Err(format!(
                     "memory: isolate {} holds memo {memo} B, memory tier {memory} B, \
@@ -221,7 +222,9 @@ fn bounded(w: &Rc<World>) -> Result<(), String> {
     }
     let pending = w.writer.borrow().pending();
     if pending > MAX_PENDING {
-        return Err(format!("writer: {pending} names pending (at most {MAX_PENDING})"));
+        return Err(format!(
+            "writer: {pending} names pending (at most {MAX_PENDING})"
+        ));
     }
     let live = w.exec.live();
     if live > MAX_TASKS {

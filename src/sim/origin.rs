@@ -1,8 +1,9 @@
 //! The origin: resources `/api/items/<n>` whose data changes (a new version
 //! each time; the body *is* its version, so the checker can tell how old a
 //! served body is). Answers carry an `ETag`, the route's tag as `Cache-Tag`,
-//! and a `Cache-Control` drawn per answer (some with stale windows far past
-//! the route's, which the worker must cut). A conditional request for the
+//! and a `Cache-Control` (some with stale windows far past
+//! the route's, which the worker must cut; one per resource and run). A
+//! conditional request for the
 //! current version is answered 304.
 
 use super::world::{OriginFault, World, BODY_BYTES};
@@ -30,15 +31,30 @@ pub fn resource_of(url: &str) -> Option<usize> {
 pub struct Origin {
     /// Current version of each resource.
     pub versions: Vec<u64>,
+    /// Each resource's `Cache-Control` (one of [`CACHE_CONTROLS`]), drawn per run.
+    pub cache_control: Vec<&'static str>,
     /// Requests it received (all kinds).
     pub requests: u64,
+    /// When the last origin fault ended (true ms).
+    pub healthy_since: u64,
 }
+
+/// What the origin's answers say about caching: one per resource, for the
+/// whole run (an API's endpoint answers alike).
+pub const CACHE_CONTROLS: [&str; 4] = [
+    "max-age=60, stale-if-error=31536000",
+    "max-age=20, stale-while-revalidate=30",
+    "max-age=0, must-revalidate",
+    "max-age=120",
+];
 
 impl Default for Origin {
     fn default() -> Origin {
         Origin {
             versions: vec![1; RESOURCES],
+            cache_control: vec![CACHE_CONTROLS[3]; RESOURCES],
             requests: 0,
+            healthy_since: 0,
         }
     }
 }
@@ -66,21 +82,15 @@ impl Fetch {
     }
 }
 
-fn cache_control(w: &World) -> String {
-    match w.draw(0, 5) {
-        0 => "max-age=60, stale-if-error=31536000".into(),
-        1 => "max-age=20, stale-while-revalidate=30".into(),
-        2 => "max-age=0, must-revalidate".into(),
-        _ => "max-age=120".into(),
-    }
-}
-
 fn answer(w: &World, r: usize, if_none_match: Option<&str>) -> Answer {
-    let version = w.origin.borrow().versions.get(r).copied().unwrap_or(0);
+    let o = w.origin.borrow();
+    let version = o.versions.get(r).copied().unwrap_or(0);
+    let cache_control = o.cache_control.get(r).copied().unwrap_or("no-store");
+    drop(o);
     let etag = format!("\"v{version}\"");
     let mut headers = Headers::new();
     headers.append("etag", &etag);
-    headers.append("cache-control", &cache_control(w));
+    headers.append("cache-control", cache_control);
     headers.append("cache-tag", &format!("item:{r}"));
     if if_none_match == Some(etag.as_str()) {
         return Answer {

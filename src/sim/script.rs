@@ -7,7 +7,7 @@
 //! entries evicted.
 
 use super::origin::{url, RESOURCES};
-use super::world::{Faults, Isolate, Location, OriginFault, World};
+use super::world::{Faults, Location, OriginFault, SimIsolate, World};
 use crate::config::Config;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -52,10 +52,13 @@ pub fn world(config: Config, seed: u64) -> Rc<World> {
         })
         .collect();
     let w = World::new(config, seed, locs, writer_loc);
+    w.origin.borrow_mut().cache_control = (0..RESOURCES)
+        .map(|_| super::origin::CACHE_CONTROLS[rng.usize(0..4)])
+        .collect();
     for (i, loc) in w.locs.iter().enumerate() {
         let count = w.draw(1, 3);
         for _ in 0..count {
-            let iso = Rc::new(Isolate::new(w.id(), i, &w.config));
+            let iso = Rc::new(SimIsolate::new(w.id(), i, &w.config));
             loc.isolates.borrow_mut().push(iso);
         }
     }
@@ -81,8 +84,7 @@ pub async fn readers(w: Rc<World>, loc: usize, shape: Shape) {
             isolates[w.draw(0, isolates.len() as u64 - 1) as usize].clone()
         };
         let world = w.clone();
-        w.exec
-            .spawn(super::edge::request(world, iso, url(r)));
+        w.exec.spawn(super::edge::request(world, iso, url(r)));
     }
 }
 
@@ -116,6 +118,7 @@ pub async fn faults(w: Rc<World>, shape: Shape) {
             world.faults.set(down);
             world.exec.sleep(30_000).await;
             world.faults.set(Faults::default());
+            world.origin.borrow_mut().healthy_since = world.now();
         });
     }
     while pause(&w, shape, w.draw(1_000, 2 * rate)).await {
@@ -139,6 +142,9 @@ async fn hold(w: &World, ms: u64, set: impl Fn(&mut Faults)) {
     w.faults.set(f);
     w.log(|| format!("fault for {ms} ms: {f:?}"));
     w.exec.sleep(ms).await;
+    if w.faults.get().origin != OriginFault::Healthy {
+        w.origin.borrow_mut().healthy_since = w.now();
+    }
     w.faults.set(Faults::default());
 }
 
@@ -157,7 +163,7 @@ fn evict_isolate(w: &World) {
     let loc = w.draw(0, w.locs.len() as u64 - 1) as usize;
     let mut isolates = w.locs[loc].isolates.borrow_mut();
     let i = w.draw(0, isolates.len() as u64 - 1) as usize;
-    isolates[i] = Rc::new(Isolate::new(w.id(), loc, &w.config));
+    isolates[i] = Rc::new(SimIsolate::new(w.id(), loc, &w.config));
 }
 
 /// The Cache API of a location drops some entries (it may evict at any time).

@@ -9,12 +9,8 @@ use super::kv::Kv;
 use super::origin::Origin;
 use super::writer::WriterModel;
 use crate::config::Config;
-use crate::flow::collapse::{Collapser, LeaderOutcome, COLLAPSE_MAX_BYTES};
-use crate::flow::memory::MemoryTier;
-use crate::flow::refresh::RefreshGate;
 use crate::http::headers::Headers;
 use crate::http::time::{UnixMillis, UnixSecs};
-use crate::purge::memo::{Memo, MEMO_MAX_BYTES};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -23,11 +19,6 @@ use std::rc::Rc;
 pub const EPOCH_MS: u64 = 1_800_000_000_000;
 /// Bytes of every simulated body.
 pub const BODY_BYTES: u64 = 700;
-/// Most bytes a refresh gate may hold (the glue's figure).
-pub const REFRESH_MAX_BYTES: usize = 64 * 1024;
-
-/// What a collapsed flight's followers wait on: the leader's outcome.
-pub type Flight = Rc<Cell<Option<LeaderOutcome>>>;
 
 /// A Cache API entry: the stored headers, the body (its origin version) and
 /// when the Cache API drops it (true ms, from the stored `max-age`).
@@ -38,26 +29,22 @@ pub struct Cached {
     pub expires: u64,
 }
 
-/// One isolate: its memo of purge records, memory tier, collapsing and
-/// refresh gate — the per-isolate state of the worker (`glue::State`).
-pub struct Isolate {
+/// The worker's per-isolate state (`flow::isolate::Isolate`: memo, memory
+/// tier, collapser, refresh gate), with the simulator's name for it.
+pub struct SimIsolate {
     pub id: u64,
     pub loc: usize,
-    pub memo: RefCell<Memo>,
-    pub memory: RefCell<MemoryTier<u64>>,
-    pub collapse: RefCell<Collapser<Flight>>,
-    pub refresh: RefCell<RefreshGate>,
+    pub flow: Rc<FlowIsolate>,
 }
 
-impl Isolate {
-    pub fn new(id: u64, loc: usize, config: &Config) -> Isolate {
-        Isolate {
+pub type FlowIsolate = crate::flow::isolate::Isolate<super::platform::Sim>;
+
+impl SimIsolate {
+    pub fn new(id: u64, loc: usize, config: &Config) -> SimIsolate {
+        SimIsolate {
             id,
             loc,
-            memo: RefCell::new(Memo::new(config.purge.generation_memo, MEMO_MAX_BYTES)),
-            memory: RefCell::new(MemoryTier::new(config.memory.clone())),
-            collapse: RefCell::new(Collapser::new(COLLAPSE_MAX_BYTES)),
-            refresh: RefCell::new(RefreshGate::new(REFRESH_MAX_BYTES)),
+            flow: Rc::new(FlowIsolate::new(config.clone(), None)),
         }
     }
 }
@@ -69,7 +56,7 @@ pub struct Location {
     /// Round trip to the purge writer's location, ms.
     pub rtt_ms: u64,
     pub cache: RefCell<HashMap<String, Cached>>,
-    pub isolates: RefCell<Vec<Rc<Isolate>>>,
+    pub isolates: RefCell<Vec<Rc<SimIsolate>>>,
 }
 
 /// Faults in force now.
@@ -191,9 +178,7 @@ impl World {
         self.exec.sleep(ms).await;
         let refusing = self.faults.get().kv_refuses_writes;
         let now = self.now();
-        self.kv
-            .borrow_mut()
-            .put(key, text, ttl, now, inv, refusing)
+        self.kv.borrow_mut().put(key, text, ttl, now, inv, refusing)
     }
 
     /// The location's Cache API entry under `key`, if not expired.

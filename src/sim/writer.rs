@@ -119,10 +119,9 @@ async fn alarm(w: &Rc<World>) {
                 let value = merge_over(current.as_deref(), write.record);
                 let refusing = w.faults.get().kv_refuses_writes;
                 let now = w.now();
-                let put = w
-                    .kv
-                    .borrow_mut()
-                    .put(&write.key, &value, ttl, now, inv, refusing);
+                let put =
+                    w.kv.borrow_mut()
+                        .put(&write.key, &value, ttl, now, inv, refusing);
                 match put {
                     Ok(()) => WriteOutcome::Written,
                     Err(_) => WriteOutcome::Failed,

@@ -86,5 +86,8 @@ pub fn sim_cmd(args: &[String]) -> Result<(), Exit> {
     if failed.is_empty() {
         return Ok(());
     }
-    Err(Exit::Failure(format!("{} seed(s) failed: {failed:?}", failed.len())))
+    Err(Exit::Failure(format!(
+        "{} seed(s) failed: {failed:?}",
+        failed.len()
+    )))
 }

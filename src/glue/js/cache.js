@@ -1,4 +1,4 @@
-// The Cache API lookup for src/glue/lookup.rs. Unit tests: tests/unit/cache.test.mjs.
+// The Cache API lookup for src/glue/platform.rs (Platform::cache_match). Unit tests: tests/unit/cache.test.mjs.
 import { edgecache_headers_flat } from "./headers.js";
 
 // `caches.default.match(key)` and the entry's header list in its flat form
