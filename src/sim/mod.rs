@@ -159,7 +159,7 @@ fn run_inner(seed: u64, trace: bool) -> Result<Summary, Failure> {
         if let Some(m) = w.check.borrow().violation.clone() {
             return Err(fail(&w, m));
         }
-        if steps % 5_000 == 0 {
+        if steps.is_multiple_of(5_000) {
             let (now, prop) = (w.now(), w.propagation_ms());
             w.kv.borrow_mut().tidy(now, prop, 0);
         }

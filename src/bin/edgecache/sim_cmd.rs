@@ -74,7 +74,7 @@ pub fn sim_cmd(args: &[String]) -> Result<(), Exit> {
             }
         }
         let done = i as u64 + 1;
-        if done % every == 0 || done == o.seeds {
+        if done.is_multiple_of(every) || done == o.seeds {
             eprintln!(
                 "sim: {done}/{} seeds, {} failed, {:.1} s",
                 o.seeds,
