@@ -148,6 +148,9 @@ fn run_inner(seed: u64, trace: bool) -> Result<Summary, Failure> {
         steps += 1;
         if !drained && w.now() >= shape.end() {
             drained = true;
+            if w.faults.get().origin != world::OriginFault::Healthy {
+                w.origin.borrow_mut().healthy_since = w.now();
+            }
             w.faults.set(Faults::default());
             if let Some(last) = w.check.borrow_mut().refusals.last_mut() {
                 last.1.get_or_insert(shape.end());

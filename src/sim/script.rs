@@ -142,7 +142,8 @@ async fn hold(w: &World, ms: u64, set: impl Fn(&mut Faults)) {
     w.faults.set(f);
     w.log(|| format!("fault for {ms} ms: {f:?}"));
     w.exec.sleep(ms).await;
-    if w.faults.get().origin != OriginFault::Healthy {
+    // (The drain may have cleared it already: the fault set is what counts.)
+    if f.origin != OriginFault::Healthy {
         w.origin.borrow_mut().healthy_since = w.now();
     }
     w.faults.set(Faults::default());
