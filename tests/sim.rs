@@ -1,5 +1,6 @@
 //! The deterministic simulator of the edge (`edgecache::sim`, docs/testing.md,
-//! "The simulator"): a few hundred seeds, every invariant checked after every
+//! "The simulator"): seeds 0–200 (each defect the simulator was shown to
+//! catch fails a dozen of them or more), every invariant checked after every
 //! step. `EDGECACHE_SIM_SEEDS=N` runs N seeds instead; `make simulate` runs
 //! thousands with a progress line.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
@@ -11,7 +12,7 @@ fn per_test() -> u64 {
     std::env::var("EDGECACHE_SIM_SEEDS")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
-        .map_or(100, |n| n.div_ceil(3))
+        .map_or(67, |n| n.div_ceil(3))
 }
 
 fn hold_over(part: u64) {
@@ -32,17 +33,17 @@ fn hold_over(part: u64) {
 }
 
 #[test]
-fn every_invariant_holds_over_seeds_0_to_99() {
+fn every_invariant_holds_over_the_first_third_of_the_seeds() {
     hold_over(0);
 }
 
 #[test]
-fn every_invariant_holds_over_seeds_100_to_199() {
+fn every_invariant_holds_over_the_second_third_of_the_seeds() {
     hold_over(1);
 }
 
 #[test]
-fn every_invariant_holds_over_seeds_200_to_299() {
+fn every_invariant_holds_over_the_last_third_of_the_seeds() {
     hold_over(2);
 }
 
