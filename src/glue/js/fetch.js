@@ -1,4 +1,4 @@
-// Origin fetch for src/glue/origin.rs. Unit tests: tests/unit/fetch.test.mjs.
+// Origin fetch for src/glue/platform.rs (Platform::fetch). Unit tests: tests/unit/fetch.test.mjs.
 
 // `fetch` with manual redirects, aborted after `timeoutMs`. Resolves the
 // Response, a string (why the fetch failed: for the log only) or null (timed
