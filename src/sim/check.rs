@@ -70,13 +70,15 @@ impl Checker {
         self.violation.get_or_insert(message);
     }
 
-    /// When a purge acknowledged at `at` must hold everywhere.
+    /// When a purge acknowledged at `at` must hold everywhere: the bound,
+    /// plus the whole of every KV refusal that began before that deadline
+    /// (an open one has no end: no deadline).
     pub fn deadline(&self, at: u64) -> u64 {
         let mut d = at.saturating_add(self.bound_ms);
         for &(s, e) in &self.refusals {
             let e = e.unwrap_or(u64::MAX);
             if s < d && e > at {
-                d = d.saturating_add(e.min(d).saturating_sub(s.max(at)));
+                d = d.saturating_add(e.saturating_sub(s.max(at)));
             }
         }
         d
