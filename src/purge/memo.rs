@@ -2,6 +2,7 @@
 //! per `purge.generation_memo` seconds per isolate. Pure: time is passed in.
 
 use super::generations::{Gen, GenName, Generations};
+use super::record::PurgeRecord;
 use crate::http::time::UnixSecs;
 use std::collections::{BTreeMap, HashMap};
 
@@ -54,8 +55,8 @@ impl Memo {
     ///
     /// A purge this isolate knows of is never forgotten for an older value:
     /// the entry keeps the merge of what it held (even expired) and `value`
-    /// ([`crate::purge::record::PurgeRecord::merge`]: the later times, and
-    /// `value`'s nonce, so a changed value is always seen as changed). KV may still show an older value after a purge this
+    /// ([`merge_kept`]: the later times, with the nonce of the later purge).
+    /// KV may still show an older value after a purge this
     /// isolate received (the purge writer has not written it yet, or this
     /// location's cached read has not expired), and serving the purged entry
     /// again then would undo the purge here until KV catches up.
@@ -72,7 +73,7 @@ impl Memo {
             self.order.remove(&(at, seq));
             self.used -= cost;
             value = match (old, value) {
-                (Gen::Purged(a), Gen::Purged(b)) => Gen::Purged(a.merge(b)),
+                (Gen::Purged(a), Gen::Purged(b)) => Gen::Purged(merge_kept(a, b)),
                 (Gen::Purged(a), _) => Gen::Purged(a),
                 (_, v) => v,
             };
@@ -114,6 +115,22 @@ impl Memo {
 /// Splits `names` into values the memo still holds and names the glue must read from KV
 /// (`GenName::kv_key`). After reading, the glue inserts each result into both the returned
 /// [`Generations`] and the memo (except [`Gen::Unreadable`], which [`Memo::put`] ignores).
+/// The memo's merge of what it `held` with a `read` value: the later times
+/// ([`crate::purge::record::PurgeRecord::merge`]), with the nonce of whichever
+/// is the later purge (`read`'s when their times tie). Never the older value's
+/// nonce with the newer time: that mark was never written anywhere, so an
+/// entry that recorded the real one would fail rule 2 of
+/// [`crate::purge::generations`] and count as purged inside the skew window
+/// (found by the simulator, seeds 9084 and 9730: four origin requests in one
+/// isolate for one purge).
+pub fn merge_kept(held: PurgeRecord, read: PurgeRecord) -> PurgeRecord {
+    if read.mark().at >= held.mark().at {
+        held.merge(read)
+    } else {
+        read.merge(held)
+    }
+}
+
 pub fn plan_reads(names: &[GenName], memo: &Memo, now: UnixSecs) -> (Generations, Vec<GenName>) {
     let mut known = Generations::new();
     let mut to_read = Vec::new();

@@ -46,6 +46,7 @@ pub struct Checker {
     /// Windows (true ms) in which KV refused writes; an open one has no end.
     pub refusals: Vec<(u64, Option<u64>)>,
     fetches: HashMap<(u64, usize, usize), u32>,
+    recorded: HashMap<usize, usize>,
     pub violation: Option<String>,
     pub reads: u64,
     /// Reads that served a body older than the newest acknowledged purge
@@ -84,9 +85,15 @@ impl Checker {
         d
     }
 
-    /// Purges of `resource` answered 200 so far.
+    /// Purges of `resource` the writer has accepted so far (a purge is in
+    /// force from then: the receiving isolate remembers it before the 200).
     pub fn epoch(&self, resource: usize) -> usize {
-        self.acked.iter().filter(|a| a.resource == resource).count()
+        self.recorded.get(&resource).copied().unwrap_or(0)
+    }
+
+    /// The writer accepted a purge of `resource`.
+    pub fn recorded(&mut self, resource: usize) {
+        *self.recorded.entry(resource).or_insert(0) += 1;
     }
 
     /// Invariant 1, for a body of `version` served at `now` from `loc`.
@@ -113,7 +120,7 @@ impl Checker {
     }
 
     /// Invariant 3: an origin request made by isolate `iso` for an entry
-    /// found purged, by a request that started after purge #`epoch`.
+    /// found purged, answered while purge #`epoch` was the latest in force.
     pub fn purged_fetch(
         &mut self,
         now: u64,

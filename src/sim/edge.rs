@@ -32,7 +32,6 @@ pub async fn request(w: Rc<World>, iso: Rc<SimIsolate>, url: String) {
         return;
     };
     let Some(res) = resource_of(&url) else { return };
-    let epoch = w.check.borrow().epoch(res);
     let cx = Cx {
         platform: &p,
         isolate: &iso.flow,
@@ -66,6 +65,7 @@ pub async fn request(w: Rc<World>, iso: Rc<SimIsolate>, url: String) {
         let healthy_since = w.origin.borrow().healthy_since;
         let faulty = w.faults.get().origin != super::world::OriginFault::Healthy
             || (healthy_since > 0 && now < healthy_since + settle_ms);
+        let epoch = check.epoch(res);
         check.purged_fetch(now, iso.id, res, iso.loc, faulty, epoch);
     }
 }

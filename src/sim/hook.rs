@@ -81,12 +81,21 @@ async fn webhook(w: &Rc<World>, loc: usize, id: &str, body: &[u8], r: usize, ver
         secrets: &secrets,
         zone_token: None,
     };
+    w.purging.borrow_mut().insert(p.inv, r);
     let purged = purge(&p, &iso.flow, req).await;
+    w.purging.borrow_mut().remove(&p.inv);
     let status = purged.reply.delivery.status;
     w.log(|| format!("webhook {id} at location {loc}: {status} (resource {r} v{version})"));
     let Some(handoff) = p.handed_off() else {
         return false;
     };
+    w.log(|| {
+        format!(
+            "webhook {id} record {:?} (isolate {})",
+            handoff.record(),
+            iso.id
+        )
+    });
     if status != 200 {
         return false;
     }

@@ -156,6 +156,9 @@ impl Platform for Sim {
             .await
             .map_err(IoError)?;
         *self.handed.borrow_mut() = Some(handoff.clone());
+        if let Some(r) = self.w.purging.borrow_mut().remove(&self.inv) {
+            self.w.check.borrow_mut().recorded(r);
+        }
         Ok(())
     }
 

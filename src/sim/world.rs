@@ -90,6 +90,8 @@ pub struct World {
     pub origin: RefCell<Origin>,
     pub faults: Cell<Faults>,
     pub check: RefCell<Checker>,
+    /// The resource each webhook invocation purges (for the checker).
+    pub purging: RefCell<HashMap<u64, usize>>,
     next_id: Cell<u64>,
     /// Print a line per webhook, writer flush and fault (`edgecache sim --trace`).
     pub trace: Cell<bool>,
@@ -107,6 +109,7 @@ impl World {
             origin: RefCell::new(Origin::default()),
             faults: Cell::new(Faults::default()),
             check: RefCell::new(Checker::default()),
+            purging: RefCell::new(HashMap::new()),
             next_id: Cell::new(0),
             trace: Cell::new(false),
         })
@@ -207,6 +210,10 @@ impl World {
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0);
         let expires = self.now().saturating_add(keep.saturating_mul(1000));
+        self.log(|| {
+            let stamp = headers.get("x-edgecache-gen").unwrap_or("");
+            format!("cache put at location {loc}: {key} v{version} stamp {stamp}")
+        });
         let c = Cached {
             headers,
             version,
