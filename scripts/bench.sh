@@ -47,6 +47,7 @@ node benches/load.mjs "$OUT/config.json" "$OUT/load.json" > "$OUT/load.log"
 step "origin protection: origin requests per purge under load; body bytes on expiry with and without revalidation"
 node tests/load/purge-stampede.mjs --seconds 10 --json "$OUT/stampede.json" | tail -1
 node benches/revalidation.mjs --json "$OUT/revalidation.json" | tail -1
+node benches/revalidation.mjs --after 3 --json "$OUT/revalidation-short.json" | tail -1
 
 step "report"
 python3 benches/report.py "$OUT"

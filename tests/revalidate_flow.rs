@@ -320,32 +320,48 @@ fn the_conditional_request_adds_the_validator_to_the_keyed_headers() {
 
 #[test]
 fn an_entry_with_a_validator_is_kept_long_enough_to_revalidate() {
-    let c = Config::from_json(&json!({
-        "origin": "http://127.0.0.1:8000",
-        "routes": [{ "name": "api", "path": "/api/*", "ttl": "60s" }],
-    }))
-    .unwrap();
+    let route = |extra: serde_json::Value| {
+        let mut r = json!({ "name": "api", "path": "/api/*", "ttl": "60s" });
+        r.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        Config::from_json(&json!({ "origin": "http://127.0.0.1:8000", "routes": [r] })).unwrap()
+    };
+    // The default keep: a day past freshness (issue 27: a short TTL's copy
+    // was gone at twice the TTL, so the next request downloaded it whole).
+    let c = route(json!({}));
     let lk = lookup(&c);
     let with = stored(&c, &lk, ETAG);
-    assert_eq!(with.get("cache-control"), Some("max-age=120"));
+    assert_eq!(with.get("cache-control"), Some("max-age=86460"));
     let lm = stored(
         &c,
         &lk,
         &[("last-modified", "Tue, 01 Sep 2026 10:00:00 GMT")],
     );
-    assert_eq!(lm.get("cache-control"), Some("max-age=120"));
+    assert_eq!(lm.get("cache-control"), Some("max-age=86460"));
+    // Without a validator a stale copy is no use: kept for its TTL only.
     let without = stored(&c, &lk, &[("content-type", "text/plain")]);
     assert_eq!(without.get("cache-control"), Some("max-age=60"));
-    // A stale window longer than the TTL is kept as it is.
-    let windows = Config::from_json(&json!({
-        "origin": "http://127.0.0.1:8000",
-        "routes": [{ "name": "api", "path": "/api/*", "ttl": "60s", "stale_if_error": "5m" }],
-    }))
-    .unwrap();
-    let lk = lookup(&windows);
+    // A configured keep, shorter than the TTL too.
+    let c = route(json!({ "keep": "10s" }));
+    let lk = lookup(&c);
     assert_eq!(
-        stored(&windows, &lk, ETAG).get("cache-control"),
+        stored(&c, &lk, ETAG).get("cache-control"),
+        Some("max-age=70")
+    );
+    // A stale window longer than the keep is kept as it is.
+    let c = route(json!({ "keep": "1m", "stale_if_error": "5m" }));
+    let lk = lookup(&c);
+    assert_eq!(
+        stored(&c, &lk, ETAG).get("cache-control"),
         Some("max-age=360")
+    );
+    // keep = 0s: as without a validator.
+    let c = route(json!({ "keep": "0s" }));
+    let lk = lookup(&c);
+    assert_eq!(
+        stored(&c, &lk, ETAG).get("cache-control"),
+        Some("max-age=60")
     );
 }
 
@@ -359,6 +375,7 @@ fn the_keep_never_passes_the_entry_lifetime() {
         ttl: MAX_ENTRY_LIFETIME - 10,
         stale_while_revalidate: 0,
         stale_if_error: 10,
+        keep: 86_400,
         strip_headers: vec![],
         tags: vec![],
     };

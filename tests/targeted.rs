@@ -1,9 +1,10 @@
 //! Targeted cache-control fields (RFC 9213): which field governs storing and
-//! freshness here, and what an invalid one does.
+//! freshness here, what an invalid one does, and which are passed on.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
 mod common;
 
-use common::headers;
+use common::{api_route, headers};
+use edgecache::flow::client_headers;
 use edgecache::http::cache_control::{CacheControl, FieldScope};
 use edgecache::http::targeted::{effective_cache_control, parse_targeted, PolicySource};
 
@@ -110,4 +111,22 @@ fn several_lines_are_one_dictionary_and_a_later_key_wins() {
         ("cdn-cache-control", "max-age=90"),
     ]);
     assert_eq!(effective_cache_control(&h).0.max_age, Some(90));
+}
+
+/// RFC 9213 §3: a CDN "will typically forward" `CDN-Cache-Control` for CDN
+/// caches downstream; `Cloudflare-CDN-Cache-Control` addresses only us.
+#[test]
+fn cdn_cache_control_is_passed_on_and_the_cloudflare_field_is_not() {
+    let origin = headers(&[
+        ("cache-control", "max-age=60"),
+        ("cdn-cache-control", "private"),
+        ("cloudflare-cdn-cache-control", "max-age=300"),
+        ("examplecdn-cache-control", "max-age=5"),
+    ]);
+    let client = client_headers(&api_route(), &origin);
+    assert_eq!(client.get("cdn-cache-control"), Some("private"));
+    assert_eq!(client.get("cloudflare-cdn-cache-control"), None);
+    // Not on the target list: passed on untouched (§2.2).
+    assert_eq!(client.get("examplecdn-cache-control"), Some("max-age=5"));
+    assert_eq!(client.get("cache-control"), Some("max-age=60"));
 }

@@ -62,6 +62,7 @@ fn route() -> Route {
         credentials: vec![],
         stale_while_revalidate: 0,
         stale_if_error: 0,
+        keep: 86_400,
         timeout: 10,
         browser_cache_control: None,
         honor_request_cache_control: false,

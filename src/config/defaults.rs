@@ -84,6 +84,20 @@ pub const MAX_MEMORY_BYTES: u64 = 64 * 1024 * 1024;
 /// Longest `memory.max_age`.
 pub const MAX_MEMORY_AGE: Secs = 3600;
 
+/// Default route `keep`: how long past freshness (and past its stale windows,
+/// when they are shorter) an entry with a validator stays in the Cache API to
+/// be revalidated with a conditional request, which a 304 answers without a
+/// body. A day covers the gaps short-TTL API answers meet most (overnight, a
+/// reader coming back the next day); the copy costs only cache space, which
+/// Cloudflare's cache reclaims least recently used first when it needs room,
+/// so a kept copy nobody reads again does not push out one in use.
+pub const DEFAULT_KEEP: Secs = 86_400;
+
+/// Longest route `keep` (30 days): the bound on how long a route's copies
+/// hold cache space past freshness; past a month a kept copy is seldom read
+/// again, and it would only delay the space coming back.
+pub const MAX_KEEP: Secs = 30 * 86_400;
+
 /// Longest an entry may be kept and served: its TTL plus its longer stale
 /// window (365 days). Routes are refused beyond it and the origin's stale
 /// windows are cut to fit (`response::store`), so purge records, which live

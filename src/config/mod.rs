@@ -8,12 +8,13 @@
 //!
 //! Files, lowest first (none imports this facade, nor a higher one):
 //! `duration`, `query_rules`, `pattern` → `defaults` → `model` → `shape` → `error` →
-//! `fields` → `route` → `parse` → `location` (→ `wrangler` → `production`, native only).
+//! `fields` → `lifetime` → `route` → `parse` → `location` (→ `wrangler` → `production`, native only).
 
 mod defaults;
 pub mod duration;
 mod error;
 mod fields;
+mod lifetime;
 mod location;
 mod model;
 mod observability;
@@ -29,8 +30,9 @@ mod wrangler;
 
 pub use defaults::{
     BUFFERED_COPY_LIMIT, CREDENTIAL_HEADERS, DEFAULT_API_BASE, DEFAULT_CLOCK_SKEW,
-    DEFAULT_CREDENTIALS, DEFAULT_FORWARD_HEADERS, DEFAULT_TAG_HEADERS, DEFAULT_TRACKING_PARAMS,
-    FORBIDDEN_FORWARD_HEADERS, MAX_ENTRY_LIFETIME, MAX_MEMORY_AGE, MAX_MEMORY_BYTES,
+    DEFAULT_CREDENTIALS, DEFAULT_FORWARD_HEADERS, DEFAULT_KEEP, DEFAULT_TAG_HEADERS,
+    DEFAULT_TRACKING_PARAMS, FORBIDDEN_FORWARD_HEADERS, MAX_ENTRY_LIFETIME, MAX_KEEP,
+    MAX_MEMORY_AGE, MAX_MEMORY_BYTES,
 };
 pub use duration::Secs;
 pub use error::{ConfigError, Place};

@@ -184,6 +184,9 @@ pub struct Route {
     pub credentials: Vec<Credential>,
     pub stale_while_revalidate: Secs,
     pub stale_if_error: Secs,
+    /// How long past freshness an entry with a validator is kept to be
+    /// revalidated (`flow::entry::cache_api_keep`).
+    pub keep: Secs,
     /// Origin fetch timeout.
     pub timeout: Secs,
     /// When set, replaces `Cache-Control` on responses sent to clients.

@@ -2,10 +2,11 @@
 //! (path pattern, TTLs, tags, query rules, variants, credentials). Shared field
 //! helpers (durations, header lists) live in `parse.rs`.
 
-use super::defaults::{CREDENTIAL_HEADERS, DEFAULT_CREDENTIALS, MAX_ENTRY_LIFETIME};
+use super::defaults::{CREDENTIAL_HEADERS, DEFAULT_CREDENTIALS};
 use super::duration::Secs;
 use super::error::{ConfigError, Place};
 use super::fields::duration;
+use super::lifetime::{check_lifetime, parse_keep};
 use super::model::{Credential, Route, RouteKind, TtlMode};
 use super::pattern::{parse_pattern, PathPattern};
 use super::query_rules::{ParamFilter, QueryRules};
@@ -53,6 +54,7 @@ pub(super) struct RawRoute {
     credentials: Option<Vec<String>>,
     stale_while_revalidate: Option<String>,
     stale_if_error: Option<String>,
+    keep: Option<String>,
     timeout: Option<String>,
     browser_cache_control: Option<String>,
     #[serde(default)]
@@ -107,16 +109,7 @@ pub(super) fn parse_route(
             reason: "a `per_user` route needs at least one credential",
         });
     }
-    if let Some(bcc) = &raw.browser_cache_control {
-        if bcc.trim().is_empty() || bcc.chars().any(|c| c.is_control()) {
-            return Err(ConfigError::BadValue {
-                place,
-                field: "browser_cache_control",
-                value: bcc.clone(),
-                reason: "must be a non-empty header value without control characters",
-            });
-        }
-    }
+    check_browser_cache_control(&place, raw.browser_cache_control.as_deref())?;
     let swr = duration(
         &place,
         "stale_while_revalidate",
@@ -125,6 +118,7 @@ pub(super) fn parse_route(
     )?;
     let sie = duration(&place, "stale_if_error", raw.stale_if_error.as_deref(), 0)?;
     check_lifetime(&place, &raw.ttl, &status_ttl, ttl, swr.max(sie))?;
+    let keep = parse_keep(&place, raw.keep)?;
     Ok(Route {
         kind: match raw.kind {
             RawKind::Api => RouteKind::Api,
@@ -136,6 +130,7 @@ pub(super) fn parse_route(
         },
         stale_while_revalidate: swr,
         stale_if_error: sie,
+        keep,
         timeout: duration(&place, "timeout", raw.timeout.as_deref(), 10)?,
         name,
         path,
@@ -151,26 +146,19 @@ pub(super) fn parse_route(
     })
 }
 
-/// A route's longest lifetime (its `ttl` or a `status_ttl`, plus the longer
-/// stale window) is at most [`MAX_ENTRY_LIFETIME`]: purge records are kept
-/// just longer than that, so no entry can outlive the purge that covers it.
-fn check_lifetime(
-    place: &Place,
-    raw_ttl: &str,
-    status_ttl: &BTreeMap<u16, Secs>,
-    ttl: Secs,
-    window: Secs,
-) -> Result<(), ConfigError> {
-    let longest = status_ttl.values().copied().fold(ttl, Secs::max);
-    if longest.saturating_add(window) <= MAX_ENTRY_LIFETIME {
-        return Ok(());
+/// `browser_cache_control`: a non-empty header value without control characters.
+fn check_browser_cache_control(place: &Place, value: Option<&str>) -> Result<(), ConfigError> {
+    match value {
+        Some(bcc) if bcc.trim().is_empty() || bcc.chars().any(|c| c.is_control()) => {
+            Err(ConfigError::BadValue {
+                place: place.clone(),
+                field: "browser_cache_control",
+                value: bcc.to_string(),
+                reason: "must be a non-empty header value without control characters",
+            })
+        }
+        _ => Ok(()),
     }
-    Err(ConfigError::BadValue {
-        place: place.clone(),
-        field: "ttl",
-        value: raw_ttl.to_string(),
-        reason: "the longest ttl (or status_ttl) plus the longer stale window must be at most 365d",
-    })
 }
 
 /// `status_ttl`: three-digit statuses 100..=599, each with a duration.

@@ -231,18 +231,22 @@ pub fn stored_headers(
 }
 
 /// How long the Cache API keeps an entry (seconds): its TTL and its longer stale
-/// window; with a validator (`with_validator`), at least twice its TTL, so that
-/// once stale it can still be revalidated with a conditional request (a 304
-/// costs the origin no body) instead of fetched again. Never past
-/// [`MAX_ENTRY_LIFETIME`]: purge records outlive every entry.
+/// window; with a validator (`with_validator`), for the route's `keep`
+/// (`plan.keep`) past freshness when that is longer, so that once stale it can still be
+/// revalidated with a conditional request (a 304 costs the origin no body)
+/// instead of fetched again (Varnish's `beresp.keep`). Without one, a stale
+/// copy could only be fetched again whole, so it is not kept past its windows.
+/// Never past [`MAX_ENTRY_LIFETIME`]: purge records outlive every entry.
 pub fn cache_api_keep(plan: &StorePlan, with_validator: bool) -> u64 {
     let window = plan.stale_while_revalidate.max(plan.stale_if_error);
-    let window = if with_validator {
-        window.max(plan.ttl)
+    let past_freshness = if with_validator {
+        window.max(plan.keep)
     } else {
         window
     };
-    plan.ttl.saturating_add(window).min(MAX_ENTRY_LIFETIME)
+    plan.ttl
+        .saturating_add(past_freshness)
+        .min(MAX_ENTRY_LIFETIME)
 }
 
 /// The origin's fields as [`stored_headers`] kept them: the internal fields

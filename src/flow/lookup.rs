@@ -20,11 +20,12 @@ use super::flight::{wait, Leader, Reporter};
 use super::isolate::Cx;
 use super::marks;
 use super::miss::{miss, Missed};
+use super::origin::uncached_client_headers;
 use super::platform::{Platform, Reply, Source};
 use super::refresh::refresh_hold;
 use super::reply::{origin_failed, plain, with_cache_status, Replied};
 use super::settle::{fetch_keyed, Kept};
-use super::stored::{client_headers, on_stored, stale_on_error, StoredDecision};
+use super::stored::{on_stored, stale_on_error, StoredDecision};
 use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::time::UnixSecs;
 use crate::response::delivery::deliver;
@@ -240,7 +241,7 @@ async fn unverifiable<P: Platform>(cx: &Cx<'_, P>) -> Replied<P> {
     let cs = CacheStatus::forward(Fwd::Bypass).detail(Detail::GenerationsUnavailable);
     match fetch_keyed(cx, None).await {
         super::platform::Fetch::Answered(a) => {
-            let headers = client_headers(lk.route(), &a.headers);
+            let headers = uncached_client_headers(lk.route(), &a.headers);
             let headers = with_cache_status(headers, &cs.fwd_status(a.status));
             Ok(Reply {
                 delivery: deliver(lk.route(), &lk.method, cx.headers, a.status, headers),

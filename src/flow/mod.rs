@@ -41,6 +41,6 @@ pub mod stored;
 
 pub use copy::{copy_strategy, CopyStrategy};
 pub use entry::StoredEntry;
-pub use origin::{on_origin, FetchStart, OriginDecision, StoredCopy};
+pub use origin::{on_origin, uncached_client_headers, FetchStart, OriginDecision, StoredCopy};
 pub use plan::{plan, Incoming, Lookup, Plan, Reserved};
 pub use stored::{client_headers, on_stored, stale_on_error, StoredDecision};

@@ -5,12 +5,13 @@ use super::entry::{stored_headers, STORED_AS};
 use super::plan::Lookup;
 use super::stored::{client_headers, debug_key};
 use crate::config::Config;
-use crate::config::RouteKind;
+use crate::config::{Route, RouteKind};
 use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers;
 use crate::http::method::Method;
 use crate::http::time::{UnixMillis, UnixSecs};
 use crate::purge::generations::{Generations, Stamp};
+use crate::response::age::{forwarded_age, ForwardedAge};
 use crate::response::freshness::StoredMeta;
 use crate::response::store::{
     decide_store, NotStoredReason, OriginResponse, RequestFacts, StoreDecision,
@@ -101,7 +102,15 @@ pub(super) fn decide(
         is_range: false,
     };
     let route = lookup.route();
-    let client = client_headers(route, origin_headers);
+    // RFC 9111 §4.2.3 `response_delay`: whole seconds from the fetch's start
+    // to `now` (rounded down, so never more than it took).
+    let response_delay = now.to_millis().saturating_sub(start.at) / 1000;
+    let mut client = client_headers(route, origin_headers);
+    add_age(
+        &mut client,
+        origin_headers,
+        forwarded_age(origin_headers, response_delay, now),
+    );
     let key = debug_key(config, lookup);
     let not_stored = |detail: Detail| OriginDecision {
         client: client.clone(),
@@ -111,9 +120,6 @@ pub(super) fn decide(
     if !super::client_cc::may_store(lookup) {
         return not_stored(Detail::from(&NotStoredReason::RequestNoStore));
     }
-    // RFC 9111 §4.2.3 `response_delay`: whole seconds from the fetch's start
-    // to `now` (rounded down, so never more than it took).
-    let response_delay = now.to_millis().saturating_sub(start.at) / 1000;
     let resp = OriginResponse {
         status,
         headers: origin_headers,
@@ -150,5 +156,30 @@ pub(super) fn decide(
             status: STORED_AS,
             headers: stored,
         }),
+    }
+}
+
+/// The client's headers for an origin answer on a cached route that the
+/// worker forwards without the cache (purge generations unreadable: nothing
+/// read from or written to it). The worker is no cache for that exchange, so
+/// like a pass-through it sends the origin's `Age` as received (docs/caching.md,
+/// "Age").
+pub fn uncached_client_headers(route: &Route, origin_headers: &Headers) -> Headers {
+    let mut client = client_headers(route, origin_headers);
+    add_age(&mut client, origin_headers, ForwardedAge::AsReceived);
+    client
+}
+
+/// Appends to `client` the `Age` that `age` says (its lines from `origin`
+/// when [`ForwardedAge::AsReceived`]).
+fn add_age(client: &mut Headers, origin: &Headers, age: ForwardedAge) {
+    match age {
+        ForwardedAge::Absent => {}
+        ForwardedAge::Seconds(s) => client.append("age", &s.to_string()),
+        ForwardedAge::AsReceived => {
+            for line in origin.get_all("age") {
+                client.append("age", line);
+            }
+        }
     }
 }

@@ -1,9 +1,9 @@
 //! The platform the request sequence runs on: every piece of I/O the flow
 //! performs, behind one small trait. The sequence itself (`flow::lookup`,
-//! `flow::miss`, `flow::settle`, `flow::purge_path`) is written once, as
-//! async code over [`Platform`]; the wasm glue implements it over workers-rs
-//! types (`glue::platform`), and the simulator implements it natively on a
-//! virtual clock.
+//! `flow::miss`, `flow::settle`, `flow::pass`, `flow::purge_request`) is
+//! written once, as async code over [`Platform`]; the wasm glue implements it
+//! over workers-rs types (`glue::platform`), and the simulator implements it
+//! natively on a virtual clock.
 //!
 //! The trait decides nothing: it names I/O (cache match/put/delete, KV
 //! get/put, the purge writer, the origin fetch, the clock, timers, background

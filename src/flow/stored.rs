@@ -5,7 +5,7 @@ use super::plan::Lookup;
 use crate::config::{Config, Route};
 use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::headers::Headers;
-use crate::http::targeted::TARGET_LIST;
+use crate::http::targeted::NOT_FORWARDED;
 use crate::http::time::UnixMillis;
 use crate::http::time::UnixSecs;
 use crate::purge::generations::{is_current, Currency, Generations};
@@ -127,12 +127,10 @@ pub(super) fn debug_key<'a>(config: &Config, lookup: &'a Lookup) -> Option<&'a s
 }
 
 /// The stored (or origin) headers as a client may see them: internal headers
-/// removed, `Cache-Control` as configured for browsers, and the targeted
-/// fields addressed to us (`Cloudflare-CDN-Cache-Control`, `CDN-Cache-Control`)
-/// consumed: RFC 9213 §3 lets a CDN cache remove `CDN-Cache-Control` "when
-/// this is undesirable"; we do, as a Worker answers clients directly, and the
-/// value (often a long lifetime meant only for a cache the origin can purge)
-/// would otherwise reach every browser and shared cache on the way.
+/// removed, `Cache-Control` as configured for browsers, and
+/// `Cloudflare-CDN-Cache-Control`, which addresses only us, consumed;
+/// `CDN-Cache-Control` is passed on for CDN caches downstream
+/// ([`NOT_FORWARDED`] says why, from RFC 9213).
 pub fn client_headers(route: &Route, stored: &Headers) -> Headers {
     let origin_cc = stored
         .get(ORIGIN_CC_HEADER)
@@ -144,7 +142,7 @@ pub fn client_headers(route: &Route, stored: &Headers) -> Headers {
             // `cf-cache-status` is added by the Cache API on `match`; ours is `Cache-Status`.
             !n.starts_with(INTERNAL_PREFIX)
                 && !matches!(*n, "cache-control" | "age" | "cf-cache-status")
-                && !TARGET_LIST.contains(n)
+                && !NOT_FORWARDED.contains(n)
         })
         .collect();
     if let Some(cc) = downstream_cache_control(route, origin_cc.as_deref()) {

@@ -1,6 +1,10 @@
-//! Wasm glue: the only code that touches `worker` types. It converts runtime
-//! types, calls the core (`crate::flow`, `crate::purge::webhook`), performs the I/O the
-//! core names, and maps results to responses. Nothing is decided here.
+//! Wasm glue: the only code that touches `worker` types. It implements the
+//! core's `flow::platform::Platform` over workers-rs ([`platform::Edge`]),
+//! converts the runtime's request, hands each `flow::plan` outcome to the one
+//! core function that answers it (`flow::lookup`, `flow::pass`,
+//! `flow::purge_request`, `flow::explain`, `flow::reply`), and sends the
+//! `Reply` it gets back. Nothing is decided here: no header names, no status
+//! choices, no cache outcomes.
 
 mod body;
 mod convert;

@@ -21,6 +21,23 @@ use crate::http::headers::Headers;
 /// The target list, most specific first (RFC 9213 §2.2).
 pub const TARGET_LIST: &[&str] = &["cloudflare-cdn-cache-control", "cdn-cache-control"];
 
+/// Targeted fields taken off the answer before it leaves the worker; every
+/// other one, `CDN-Cache-Control` included, is passed on as received, on
+/// misses, hits and pass-through alike.
+///
+/// RFC 9213 §3: CDN caches that use `CDN-Cache-Control` "will typically
+/// forward this header so that downstream CDN caches can use it as well",
+/// and "MAY remove it when this is undesirable (for example, when configured
+/// to do so because it is known not to be used downstream)". A worker cannot
+/// know that nothing downstream uses it (another CDN in front of the zone
+/// does), and the field misleads nobody else: browsers and other shared
+/// caches ignore it (only CDN caches have it on their target list), so the
+/// default holds. `Cloudflare-CDN-Cache-Control` addresses Cloudflare alone,
+/// which is here; Cloudflare's own cache does not proxy it downstream either
+/// (its CDN-Cache-Control docs), so neither does the worker. A targeted field
+/// not on [`TARGET_LIST`] is passed on untouched, as §2.2 requires.
+pub const NOT_FORWARDED: &[&str] = &["cloudflare-cdn-cache-control"];
+
 /// Where the caching policy of a response came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PolicySource {

@@ -53,3 +53,43 @@ pub fn corrected_initial_age(
         .saturating_add(response_delay);
     apparent_age.max(corrected_age_value)
 }
+
+/// The `Age` a client gets with an answer the worker forwards from the origin
+/// on a cached route (RFC 9111 §5.1: the sender's estimate of the time since
+/// the origin generated or validated the answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForwardedAge {
+    /// The answer came without `Age`: the origin made it for this request, and
+    /// an `Age` would say a cache answered (§5.1), so none is added.
+    Absent,
+    /// The answer came through a cache upstream: its age on arrival here, the
+    /// `current_age` of §4.2.3 with no resident time yet
+    /// ([`corrected_initial_age`]). A hit on the copy stored from it says this
+    /// plus its resident time, so a client sees one age that only grows.
+    Seconds(u64),
+    /// An `Age` this cache ignores (§5.1: not a non-negative integer): passed
+    /// on as received, since it is not ours to reinterpret, and dropping it
+    /// would hide that a cache answered.
+    AsReceived,
+}
+
+/// What [`ForwardedAge`] the origin's answer (`headers`, which arrived at
+/// `response_time` after a request that took `response_delay` seconds) is
+/// forwarded with.
+pub fn forwarded_age(
+    headers: &Headers,
+    response_delay: u64,
+    response_time: UnixSecs,
+) -> ForwardedAge {
+    if !headers.contains("age") {
+        return ForwardedAge::Absent;
+    }
+    match age_value(headers) {
+        Some(_) => ForwardedAge::Seconds(corrected_initial_age(
+            headers,
+            response_delay,
+            response_time,
+        )),
+        None => ForwardedAge::AsReceived,
+    }
+}

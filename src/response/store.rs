@@ -79,6 +79,9 @@ pub struct StorePlan {
     pub stale_while_revalidate: u64,
     /// Seconds after expiry during which stale may be served if the origin fails.
     pub stale_if_error: u64,
+    /// Seconds after expiry a copy with a validator is kept to be revalidated
+    /// (the route's `keep`; `flow::entry::cache_api_keep`).
+    pub keep: u64,
     /// Lower-case field names to remove before storing (from `private="..."`
     /// and `no-cache="..."`, RFC 9111 §5.2.2.4, §5.2.2.7).
     pub strip_headers: Vec<String>,
@@ -236,6 +239,7 @@ fn plan(
         initial_age,
         stale_while_revalidate: swr,
         stale_if_error: sie,
+        keep: route.keep,
         strip_headers: strip,
         tags: origin_tags(h, config_tag_headers),
     })

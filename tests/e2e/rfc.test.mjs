@@ -1,6 +1,8 @@
 // End to end: RFC 9111 / RFC 9213 details that protect the origin and keep
-// what clients see true (docs/caching.md): the origin's Age, Cache-Control
-// passed on unchanged, targeted fields (CDN-Cache-Control), s-maxage and
+// what clients see true (docs/caching.md): the origin's Age (on hits and on
+// forwarded answers), entries kept to be revalidated (route keep),
+// Cache-Control passed on unchanged, targeted fields (CDN-Cache-Control, used
+// here and passed on), s-maxage and
 // must-revalidate against stale serving, request Cache-Control, Content-Length
 // on hits, and what unsafe methods invalidate. Each test uses its own paths.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -18,6 +20,7 @@ beforeAll(async () => {
       { name: "sie", path: "/sie/*", ttl: "15m", stale_if_error: "1h", timeout: "2s" },
       { name: "honor", path: "/honor/*", ttl: "15m", honor_request_cache_control: true },
       { name: "media", path: "/media/*", kind: "media", ttl: "1d" },
+      { name: "nokeep", path: "/nokeep/*", ttl: "15m", keep: "0s" },
     ],
   });
   noMemory = await startWorker({
@@ -105,6 +108,80 @@ describe("the origin's Age (RFC 9111 §4.2.3)", () => {
     const miss = await get("/api/age-old");
     expect(miss.cs.params.detail).toBe("zero_ttl");
   });
+
+  // The whole seconds the fetch took (response_delay) count: 0 on loopback, 1 at most here.
+  const ageOf = (x) => Number(x.h.get("age"));
+  test("a forwarded answer carries the upstream Age, stored or not, Expires-based too (RFC 9111 §5.1)", async () => {
+    origin.on("/api/fwd-age-old", answer({ "cache-control": "max-age=3600", age: "7200" }));
+    const old = await get("/api/fwd-age-old");
+    expect(old.cs.params.detail).toBe("zero_ttl");
+    expect([7200, 7201]).toContain(ageOf(old));
+    const date = new Date().toUTCString();
+    const expires = new Date(Date.now() + 3_600_000).toUTCString();
+    origin.on("/api/fwd-age-expires", answer({ expires, date, age: "7200" }));
+    const exp = await get("/api/fwd-age-expires");
+    expect(exp.cs.params.detail).toBe("zero_ttl");
+    expect([7200, 7201]).toContain(ageOf(exp));
+    origin.on("/api/fwd-age-stored", answer({ "cache-control": "max-age=600", age: "100" }));
+    const stored = await get("/api/fwd-age-stored");
+    expect(stored.cs.params.stored).toBe(true);
+    expect([100, 101]).toContain(ageOf(stored));
+    // A list: its first member, sent on as one value.
+    origin.on("/api/fwd-age-list", answer({ "cache-control": "max-age=3600", age: ["7200", "0"] }));
+    expect([7200, 7201]).toContain(ageOf(await get("/api/fwd-age-list")));
+  });
+
+  test("an answer made by the origin for this request gets no Age; an invalid one passes as received", async () => {
+    origin.on("/api/fwd-age-none", answer({ "cache-control": "max-age=600" }));
+    expect((await get("/api/fwd-age-none")).h.get("age")).toBeNull();
+    origin.on("/api/fwd-age-bad", answer({ "cache-control": "max-age=600", age: "abc" }));
+    expect((await get("/api/fwd-age-bad")).h.get("age")).toBe("abc");
+  });
+
+  test("pass-through sends the origin's Age exactly as received", async () => {
+    // No route matches /other/: the worker is no cache there.
+    origin.on("/other/age", answer({ "cache-control": "max-age=3600", age: "7200, 0" }));
+    const pass = await get("/other/age");
+    expect(pass.cs.params.detail).toBe("no_route");
+    expect(pass.h.get("age")).toBe("7200, 0");
+  });
+});
+
+describe("entries kept to be revalidated (route keep)", () => {
+  test("a max-age=1 answer with an ETag is revalidated three seconds later, not downloaded again", async () => {
+    let full = 0;
+    origin.on("/api/keep-short", (req) => {
+      const headers = { "content-type": "text/plain", "cache-control": "max-age=1", etag: '"k1"' };
+      if (req.headers["if-none-match"] === '"k1"') return { status: 304, headers, body: "" };
+      full += 1;
+      return { status: 200, headers, body: "kept body" };
+    });
+    expect((await get("/api/keep-short")).cs.params.stored).toBe(true);
+    await untilCached("/api/keep-short");
+    // Past twice the TTL: before the route keep, the copy was gone by now.
+    await sleep(3100);
+    const again = await get("/api/keep-short");
+    expect(again.body).toBe("kept body");
+    expect(again.cs.params.fwd).toBe("stale");
+    expect(again.cs.params["fwd-status"]).toBe("304");
+    expect(full).toBe(1);
+  });
+
+  test("keep = 0s: the expired copy is gone, the next request downloads it whole", async () => {
+    let full = 0;
+    origin.on("/nokeep/x", (req) => {
+      const headers = { "content-type": "text/plain", "cache-control": "max-age=1", etag: '"n1"' };
+      if (req.headers["if-none-match"] === '"n1"') return { status: 304, headers, body: "" };
+      full += 1;
+      return { status: 200, headers, body: "body" };
+    });
+    await get("/nokeep/x");
+    await untilCached("/nokeep/x");
+    await sleep(2100);
+    const again = await get("/nokeep/x");
+    expect(again.cs.params.fwd).toBe("miss");
+    expect(full).toBe(2);
+  });
 });
 
 describe("Cache-Control towards clients", () => {
@@ -119,20 +196,30 @@ describe("Cache-Control towards clients", () => {
 });
 
 describe("targeted fields (RFC 9213)", () => {
-  test("CDN-Cache-Control wins over Cache-Control here and is not sent on", async () => {
+  test("CDN-Cache-Control wins over Cache-Control here and is passed on for CDNs downstream (RFC 9213 §3)", async () => {
     origin.on("/api/cdn-cc", answer({ "cache-control": "no-store", "cdn-cache-control": "max-age=300" }));
     const miss = await get("/api/cdn-cc");
     expect(miss.cs.params.stored).toBe(true);
     expect(lifetime(300)).toContain(ttl(miss));
     expect(miss.h.get("cache-control")).toBe("no-store");
-    expect(miss.h.get("cdn-cache-control")).toBeNull();
+    expect(miss.h.get("cdn-cache-control")).toBe("max-age=300");
     const hit = await untilCached("/api/cdn-cc");
     expect(hit.h.get("cache-control")).toBe("no-store");
-    expect(hit.h.get("cdn-cache-control")).toBeNull();
+    expect(hit.h.get("cdn-cache-control")).toBe("max-age=300");
     expect(origin.hits("/api/cdn-cc")).toBe(1);
   });
 
-  test("Cloudflare-CDN-Cache-Control is the most specific; neither reaches clients", async () => {
+  test("a CDN-Cache-Control that keeps it from being stored still reaches the client", async () => {
+    for (const cdn of ["private", "no-cache", "no-store"]) {
+      const p = `/api/cdn-${cdn}`;
+      origin.on(p, answer({ "cdn-cache-control": cdn, "cache-control": "max-age=10000" }));
+      const miss = await get(p);
+      expect(miss.cs.params.stored, cdn).toBeUndefined();
+      expect(miss.h.get("cdn-cache-control"), cdn).toBe(cdn);
+    }
+  });
+
+  test("Cloudflare-CDN-Cache-Control is the most specific and addresses only us: it is not passed on", async () => {
     origin.on(
       "/api/cf-cdn-cc",
       answer({ "cache-control": "max-age=60", "cdn-cache-control": "no-store", "cloudflare-cdn-cache-control": "max-age=200" }),
@@ -140,8 +227,11 @@ describe("targeted fields (RFC 9213)", () => {
     const miss = await get("/api/cf-cdn-cc");
     expect(lifetime(200)).toContain(ttl(miss));
     expect(miss.h.get("cloudflare-cdn-cache-control")).toBeNull();
-    expect(miss.h.get("cdn-cache-control")).toBeNull();
+    expect(miss.h.get("cdn-cache-control")).toBe("no-store");
     expect(miss.h.get("cache-control")).toBe("max-age=60");
+    const hit = await untilCached("/api/cf-cdn-cc");
+    expect(hit.h.get("cloudflare-cdn-cache-control")).toBeNull();
+    expect(hit.h.get("cdn-cache-control")).toBe("no-store");
   });
 
   test("a targeted field that is not a valid Dictionary is ignored whole; the next one is used", async () => {

@@ -96,8 +96,14 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
+# Media at the worker: /media/ on the API's host (the worker's media route). Files
+# saved or deleted through the default storage purge their URL (edgecache_django.storage).
 MEDIA_URL = "/media/"
 MEDIA_ROOT = BASE_DIR / "media"
+STORAGES = {
+    "default": {"BACKEND": "edgecache_django.storage.PurgingFileSystemStorage", "OPTIONS": {"allow_overwrite": True}},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 # Some systems' /etc/mime.types map .bin elsewhere; the demo promises application/octet-stream.
 mimetypes.add_type("application/octet-stream", ".bin")
 
@@ -119,6 +125,11 @@ EDGECACHE = {
     "RETRIES": 3,
     # "sync": sent inside the commit hook, so a write answers after its purge was delivered.
     "ASYNC": "sync" if env_bool("EDGECACHE_PURGE_SYNC", False) else "thread",
+    # Durable (production): each purge is a row written in the change's own transaction,
+    # sent after the commit and retried until the worker acknowledges it; a process
+    # killed right after a commit leaves the row for the next sender or for
+    # `manage.py edgecache_deliver`. The table comes with the package's migration.
+    "OUTBOX": env_bool("EDGECACHE_PURGE_OUTBOX", True),
 }
 if not EDGECACHE["PURGE_URL"]:
     del EDGECACHE["SECRET"]  # only read with a URL

@@ -16,11 +16,12 @@ OLD_SECRET = "whsec_" + base64.b64encode(b"the-secret-being-rotated-out-32b").de
 
 
 class FakeWorker:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         # Scripted answers, used in order: (status, headers) or (status, headers, body); then receipts.
         self.script: list[tuple[Any, ...]] = []
         self.requests: list[tuple[dict[str, str], str]] = []
         self.delay = 0.0
+        self.gate: threading.Event | None = None  # when set: every answer waits until the test opens it
         worker = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -30,6 +31,8 @@ class FakeWorker:
                 worker.requests.append((headers, body))
                 if worker.delay:
                     threading.Event().wait(worker.delay)
+                if worker.gate is not None:
+                    worker.gate.wait(120)
                 if worker.script:
                     status, extra, *rest = worker.script.pop(0)
                     out = rest[0] if rest else ""
@@ -44,17 +47,26 @@ class FakeWorker:
                                       "layers": {"generations": {"bumped": 1, "status": "ok"}},
                                       "staleness_bound_seconds": 65, "replayed": False})
                 data = out.encode()
-                self.send_response(status)
-                for k, v in extra.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
+                try:
+                    self.send_response(status)
+                    for k, v in extra.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout, a process that exited): what it sent is recorded
+
+            def do_GET(self) -> None:  # a client that followed a redirect would arrive here
+                worker.requests.append(({k.lower(): v for k, v in self.headers.items()}, ""))
+                self.send_response(405)
+                self.send_header("Content-Length", "0")
                 self.end_headers()
-                self.wfile.write(data)
 
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/__edgecache/purge"
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 

@@ -57,7 +57,7 @@ class SoftCheckTests(SimpleTestCase):
         with override_settings(EDGECACHE={"PURGE_URL": url, "SECRET": SECRET, "SOFT_PURGE": "yes"}):
             self.assertEqual([m.id for m in check_settings()], ["edgecache.E009"])
         with override_settings(EDGECACHE={"PURGE_URL": url, "SECRET": SECRET, "SOFT_PURGE": True}):
-            self.assertEqual([m.id for m in check_settings()], [])
+            self.assertEqual([m.id for m in check_settings()], ["edgecache.I001"])
 
     def test_soft_everything_body(self):
         self.assertEqual(Purge(soft=True).add(everything=True).bodies(), [{"everything": True, "soft": True}])

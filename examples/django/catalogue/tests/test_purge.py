@@ -3,12 +3,15 @@ HTTP receiver on 127.0.0.1 (the package's own tests cover it in depth)."""
 import base64
 import json
 import socket
+import tempfile
 import threading
 import time
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
 
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db import transaction
 from django.test import SimpleTestCase, TransactionTestCase, override_settings
@@ -25,7 +28,7 @@ ADMIN = "ad" * 20
 class Receiver:
     """A tiny webhook endpoint: records every POST, answers with scripted statuses then 204."""
 
-    def __init__(self, statuses=()):
+    def __init__(self, statuses=(), port=0):
         self.statuses = list(statuses)
         self.requests = []
         receiver = self
@@ -42,7 +45,7 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/purge"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
@@ -242,3 +245,16 @@ class BackgroundSendTests(ReceiverMixin, TransactionTestCase):
         self.assertTrue(edgecache_django.wait_for_pending(timeout=10))
         self.assertEqual(self.receiver.tags(), [["course_list", "course:2"]] * 2)
         self.assertEqual(len(set(self.receiver.ids())), 1)
+
+
+class MediaPurgeTests(ReceiverMixin, TransactionTestCase):
+    """STORAGES' default is edgecache_django's PurgingFileSystemStorage: a file saved over
+    an old one, or deleted, purges its public URL on the worker's host."""
+
+    def test_overwrite_and_delete_purge_the_media_url(self):
+        with tempfile.TemporaryDirectory() as root, override_settings(MEDIA_ROOT=root):
+            default_storage.save("courses/new.png", ContentFile(b"one"))
+            default_storage.save("courses/new.png", ContentFile(b"two"))
+            default_storage.delete("courses/new.png")
+        url = self.receiver.url.replace("/purge", "/media/courses/new.png")
+        self.assertEqual([b["urls"] for b in self.receiver.verified()], [[url]] * 3)

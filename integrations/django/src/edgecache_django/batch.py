@@ -13,40 +13,45 @@ HAZARD: keeping the batch last edits `connection.run_on_commit`, a list of
 `(savepoint ids, callback, robust)` that Django (4.2 to 5.2) keeps for this; a test
 (test_batching) fails if a Django release changes it.
 
-Outside a transaction (autocommit) `on_commit` runs at once: one webhook per call.
+Outside a transaction (autocommit) `on_commit` runs at once: one webhook per call
+(the sender's queue coalesces a burst of them).
+
+With OUTBOX each purge() call also writes a row in the same transaction (outbox.py),
+so the purge commits with the change and survives the process; the commit hook then
+only says "send batch X" (sync: now; else: the sender thread).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Iterable
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import Model, QuerySet
 
+from . import conf, outbox
 from .payload import Purge
+from .sender import dispatch, dispatch_outbox
 
 
 class _Batch:
-    """The commit hook that sends what the transaction's surviving callbacks collected:
-    hard purges, then soft ones (less what a hard one covers)."""
+    """The commit hook that sends what the transaction's surviving callbacks collected
+    (hard purges, then soft ones less what a hard one covers): from memory, or, with
+    OUTBOX, the rows the same purge() calls wrote in the transaction."""
 
-    def __init__(self) -> None:
-        self.purge = Purge()
-        self.soft = Purge(soft=True)
+    def __init__(self, alias: str, outbox_batch: str | None) -> None:
+        self.items: list[Purge] = []
+        self.alias, self.outbox_batch = alias, outbox_batch
         self.sent = False
 
     def add(self, items: Purge) -> None:
-        (self.soft if items.soft else self.purge).merge(items)
+        self.items.append(items)
 
     def __call__(self) -> None:
-        soft = self.soft.without(self.purge)
-        if self.sent or not (self.purge or soft):
+        if self.sent or not any(self.items):
             return
         self.sent = True
-        from .sender import dispatch
-
-        dispatch(self.purge.bodies() + soft.bodies())
+        if self.outbox_batch is not None:
+            dispatch_outbox(self.alias, self.outbox_batch)
+        else:
+            dispatch(self.items)
 
 
 class _Collect:
@@ -68,44 +73,22 @@ def purge(*, tags: Iterable[str] = (), urls: Iterable[str] = (), prefixes: Itera
     `soft=True` marks matching entries stale instead of gone (served only inside each
     route's stale windows while they revalidate; docs/purge.md, "Soft purge");
     `None` takes `EDGECACHE["SOFT_PURGE"]` (default False: hard)."""
-    if soft is None:
-        from . import conf
-
-        soft = conf.soft_default()
-    items = Purge(soft=bool(soft)).add(tags, urls, prefixes, everything)
+    config = conf.load()
+    items = Purge(soft=config.soft if soft is None else bool(soft)).add(tags, urls, prefixes, everything)
     if not items:
         return
     conn = connections[using or DEFAULT_DB_ALIAS]
+    durable = config.outbox and config.purge_url is not None
     if not conn.in_atomic_block:
-        batch = _Batch()
+        batch = _Batch(conn.alias, outbox.new_batch() if durable else None)
+        if batch.outbox_batch is not None:
+            outbox.write(conn.alias, batch.outbox_batch, items)
         batch.add(items)
         transaction.on_commit(batch, using=conn.alias, robust=True)  # autocommit: runs now
         return
     open_batches = [e[1] for e in conn.run_on_commit if isinstance(e[1], _Batch) and not e[1].sent]
-    batch = open_batches[0] if open_batches else _Batch()
+    batch = open_batches[0] if open_batches else _Batch(conn.alias, outbox.new_batch() if durable else None)
+    if batch.outbox_batch is not None:
+        outbox.write(conn.alias, batch.outbox_batch, items)  # in this transaction (or savepoint): kept with it
     transaction.on_commit(_Collect(batch, items), using=conn.alias, robust=True)
     conn.run_on_commit = [e for e in conn.run_on_commit if e[1] is not batch] + [(set(), batch, True)]
-
-
-def purge_objects(objects: Iterable[Model], using: str | None = None, soft: bool | None = None) -> None:
-    """Purge the registered tags of these objects (see `register`); `soft` as in `purge`."""
-    from .registry import tags_for_objects
-
-    tags = tags_for_objects(objects)
-    if tags:
-        purge(tags=tags, using=using, soft=soft)
-
-
-@contextmanager
-def changing(queryset: QuerySet[Any], using: str | None = None) -> Iterator[None]:
-    """For writes that send no signals (`QuerySet.update`, `bulk_update`, raw SQL):
-
-        with transaction.atomic(), edgecache_django.changing(Course.objects.filter(level="beginner")):
-            Course.objects.filter(level="beginner").update(level="intermediate")
-
-    The rows the queryset selects before the block (and the same rows, re-read after
-    it, for tags built from fields the block changed) are purged at commit."""
-    before = list(queryset)
-    yield
-    after = list(queryset.model._default_manager.filter(pk__in=[o.pk for o in before]))
-    purge_objects([*before, *after], using=using or queryset.db)

@@ -6,6 +6,9 @@
         "TIMEOUT": 10.0,                  # seconds: the whole delivery, every retry included
         "RETRIES": 3,                     # retries after the first attempt (429, 5xx, network errors)
         "ASYNC": "thread",                # "thread" | "sync" | a callable or dotted path (task queue hook)
+        "OUTBOX": False,                  # True: durable: a row in the change's transaction, retried until acknowledged
+        "EXIT_TIMEOUT": 5.0,              # seconds the exit hook may spend delivering what is pending
+        "QUEUE_LIMIT": 10000,             # items the in-memory queue holds before it becomes one purge of everything
         "SOFT_PURGE": False,              # True: purges mark entries stale instead of gone (docs/purge.md)
     }
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import difflib
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -27,10 +31,13 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-KNOWN_KEYS = ("PURGE_URL", "SECRET", "SECRETS", "TIMEOUT", "RETRIES", "ASYNC", "SOFT_PURGE")
+KNOWN_KEYS = ("PURGE_URL", "SECRET", "SECRETS", "TIMEOUT", "RETRIES", "ASYNC", "OUTBOX", "EXIT_TIMEOUT",
+              "QUEUE_LIMIT", "SOFT_PURGE")
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_RETRIES = 3
 MAX_RETRIES = 10
+DEFAULT_EXIT_TIMEOUT = 5.0
+DEFAULT_QUEUE_LIMIT = 10_000
 # The worker refuses HMAC keys shorter than this (docs/purge.md, "Secrets and rotation").
 MIN_SECRET_BYTES = 16
 
@@ -40,7 +47,7 @@ Mode = Literal["thread", "sync"] | Callable[[dict[str, Any]], object]
 @dataclass(frozen=True)
 class Problem:
     id: str  # "edgecache.E003"
-    level: Literal["error", "warning"]
+    level: Literal["error", "warning", "info"]
     msg: str
     hint: str
 
@@ -53,6 +60,25 @@ class Config:
     retries: int
     mode: Mode
     soft: bool = False  # SOFT_PURGE: the default of purge(soft=...)
+    outbox: bool = False  # OUTBOX: purges are rows written in the change's transaction
+    exit_timeout: float = DEFAULT_EXIT_TIMEOUT
+    queue_limit: int = DEFAULT_QUEUE_LIMIT
+
+    def describe(self) -> str:
+        """Which delivery mode is on, and what it guarantees (the I001 check says it)."""
+        if self.outbox:
+            how = "inside the commit hook" if self.mode == "sync" else "by the background sender"
+            return (f"purge delivery: OUTBOX (durable). Each change's purge is a row written in its own transaction, "
+                    f"sent {how} and retried with backoff until the worker acknowledges it; rows a killed process "
+                    f"left are sent by the next process's sender or by `manage.py edgecache_deliver`.")
+        if self.mode == "thread":
+            return (f"purge delivery: in memory, by one background sender (ASYNC='thread'); at exit it delivers what "
+                    f"is pending for up to {self.exit_timeout:g}s. A process killed before that loses its pending "
+                    f"purges.")
+        if self.mode == "sync":
+            return ("purge delivery: in memory, inside the commit hook (ASYNC='sync'); a purge that fails for longer "
+                    "than TIMEOUT, or a process killed right after the commit, loses it.")
+        return "purge delivery: handed to the task-queue hook EDGECACHE['ASYNC'] after the commit."
 
 
 def _err(n: int, msg: str, hint: str) -> Problem:
@@ -103,6 +129,36 @@ def _secrets(raw: dict[str, Any], out: list[Problem]) -> tuple[str, ...]:
                             "Make one with: python -c \"import base64,os; "
                             "print('whsec_' + base64.b64encode(os.urandom(32)).decode())\""))
     return tuple(s for s in secrets if isinstance(s, str))
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _url_problems(url: str, out: list[Problem]) -> None:
+    parts = urlsplit(url)
+    if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+        out.append(Problem("edgecache.W002", "warning",
+                           f"EDGECACHE['PURGE_URL'] = {url!r} is plain http to a host that is not loopback.",
+                           "Use https://: purges would cross the network in clear text, and a site that redirects "
+                           "http to https (Cloudflare's \"Always Use HTTPS\") answers every purge with a redirect, "
+                           "which the package does not follow (a 3xx is reported as a configuration error)."))
+
+
+def _number(raw: dict[str, Any], key: str, default: float, low: float, high: float, n: int, hint: str,
+            out: list[Problem], *, whole: bool = False) -> Any:
+    value = raw.get(key, default)
+    kind = (int,) if whole else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind) or not low <= value <= high:
+        what = "a whole number" if whole else "a number"
+        out.append(_err(n, f"EDGECACHE['{key}'] must be {what} in [{low:g}, {high:g}], got {value!r}.", hint))
+        return default
+    return value
 
 
 def _mode(value: Any, out: list[Problem]) -> Mode:
@@ -159,6 +215,8 @@ def problems(raw: Any = None, *, configured: bool | None = None) -> tuple[Config
             out.append(_err(3, f"EDGECACHE['PURGE_URL'] must be an absolute http(s) URL, got {url!r}.",
                             "e.g. https://api.example.com/__edgecache/purge"))
             url = None
+        else:
+            _url_problems(url, out)
     secrets = _secrets(raw, out) if url is not None else ()
     timeout = raw.get("TIMEOUT", DEFAULT_TIMEOUT)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 300:
@@ -177,16 +235,30 @@ def problems(raw: Any = None, *, configured: bool | None = None) -> tuple[Config
                         "False (the default): purged entries are gone; True: they are marked stale and "
                         "served only inside each route's stale windows while they revalidate."))
         soft = False
+    outbox = raw.get("OUTBOX", False)
+    if not isinstance(outbox, bool):
+        out.append(_err(11, f"EDGECACHE['OUTBOX'] must be True or False, got {outbox!r}.",
+                        "True (production): purges are written in the change's transaction and retried until "
+                        "acknowledged; needs `manage.py migrate`."))
+        outbox = False
+    elif outbox and mode not in ("thread", "sync"):
+        out.append(_err(11, "EDGECACHE['OUTBOX'] is True with a task-queue hook in ASYNC: choose one.",
+                        "The outbox is a durable queue of its own, delivered by the package's sender (ASYNC "
+                        "'thread') or in the commit hook (ASYNC 'sync'); a hook is called after the commit, "
+                        "so a process killed in between loses the purge."))
+    exit_timeout = _number(raw, "EXIT_TIMEOUT", DEFAULT_EXIT_TIMEOUT, 0, 300, 12,
+                           "Seconds the exit hook may spend delivering pending purges; 5 is the default, 0 skips.", out)
+    queue_limit = _number(raw, "QUEUE_LIMIT", DEFAULT_QUEUE_LIMIT, 1, 1_000_000, 13,
+                          "Items (tags, URLs, prefixes) the sender's queue holds before it sends one purge of "
+                          "everything instead; 10000 is the default.", out, whole=True)
     if any(p.level == "error" for p in out):
         return None, out
-    return Config(url, secrets, float(timeout), retries, mode, soft), out
-
-
-def soft_default() -> bool:
-    """`EDGECACHE["SOFT_PURGE"]` as validated (False when the setting is unusable: the
-    system checks report that)."""
-    config, _ = problems()
-    return config.soft if config is not None else False
+    config = Config(url, secrets, float(timeout), retries, mode, soft, outbox, float(exit_timeout), queue_limit)
+    if url is not None:
+        out.append(Problem("edgecache.I001", "info", config.describe(),
+                           "OUTBOX = True is the durable mode for production (docs/django.md, \"Delivery\")."
+                           if not outbox else "Run `manage.py edgecache_deliver` after a crash, or from cron."))
+    return config, out
 
 
 def load() -> Config:

@@ -100,6 +100,21 @@ class Purge:
     def __bool__(self) -> bool:
         return bool(self.tags or self.urls or self.prefixes or self.everything)
 
+    def size(self) -> int:
+        """Items held (what a queue's bound counts; `everything` is one)."""
+        return len(self.tags) + len(self.urls) + len(self.prefixes) + int(self.everything)
+
+    def to_json(self) -> dict[str, Any]:
+        """What an outbox row stores; `from_json` reads it back."""
+        return {"tags": list(self.tags.values()), "urls": list(self.urls), "prefixes": list(self.prefixes),
+                "everything": self.everything, "soft": self.soft}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Purge:
+        """A stored purge, or a webhook body (`{"tags": [...], "soft": true}`), as a Purge."""
+        return cls(soft=bool(data.get("soft"))).add(data.get("tags", ()), data.get("urls", ()),
+                                                     data.get("prefixes", ()), bool(data.get("everything")))
+
     def without(self, hard: Purge) -> Purge:
         """This (soft) purge less what `hard` purges anyway: a hard purge covers a soft one."""
         if hard.everything:
@@ -123,6 +138,16 @@ class Purge:
             for body in bodies:
                 body["soft"] = True
         return bodies
+
+
+def bodies_for(purges: list[Purge]) -> list[dict[str, Any]]:
+    """The webhook bodies of several purges (one transaction's, or a sender's queue):
+    the hard ones merged, then the soft ones less what a hard one covers. The same
+    purges in the same order give the same bodies (the outbox relies on it)."""
+    hard, soft = Purge(), Purge(soft=True)
+    for p in purges:
+        (soft if p.soft else hard).merge(p)
+    return hard.bodies() + soft.without(hard).bodies()
 
 
 def encode(body: dict[str, Any]) -> str:

@@ -15,19 +15,20 @@
 
 Signals cover `save()`, `delete()` and many-to-many managers. `QuerySet.update()`,
 `bulk_create`/`bulk_update` and raw SQL send none: wrap them in `changing()` or call
-`purge()` / `purge_objects()` (see batch.py).
+`purge_objects()` (here) / `purge()` (batch.py).
 """
 from __future__ import annotations
 
 import string
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models
+from django.db import connections, models
+from django.db.models import QuerySet
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 
-from . import checks  # noqa: F401  (the EDGECACHE check runs even if the app is not in INSTALLED_APPS)
 from .batch import purge
 from .payload import check_tag, escape_tag_value
 
@@ -122,10 +123,38 @@ def tags_for_objects(objects: Iterable[models.Model]) -> list[str]:
     return [*lists, *rows]
 
 
-def _purge(objects: Iterable[models.Model], using: str | None) -> None:
+def purge_objects(objects: Iterable[models.Model], using: str | None = None, soft: bool | None = None) -> None:
+    """Purge the registered tags of these objects (see `register`); `soft` as in `purge`."""
     tags = tags_for_objects(objects)
     if tags:
-        purge(tags=tags, using=using)
+        purge(tags=tags, using=using, soft=soft)
+
+
+@contextmanager
+def changing(queryset: QuerySet[Any], using: str | None = None) -> Iterator[None]:
+    """For writes that send no signals (`QuerySet.update`, `bulk_update`, raw SQL):
+
+        with transaction.atomic(), edgecache_django.changing(Course.objects.filter(level="beginner")):
+            Course.objects.filter(level="beginner").update(level="intermediate")
+
+    The rows the queryset selects before the block (and the same rows, re-read after
+    it, for tags built from fields the block changed) are purged at commit, also when
+    an exception leaves the block: code outside it may catch the exception and commit
+    what the block wrote. A transaction that is already doomed (a database error in
+    it) is not queried again; it rolls back, and the purge with it."""
+    before = list(queryset)
+    alias = using or queryset.db
+    try:
+        yield
+    finally:
+        after: list[Any] = []
+        if not connections[alias].needs_rollback:
+            after = list(queryset.model._default_manager.using(alias).filter(pk__in=[o.pk for o in before]))
+        purge_objects([*before, *after], using=alias)
+
+
+def _purge(objects: Iterable[models.Model], using: str | None) -> None:
+    purge_objects(objects, using)
 
 
 def _saved(sender: Any, instance: models.Model, using: str, raw: bool = False, **kwargs: Any) -> None:

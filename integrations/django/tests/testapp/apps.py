@@ -8,7 +8,8 @@ class TestappConfig(AppConfig):
     def ready(self) -> None:
         import edgecache_django
 
-        from .models import Course
+        from .models import Course, Lesson
 
         edgecache_django.register(Course, tags=["course:{pk}", "course-slug:{slug}"], list_tags=["course_list"],
                                   related=["subject", "tags"])
+        edgecache_django.register(Lesson, tags=["lesson:{pk}"])

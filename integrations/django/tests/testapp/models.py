@@ -1,4 +1,8 @@
+import tempfile
+
 from django.db import models
+
+from edgecache_django.storage import PurgingFileSystemStorage
 
 
 class Subject(models.Model):
@@ -18,3 +22,13 @@ class Course(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+# Files under a temporary directory, served (in the worker's view) at /media/.
+MEDIA_ROOT = tempfile.mkdtemp(prefix="edgecache-django-media-")
+media_storage = PurgingFileSystemStorage(location=MEDIA_ROOT, base_url="/media/", allow_overwrite=True)
+
+
+class Lesson(models.Model):
+    title = models.CharField(max_length=200)
+    attachment = models.FileField(storage=media_storage, upload_to="lessons", blank=True)
