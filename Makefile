@@ -1,5 +1,5 @@
 # edgecache — the two quick-start commands are `make dev` and `make test`.
-.PHONY: setup dev test quick build check fmt bench size fuzz loadtest
+.PHONY: setup dev test quick build check fmt bench size fuzz loadtest simulate
 
 setup:      ## install everything a fresh machine lacks (idempotent)
 	bash scripts/setup.sh
@@ -37,3 +37,8 @@ loadtest:   ## purge under load, origin requests per purge, a purge storm, the f
 
 fuzz:       ## every fuzz target for FUZZ_SECONDS (default 60) each; see docs/fuzzing.md
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+SEEDS ?= 10000
+FROM ?= 0
+simulate:   ## the deterministic simulator of the edge: SEEDS=N seeds from FROM=S (or SEED=S for one), a progress line
+	cargo run --quiet --profile sim --bin edgecache -- sim $(if $(SEED),--seed $(SEED) --verbose --trace,--seeds $(SEEDS) --from $(FROM))

@@ -18,6 +18,8 @@ pub mod report;
 pub mod request;
 pub mod response;
 #[cfg(not(target_arch = "wasm32"))]
+pub mod sim;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod simulate;
 
 #[cfg(target_arch = "wasm32")]

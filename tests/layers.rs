@@ -1,7 +1,7 @@
 //! The layer rule of `docs/architecture.md`, read from the source:
 //!
 //! ```text
-//! http ← config ← request | response ← purge ← flow ← glue, simulate, the CLI
+//! http ← config ← request | response ← purge ← flow ← glue, simulate, sim, the CLI
 //! ```
 //!
 //! A file may import (`use crate::…`, or name `crate::…` inline) only its own
@@ -29,6 +29,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("flow", 4),
     ("glue", 5),
     ("simulate", 5),
+    ("sim", 5),
     ("report", 5),
     ("bin", 6),
 ];

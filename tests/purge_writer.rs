@@ -282,3 +282,52 @@ fn an_isolate_never_forgets_a_purge_it_received_for_an_older_kv_value() {
     memo.put(name.clone(), purge(8_000, 3), UnixSecs(11));
     assert_eq!(at(memo.get(&name, UnixSecs(11))), Some(ms(8_000)));
 }
+
+/// Found by the simulator (seeds 9084, 9730): an isolate that received a
+/// purge and then read an older value from KV (not written yet, or this
+/// location's cached read) held the later time with the older value's nonce,
+/// a mark no write ever had. Entries that recorded the real purge's mark then
+/// failed rule 2 and counted as purged for the whole skew window: an origin
+/// request on every read. The memo keeps the later purge's own mark.
+#[test]
+fn an_older_kv_value_does_not_lend_its_nonce_to_a_purge_the_memo_holds() {
+    use edgecache::http::time::UnixSecs;
+    use edgecache::purge::generations::{Gen, GenName};
+    use edgecache::purge::memo::{Memo, MEMO_MAX_BYTES};
+    let name = GenName::tag("item:0");
+    let mut memo = Memo::new(5, MEMO_MAX_BYTES).with_clock_skew(2);
+    let received = PurgeRecord::new(PurgeKind::Hard, ms(84_475)).with_nonce(12);
+    let older = PurgeRecord::new(PurgeKind::Hard, ms(51_087)).with_nonce(4);
+    memo.put(name.clone(), Gen::Purged(received), UnixSecs(85));
+    let held = memo.put(name.clone(), Gen::Purged(older), UnixSecs(86));
+    assert_eq!(held, Gen::Purged(received));
+    assert_eq!(memo.get(&name, UnixSecs(86)), Some(Gen::Purged(received)));
+    // A later purge read from KV brings its own mark.
+    let newer = PurgeRecord::new(PurgeKind::Hard, ms(89_585)).with_nonce(13);
+    assert_eq!(
+        memo.put(name.clone(), Gen::Purged(newer), UnixSecs(90)),
+        Gen::Purged(newer)
+    );
+}
+
+/// The other side of the rule above: a value read from KV whose time is within
+/// the clock-skew allowance of the purge the memo holds may be the newer write
+/// (a purging clock behind), so the memo keeps no nonce at all — neither mark
+/// may vouch for an entry the other purge covers (issue 23.3).
+#[test]
+fn a_kv_value_within_the_skew_of_a_held_purge_leaves_no_nonce() {
+    use edgecache::http::time::UnixSecs;
+    use edgecache::purge::generations::{Gen, GenName};
+    use edgecache::purge::memo::{Memo, MEMO_MAX_BYTES};
+    let name = GenName::tag("item:0");
+    let mut memo = Memo::new(5, MEMO_MAX_BYTES).with_clock_skew(2);
+    let received = PurgeRecord::new(PurgeKind::Hard, ms(84_475)).with_nonce(12);
+    let close = PurgeRecord::new(PurgeKind::Hard, ms(83_000)).with_nonce(13);
+    memo.put(name.clone(), Gen::Purged(received), UnixSecs(85));
+    let held = memo.put(name.clone(), Gen::Purged(close), UnixSecs(86));
+    let Gen::Purged(held) = held else {
+        panic!("a purge is never forgotten: {held:?}")
+    };
+    assert_eq!(held.mark().at, ms(84_475));
+    assert_eq!(held.mark().nonce, None);
+}

@@ -20,8 +20,12 @@ mod webhook_cmd;
 mod report_cmd;
 
 #[cfg(not(target_arch = "wasm32"))]
+#[path = "edgecache/sim_cmd.rs"]
+mod sim_cmd;
+
+#[cfg(not(target_arch = "wasm32"))]
 mod cli {
-    use super::{report_cmd, webhook_cmd};
+    use super::{report_cmd, sim_cmd, webhook_cmd};
     use edgecache::config::{needed_secrets, Config, LineCol, WranglerError, WranglerFile};
     use edgecache::http::headers::Headers;
     use edgecache::http::method::Method;
@@ -41,6 +45,7 @@ COMMANDS:
     sign       Print Standard Webhooks headers for a purge body
     purge      Send a signed purge webhook to a worker
     simulate   Compare hit ratios of cache-key functions on an access log
+    sim        Deterministic simulation of the edge: purge bounds under faults
     report     What the cache did, per route, from the worker's log lines or
                Analytics Engine (--html: with charts)
     help       Show this help (or `edgecache help <COMMAND>`)
@@ -119,6 +124,7 @@ its other lines are skipped), or one URL per line. Authenticated requests
         ("purge", webhook_cmd::purge_cmd, webhook_cmd::PURGE_HELP),
         ("simulate", simulate_cmd, SIMULATE_HELP),
         ("report", report_cmd::report_cmd, report_cmd::REPORT_HELP),
+        ("sim", sim_cmd::sim_cmd, sim_cmd::SIM_HELP),
     ];
 
     pub fn run(args: &[String]) -> i32 {

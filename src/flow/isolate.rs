@@ -44,7 +44,10 @@ impl<P: Platform> Isolate<P> {
     /// A fresh isolate for `config` (every map empty, bounded as in production).
     pub fn new(config: Config, key_secret: Option<String>) -> Isolate<P> {
         Isolate {
-            memo: RefCell::new(Memo::new(config.purge.generation_memo, MEMO_MAX_BYTES)),
+            memo: RefCell::new(
+                Memo::new(config.purge.generation_memo, MEMO_MAX_BYTES)
+                    .with_clock_skew(config.purge.clock_skew),
+            ),
             refresh: RefCell::new(RefreshGate::new(REFRESH_GATE_MAX_BYTES)),
             collapse: RefCell::new(Collapser::new(COLLAPSE_MAX_BYTES)),
             memory: RefCell::new(MemoryTier::new(config.memory.clone())),

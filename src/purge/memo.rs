@@ -23,6 +23,11 @@ pub struct Memo {
     /// Bytes held, as [`Memo::entry_cost`] counts them.
     used: usize,
     seq: u64,
+    /// The clock-skew allowance (`purge.clock_skew`) in ms: how far apart two
+    /// purges' times must be for their order to be certain
+    /// ([`PurgeRecord::merge_read`]); unknown (never certain) until
+    /// [`Memo::with_clock_skew`].
+    skew_ms: u64,
     /// Value, when it was put, and its insertion sequence number.
     entries: HashMap<GenName, (Gen, UnixSecs, u64)>,
     order: BTreeMap<(UnixSecs, u64), GenName>,
@@ -38,8 +43,18 @@ impl Memo {
             max_bytes,
             used: 0,
             seq: 0,
+            skew_ms: u64::MAX,
             entries: HashMap::new(),
             order: BTreeMap::new(),
+        }
+    }
+
+    /// The memo of an isolate whose purging clocks differ by at most
+    /// `skew_secs` (`purge.clock_skew`).
+    pub fn with_clock_skew(self, skew_secs: u64) -> Memo {
+        Memo {
+            skew_ms: skew_secs.saturating_mul(1000),
+            ..self
         }
     }
 
@@ -56,8 +71,10 @@ impl Memo {
     /// A purge this isolate knows of is never forgotten for an older value:
     /// the entry keeps the merge of what it held (even expired) and `value`
     /// ([`crate::purge::record::PurgeRecord::merge_read`]: the later times;
-    /// when the two marks differ, no nonce, so that no merge can rebuild an
-    /// older write's mark and vouch for an entry a later purge covers). KV may still show an older value after a purge this
+    /// when the two marks differ, the held mark if the read one is certainly
+    /// older, else no nonce, so that no merge can rebuild an older write's
+    /// mark and vouch for an entry a later purge covers). KV may still show
+    /// an older value after a purge this
     /// isolate received (the purge writer has not written it yet, or this
     /// location's cached read has not expired), and serving the purged entry
     /// again then would undo the purge here until KV catches up.
@@ -65,7 +82,10 @@ impl Memo {
     /// Returns the value the memo now holds for `name` (`value` itself when
     /// it is not memoized): what a decision should use.
     pub fn put(&mut self, name: GenName, value: Gen, now: UnixSecs) -> Gen {
-        self.insert(name, value, now, PurgeRecord::merge_read)
+        let skew_ms = self.skew_ms;
+        self.insert(name, value, now, |held, read| {
+            held.merge_read(read, skew_ms)
+        })
     }
 
     /// Remembers a purge this isolate wrote (or handed to the purge writer)
@@ -81,7 +101,7 @@ impl Memo {
         name: GenName,
         value: Gen,
         now: UnixSecs,
-        merge: fn(PurgeRecord, PurgeRecord) -> PurgeRecord,
+        merge: impl Fn(PurgeRecord, PurgeRecord) -> PurgeRecord,
     ) -> Gen {
         let cost = Memo::entry_cost(&name);
         if self.ttl == 0 || cost > self.max_bytes || value == Gen::Unreadable {

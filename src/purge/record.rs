@@ -112,20 +112,41 @@ impl PurgeRecord {
 
     /// What an isolate holds after reading `read` from KV while it held `self`
     /// (a purge it received, or an earlier read): both purges' facts, as
-    /// [`PurgeRecord::merge`]. When the two marks differ the isolate cannot tell
-    /// which write is newer (purging clocks may be behind, and KV may still
-    /// show a value older than a purge received here), so the result carries
-    /// no nonce: a mark without one never proves "no purge since" (rule 2 of
-    /// `purge::generations`), and every entry falls back to the time rule,
-    /// which fails safe. Keeping `read`'s nonce would rebuild an older write's
-    /// exact mark when that write's times are the later ones, and an entry
-    /// fetched between the two purges would pass as current.
-    pub fn merge_read(self, read: PurgeRecord) -> PurgeRecord {
+    /// [`PurgeRecord::merge`], and a nonce only where the order of the two
+    /// writes is certain.
+    ///
+    /// - Same mark: `read`.
+    /// - `read`'s mark more than `skew_ms` (the clock-skew allowance) before
+    ///   `self`'s: `read` is an older write (a later one, stamped by a clock at
+    ///   most `skew_ms` behind, would carry a later time), so the result keeps
+    ///   `self`'s own mark. Dropping it would make every entry that recorded
+    ///   the real purge fail rule 2 and be fetched again for the skew window
+    ///   (found by the simulator, seeds 9084 and 9730).
+    /// - `read`'s mark at least `skew_ms` after `self`'s: `read` is the newer
+    ///   write (an older one could not carry a time that much later), so its
+    ///   nonce is the one KV keeps.
+    /// - Otherwise the isolate cannot tell which write is newer (purging
+    ///   clocks may be behind, and KV may still show a value older than a
+    ///   purge received here), so the result carries no nonce: a mark without
+    ///   one never proves "no purge since" (rule 2 of `purge::generations`),
+    ///   and every entry falls back to the time rule, which fails safe.
+    ///   Keeping `read`'s nonce would rebuild an older write's exact mark when
+    ///   that write's times are the later ones, and an entry fetched between
+    ///   the two purges would pass as current.
+    pub fn merge_read(self, read: PurgeRecord, skew_ms: u64) -> PurgeRecord {
         if self.mark() == read.mark() {
             return read;
         }
+        let (held_at, read_at) = (self.mark().at.0, read.mark().at.0);
+        let nonce = if read_at.saturating_add(skew_ms) < held_at {
+            self.nonce
+        } else if read_at >= held_at.saturating_add(skew_ms) {
+            read.nonce
+        } else {
+            None
+        };
         PurgeRecord {
-            nonce: None,
+            nonce,
             ..self.merge(read)
         }
     }

@@ -1,0 +1,93 @@
+//! `edgecache sim`: the deterministic simulator of the edge
+//! (`edgecache::sim`; docs/testing.md, "The simulator").
+
+use crate::cli::{value, Exit};
+use std::time::Instant;
+
+pub const SIM_HELP: &str = "\
+edgecache sim [--seeds N] [--from S] [--seed S] [--verbose] [--trace]
+
+Runs the deterministic simulator of the edge: data centres with their caches
+and isolates, Workers KV with production's propagation and limits, the purge
+writer, an origin whose data changes (each change purged by webhook), clock
+skew and faults; checks after every step that no read is staler than the
+stated bound, no acknowledged purge is lost, the origin is asked at most a few
+times per purge and isolate, and memory stays bounded. A seed is one run: a
+failure prints its seed and the command that replays it.
+
+    --seeds N     how many seeds to run (default 100)
+    --from S      first seed (default 0); seeds S, S+1, ... run
+    --seed S      run this one seed (same as --from S --seeds 1)
+    --verbose     print each run's summary
+    --trace       print each webhook, writer flush and fault (stderr)
+Exit code 1 when a seed fails (every failing seed is printed).
+";
+
+struct Options {
+    from: u64,
+    seeds: u64,
+    verbose: bool,
+    trace: bool,
+}
+
+fn number(v: &str, flag: &str) -> Result<u64, Exit> {
+    v.parse()
+        .map_err(|_| Exit::Usage(format!("{flag} needs a number, got {v:?}")))
+}
+
+fn options(args: &[String]) -> Result<Options, Exit> {
+    let mut o = Options {
+        from: 0,
+        seeds: 100,
+        verbose: false,
+        trace: false,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--seeds" => o.seeds = number(&value(&mut it, a)?, a)?,
+            "--from" => o.from = number(&value(&mut it, a)?, a)?,
+            "--seed" => {
+                o.from = number(&value(&mut it, a)?, a)?;
+                o.seeds = 1;
+            }
+            "--verbose" => o.verbose = true,
+            "--trace" => o.trace = true,
+            other => return Err(Exit::Usage(format!("unexpected argument {other:?}"))),
+        }
+    }
+    Ok(o)
+}
+
+pub fn sim_cmd(args: &[String]) -> Result<(), Exit> {
+    let o = options(args)?;
+    let started = Instant::now();
+    let mut failed = Vec::new();
+    let every = (o.seeds / 20).max(1);
+    for (i, seed) in (o.from..o.from.saturating_add(o.seeds)).enumerate() {
+        match edgecache::sim::run_traced(seed, o.trace) {
+            Ok(s) if o.verbose => println!("{s:?}"),
+            Ok(_) => {}
+            Err(f) => {
+                println!("{f}");
+                failed.push(seed);
+            }
+        }
+        let done = i as u64 + 1;
+        if done.is_multiple_of(every) || done == o.seeds {
+            eprintln!(
+                "sim: {done}/{} seeds, {} failed, {:.1} s",
+                o.seeds,
+                failed.len(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(Exit::Failure(format!(
+        "{} seed(s) failed: {failed:?}",
+        failed.len()
+    )))
+}

@@ -1,0 +1,71 @@
+//! A client's request in one isolate: the worker's own request sequence
+//! (`flow::plan`, then `flow::lookup::lookup` over the simulator's
+//! [`Sim`](super::platform::Sim) platform), with what the client got handed
+//! to the checker: the body's version (staleness) and the `Cache-Status`
+//! (an origin request for an entry found purged: collapsing).
+
+use super::origin::resource_of;
+use super::platform::{source_body, Sim};
+use super::world::{SimIsolate, World};
+use crate::flow::collapse::HIT_FOR_PASS_SECS;
+use crate::flow::isolate::Cx;
+use crate::flow::{self, Incoming, Plan};
+use crate::http::headers::Headers;
+use crate::http::method::Method;
+use std::rc::Rc;
+
+/// A GET of `url` in isolate `iso`.
+pub async fn request(w: Rc<World>, iso: Rc<SimIsolate>, url: String) {
+    let p = Sim::new(&w, iso.loc);
+    let headers = Headers::new();
+    let incoming = Incoming {
+        method: &Method::Get,
+        url: &url,
+        headers: &headers,
+        has_body: false,
+        user_secret: None,
+    };
+    let Plan::Lookup(lk) = flow::plan(&iso.flow.config, &incoming) else {
+        w.check
+            .borrow_mut()
+            .fail(format!("{url}: not a cacheable lookup"));
+        return;
+    };
+    let Some(res) = resource_of(&url) else { return };
+    let cx = Cx {
+        platform: &p,
+        isolate: &iso.flow,
+        headers: &headers,
+        lookup: &lk,
+        trace: None,
+    };
+    let Ok(reply) = flow::lookup::lookup(&cx).await else {
+        return; // an I/O error: the client gets a 500, no body of the resource
+    };
+    let d = &reply.delivery;
+    let now = w.now();
+    let mut check = w.check.borrow_mut();
+    if (200..300).contains(&d.status) {
+        if let Some(v) = source_body(&reply.source).version() {
+            check.served(now, res, v, iso.loc);
+        }
+    }
+    let cs = d.headers.get("cache-status").unwrap_or("");
+    let version = source_body(&reply.source).version();
+    w.log(|| {
+        format!(
+            "isolate {} (location {}) GET {url}: {} {version:?} {cs}",
+            iso.id, iso.loc, d.status
+        )
+    });
+    if cs.contains("fwd=miss") && cs.contains("detail=purged") && !cs.contains("collapsed") {
+        // Answers not stored during an origin fault leave hit-for-pass notes
+        // (no collapsing for HIT_FOR_PASS_SECS) and flights that timed out.
+        let settle_ms = (HIT_FOR_PASS_SECS + 2 * lk.route().timeout) * 1000;
+        let healthy_since = w.origin.borrow().healthy_since;
+        let faulty = w.faults.get().origin != super::world::OriginFault::Healthy
+            || (healthy_since > 0 && now < healthy_since + settle_ms);
+        let epoch = check.epoch(res);
+        check.purged_fetch(now, iso.id, res, iso.loc, faulty, epoch);
+    }
+}

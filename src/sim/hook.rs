@@ -1,0 +1,111 @@
+//! The origin's side of a change: a new version, then its purge webhook,
+//! signed as a Standard Webhooks sender signs it and answered by the
+//! worker's own `flow::purge_request::purge` (authentication, replay,
+//! `plan_purge`, the hand-off to the writer, the memo, the local delete, the
+//! receipt). A webhook not answered 200 is retried, a few times.
+
+use super::check::Acked;
+use super::origin::{url, HOST};
+use super::platform::{Body, Sim};
+use super::world::World;
+use crate::flow::platform::Platform;
+use crate::flow::purge_request::{purge, PurgeRequest};
+use crate::http::headers::Headers;
+use crate::http::method::Method;
+use crate::purge::signature::{sign, Secret};
+use std::rc::Rc;
+
+/// Sender retries after the first attempt.
+pub const RETRIES: u32 = 5;
+
+/// The origin changes resource `r` and sends its purge webhook (by URL or by
+/// tag), retrying a refused one.
+pub async fn change(w: Rc<World>, r: usize) {
+    let version = {
+        let mut o = w.origin.borrow_mut();
+        let Some(v) = o.versions.get_mut(r) else {
+            return;
+        };
+        *v += 1;
+        *v
+    };
+    let body = if w.chance(0.5) {
+        format!(r#"{{"urls":["{}"]}}"#, url(r))
+    } else {
+        format!(r#"{{"tags":["item:{r}"]}}"#)
+    };
+    let id = format!("msg_{}", w.id());
+    for attempt in 0..=RETRIES {
+        let delay = if attempt == 0 {
+            w.draw(1, 100)
+        } else {
+            w.draw(500, 4_000) << attempt.min(3)
+        };
+        w.exec.sleep(delay).await;
+        let loc = w.draw(0, w.locs.len() as u64 - 1) as usize;
+        if webhook(&w, loc, &id, body.as_bytes(), r, version).await {
+            return;
+        }
+    }
+}
+
+/// The webhook signing secret the origin and the worker share.
+fn secret() -> Option<Secret> {
+    Secret::from_bytes(b"edgecache-simulator-webhook-secret").ok()
+}
+
+/// One webhook delivery at location `loc` (`flow::purge_request::purge`, in
+/// a random isolate there); true when answered 200.
+async fn webhook(w: &Rc<World>, loc: usize, id: &str, body: &[u8], r: usize, version: u64) -> bool {
+    let p = Sim::new(w, loc);
+    let secrets: Vec<Secret> = secret().into_iter().collect();
+    let now = p.now_secs();
+    let mut headers = Headers::new();
+    headers.append("content-type", "application/json");
+    headers.append("content-length", &body.len().to_string());
+    headers.append("webhook-id", id);
+    headers.append("webhook-timestamp", &now.0.to_string());
+    if let Some(s) = secrets.first() {
+        headers.append("webhook-signature", &sign(s, id, now, body));
+    }
+    let iso = {
+        let isolates = w.locs[loc].isolates.borrow();
+        isolates[w.draw(0, isolates.len() as u64 - 1) as usize].clone()
+    };
+    let url = format!("https://{HOST}/__edgecache/purge");
+    let req = PurgeRequest {
+        method: &Method::Post,
+        url: &url,
+        headers: &headers,
+        body: Some(Body::Bytes(Rc::new(body.to_vec()))),
+        secrets: &secrets,
+        zone_token: None,
+    };
+    w.purging.borrow_mut().insert(p.inv, r);
+    let purged = purge(&p, &iso.flow, req).await;
+    w.purging.borrow_mut().remove(&p.inv);
+    let status = purged.reply.delivery.status;
+    w.log(|| format!("webhook {id} at location {loc}: {status} (resource {r} v{version})"));
+    let Some(handoff) = p.handed_off() else {
+        return false;
+    };
+    w.log(|| {
+        format!(
+            "webhook {id} record {:?} (isolate {})",
+            handoff.record(),
+            iso.id
+        )
+    });
+    if status != 200 {
+        return false;
+    }
+    let ack = Acked {
+        at_ms: w.now(),
+        resource: r,
+        version,
+        keys: handoff.keys.clone(),
+        record: handoff.record(),
+    };
+    w.check.borrow_mut().ack(ack);
+    true
+}

@@ -1,0 +1,208 @@
+//! The simulator's implementation of `flow::platform::Platform`: the request
+//! sequence the worker runs (`flow::lookup`, `flow::miss`, `flow::settle`,
+//! `flow::purge_request`) runs here on the virtual clock, against the
+//! simulated data centre's cache, Workers KV, the purge writer and the
+//! origin. One handle per Worker invocation (a request or a webhook): it
+//! knows its location (cache, KV read cache, clock skew, round trip to the
+//! writer) and its invocation (KV's per-invocation operation budget).
+//! Background work (`wait_until`) becomes a task of the executor.
+
+use super::origin::{self, Fetch as OriginFetch};
+use super::world::World;
+use crate::flow::platform::{
+    Answer, Background, Completion, Fetch, IoError, Matched, OriginRequest, Platform, Source,
+};
+use crate::http::headers::Headers;
+use crate::http::time::UnixMillis;
+use crate::purge::writer::{Handoff, Stored};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// A body: a version of an origin resource (its bytes stand for
+/// `BODY_BYTES`), or bytes the worker or a client wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    Version(u64),
+    Bytes(Rc<Vec<u8>>),
+}
+
+impl Body {
+    pub fn len(&self) -> u64 {
+        match self {
+            Body::Version(_) => super::world::BODY_BYTES,
+            Body::Bytes(b) => b.len() as u64,
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn version(&self) -> Option<u64> {
+        match self {
+            Body::Version(v) => Some(*v),
+            Body::Bytes(_) => None,
+        }
+    }
+}
+
+/// The body of a `Source`, whichever kind.
+pub fn source_body(s: &Source<Body, Body>) -> Body {
+    match s {
+        Source::Stream(b) | Source::Whole(b) => b.clone(),
+        Source::Bytes(b) => Body::Bytes(Rc::new(b.clone())),
+    }
+}
+
+/// One invocation's view of the world.
+#[derive(Clone)]
+pub struct Sim {
+    pub w: Rc<World>,
+    pub loc: usize,
+    pub inv: u64,
+    /// The last hand-off the writer accepted from this invocation (what the
+    /// checker holds a 200 to).
+    handed: Rc<RefCell<Option<Handoff>>>,
+}
+
+impl Sim {
+    pub fn new(w: &Rc<World>, loc: usize) -> Sim {
+        Sim {
+            w: w.clone(),
+            loc,
+            inv: w.id(),
+            handed: Rc::default(),
+        }
+    }
+
+    pub fn handed_off(&self) -> Option<Handoff> {
+        self.handed.borrow().clone()
+    }
+}
+
+impl Platform for Sim {
+    type Body = Body;
+    type Whole = Body;
+
+    fn now(&self) -> UnixMillis {
+        self.w.clock_ms(self.loc)
+    }
+
+    async fn sleep(&self, ms: u64) {
+        self.w.exec.sleep(ms).await;
+    }
+
+    fn wait_until(&self, work: Background) {
+        self.w.exec.spawn(work);
+    }
+
+    fn nonce(&self) -> u64 {
+        self.w.rng.borrow_mut().u64(..)
+    }
+
+    fn log(&self, event: &str, fields: serde_json::Value) {
+        self.w
+            .log(|| format!("location {}: {event} {fields}", self.loc));
+    }
+
+    async fn cache_match(&self, key: &str) -> Option<Matched<Body>> {
+        let c = self.w.cache_match(self.loc, key).await?;
+        Some(Matched {
+            headers: c.headers,
+            body: Body::Version(c.version),
+        })
+    }
+
+    async fn cache_put(
+        &self,
+        key: &str,
+        _status: u16,
+        headers: &Headers,
+        body: Source<Body, Body>,
+    ) -> Result<(), IoError> {
+        let Some(version) = source_body(&body).version() else {
+            return Err(IoError("the simulator stores only origin bodies".into()));
+        };
+        self.w
+            .cache_put(self.loc, key, headers.clone(), version)
+            .await;
+        Ok(())
+    }
+
+    async fn cache_delete(&self, key: &str) -> bool {
+        self.w.exec.sleep(self.w.draw(0, 5)).await;
+        let removed = self.w.locs[self.loc].cache.borrow_mut().remove(key);
+        removed.is_some()
+    }
+
+    async fn kv_get(&self, key: &str) -> Result<Option<String>, IoError> {
+        self.w
+            .kv_get(self.loc, key, self.inv)
+            .await
+            .map_err(IoError)
+    }
+
+    async fn kv_put(&self, key: &str, value: &str, ttl: u64) -> Result<(), IoError> {
+        self.w
+            .kv_put(key, value, ttl, self.inv)
+            .await
+            .map_err(IoError)
+    }
+
+    fn has_writer(&self) -> bool {
+        true
+    }
+
+    /// The simulated writer keeps no fast-path log (not modelled yet), so a
+    /// purge is never `logged` and its receipt states the KV bound, the one
+    /// the staleness invariant checks.
+    async fn hand_off(&self, handoff: &Handoff) -> Result<Stored, IoError> {
+        super::writer::hand_off(&self.w, self.loc, handoff)
+            .await
+            .map_err(IoError)?;
+        *self.handed.borrow_mut() = Some(handoff.clone());
+        if let Some(r) = self.w.purging.borrow_mut().remove(&self.inv) {
+            self.w.check.borrow_mut().recorded(r);
+        }
+        Ok(Stored::recorded(false, handoff.receipt.as_ref()))
+    }
+
+    async fn fetch(&self, req: OriginRequest<'_, Body>) -> Fetch<Body> {
+        let timeout = req.timeout.as_secs();
+        match origin::fetch(&self.w, req.url, req.headers, timeout).await {
+            OriginFetch::Response(a) => Fetch::Answered(Answer {
+                status: a.status,
+                headers: a.headers,
+                body: Body::Version(a.version),
+            }),
+            OriginFetch::Failed(error) => Fetch::Failed {
+                error,
+                why: format!("{error:?}"),
+            },
+        }
+    }
+
+    fn tee(&self, body: &mut Body) -> Result<Body, IoError> {
+        Ok(body.clone())
+    }
+
+    async fn read_whole(
+        &self,
+        body: Body,
+        expected: Option<u64>,
+        limit: u64,
+    ) -> Result<Option<(Body, u64)>, IoError> {
+        let len = body.len();
+        let short = expected.is_some_and(|e| e != len);
+        Ok((!short && len <= limit).then_some((body, len)))
+    }
+
+    async fn read_upto(&self, body: Body, limit: usize) -> Option<Vec<u8>> {
+        match body {
+            Body::Bytes(b) => Some(b.iter().take(limit).copied().collect()),
+            Body::Version(_) => None,
+        }
+    }
+
+    fn guard(&self, body: Body, _expected: Option<u64>) -> (Body, Option<Completion>) {
+        (body, Some(Box::pin(async { Some(true) })))
+    }
+}
