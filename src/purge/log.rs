@@ -52,12 +52,7 @@ impl LogEntry {
     /// The record this purge puts on each of its names (as the writer's KV
     /// write will, `purge::writer::Handoff::record`).
     pub fn record(&self) -> PurgeRecord {
-        let kind = if self.soft {
-            PurgeKind::Soft
-        } else {
-            PurgeKind::Hard
-        };
-        PurgeRecord::new(kind, self.at).with_nonce(self.nonce)
+        PurgeRecord::new(PurgeKind::of(self.soft), self.at).with_nonce(self.nonce)
     }
 
     /// What the entry counts against [`LOG_MAX_BYTES`].

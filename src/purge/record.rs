@@ -46,6 +46,17 @@ pub enum PurgeKind {
     Soft,
 }
 
+impl PurgeKind {
+    /// The kind a webhook body's (or a hand-off's) `soft` flag names.
+    pub fn of(soft: bool) -> PurgeKind {
+        if soft {
+            PurgeKind::Soft
+        } else {
+            PurgeKind::Hard
+        }
+    }
+}
+
 /// A name's last hard and last soft purge, and the nonce of the write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PurgeRecord {

@@ -162,11 +162,7 @@ pub fn plan_purge(
         }
     }
     let names = purge_names(&request, &key_urls, host);
-    let kind = if request.soft {
-        PurgeKind::Soft
-    } else {
-        PurgeKind::Hard
-    };
+    let kind = PurgeKind::of(request.soft);
     let hard = kind == PurgeKind::Hard;
     let zone_calls = if zone_on && hard {
         zone_plan(

@@ -142,12 +142,7 @@ impl Stored {
 impl Handoff {
     /// The record this purge adds to each of its names.
     pub fn record(&self) -> PurgeRecord {
-        let kind = if self.soft {
-            PurgeKind::Soft
-        } else {
-            PurgeKind::Hard
-        };
-        PurgeRecord::new(kind, self.at).with_nonce(self.nonce)
+        PurgeRecord::new(PurgeKind::of(self.soft), self.at).with_nonce(self.nonce)
     }
 }
 
