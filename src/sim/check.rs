@@ -1,7 +1,8 @@
 //! The invariants, checked as the run goes (the first violation ends it):
 //!
-//! 1. **Staleness.** No read serves a body older than a purge answered 200
-//!    more than the bound its receipt states ago: the fast bound
+//! 1. **Staleness.** No read begun more than the bound its receipt states
+//!    after a purge was answered 200 serves a body older than the purge
+//!    (a read in flight may get what the origin or cache gave it before): the fast bound
 //!    (`PurgeSettings::fast_bound_ms`) when the writer logged it, else the
 //!    backstop (`purge::writer::staleness_bound`); a read served under the
 //!    KV bound only (`Cache-Status` detail `fast_path_unreachable` /
@@ -107,7 +108,7 @@ impl Checker {
         *self.recorded.entry(resource).or_insert(0) += 1;
     }
 
-    /// Invariant 1, for a body of `version` served at `now` from `loc`;
+    /// Invariant 1, for a body of `version` served from `loc` by a read begun at `now`;
     /// `behind`: served under the KV bound only (and said so), so every
     /// purge is held to the backstop, not the fast bound its receipt states.
     pub fn served(&mut self, now: u64, resource: usize, version: u64, loc: usize, behind: bool) {

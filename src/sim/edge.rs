@@ -39,6 +39,9 @@ pub async fn request(w: Rc<World>, iso: Rc<SimIsolate>, url: String) {
         lookup: &lk,
         trace: None,
     };
+    // A read is judged by when it began: a request in flight when the purge
+    // is answered may get the body the origin or cache gave it before.
+    let began = w.now();
     let Ok(reply) = flow::lookup::lookup(&cx).await else {
         return; // an I/O error: the client gets a 500, no body of the resource
     };
@@ -50,13 +53,13 @@ pub async fn request(w: Rc<World>, iso: Rc<SimIsolate>, url: String) {
     let behind = cs.contains("detail=fast_path_");
     if (200..300).contains(&d.status) {
         if let Some(v) = source_body(&reply.source).version() {
-            check.served(now, res, v, iso.loc, behind);
+            check.served(began, res, v, iso.loc, behind);
         }
     }
     let version = source_body(&reply.source).version();
     w.log(|| {
         format!(
-            "isolate {} (location {}) GET {url}: {} {version:?} {cs}",
+            "isolate {} (location {}) GET {url} (began t={began}): {} {version:?} {cs}",
             iso.id, iso.loc, d.status
         )
     });
