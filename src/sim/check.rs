@@ -4,9 +4,9 @@
 //!    after a purge was answered 200 serves a body older than the purge
 //!    (a read in flight may get what the origin or cache gave it before): the fast bound
 //!    (`PurgeSettings::fast_bound_ms`) when the writer logged it, else the
-//!    backstop (`purge::writer::staleness_bound`); a read served under the
-//!    KV bound only (`Cache-Status` detail `fast_path_unreachable` /
-//!    `fast_path_gap`) is held to the backstop. The backstop is lengthened
+//!    backstop (`purge::writer::staleness_bound`); a read the fast path
+//!    told to serve under the KV bound only (`Platform::purge_view`'s
+//!    `fast_path_unreachable` / `fast_path_gap`) is held to the backstop. The backstop is lengthened
 //!    by any time KV refused writes after the purge (no claim holds while KV
 //!    is down; the writer retries).
 //! 2. **Nothing acknowledged is lost.** Once the run drained, every purge

@@ -49,8 +49,10 @@ pub async fn request(w: Rc<World>, iso: Rc<SimIsolate>, url: String) {
     let now = w.now();
     let mut check = w.check.borrow_mut();
     let cs = d.headers.get("cache-status").unwrap_or("");
-    // Served under the KV bound only, and said so: the backstop applies.
-    let behind = cs.contains("detail=fast_path_");
+    // Served under the KV bound only (the fast path said so): the backstop
+    // applies. (The `Cache-Status` detail `fast_path_*` says so too, unless
+    // the answer names another detail, e.g. stale-if-error's `origin_error`.)
+    let behind = p.behind();
     if (200..300).contains(&d.status) {
         if let Some(v) = source_body(&reply.source).version() {
             check.served(began, res, v, iso.loc, behind);

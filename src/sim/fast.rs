@@ -96,6 +96,10 @@ async fn refresh(w: Rc<World>, iso: Rc<SimIsolate>) {
                 .fast
                 .borrow_mut()
                 .on_read(&read, asked_at, now, backstop_ms(backstop));
+            w.log(|| {
+                let (head, n) = (read.head, entries.len());
+                format!("isolate {}: log read asked at {asked_at:?}: head {head}, {n} new", iso.id)
+            });
             let mut memo = iso.flow.memo.borrow_mut();
             for (name, record) in purges(&entries) {
                 memo.put(name, Gen::Purged(record), now.to_secs());

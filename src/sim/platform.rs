@@ -16,7 +16,7 @@ use crate::flow::platform::{
 use crate::http::headers::Headers;
 use crate::http::time::UnixMillis;
 use crate::purge::writer::{Handoff, Stored};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 /// A body: a version of an origin resource (its bytes stand for
@@ -64,6 +64,10 @@ pub struct Sim {
     handed: Rc<RefCell<Option<Handoff>>>,
     /// The isolate a request runs in (its view of the purge log).
     iso: Option<Rc<SimIsolate>>,
+    /// The fast path answered that this request serves under the KV bound
+    /// only (what the checker holds it to: its `Cache-Status` has room for
+    /// one detail, and an answer such as stale-if-error's names its own).
+    behind: Rc<Cell<bool>>,
 }
 
 impl Sim {
@@ -74,7 +78,13 @@ impl Sim {
             inv: w.id(),
             handed: Rc::default(),
             iso: None,
+            behind: Rc::default(),
         }
+    }
+
+    /// Whether this request was told to serve under the KV bound only.
+    pub fn behind(&self) -> bool {
+        self.behind.get()
     }
 
     /// A request's handle in isolate `iso` (the fast path reads its view).
@@ -178,7 +188,11 @@ impl Platform for Sim {
     }
 
     async fn purge_view(&self) -> Option<Detail> {
-        super::fast::ensure(&self.w, self.iso.as_ref()?).await
+        let detail = super::fast::ensure(&self.w, self.iso.as_ref()?).await;
+        if detail.is_some() {
+            self.behind.set(true);
+        }
+        detail
     }
 
     async fn fetch(&self, req: OriginRequest<'_, Body>) -> Fetch<Body> {
