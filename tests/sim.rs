@@ -86,7 +86,10 @@ fn runs_do_what_the_invariants_need_to_see() {
     // the simulator exercises what it checks (a simulator that never purged
     // would pass every invariant).
     // (Seed 8 fails on the known defect, see `known_defect`.)
-    let runs: Vec<_> = (0..20).filter(|s| *s != 8).map(|s| run(s).unwrap()).collect();
+    let runs: Vec<_> = (0..20)
+        .filter(|s| *s != 8)
+        .map(|s| run(s).unwrap())
+        .collect();
     assert!(runs.iter().all(|r| r.reads > 100 && r.purges_acked > 0));
     assert!(runs.iter().any(|r| r.late_reads > 0));
     assert!(runs.iter().any(|r| r.kv_refused > 0));

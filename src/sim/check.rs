@@ -130,8 +130,8 @@ impl Checker {
         if now > deadline {
             let (at, v, b) = (a.at_ms, a.version, bound(a));
             self.fail(format!(
-                "stale read: location {loc} served resource {resource} version {version} at \
-                 t={now} ms (behind: {behind}); version {v} was purged and acknowledged at \
+                "stale read: location {loc} served resource {resource} version {version} to a \
+                 read begun at t={now} ms (behind: {behind}); version {v} was purged and acknowledged at \
                  t={at} ms, {lag} ms before (bound {b} ms, deadline t={deadline} ms)"
             ));
         }

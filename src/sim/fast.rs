@@ -92,13 +92,16 @@ async fn refresh(w: Rc<World>, iso: Rc<SimIsolate>) {
     let now = w.clock_ms(iso.loc);
     match got {
         Ok((asked_at, read)) => {
-            let entries = iso
-                .fast
-                .borrow_mut()
-                .on_read(&read, asked_at, now, backstop_ms(backstop));
+            let entries =
+                iso.fast
+                    .borrow_mut()
+                    .on_read(&read, asked_at, now, backstop_ms(backstop));
             w.log(|| {
                 let (head, n) = (read.head, entries.len());
-                format!("isolate {}: log read asked at {asked_at:?}: head {head}, {n} new", iso.id)
+                format!(
+                    "isolate {}: log read asked at {asked_at:?}: head {head}, {n} new",
+                    iso.id
+                )
             });
             let mut memo = iso.flow.memo.borrow_mut();
             for (name, record) in purges(&entries) {

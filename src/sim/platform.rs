@@ -9,10 +9,10 @@
 
 use super::origin::{self, Fetch as OriginFetch};
 use super::world::{SimIsolate, World};
-use crate::http::cache_status::Detail;
 use crate::flow::platform::{
     Answer, Background, Completion, Fetch, IoError, Matched, OriginRequest, Platform, Source,
 };
+use crate::http::cache_status::Detail;
 use crate::http::headers::Headers;
 use crate::http::time::UnixMillis;
 use crate::purge::writer::{Handoff, Stored};
