@@ -1,10 +1,14 @@
 //! The invariants, checked as the run goes (the first violation ends it):
 //!
-//! 1. **Staleness.** No read serves a body older than the newest purge
-//!    answered 200 more than the stated bound ago
-//!    (`purge::writer::staleness_bound`, the receipt's figure), the bound
-//!    lengthened by any time KV refused writes after the purge (no claim holds
-//!    while KV is down; the writer retries).
+//! 1. **Staleness.** No read begun more than the bound its receipt states
+//!    after a purge was answered 200 serves a body older than the purge
+//!    (a read in flight may get what the origin or cache gave it before): the fast bound
+//!    (`PurgeSettings::fast_bound_ms`) when the writer logged it, else the
+//!    backstop (`purge::writer::staleness_bound`); a read the fast path
+//!    told to serve under the KV bound only (`Platform::purge_view`'s
+//!    `fast_path_unreachable` / `fast_path_gap`) is held to the backstop. The backstop is lengthened
+//!    by any time KV refused writes after the purge (no claim holds while KV
+//!    is down; the writer retries).
 //! 2. **Nothing acknowledged is lost.** Once the run drained, every purge
 //!    answered 200 is in KV's record for each of its names (a record at
 //!    least as late), for as long as records live.
@@ -33,6 +37,8 @@ pub const MAX_PURGED_FETCHES: u32 = 3;
 #[derive(Debug, Clone)]
 pub struct Acked {
     pub at_ms: u64,
+    /// The bound its receipt states, ms (the fast bound when it was logged).
+    pub bound_ms: u64,
     pub resource: usize,
     pub version: u64,
     pub keys: Vec<String>,
@@ -41,7 +47,9 @@ pub struct Acked {
 
 #[derive(Debug, Default)]
 pub struct Checker {
-    pub bound_ms: u64,
+    /// The backstop bound (KV alone), ms: what a read served under the KV
+    /// bound only (`Cache-Status` detail `fast_path_*`) is held to.
+    pub backstop_ms: u64,
     pub acked: Vec<Acked>,
     /// Windows (true ms) in which KV refused writes; an open one has no end.
     pub refusals: Vec<(u64, Option<u64>)>,
@@ -59,9 +67,9 @@ pub struct Checker {
 }
 
 impl Checker {
-    pub fn new(bound_ms: u64) -> Checker {
+    pub fn new(backstop_ms: u64) -> Checker {
         Checker {
-            bound_ms,
+            backstop_ms,
             ..Checker::default()
         }
     }
@@ -71,11 +79,15 @@ impl Checker {
         self.violation.get_or_insert(message);
     }
 
-    /// When a purge acknowledged at `at` must hold everywhere: the bound,
-    /// plus the whole of every KV refusal that began before that deadline
-    /// (an open one has no end: no deadline).
-    pub fn deadline(&self, at: u64) -> u64 {
-        let mut d = at.saturating_add(self.bound_ms);
+    /// When a purge acknowledged at `at` with `bound` must hold everywhere:
+    /// the bound, plus (for the backstop, which rests on KV) the whole of
+    /// every KV refusal that began before that deadline (an open one has no
+    /// end: no deadline).
+    pub fn deadline(&self, at: u64, bound: u64) -> u64 {
+        let mut d = at.saturating_add(bound);
+        if bound < self.backstop_ms {
+            return d;
+        }
         for &(s, e) in &self.refusals {
             let e = e.unwrap_or(u64::MAX);
             if s < d && e > at {
@@ -96,25 +108,31 @@ impl Checker {
         *self.recorded.entry(resource).or_insert(0) += 1;
     }
 
-    /// Invariant 1, for a body of `version` served at `now` from `loc`.
-    pub fn served(&mut self, now: u64, resource: usize, version: u64, loc: usize) {
+    /// Invariant 1, for a body of `version` served from `loc` by a read begun at `now`;
+    /// `behind`: served under the KV bound only (and said so), so every
+    /// purge is held to the backstop, not the fast bound its receipt states.
+    pub fn served(&mut self, now: u64, resource: usize, version: u64, loc: usize, behind: bool) {
         self.reads += 1;
+        let bound = |a: &Acked| match behind {
+            true => a.bound_ms.max(self.backstop_ms),
+            false => a.bound_ms,
+        };
         let newer = self
             .acked
             .iter()
             .filter(|a| a.resource == resource && a.version > version)
-            .min_by_key(|a| a.at_ms);
-        let Some(a) = newer else { return };
+            .map(|a| (self.deadline(a.at_ms, bound(a)), a))
+            .min_by_key(|(d, a)| (*d, a.at_ms));
+        let Some((deadline, a)) = newer else { return };
         let lag = now.saturating_sub(a.at_ms);
-        let deadline = self.deadline(a.at_ms);
         self.late_reads += 1;
         self.max_lag_ms = self.max_lag_ms.max(lag);
         if now > deadline {
+            let (at, v, b) = (a.at_ms, a.version, bound(a));
             self.fail(format!(
-                "stale read: location {loc} served resource {resource} version {version} at \
-                 t={now} ms; version {} was purged and acknowledged at t={} ms, {lag} ms \
-                 before (bound {} ms, deadline t={deadline} ms)",
-                a.version, a.at_ms, self.bound_ms
+                "stale read: location {loc} served resource {resource} version {version} to a \
+                 read begun at t={now} ms (behind: {behind}); version {v} was purged and acknowledged at \
+                 t={at} ms, {lag} ms before (bound {b} ms, deadline t={deadline} ms)"
             ));
         }
     }
@@ -195,6 +213,7 @@ mod tests {
     fn acked(at_ms: u64, version: u64) -> Acked {
         Acked {
             at_ms,
+            bound_ms: 70_000,
             resource: 1,
             version,
             keys: vec!["gen:k".into()],
@@ -206,23 +225,39 @@ mod tests {
     fn an_old_body_is_allowed_inside_the_bound_and_refused_after_it() {
         let mut c = Checker::new(70_000);
         c.ack(acked(1_000, 2));
-        c.served(71_000, 1, 1, 0);
+        c.served(71_000, 1, 1, 0, false);
         assert_eq!(c.violation, None);
-        c.served(71_000, 1, 2, 0);
-        c.served(71_001, 2, 1, 0);
+        c.served(71_000, 1, 2, 0, false);
+        c.served(71_001, 2, 1, 0, false);
         assert_eq!(c.violation, None);
-        c.served(71_001, 1, 1, 0);
+        c.served(71_001, 1, 1, 0, false);
         assert!(c.violation.unwrap().contains("stale read"));
+    }
+
+    #[test]
+    fn a_fast_purge_is_held_to_its_bound_unless_the_read_says_it_is_behind() {
+        let mut c = Checker::new(70_000);
+        c.ack(Acked {
+            bound_ms: 4_000,
+            ..acked(1_000, 2)
+        });
+        c.served(5_000, 1, 1, 0, false);
+        c.served(60_000, 1, 1, 0, true);
+        assert_eq!(c.violation, None);
+        c.served(5_001, 1, 1, 0, false);
+        assert!(c.violation.unwrap().contains("bound 4000 ms"));
     }
 
     #[test]
     fn time_kv_refused_writes_lengthens_the_bound() {
         let mut c = Checker::new(70_000);
         c.refusals.push((500, Some(11_000)));
-        assert_eq!(c.deadline(1_000), 81_000);
+        assert_eq!(c.deadline(1_000, 70_000), 81_000);
         c.refusals.push((100_000, None));
-        assert_eq!(c.deadline(1_000), 81_000);
-        assert_eq!(c.deadline(40_000), u64::MAX);
+        assert_eq!(c.deadline(1_000, 70_000), 81_000);
+        assert_eq!(c.deadline(40_000, 70_000), u64::MAX);
+        // The fast bound rests on the writer's log, not on KV.
+        assert_eq!(c.deadline(40_000, 4_000), 44_000);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::rc::Rc;
 
 /// A GET of `url` in isolate `iso`.
 pub async fn request(w: Rc<World>, iso: Rc<SimIsolate>, url: String) {
-    let p = Sim::new(&w, iso.loc);
+    let p = Sim::in_isolate(&w, &iso);
     let headers = Headers::new();
     let incoming = Incoming {
         method: &Method::Get,
@@ -39,22 +39,29 @@ pub async fn request(w: Rc<World>, iso: Rc<SimIsolate>, url: String) {
         lookup: &lk,
         trace: None,
     };
+    // A read is judged by when it began: a request in flight when the purge
+    // is answered may get the body the origin or cache gave it before.
+    let began = w.now();
     let Ok(reply) = flow::lookup::lookup(&cx).await else {
         return; // an I/O error: the client gets a 500, no body of the resource
     };
     let d = &reply.delivery;
     let now = w.now();
     let mut check = w.check.borrow_mut();
+    let cs = d.headers.get("cache-status").unwrap_or("");
+    // Served under the KV bound only (the fast path said so): the backstop
+    // applies. (The `Cache-Status` detail `fast_path_*` says so too, unless
+    // the answer names another detail, e.g. stale-if-error's `origin_error`.)
+    let behind = p.behind();
     if (200..300).contains(&d.status) {
         if let Some(v) = source_body(&reply.source).version() {
-            check.served(now, res, v, iso.loc);
+            check.served(began, res, v, iso.loc, behind);
         }
     }
-    let cs = d.headers.get("cache-status").unwrap_or("");
     let version = source_body(&reply.source).version();
     w.log(|| {
         format!(
-            "isolate {} (location {}) GET {url}: {} {version:?} {cs}",
+            "isolate {} (location {}) GET {url} (began t={began}): {} {version:?} {cs}",
             iso.id, iso.loc, d.status
         )
     });

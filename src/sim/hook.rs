@@ -6,12 +6,13 @@
 
 use super::check::Acked;
 use super::origin::{url, HOST};
-use super::platform::{Body, Sim};
+use super::platform::{source_body, Body, Sim};
 use super::world::World;
-use crate::flow::platform::Platform;
+use crate::flow::platform::{Platform, Source};
 use crate::flow::purge_request::{purge, PurgeRequest};
 use crate::http::headers::Headers;
 use crate::http::method::Method;
+use crate::purge::receipt::{Applies, Receipt};
 use crate::purge::signature::{sign, Secret};
 use std::rc::Rc;
 
@@ -99,8 +100,15 @@ async fn webhook(w: &Rc<World>, loc: usize, id: &str, body: &[u8], r: usize, ver
     if status != 200 {
         return false;
     }
+    let Some(bound_ms) = stated_bound_ms(&purged.reply.source) else {
+        w.check
+            .borrow_mut()
+            .fail(format!("webhook {id}: a 200 without a receipt's bound"));
+        return true;
+    };
     let ack = Acked {
         at_ms: w.now(),
+        bound_ms,
         resource: r,
         version,
         keys: handoff.keys.clone(),
@@ -108,4 +116,18 @@ async fn webhook(w: &Rc<World>, loc: usize, id: &str, body: &[u8], r: usize, ver
     };
     w.check.borrow_mut().ack(ack);
     true
+}
+
+/// The bound the receipt in a webhook's answer states, ms: the fast bound
+/// when it applies (the purge was logged), else the backstop.
+fn stated_bound_ms(source: &Source<Body, Body>) -> Option<u64> {
+    let Body::Bytes(bytes) = source_body(source) else {
+        return None;
+    };
+    let receipt = Receipt::parse(std::str::from_utf8(&bytes).ok()?)?;
+    let bounds = receipt.bounds?;
+    match (bounds.applies, bounds.fast_ms) {
+        (Applies::Fast, Some(ms)) => Some(ms),
+        _ => Some(bounds.backstop_seconds.saturating_mul(1000)),
+    }
 }

@@ -15,6 +15,7 @@
 pub mod check;
 pub mod edge;
 pub mod exec;
+pub mod fast;
 pub mod hook;
 pub mod kv;
 pub mod origin;
@@ -64,6 +65,9 @@ pub struct Summary {
     pub max_lag_ms: u64,
     pub purged_fetches: u64,
     pub max_purged_fetches: u32,
+    /// Purges whose receipt stated the fast bound; reads of the writer's log.
+    pub fast_purges: usize,
+    pub log_reads: u64,
 }
 
 /// A failed run: its seed, what broke, and how to replay it.
@@ -197,6 +201,12 @@ fn summary(w: &World, seed: u64) -> Summary {
         max_lag_ms: check.max_lag_ms,
         purged_fetches: check.purged_fetches,
         max_purged_fetches: check.max_purged_fetches,
+        fast_purges: check
+            .acked
+            .iter()
+            .filter(|a| a.bound_ms < check.backstop_ms)
+            .count(),
+        log_reads: w.writer.borrow().log_reads,
     }
 }
 

@@ -8,14 +8,15 @@
 //! Background work (`wait_until`) becomes a task of the executor.
 
 use super::origin::{self, Fetch as OriginFetch};
-use super::world::World;
+use super::world::{SimIsolate, World};
 use crate::flow::platform::{
     Answer, Background, Completion, Fetch, IoError, Matched, OriginRequest, Platform, Source,
 };
+use crate::http::cache_status::Detail;
 use crate::http::headers::Headers;
 use crate::http::time::UnixMillis;
 use crate::purge::writer::{Handoff, Stored};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 /// A body: a version of an origin resource (its bytes stand for
@@ -61,6 +62,12 @@ pub struct Sim {
     /// The last hand-off the writer accepted from this invocation (what the
     /// checker holds a 200 to).
     handed: Rc<RefCell<Option<Handoff>>>,
+    /// The isolate a request runs in (its view of the purge log).
+    iso: Option<Rc<SimIsolate>>,
+    /// The fast path answered that this request serves under the KV bound
+    /// only (what the checker holds it to: its `Cache-Status` has room for
+    /// one detail, and an answer such as stale-if-error's names its own).
+    behind: Rc<Cell<bool>>,
 }
 
 impl Sim {
@@ -70,6 +77,21 @@ impl Sim {
             loc,
             inv: w.id(),
             handed: Rc::default(),
+            iso: None,
+            behind: Rc::default(),
+        }
+    }
+
+    /// Whether this request was told to serve under the KV bound only.
+    pub fn behind(&self) -> bool {
+        self.behind.get()
+    }
+
+    /// A request's handle in isolate `iso` (the fast path reads its view).
+    pub fn in_isolate(w: &Rc<World>, iso: &Rc<SimIsolate>) -> Sim {
+        Sim {
+            iso: Some(iso.clone()),
+            ..Sim::new(w, iso.loc)
         }
     }
 
@@ -151,18 +173,26 @@ impl Platform for Sim {
         true
     }
 
-    /// The simulated writer keeps no fast-path log (not modelled yet), so a
-    /// purge is never `logged` and its receipt states the KV bound, the one
-    /// the staleness invariant checks.
+    /// The simulated writer logs the purge when the hand-off asks
+    /// (`purge::log`); the receipt then states the fast bound, the one the
+    /// staleness invariant checks.
     async fn hand_off(&self, handoff: &Handoff) -> Result<Stored, IoError> {
-        super::writer::hand_off(&self.w, self.loc, handoff)
+        let logged = super::writer::hand_off(&self.w, self.loc, handoff)
             .await
             .map_err(IoError)?;
         *self.handed.borrow_mut() = Some(handoff.clone());
         if let Some(r) = self.w.purging.borrow_mut().remove(&self.inv) {
             self.w.check.borrow_mut().recorded(r);
         }
-        Ok(Stored::recorded(false, handoff.receipt.as_ref()))
+        Ok(Stored::recorded(logged, handoff.receipt.as_ref()))
+    }
+
+    async fn purge_view(&self) -> Option<Detail> {
+        let detail = super::fast::ensure(&self.w, self.iso.as_ref()?).await;
+        if detail.is_some() {
+            self.behind.set(true);
+        }
+        detail
     }
 
     async fn fetch(&self, req: OriginRequest<'_, Body>) -> Fetch<Body> {

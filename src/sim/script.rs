@@ -2,7 +2,8 @@
 //! within the configured allowance, round trip to the writer), readers in
 //! each location, the origin's changes (each followed by its webhook), an
 //! optional idle gap of days (purge records and cached entries age), and the
-//! faults: KV refusing writes, KV reads failing, the writer unreachable, the
+//! faults: KV refusing writes, KV reads failing, the writer unreachable (its
+//! hand-offs and log reads) or slow (log reads past their timeout), the
 //! origin answering 503, hanging or slow, isolates evicted, Cache API
 //! entries evicted.
 
@@ -49,6 +50,7 @@ pub fn world(config: Config, seed: u64) -> Rc<World> {
             },
             cache: RefCell::new(HashMap::new()),
             isolates: RefCell::new(Vec::new()),
+            fastlog: RefCell::new(HashMap::new()),
         })
         .collect();
     let w = World::new(config, seed, locs, writer_loc);
@@ -123,14 +125,15 @@ pub async fn faults(w: Rc<World>, shape: Shape) {
     }
     while pause(&w, shape, w.draw(1_000, 2 * rate)).await {
         let lasts = w.draw(500, 20_000);
-        match w.draw(0, 8) {
+        match w.draw(0, 9) {
             0 => kv_refusal(&w, lasts).await,
             1 => hold(&w, lasts, |f| f.kv_reads_fail = true).await,
             2 => hold(&w, lasts, |f| f.writer_unreachable = true).await,
             3 => hold(&w, lasts, |f| f.origin = OriginFault::Errors).await,
             4 => hold(&w, lasts, |f| f.origin = OriginFault::Hangs).await,
             5 => hold(&w, lasts, |f| f.origin = OriginFault::Slow).await,
-            6 => evict_isolate(&w),
+            6 => hold(&w, lasts, |f| f.writer_slow = true).await,
+            7 => evict_isolate(&w),
             _ => evict_cache(&w),
         }
     }

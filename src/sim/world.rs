@@ -11,6 +11,8 @@ use super::writer::WriterModel;
 use crate::config::Config;
 use crate::http::headers::Headers;
 use crate::http::time::{UnixMillis, UnixSecs};
+use crate::purge::fastview::FastView;
+use crate::purge::log::LogRead;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -35,6 +37,8 @@ pub struct SimIsolate {
     pub id: u64,
     pub loc: usize,
     pub flow: Rc<FlowIsolate>,
+    /// Its view of the purge log (`purge::fastview`; the glue's `State::fast`).
+    pub fast: RefCell<FastView>,
 }
 
 pub type FlowIsolate = crate::flow::isolate::Isolate<super::platform::Sim>;
@@ -45,6 +49,7 @@ impl SimIsolate {
             id,
             loc,
             flow: Rc::new(FlowIsolate::new(config.clone(), None)),
+            fast: RefCell::new(FastView::new()),
         }
     }
 }
@@ -57,6 +62,9 @@ pub struct Location {
     pub rtt_ms: u64,
     pub cache: RefCell<HashMap<String, Cached>>,
     pub isolates: RefCell<Vec<Rc<SimIsolate>>>,
+    /// The location's shared reads of the purge log (Cache API, one key per
+    /// poll interval of the location's clock): when asked, and the read.
+    pub fastlog: RefCell<HashMap<u64, (UnixMillis, LogRead)>>,
 }
 
 /// Faults in force now.
@@ -65,6 +73,8 @@ pub struct Faults {
     pub kv_refuses_writes: bool,
     pub kv_reads_fail: bool,
     pub writer_unreachable: bool,
+    /// Reads of the purge log take 0.5 s to twice their give-up time.
+    pub writer_slow: bool,
     pub origin: OriginFault,
 }
 

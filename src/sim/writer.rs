@@ -4,10 +4,13 @@
 //! `purge::writer::flush_plan`, and `after_write` / `next_flush` decide what
 //! stays pending and when the next flush runs — the same core decisions the
 //! Durable Object makes. A hand-off from location L pays L's round trip.
+//! The fast path's log is kept by `purge::log::append` and read by
+//! `purge::log::read_plan`, as the object does (`glue/writer.rs`).
 
 use super::world::World;
 use crate::http::time::UnixMillis;
 use crate::purge::generations::kv_expiration_ttl;
+use crate::purge::log::{append, read_plan, Append, LogEntry, LogIndex, LogRead};
 use crate::purge::record::merge_over;
 use crate::purge::webhook::generation_ttl;
 use crate::purge::writer::{
@@ -25,6 +28,11 @@ pub struct WriterModel {
     /// The alarm set (writer clock), if any.
     pub alarm: Option<UnixMillis>,
     pub flushes: u64,
+    /// The fast path's log: its index and entries (the object's storage).
+    pub log: LogIndex,
+    pub entries: BTreeMap<u64, LogEntry>,
+    /// Reads of the log the object answered.
+    pub log_reads: u64,
 }
 
 impl WriterModel {
@@ -34,6 +42,9 @@ impl WriterModel {
             slots: BTreeMap::new(),
             alarm: None,
             flushes: 0,
+            log: LogIndex::default(),
+            entries: BTreeMap::new(),
+            log_reads: 0,
         }
     }
 
@@ -44,8 +55,9 @@ impl WriterModel {
 }
 
 /// A hand-off from location `from`: Ok once the object stored it (the
-/// webhook may then answer 200), Err when unreachable or full.
-pub async fn hand_off(w: &Rc<World>, from: usize, handoff: &Handoff) -> Result<(), String> {
+/// webhook may then answer 200), with whether it went into the log; Err
+/// when unreachable or full.
+pub async fn hand_off(w: &Rc<World>, from: usize, handoff: &Handoff) -> Result<bool, String> {
     let rtt = w.locs[from].rtt_ms;
     if w.faults.get().writer_unreachable {
         w.exec.sleep(rtt.max(1)).await;
@@ -63,11 +75,74 @@ pub async fn hand_off(w: &Rc<World>, from: usize, handoff: &Handoff) -> Result<(
             if let Some(at) = next_flush(&updates, now) {
                 schedule(w, at);
             }
-            Ok(())
+            Ok(handoff.log && log_append(w, handoff, now))
         }
     };
     w.exec.sleep(rtt - rtt / 2).await;
     result
+}
+
+/// Appends `handoff` to the log (`purge::log::append`); whether it was logged.
+fn log_append(w: &World, handoff: &Handoff, now: UnixMillis) -> bool {
+    let mut writer = w.writer.borrow_mut();
+    let names = handoff.names.clone();
+    let (at, soft, nonce) = (handoff.at, handoff.soft, handoff.nonce);
+    let Append::Logged { entry, index, drop } = append(&writer.log, names, at, soft, nonce, now)
+    else {
+        return false;
+    };
+    for seq in drop {
+        writer.entries.remove(&seq);
+    }
+    writer.entries.insert(entry.seq, entry);
+    writer.log = index;
+    true
+}
+
+/// A read of the log's last `window_ms` from location `from` (the object's
+/// `GET /log`): it pays the round trip, and more while the writer is slow;
+/// Err when unreachable (after `give_up_ms`, as the glue's read gives up).
+pub async fn read_log(
+    w: &Rc<World>,
+    from: usize,
+    window_ms: u64,
+    give_up_ms: u64,
+) -> Result<LogRead, String> {
+    let rtt = w.locs[from].rtt_ms;
+    let faults = w.faults.get();
+    if faults.writer_unreachable {
+        w.exec.sleep(rtt.max(1)).await;
+        return Err("purge writer unreachable".into());
+    }
+    let slow = if faults.writer_slow {
+        w.draw(500, 2 * give_up_ms)
+    } else {
+        0
+    };
+    if rtt / 2 + slow > give_up_ms {
+        w.exec.sleep(give_up_ms).await;
+        return Err("purge writer: the log read timed out".into());
+    }
+    w.exec.sleep(rtt / 2 + slow).await;
+    let read = {
+        let mut writer = w.writer.borrow_mut();
+        writer.log_reads += 1;
+        let now = w.clock_ms(writer.loc);
+        let plan = read_plan(&writer.log, window_ms, now);
+        let entries = plan
+            .seqs
+            .iter()
+            .filter_map(|s| writer.entries.get(s).cloned())
+            .collect();
+        LogRead {
+            head: plan.head,
+            first: plan.first,
+            complete: plan.complete,
+            entries,
+        }
+    };
+    w.exec.sleep(rtt - rtt / 2).await;
+    Ok(read)
 }
 
 /// Sets the object's alarm to `at` (writer clock) unless an earlier one is
