@@ -1,0 +1,6 @@
+//! `config`: parsing and validating the config, production hazards, route
+//! path patterns.
+
+mod production_hazards;
+mod typed_params;
+mod validation;
