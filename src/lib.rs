@@ -5,7 +5,7 @@
 //! for purge times). The wasm glue (compiled only for `wasm32`) converts
 //! runtime types, calls one core function and maps the result to a response.
 //!
-//! Layers, lowest first (`docs/architecture.md`; `tests/layers.rs` enforces it):
+//! Layers, lowest first (`docs/architecture.md`; `tests/native/layers.rs` enforces it):
 //! `http` ← `config` ← `request` | `response` ← `purge` ← `flow` ← `glue`, CLI.
 //! A module imports only from its own layer's lower modules and from lower layers.
 

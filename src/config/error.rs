@@ -2,6 +2,7 @@
 //! (route, field) and the bad value. Bad config fails at load, before any request.
 
 use super::duration::DurationError;
+use super::pattern_error::PatternError;
 use super::shape::ShapeError;
 use std::fmt;
 
@@ -83,7 +84,7 @@ pub enum ConfigError {
     BadPath {
         route: String,
         value: String,
-        reason: &'static str,
+        reason: PatternError,
     },
     BadHeaderName {
         place: Place,

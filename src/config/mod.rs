@@ -7,7 +7,7 @@
 //! isolate; `edgecache check` runs the same code on wrangler.toml.
 //!
 //! Files, lowest first (none imports this facade, nor a higher one):
-//! `duration`, `query_rules`, `pattern` → `defaults` → `model` → `shape` → `error` →
+//! `duration`, `query_rules`, `pattern_error` → `pattern` → `defaults` → `model` → `shape` → `error` →
 //! `fields` → `lifetime` → `route` → `parse` → `location` (→ `wrangler` → `production` → `production_purge`, native only).
 
 mod defaults;
@@ -21,6 +21,7 @@ mod observability;
 pub mod origins;
 mod parse;
 pub mod pattern;
+mod pattern_error;
 #[cfg(not(target_arch = "wasm32"))]
 mod production;
 #[cfg(not(target_arch = "wasm32"))]
@@ -46,7 +47,8 @@ pub use model::{
     RouteKind, TtlMode, ZonePlan,
 };
 pub use origins::{AddressStyle, Origin, R2Origin, S3Origin};
-pub use pattern::{Converter, PathPattern, PathSegment};
+pub use pattern::{parse_pattern, Converter, PathPattern, PathSegment};
+pub use pattern_error::PatternError;
 #[cfg(not(target_arch = "wasm32"))]
 pub use production::{needed_secrets, Finding, SecretNeed, KV_BINDING, SECRETS};
 pub use query_rules::{ParamFilter, QueryRules};

@@ -9,6 +9,8 @@
 //! and `/api/courses` are different paths (Django redirects one to the other with
 //! `APPEND_SLASH`; that redirect is not the list).
 
+use super::pattern_error::PatternError;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathSegment {
     Literal(String),
@@ -90,10 +92,11 @@ pub struct PathPattern {
 /// Values are canonical path segments (percent-encoded as in the key).
 pub type Params = Vec<(String, String)>;
 
-/// Why a path pattern is invalid (the message tail of `ConfigError::BadPath`).
-pub(crate) fn parse_pattern(source: &str) -> Result<PathPattern, &'static str> {
+/// Parses a route path pattern; the error says which rule it breaks (its text
+/// is the tail of `ConfigError::BadPath`'s message).
+pub fn parse_pattern(source: &str) -> Result<PathPattern, PatternError> {
     let Some(rest) = source.strip_prefix('/') else {
-        return Err("must start with \"/\"");
+        return Err(PatternError::NoLeadingSlash);
     };
     let mut pattern = PathPattern {
         source: source.to_string(),
@@ -122,38 +125,34 @@ pub(crate) fn parse_pattern(source: &str) -> Result<PathPattern, &'static str> {
     }
     for seg in body.split('/') {
         if seg.is_empty() {
-            return Err("empty segment (\"//\")");
+            return Err(PatternError::EmptySegment);
         }
         if seg == "." || seg == ".." {
-            return Err(
-                "\".\" and \"..\" segments never reach a route (the URL parser resolves them)",
-            );
+            return Err(PatternError::DotSegment);
         }
         if seg.contains('*') {
-            return Err("\"*\" is only allowed as the whole last segment, as in \"/media/*\"");
+            return Err(PatternError::MisplacedWildcard);
         }
         if let Some(spec) = seg.strip_prefix(':') {
             let (name, conv) = match spec.strip_suffix(')').and_then(|s| s.split_once('(')) {
                 Some((name, conv)) => (
                     name,
-                    Some(Converter::parse(conv).ok_or(
-                        "unknown converter: use :name, :name(int), :name(slug) or :name(uuid)",
-                    )?),
+                    Some(Converter::parse(conv).ok_or(PatternError::UnknownConverter)?),
                 ),
                 None => (spec, None),
             };
             if name.is_empty() {
-                return Err("empty parameter name after \":\"");
+                return Err(PatternError::EmptyParamName);
             }
             let mut chars = name.chars();
             let first_ok = chars
                 .next()
                 .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
             if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err("parameter names are [A-Za-z_][A-Za-z0-9_]*");
+                return Err(PatternError::BadParamName);
             }
             if pattern.param_names().any(|p| p == name) {
-                return Err("parameter name used twice");
+                return Err(PatternError::DuplicateParam);
             }
             pattern.segments.push(match conv {
                 Some(c) => PathSegment::Typed(name.to_string(), c),
@@ -161,10 +160,7 @@ pub(crate) fn parse_pattern(source: &str) -> Result<PathPattern, &'static str> {
             });
         } else {
             if !seg.bytes().all(is_literal_byte) {
-                return Err(
-                    "literal segments may use only letters, digits and -._~!$&'()+,=@: \
-                     (no %, ;, ?, #, spaces)",
-                );
+                return Err(PatternError::BadLiteral);
             }
             pattern.segments.push(PathSegment::Literal(seg.to_string()));
         }

@@ -6,7 +6,7 @@
 //! a clock (the time is an argument) or the OS's randomness. Checked natively
 //! against AWS's published test-suite vectors (`tests/fixtures/sigv4/`) and
 //! against botocore's S3 signer on a few hundred generated requests
-//! (`tests/fixtures/sigv4_botocore.json`, `tests/sigv4.rs`).
+//! (`tests/fixtures/sigv4_botocore.json`, `tests/native/request/sigv4.rs`).
 //!
 //! S3's flavour: the canonical URI is the path as sent, each byte outside
 //! RFC 3986's unreserved set percent-encoded once, `/` kept, and never

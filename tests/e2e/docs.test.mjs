@@ -11,7 +11,7 @@
 // - The example config of docs/config.md, validated by `edgecache check --json`,
 //   in front of the same origin: a list and a detail URL miss, then hit.
 //
-// tests/docs_examples.rs runs the rest (configs, `edgecache check|explain`, keys).
+// tests/native/docs_examples.rs runs the rest (configs, `edgecache check|explain`, keys).
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";

@@ -1,7 +1,7 @@
 // The key fixture (tests/fixtures/keys.json) run through the built worker: the
-// same cases `cargo test --test keys` runs natively, here under wasm in workerd,
-// so a difference between the native and the wasm build of the key function
-// (a float, a hash, a Unicode table, an allocation path) cannot hide.
+// same cases `cargo test --test native request::keys` runs natively, here under
+// wasm in workerd, so a difference between the native and the wasm build of the
+// key function (a float, a hash, a Unicode table, an allocation path) cannot hide.
 //
 // GET cases go through `/__edgecache/explain` (key, tags, reason); cases with
 // another method go through the request path itself (`debug = true` puts the

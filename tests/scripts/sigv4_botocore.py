@@ -1,6 +1,6 @@
 """Generates tests/fixtures/sigv4_botocore.json: S3 GetObject requests signed
 by botocore's own S3 client (its key encoding, addressing style and SigV4
-signer), captured before they are sent. tests/sigv4.rs builds the same
+signer), captured before they are sent. tests/native/request/sigv4.rs builds the same
 requests with edgecache's `request::s3::s3_get` and compares URL and
 Authorization.
 

@@ -1,0 +1,290 @@
+//! The request sequence (`flow::lookup`, `flow::miss`, `flow::settle`,
+//! `flow::purge_request`) run natively over a small in-memory
+//! `flow::platform::Platform`: the code the edge runs, without Miniflare.
+//! Every platform call completes at once, so each request is polled to its
+//! end with `now_or_never`; background work runs when the test says.
+
+use edgecache::config::Config;
+use edgecache::flow::isolate::{Cx, Isolate};
+use edgecache::flow::platform::{
+    Answer, Background, Completion, Fetch, IoError, Matched, OriginRequest, Platform, Reply, Source,
+};
+use edgecache::flow::purge_request::{purge, PurgeRequest};
+use edgecache::flow::{plan, Incoming, Plan};
+use edgecache::http::headers::Headers;
+use edgecache::http::method::Method;
+use edgecache::http::time::UnixMillis;
+use edgecache::purge::signature::{sign, Secret};
+use edgecache::purge::writer::{Handoff, Stored as WriterStored};
+use futures_util::FutureExt;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+type Stored = (u16, Headers, Vec<u8>);
+
+/// The origin's next answer: status, fields, body.
+type OriginFn = Box<dyn Fn(&Headers) -> Stored>;
+
+#[derive(Default)]
+struct World {
+    now: Cell<u64>,
+    cache: RefCell<HashMap<String, Stored>>,
+    kv: RefCell<HashMap<String, String>>,
+    origin: RefCell<Option<OriginFn>>,
+    /// The header lists the origin was sent, in order.
+    sent: RefCell<Vec<Headers>>,
+    background: RefCell<Vec<Background>>,
+}
+
+#[derive(Clone, Default)]
+struct Fake(Rc<World>);
+
+fn bytes(s: Source<Vec<u8>, Rc<Vec<u8>>>) -> Vec<u8> {
+    match s {
+        Source::Stream(b) | Source::Bytes(b) => b,
+        Source::Whole(w) => w.to_vec(),
+    }
+}
+
+impl Platform for Fake {
+    type Body = Vec<u8>;
+    type Whole = Rc<Vec<u8>>;
+
+    fn now(&self) -> UnixMillis {
+        UnixMillis(self.0.now.get())
+    }
+    async fn sleep(&self, ms: u64) {
+        self.0.now.set(self.0.now.get() + ms);
+    }
+    fn wait_until(&self, work: Background) {
+        self.0.background.borrow_mut().push(work);
+    }
+    fn nonce(&self) -> u64 {
+        7
+    }
+    fn log(&self, _: &str, _: serde_json::Value) {}
+    async fn cache_match(&self, key: &str) -> Option<Matched<Vec<u8>>> {
+        let (_, headers, body) = self.0.cache.borrow().get(key).cloned()?;
+        Some(Matched { headers, body })
+    }
+    async fn cache_put(
+        &self,
+        key: &str,
+        status: u16,
+        headers: &Headers,
+        body: Source<Vec<u8>, Rc<Vec<u8>>>,
+    ) -> Result<(), IoError> {
+        let entry = (status, headers.clone(), bytes(body));
+        self.0.cache.borrow_mut().insert(key.to_string(), entry);
+        Ok(())
+    }
+    async fn cache_delete(&self, key: &str) -> bool {
+        self.0.cache.borrow_mut().remove(key).is_some()
+    }
+    async fn kv_get(&self, key: &str) -> Result<Option<String>, IoError> {
+        Ok(self.0.kv.borrow().get(key).cloned())
+    }
+    async fn kv_put(&self, key: &str, value: &str, _ttl: u64) -> Result<(), IoError> {
+        self.0.kv.borrow_mut().insert(key.into(), value.into());
+        Ok(())
+    }
+    fn has_writer(&self) -> bool {
+        false
+    }
+    async fn hand_off(&self, _: &Handoff) -> Result<WriterStored, IoError> {
+        Err(IoError("no writer".into()))
+    }
+    async fn fetch(&self, req: OriginRequest<'_, Vec<u8>>) -> Fetch<Vec<u8>> {
+        self.0.sent.borrow_mut().push(req.headers.clone());
+        let (status, headers, body) = (self.0.origin.borrow().as_ref().unwrap())(req.headers);
+        Fetch::Answered(Answer {
+            status,
+            headers,
+            body,
+        })
+    }
+    fn tee(&self, body: &mut Vec<u8>) -> Result<Vec<u8>, IoError> {
+        Ok(body.clone())
+    }
+    async fn read_whole(
+        &self,
+        body: Vec<u8>,
+        _: Option<u64>,
+        limit: u64,
+    ) -> Result<Option<(Rc<Vec<u8>>, u64)>, IoError> {
+        let n = body.len() as u64;
+        Ok((n <= limit).then(|| (Rc::new(body), n)))
+    }
+    async fn read_upto(&self, mut body: Vec<u8>, limit: usize) -> Option<Vec<u8>> {
+        body.truncate(limit);
+        Some(body)
+    }
+    fn guard(&self, body: Vec<u8>, _: Option<u64>) -> (Vec<u8>, Option<Completion>) {
+        (body, None)
+    }
+}
+
+impl Fake {
+    fn origin(&self, f: impl Fn(&Headers) -> Stored + 'static) {
+        *self.0.origin.borrow_mut() = Some(Box::new(f));
+    }
+    /// Runs the background work handed over so far (and any it hands over).
+    fn settle(&self) {
+        loop {
+            let work: Vec<Background> = self.0.background.borrow_mut().drain(..).collect();
+            if work.is_empty() {
+                return;
+            }
+            for w in work {
+                w.now_or_never().expect("background work completes");
+            }
+        }
+    }
+    fn advance_secs(&self, s: u64) {
+        self.0.now.set(self.0.now.get() + s * 1000);
+    }
+}
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+fn config() -> Config {
+    Config::from_json_str(
+        r#"{"origin":"http://origin.test","routes":[{"name":"api","path":"/api/*","ttl":"1m",
+            "stale_while_revalidate":"1m"}]}"#,
+    )
+    .unwrap()
+}
+
+fn fields(pairs: &[(&str, &str)]) -> Headers {
+    let mut h = Headers::new();
+    for (n, v) in pairs {
+        h.append(n, v);
+    }
+    h
+}
+
+/// Sends a GET of `url` through `flow::lookup`: status, `Cache-Status`, body.
+fn get(p: &Fake, isolate: &Rc<Isolate<Fake>>, url: &str) -> (u16, String, Vec<u8>) {
+    let headers = Headers::new();
+    let inc = Incoming {
+        method: &Method::Get,
+        url,
+        headers: &headers,
+        has_body: false,
+        user_secret: None,
+    };
+    let Plan::Lookup(lk) = plan(&isolate.config, &inc) else {
+        panic!("{url} is not looked up")
+    };
+    let cx = Cx {
+        platform: p,
+        isolate,
+        headers: &headers,
+        lookup: &lk,
+        trace: None,
+    };
+    let reply: Reply<Vec<u8>, Rc<Vec<u8>>> = edgecache::flow::lookup::lookup(&cx)
+        .now_or_never()
+        .expect("completes")
+        .expect("no I/O error");
+    let cs = reply
+        .delivery
+        .headers
+        .get("cache-status")
+        .unwrap_or("")
+        .to_string();
+    (reply.delivery.status, cs, bytes(reply.source))
+}
+
+fn setup() -> (Fake, Rc<Isolate<Fake>>) {
+    let p = Fake::default();
+    p.0.now.set(1_800_000_000_000);
+    (p, Rc::new(Isolate::new(config(), None)))
+}
+
+#[test]
+fn a_stored_miss_answers_the_next_request_without_the_origin() {
+    let (p, isolate) = setup();
+    p.origin(|_| {
+        (
+            200,
+            fields(&[("content-type", "text/plain")]),
+            b"one".to_vec(),
+        )
+    });
+    let (status, cs, body) = get(&p, &isolate, "https://site.test/api/x");
+    assert_eq!((status, body.as_slice()), (200, &b"one"[..]));
+    // A copy being written: a ttl, no `stored` (the put may yet fail).
+    assert!(cs.contains("fwd=miss") && cs.contains("ttl="), "{cs}");
+    p.settle();
+    let (status, cs, body) = get(&p, &isolate, "https://site.test/api/x");
+    assert_eq!((status, body.as_slice()), (200, &b"one"[..]));
+    assert!(cs.contains("hit"), "{cs}");
+    assert_eq!(p.0.sent.borrow().len(), 1, "the origin was asked once");
+}
+
+#[test]
+fn a_stale_entry_is_revalidated_in_the_background_and_a_304_keeps_its_body() {
+    let (p, isolate) = setup();
+    p.origin(|_| (200, fields(&[("etag", "\"v1\"")]), b"body".to_vec()));
+    get(&p, &isolate, "https://site.test/api/r");
+    p.settle();
+    p.advance_secs(90); // past the TTL, inside stale-while-revalidate
+    p.origin(|sent| {
+        assert_eq!(sent.get("if-none-match"), Some("\"v1\""));
+        (304, fields(&[("etag", "\"v1\"")]), Vec::new())
+    });
+    let (_, cs, body) = get(&p, &isolate, "https://site.test/api/r");
+    assert!(cs.contains("detail=stale_while_revalidate"), "{cs}");
+    assert_eq!(body, b"body");
+    p.settle();
+    assert_eq!(p.0.sent.borrow().len(), 2, "one conditional refresh");
+    // Stored again with new freshness: a fresh hit now.
+    let (_, cs, body) = get(&p, &isolate, "https://site.test/api/r");
+    assert!(cs.contains("hit") && !cs.contains("stale"), "{cs}");
+    assert_eq!(body, b"body");
+}
+
+#[test]
+fn a_signed_purge_makes_the_next_request_a_miss() {
+    let (p, isolate) = setup();
+    let n = Rc::new(Cell::new(0));
+    let count = n.clone();
+    p.origin(move |_| {
+        count.set(count.get() + 1);
+        (
+            200,
+            Headers::new(),
+            format!("v{}", count.get()).into_bytes(),
+        )
+    });
+    get(&p, &isolate, "https://site.test/api/p");
+    p.settle();
+    let body = br#"{"urls":["https://site.test/api/p"]}"#.to_vec();
+    let secret = Secret::parse(SECRET).unwrap();
+    let now = p.now().to_secs();
+    let headers = fields(&[
+        ("webhook-id", "msg_1"),
+        ("webhook-timestamp", &now.to_string()),
+        ("webhook-signature", &sign(&secret, "msg_1", now, &body)),
+        ("content-length", &body.len().to_string()),
+    ]);
+    p.advance_secs(1);
+    let req = PurgeRequest {
+        method: &Method::Post,
+        url: "https://site.test/__edgecache/purge",
+        headers: &headers,
+        body: Some(body),
+        secrets: &[secret],
+        zone_token: None,
+    };
+    let purged = purge(&p, &isolate, req).now_or_never().expect("completes");
+    assert_eq!(purged.reply.delivery.status, 200);
+    assert!(purged.line.is_some());
+    p.advance_secs(1);
+    let (_, cs, body) = get(&p, &isolate, "https://site.test/api/p");
+    assert!(cs.contains("fwd=miss"), "{cs}");
+    assert_eq!(body, b"v2");
+    assert_eq!(n.get(), 2);
+}

@@ -1,0 +1,14 @@
+//! `purge`: webhook bodies, signatures and size, purge records, generations and
+//! marks, the writer and its log, zone purges.
+
+mod body;
+mod generations;
+mod log;
+mod marks;
+mod no_resurrection;
+mod prefix_hosts;
+mod record;
+mod signature;
+mod webhook_size;
+mod writer;
+mod zone;
