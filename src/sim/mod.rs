@@ -102,14 +102,35 @@ pub fn shape(seed: u64) -> Shape {
     Shape { half_ms, gap_ms }
 }
 
-/// Runs seed `seed`. A panic anywhere in the run is a failure too.
+/// Runs seed `seed` with [`CONFIG`] (the fast path on, `purge.poll` 1 s). A
+/// panic anywhere in the run is a failure too.
 pub fn run(seed: u64) -> Result<Summary, Failure> {
     run_traced(seed, false)
 }
 
+/// [`run`] with the fast path off (`purge.poll = "0s"`): every purge held to
+/// the KV bound, the configuration the worker had before issue 25.
+pub fn run_kv_only(seed: u64) -> Result<Summary, Failure> {
+    run_config(seed, false, &kv_only_config())
+}
+
+/// [`CONFIG`] with `purge.poll = "0s"`.
+pub fn kv_only_config() -> String {
+    CONFIG.replacen(
+        r#""memory":"#,
+        r#""purge": { "poll": "0s" },
+  "memory":"#,
+        1,
+    )
+}
+
 /// [`run`], printing webhooks, writer flushes and faults to stderr with `trace`.
 pub fn run_traced(seed: u64, trace: bool) -> Result<Summary, Failure> {
-    let caught = std::panic::catch_unwind(|| run_inner(seed, trace));
+    run_config(seed, trace, CONFIG)
+}
+
+fn run_config(seed: u64, trace: bool, config: &str) -> Result<Summary, Failure> {
+    let caught = std::panic::catch_unwind(|| run_inner(seed, trace, config));
     caught.unwrap_or_else(|p| {
         let message = p
             .downcast_ref::<String>()
@@ -124,8 +145,8 @@ pub fn run_traced(seed: u64, trace: bool) -> Result<Summary, Failure> {
     })
 }
 
-fn run_inner(seed: u64, trace: bool) -> Result<Summary, Failure> {
-    let config = Config::from_json_str(CONFIG).map_err(|e| Failure {
+fn run_inner(seed: u64, trace: bool, config: &str) -> Result<Summary, Failure> {
+    let config = Config::from_json_str(config).map_err(|e| Failure {
         seed,
         at_ms: 0,
         message: format!("config: {e}"),
