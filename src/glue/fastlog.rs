@@ -11,7 +11,7 @@ use super::{current_state, log, writer, State};
 use crate::http::cache_status::Detail;
 use crate::http::time::UnixMillis;
 use crate::purge::fastview::{
-    backstop_ms, interval, purges, read_window_ms, Behind, Step, READ_GIVE_UP_MS, READ_TIMEOUT_MS,
+    backstop_ms, interval, purges, read_window_ms, Step, READ_GIVE_UP_MS, READ_TIMEOUT_MS,
 };
 use crate::purge::generations::Gen;
 use crate::purge::log::LogRead;
@@ -45,7 +45,7 @@ pub async fn ensure(env: &Env, ctx: &Context, state: &State) -> Option<Detail> {
     let step = state.fast.borrow().step(now_millis(), poll);
     match step {
         Step::Off | Step::Fresh => None,
-        Step::Behind(b) => Some(detail(b)),
+        Step::Behind(b) => Some(b.detail()),
         Step::Refresh { wait } => {
             // The read runs on its own (its give-up time bounds it); a
             // request that must wait looks at the view on its own timers.
@@ -57,17 +57,10 @@ pub async fn ensure(env: &Env, ctx: &Context, state: &State) -> Option<Detail> {
             }
             wait_for_read(state).await;
             match state.fast.borrow().settled(now_millis(), poll) {
-                Step::Behind(b) => Some(detail(b)),
+                Step::Behind(b) => Some(b.detail()),
                 _ => None,
             }
         }
-    }
-}
-
-fn detail(b: Behind) -> Detail {
-    match b {
-        Behind::Unreachable => Detail::FastPathUnreachable,
-        Behind::Gap => Detail::FastPathGap,
     }
 }
 

@@ -35,6 +35,7 @@
 use super::generations::{GenName, PurgeRecord};
 use super::log::{LogEntry, LogRead};
 use crate::config::PurgeSettings;
+use crate::http::cache_status::Detail;
 use crate::http::time::UnixMillis;
 
 /// Longest a read of the log may take (the "one round trip to the writer"
@@ -82,6 +83,16 @@ pub enum Behind {
     Unreachable,
     /// A read showed entries dropped from the log before this isolate saw them.
     Gap,
+}
+
+impl Behind {
+    /// The `Cache-Status` detail a request served under the KV bound carries.
+    pub fn detail(self) -> Detail {
+        match self {
+            Behind::Unreachable => Detail::FastPathUnreachable,
+            Behind::Gap => Detail::FastPathGap,
+        }
+    }
 }
 
 /// What to do before serving a cached entry.

@@ -13,7 +13,7 @@ use super::world::{SimIsolate, World};
 use crate::config::Config;
 use crate::http::cache_status::Detail;
 use crate::purge::fastview::{
-    backstop_ms, interval, purges, read_window_ms, Behind, Step, READ_GIVE_UP_MS, READ_TIMEOUT_MS,
+    backstop_ms, interval, purges, read_window_ms, Step, READ_GIVE_UP_MS, READ_TIMEOUT_MS,
 };
 use crate::purge::generations::Gen;
 use crate::purge::writer::{staleness_bound, Writer};
@@ -30,7 +30,7 @@ pub async fn ensure(w: &Rc<World>, iso: &Rc<SimIsolate>) -> Option<Detail> {
     let step = iso.fast.borrow().step(w.clock_ms(iso.loc), poll);
     match step {
         Step::Off | Step::Fresh => None,
-        Step::Behind(b) => Some(detail(b)),
+        Step::Behind(b) => Some(b.detail()),
         Step::Refresh { wait } => {
             if iso.fast.borrow_mut().begin_read(w.clock_ms(iso.loc)) {
                 w.exec.spawn(refresh(w.clone(), iso.clone()));
@@ -45,17 +45,10 @@ pub async fn ensure(w: &Rc<World>, iso: &Rc<SimIsolate>) -> Option<Detail> {
                 w.exec.sleep(WAIT_STEP_MS).await;
             }
             match iso.fast.borrow().settled(w.clock_ms(iso.loc), poll) {
-                Step::Behind(b) => Some(detail(b)),
+                Step::Behind(b) => Some(b.detail()),
                 _ => None,
             }
         }
-    }
-}
-
-fn detail(b: Behind) -> Detail {
-    match b {
-        Behind::Unreachable => Detail::FastPathUnreachable,
-        Behind::Gap => Detail::FastPathGap,
     }
 }
 
