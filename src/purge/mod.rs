@@ -6,6 +6,7 @@
 //! Pure: the glue performs the KV writes, deletes and API calls planned here.
 
 pub mod body;
+pub mod cache_tag;
 pub mod fastview;
 pub mod generations;
 pub mod log;

@@ -2,6 +2,7 @@
 //! marks, the writer and its log, zone purges.
 
 mod body;
+mod cache_tag;
 mod generations;
 mod log;
 mod marks;
