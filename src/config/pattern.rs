@@ -436,11 +436,23 @@ mod tests {
     }
 
     #[test]
-    fn rejects_bad_patterns() {
-        for bad in [
-            "", "api/", "/a//b", "/a/*/b", "/a*", "/:/", "/:1x/", "/a%20b", "/a;b", "/:x/:x/",
+    fn rejects_bad_patterns_with_their_reason() {
+        use super::PatternError::*;
+        for (bad, why) in [
+            ("", NoLeadingSlash),
+            ("api/", NoLeadingSlash),
+            ("/a//b", EmptySegment),
+            ("/a/../b", DotSegment),
+            ("/a/*/b", MisplacedWildcard),
+            ("/a*", MisplacedWildcard),
+            ("/:/", EmptyParamName),
+            ("/:1x/", BadParamName),
+            ("/:pk(float)/", UnknownConverter),
+            ("/a%20b", BadLiteral),
+            ("/a;b", BadLiteral),
+            ("/:x/:x/", DuplicateParam),
         ] {
-            assert!(parse_pattern(bad).is_err(), "{bad:?}");
+            assert_eq!(parse_pattern(bad).err(), Some(why), "{bad:?}");
         }
     }
 }

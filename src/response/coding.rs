@@ -77,6 +77,25 @@ fn single_coding(headers: &Headers) -> Option<String> {
     codings.next().is_none().then_some(first)
 }
 
+/// Whether a body with `headers` can reach every client from one stored copy:
+/// no coding (or `identity`), or gzip alone, which [`negotiate`] decodes for a
+/// client that prefers another coding.
+pub fn decodable(headers: &Headers) -> bool {
+    match single_coding(headers) {
+        None => !headers.contains("content-encoding") || only_identity(headers),
+        Some(c) => c == "gzip" || c == "x-gzip",
+    }
+}
+
+/// `Content-Encoding` present but naming only `identity` (or nothing).
+fn only_identity(headers: &Headers) -> bool {
+    headers
+        .get_all("content-encoding")
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .all(|c| c.is_empty() || c.eq_ignore_ascii_case("identity"))
+}
+
 /// Decides how a body with `headers` leaves for a request with `request`'s
 /// `Accept-Encoding`, and makes `headers` say so: a coded body carries
 /// `Vary: Accept-Encoding` (the answer depends on it); a gzip body for a

@@ -10,6 +10,7 @@
 //! (`no-cache`, or `must-revalidate` / `proxy-revalidate` with no freshness
 //! left) is simply not stored.
 
+use super::coding::decodable;
 use crate::config::{Route, RouteKind, TtlMode, MAX_ENTRY_LIFETIME};
 use crate::http::cache_control::{CacheControl, FieldScope};
 use crate::http::cache_status::Detail;
@@ -111,6 +112,11 @@ pub enum NotStoredReason {
     ZeroTtl,
     /// The request said `no-store` (RFC 9111 §5.2.1.5; decided in `flow::client_cc`).
     RequestNoStore,
+    /// A `Content-Encoding` the worker cannot decode for a client that does not
+    /// accept it (`br`, `deflate`, `zstd`, several codings): the origin was asked
+    /// for gzip only (`request::forward::ORIGIN_CODINGS`), and one stored copy
+    /// serves every client, so such a body is passed on, never stored.
+    UndecodableCoding,
 }
 
 impl NotStoredReason {
@@ -132,6 +138,7 @@ impl NotStoredReason {
             NotStoredReason::MediaTypeMismatch => "media_type_mismatch",
             NotStoredReason::ZeroTtl => "zero_ttl",
             NotStoredReason::RequestNoStore => "request_no_store",
+            NotStoredReason::UndecodableCoding => "undecodable_coding",
         }
     }
 }
@@ -145,7 +152,8 @@ impl From<&NotStoredReason> for Detail {
 /// Decides whether and how to store `resp` in the shared cache.
 ///
 /// Order of checks (first refusal wins): method and body; status; `no-store`;
-/// `private`; `no-cache`; `Set-Cookie`; `Vary`; credentials; media type; TTL.
+/// `private`; `no-cache`; `Set-Cookie`; `Vary`; credentials; media type;
+/// content coding; TTL.
 ///
 /// * `Vary: accept-encoding` is ignored: every client's request reaches the
 ///   origin with the same `Accept-Encoding` (`request::forward::ORIGIN_CODINGS`),
@@ -231,6 +239,11 @@ fn plan(
         && media_type_agrees(req.path, h.get("content-type")) != TypeCheck::Agrees
     {
         return Err(R::MediaTypeMismatch);
+    }
+    // A route keyed on `Accept-Encoding` keeps one copy per client value.
+    let keyed_on_coding = route.vary.iter().any(|v| v == "accept-encoding");
+    if !keyed_on_coding && !decodable(h) {
+        return Err(R::UndecodableCoding);
     }
 
     let initial_age = corrected_initial_age(h, resp.response_delay, now);

@@ -43,6 +43,15 @@ beforeAll(async () => {
         ? { headers: { ...gzip, "content-type": "application/json", "content-length": GZ.length }, body: GZ }
         : { headers: { "content-type": "application/json" }, body: JSON_BODY };
     }
+    if (path.startsWith("/api/br/")) {
+      // Brotli although the worker asked for gzip only: no client but one that
+      // accepts br could read a stored copy of it.
+      const br = zlib.brotliCompressSync(Buffer.from(JSON_BODY));
+      return {
+        headers: { "content-encoding": "br", "content-type": "application/json", "content-length": br.length, "cache-control": "max-age=600" },
+        body: br,
+      };
+    }
     if (path.startsWith("/api/plain/")) {
       return { headers: { "content-type": "application/json", "content-length": JSON_BODY.length, "cache-control": "max-age=600" }, body: JSON_BODY };
     }
@@ -112,6 +121,21 @@ describe("an origin that answers Content-Encoding: gzip with a Content-Length", 
     expect(miss.cs.params.stored).toBeUndefined();
     const hit = await untilHit(() => raw(path, { "accept-encoding": "gzip" }));
     expect(hit.hit).toBe(true);
+  });
+
+  test("a br answer (not asked for) is passed on as it is and never stored", async () => {
+    const path = "/api/br/item";
+    for (let i = 0; i < 3; i++) {
+      const r = await raw(path, { "accept-encoding": "br" });
+      expect(r.headers["content-encoding"]).toBe("br");
+      expect(zlib.brotliDecompressSync(r.body).toString()).toBe(JSON_BODY);
+      expect(r.cs.raw).toMatch(/fwd=miss; fwd-status=200; detail=undecodable_coding$/);
+      await sleep(50);
+    }
+    // A client that accepts only gzip was never handed a stored br body.
+    const gz = await raw(path, { "accept-encoding": "gzip" });
+    expect(gz.hit).toBe(false);
+    expect(origin.hits(path)).toBe(4);
   });
 
   test("the origin is asked for gzip, whatever the client accepts", async () => {

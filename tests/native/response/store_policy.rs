@@ -519,3 +519,26 @@ fn reasons_have_stable_snake_case_names() {
         "status_not_storable"
     );
 }
+
+#[test]
+fn a_coding_the_worker_cannot_decode_is_never_stored() {
+    for coding in ["br", "deflate", "zstd", "gzip, br"] {
+        assert_eq!(
+            refused(decide(200, &[("content-encoding", coding)])),
+            NotStoredReason::UndecodableCoding,
+            "{coding}"
+        );
+    }
+    for coding in ["gzip", "x-gzip", "identity", "GZIP"] {
+        plan(decide(200, &[("content-encoding", coding)]));
+    }
+    // A route keyed on the client's Accept-Encoding stores one copy per value.
+    let mut keyed = api_route();
+    keyed.vary = vec!["accept-encoding".to_string()];
+    plan(decide_with(
+        &keyed,
+        &get("/api/x"),
+        200,
+        &[("content-encoding", "br")],
+    ));
+}
