@@ -5,9 +5,9 @@
 //! clock. The object's storage is [`WriterModel`] (its operations take no
 //! time: Durable Object storage is local to the object); a hand-off or a
 //! log read from location L pays L's round trip; KV writes take the time
-//! the world's KV takes. The zone purge API is a stand-in
-//! ([`WriterModel::zone_calls`]) that answers 429 while
-//! [`WriterModel::zone_refusing`] holds.
+//! the world's KV takes. The zone purge API is a stand-in ([`zone_api`])
+//! with the account's rate limit, refusing while the fault says so;
+//! [`zone_check`] holds the writer to sending every tag handed to it.
 
 use super::world::World;
 use crate::flow::platform::IoError;
@@ -18,6 +18,7 @@ use crate::http::headers::Headers;
 use crate::http::time::UnixMillis;
 use crate::purge::log::{LogEntry, LogIndex, LogRead};
 use crate::purge::writer::{Handoff, Slot, Stored};
+use crate::purge::zone::RateLimit;
 use crate::purge::zone_queue::ZoneQueue;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -41,10 +42,17 @@ pub struct WriterModel {
     pub receipts: BTreeMap<String, (UnixMillis, String)>,
     /// The zone purge queue.
     pub zone: Option<ZoneQueue>,
-    /// Calls the zone API stand-in took (each one's JSON body).
-    pub zone_calls: Vec<String>,
-    /// The zone API stand-in answers 429 (a fault).
-    pub zone_refusing: bool,
+    /// Zone work the writer accepted, in order: (event number, tags,
+    /// everything).
+    pub zone_handed: Vec<(u64, Vec<String>, bool)>,
+    /// Calls the zone API stand-in took: (event number, tags, everything).
+    pub zone_calls: Vec<(u64, Vec<String>, bool)>,
+    /// Events so far (hand-offs and calls), to order them.
+    pub zone_events: u64,
+    /// The account's rate limit as the API stand-in keeps it.
+    pub zone_api_limit: Option<RateLimit>,
+    /// Calls the stand-in refused for passing the account's limit.
+    pub zone_over_limit: u64,
 }
 
 impl WriterModel {
@@ -59,8 +67,11 @@ impl WriterModel {
             log_reads: 0,
             receipts: BTreeMap::new(),
             zone: None,
+            zone_handed: Vec::new(),
             zone_calls: Vec::new(),
-            zone_refusing: false,
+            zone_events: 0,
+            zone_api_limit: None,
+            zone_over_limit: 0,
         }
     }
 
@@ -97,7 +108,15 @@ pub async fn hand_off(w: &Rc<World>, from: usize, handoff: &Handoff) -> Result<S
     }
     w.exec.sleep(rtt / 2).await;
     let result = match accept(&SimWriter::new(w), handoff).await {
-        Ok(Accepted::Stored(s)) => Ok(s),
+        Ok(Accepted::Stored(s)) => {
+            if let (Some(z), false) = (&handoff.zone, s.replayed) {
+                let mut writer = w.writer.borrow_mut();
+                writer.zone_events += 1;
+                let n = writer.zone_events;
+                writer.zone_handed.push((n, z.tags.clone(), z.everything));
+            }
+            Ok(s)
+        }
         Ok(Accepted::Full { .. }) => Err("purge writer full (503)".to_string()),
         Err(e) => Err(e.0),
     };
@@ -283,8 +302,7 @@ impl WriterHost for SimWriter {
         Some("simulated-zone-token".into())
     }
 
-    /// The zone API stand-in: about 150 ms, then 429 (`Retry-After: 1`)
-    /// while [`WriterModel::zone_refusing`] holds, else 200.
+    /// The zone API stand-in ([`zone_api`]).
     async fn api_post(
         &self,
         _url: &str,
@@ -292,13 +310,98 @@ impl WriterHost for SimWriter {
         body: &str,
         _timeout: Duration,
     ) -> Result<(u16, Headers), IoError> {
-        self.w.exec.sleep(self.w.draw(100, 200)).await;
-        let mut headers = Headers::new();
-        if self.w.writer.borrow().zone_refusing {
-            headers.append("retry-after", "1");
-            return Ok((429, headers));
-        }
-        self.w.writer.borrow_mut().zone_calls.push(body.to_string());
-        Ok((200, headers))
+        Ok(zone_api(&self.w, body).await)
     }
+}
+
+/// The zone purge API on the simulated edge: the account's rate limit (the
+/// configured plan's; a call past it is counted, and refused 429), about
+/// 150 ms, then 429 or 503 while the fault "zone API refusing" holds; else
+/// 200, and ~150 ms later every location's Cache API drops the entries
+/// whose `Cache-Tag` names one of the call's tags (all of them for
+/// `purge_everything`).
+async fn zone_api(w: &Rc<World>, body: &str) -> (u16, Headers) {
+    let mut headers = Headers::new();
+    let value: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let everything = value["purge_everything"] == serde_json::Value::Bool(true);
+    let tags: Vec<String> = value["tags"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let plan = w.config.purge.zone_plan;
+    let now = UnixMillis(w.now());
+    let within = {
+        let mut writer = w.writer.borrow_mut();
+        let limit = writer
+            .zone_api_limit
+            .get_or_insert_with(|| RateLimit::for_plan(plan));
+        limit.reserve(now, 0).is_some()
+    };
+    w.exec.sleep(w.draw(100, 200)).await;
+    if !within {
+        w.writer.borrow_mut().zone_over_limit += 1;
+        headers.append("retry-after", "1");
+        return (429, headers);
+    }
+    if w.faults.get().zone_refusing {
+        if w.chance(0.5) {
+            headers.append("retry-after", &w.draw(1, 5).to_string());
+            return (429, headers);
+        }
+        return (503, headers);
+    }
+    {
+        let mut writer = w.writer.borrow_mut();
+        writer.zone_events += 1;
+        let n = writer.zone_events;
+        writer.zone_calls.push((n, tags.clone(), everything));
+    }
+    let world = w.clone();
+    w.exec.spawn(Box::pin(async move {
+        world.exec.sleep(world.draw(100, 200)).await;
+        for loc in &world.locs {
+            loc.cache.borrow_mut().retain(|_, c| {
+                let tagged = c.headers.get_joined("cache-tag").unwrap_or_default();
+                !(everything
+                    || tagged
+                        .split(',')
+                        .any(|t| tags.iter().any(|x| x == t.trim())))
+            });
+        }
+    }));
+    (200, headers)
+}
+
+/// At the end of a run: the zone queue is empty, every tag handed to the
+/// writer was in a call the API took after the hand-off (or a
+/// `purge_everything` was), and no call passed the account's rate limit.
+pub fn zone_check(w: &World) -> Result<(), String> {
+    let writer = w.writer.borrow();
+    if writer.zone_over_limit > 0 {
+        return Err(format!(
+            "zone purge: {} calls past the account's rate limit",
+            writer.zone_over_limit
+        ));
+    }
+    if let Some(q) = writer.zone.as_ref().filter(|q| !q.jobs.is_empty()) {
+        return Err(format!("zone purge: {} jobs never sent", q.jobs.len()));
+    }
+    for (n, tags, everything) in &writer.zone_handed {
+        let later = writer.zone_calls.iter().filter(|c| c.0 > *n);
+        let sent: Vec<&(u64, Vec<String>, bool)> = later.collect();
+        if sent.iter().any(|c| c.2) {
+            continue;
+        }
+        let missing = tags.iter().find(|t| !sent.iter().any(|c| c.1.contains(t)));
+        if *everything || missing.is_some() {
+            return Err(format!(
+                "zone purge: hand-off {n} ({missing:?}, everything {everything}) never sent"
+            ));
+        }
+    }
+    Ok(())
 }
