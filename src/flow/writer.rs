@@ -9,10 +9,9 @@
 //! `flow::writer_host`'s doc.
 
 use super::platform::{IoError, Reply};
-use super::reply::{json, plain, plain_with};
+use super::reply::{writer_bad_handoff, writer_full, writer_stored};
 pub use super::writer_host::WriterHost;
 use super::writer_zone;
-use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::time::UnixMillis;
 use crate::purge::generations::kv_expiration_ttl;
 use crate::purge::log::{append, read_plan, Append, LogRead};
@@ -49,26 +48,21 @@ pub async fn serve<H: WriterHost, B, W>(
     h: &H,
     req: WriterRequest<'_>,
 ) -> Result<Reply<B, W>, IoError> {
-    let cs = CacheStatus::forward(Fwd::Bypass).detail(Detail::Purge);
     let text = match req {
         WriterRequest::Log { window_ms } => read_log(h, window_ms.unwrap_or(0)).await?.to_json(),
         WriterRequest::Handoff(body) => {
             let Ok(handoff) = serde_json::from_str::<Handoff>(body) else {
-                return Ok(plain(400, "bad handoff", &cs));
+                return Ok(writer_bad_handoff());
             };
             match accept(h, &handoff).await? {
-                Accepted::Full { retry_after } => {
-                    let secs = retry_after.to_string();
-                    let extra = [("retry-after", secs.as_str())];
-                    return Ok(plain_with(503, "purge writer full", &cs, &extra));
-                }
+                Accepted::Full { retry_after } => return Ok(writer_full(retry_after)),
                 Accepted::Stored(stored) => {
                     serde_json::to_string(&stored).map_err(|e| IoError(e.to_string()))?
                 }
             }
         }
     };
-    Ok(json(200, text.into_bytes(), &cs, &[]))
+    Ok(writer_stored(text))
 }
 
 /// A hand-off: a redelivered webhook gets its first receipt; else the names

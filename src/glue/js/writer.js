@@ -99,7 +99,7 @@ export async function edgecache_zone_load(storage) {
 
 /** Stores the zone queue (`json`, JSON text). */
 export async function edgecache_zone_store(storage, json) {
-  await storage.put(ZONE_QUEUE, json);
+  await storage.put({ [ZONE_QUEUE]: json });
 }
 
 /**
