@@ -47,7 +47,8 @@ pub struct PurgeRequest<'a, B> {
     /// The webhook secrets (`EDGECACHE_WEBHOOK_SECRET`, several for
     /// rotation); none refuses every webhook.
     pub secrets: &'a [Secret],
-    /// `EDGECACHE_ZONE_TOKEN`, when set (the zone layer needs it).
+    /// `EDGECACHE_ZONE_TOKEN`, when set: with `purge.zone_id`, the zone
+    /// layer is on (the purge writer, which makes the calls, reads its own).
     pub zone_token: Option<String>,
 }
 
