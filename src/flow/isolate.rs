@@ -17,7 +17,6 @@ use crate::config::Config;
 use crate::http::headers::Headers;
 use crate::http::time::UnixMillis;
 use crate::purge::memo::{Memo, MEMO_MAX_BYTES};
-use crate::purge::zone::RateLimit;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
@@ -36,8 +35,6 @@ pub struct Isolate<P: Platform> {
     pub collapse: RefCell<Collapser<Shared>>,
     /// Small entries kept in the isolate, in front of the cache.
     pub memory: RefCell<MemoryTier<P::Whole>>,
-    /// The zone purge API's rate limit, shared by every webhook of the isolate.
-    pub zone_limit: RefCell<RateLimit>,
 }
 
 impl<P: Platform> Isolate<P> {
@@ -51,7 +48,6 @@ impl<P: Platform> Isolate<P> {
             refresh: RefCell::new(RefreshGate::new(REFRESH_GATE_MAX_BYTES)),
             collapse: RefCell::new(Collapser::new(COLLAPSE_MAX_BYTES)),
             memory: RefCell::new(MemoryTier::new(config.memory.clone())),
-            zone_limit: RefCell::new(RateLimit::for_plan(config.purge.zone_plan)),
             key_secret,
             config,
         }

@@ -40,6 +40,9 @@ pub mod reply;
 pub mod revalidate;
 pub mod settle;
 pub mod stored;
+pub mod writer;
+pub mod writer_host;
+pub mod writer_zone;
 
 pub use copy::{copy_strategy, CopyOutcome, CopyStrategy};
 pub use entry::StoredEntry;

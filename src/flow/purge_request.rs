@@ -6,16 +6,17 @@
 //! precheck (405/413, before the body is read or any HMAC work)
 //!  ─► read at most BODY_READ_LIMIT bytes ─► authenticate (Standard Webhooks)
 //!  ─► replay? (KV: a redelivered id gets its first receipt)
-//!  ─► plan_purge ─► layer 1: hand_off to the writer (or write KV here), memo at once
-//!                ─► layer 3: cache_delete of the named URLs here (hard purges)
-//!                ─► layer 2: zone API calls in the background (hard purges)
+//!  ─► plan_purge ─► layer 3: cache_delete of the named URLs here (hard purges)
+//!                ─► layer 1: hand_off to the writer (or write KV here), memo at once
+//!                   layer 2: the zone work goes with the hand-off; the writer
+//!                   queues it and makes the API calls (`flow::writer_zone`)
 //!  ─► receipt stored for replay ─► 200 only when layer 1 is done
 //! ```
 
 use super::isolate::Isolate;
 use super::marks::{bump, remember, Bump};
 use super::observe::PurgeLine;
-use super::platform::{Fetch, OriginRequest, Outgoing, Platform, Reply};
+use super::platform::{Platform, Reply};
 use super::reply::{json, plain_with};
 use crate::config::PurgeSettings;
 use crate::http::cache_status::{CacheStatus, Detail, Fwd};
@@ -33,13 +34,8 @@ use crate::purge::webhook::{
     authenticate, generation_ttl, plan_purge, precheck, PurgePlan, WebhookError, BODY_READ_LIMIT,
 };
 use crate::purge::writer::{Handoff, ReceiptHandoff, Writer};
-use crate::purge::zone::{next_step, CallResult, NextStep, ZonePurgeCall, MAX_RATE_WAIT_MS};
 use crate::request::canonical::key_host;
 use std::rc::Rc;
-use std::time::Duration;
-
-/// Longest wait for one zone purge API call.
-pub const ZONE_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The webhook request as the platform received it.
 pub struct PurgeRequest<'a, B> {
@@ -51,7 +47,8 @@ pub struct PurgeRequest<'a, B> {
     /// The webhook secrets (`EDGECACHE_WEBHOOK_SECRET`, several for
     /// rotation); none refuses every webhook.
     pub secrets: &'a [Secret],
-    /// `EDGECACHE_ZONE_TOKEN`, when set (the zone layer needs it).
+    /// `EDGECACHE_ZONE_TOKEN`, when set: with `purge.zone_id`, the zone
+    /// layer is on (the purge writer, which makes the calls, reads its own).
     pub zone_token: Option<String>,
 }
 
@@ -79,14 +76,18 @@ pub async fn purge<P: Platform>(
         .ok()
         .and_then(|u| key_host(&u))
         .unwrap_or_default();
-    let zone_token = req.zone_token.take();
-    let zone_on = config.purge.zone_id.is_some() && zone_token.is_some();
-    // With a purge writer bound, it writes KV and keeps receipts; without
-    // one, this webhook does both.
+    // With a purge writer bound, it writes KV, keeps receipts and makes the
+    // zone purge calls; without one, this webhook writes KV and keeps the
+    // receipt, and the zone layer is off (one rate limit needs one caller).
     let who = match platform.has_writer() {
         true => Writer::Single,
         false => Writer::Direct,
     };
+    let zone_set = config.purge.zone_id.is_some() && req.zone_token.is_some();
+    if zone_set && who == Writer::Direct {
+        platform.log("zone_purge_needs_writer", serde_json::json!({}));
+    }
+    let zone_on = zone_set && who == Writer::Single;
     let rkey = receipt_key(&verified.id);
     if who == Writer::Direct {
         let stored = platform.kv_get(&rkey).await.ok().flatten();
@@ -102,28 +103,11 @@ pub async fn purge<P: Platform>(
     // Layer 3: local deletes of the named URLs in this data centre (hard
     // purges), first: the receipt the writer keeps is then complete.
     receipt.layers.local_delete.deleted = delete_here(platform, &plan.local_deletes).await;
-    let zone = zone_token.filter(|_| !plan.zone_calls.is_empty());
-    if zone.is_some() {
-        receipt.layers.zone_purge.status = ZonePurgeStatus::Queued;
-        receipt.layers.zone_purge.requests = plan.zone_calls.len();
-    }
     // Layer 1: the purge recorded globally (the writer, or KV here).
     let receipt = match record(platform, isolate, &plan, receipt, &rkey, now).await {
         Recorded::Replayed(r) => return answered(receipt_reply(&r), None),
         Recorded::Recorded(r) => r,
     };
-    // Layer 2: the zone purge API, after the response (only once recorded).
-    if let (Some(token), true) = (zone, receipt.status() == 200) {
-        let id = verified.id.clone();
-        let work = send_zone_calls(
-            platform.clone(),
-            isolate.clone(),
-            plan.zone_calls,
-            token,
-            id,
-        );
-        platform.wait_until(Box::pin(work));
-    }
     let line = PurgeLine::new(platform.now(), &receipt);
     answered(receipt_reply(&receipt), Some(line))
 }
@@ -277,6 +261,10 @@ fn handoff_of<P: Platform>(
     done.set_bounds(Bounds::new(fast_bound_ms(settings), backstop, true));
     done.layers.generations.bumped = plan.names.len();
     done.layers.generations.status = GenerationsStatus::Ok;
+    if let Some(work) = &plan.zone {
+        done.layers.zone_purge.status = ZonePurgeStatus::Queued;
+        done.layers.zone_purge.requests = work.calls();
+    }
     Handoff {
         at: platform.now(),
         keys: plan.names.iter().map(GenName::kv_key).collect(),
@@ -289,6 +277,7 @@ fn handoff_of<P: Platform>(
             ttl_ms: receipt_ttl(settings.tolerance).saturating_mul(1000),
             json: done.to_json(),
         }),
+        zone: plan.zone.clone(),
     }
 }
 
@@ -340,79 +329,6 @@ fn record_generations<P: Platform>(
                 serde_json::json!({ "id": id, "error": e }),
             );
             receipt.layers.generations.status = GenerationsStatus::Failed;
-        }
-    }
-}
-
-/// The zone purge calls of one webhook, in order, each within the plan's rate
-/// limit (`purge::zone::RateLimit`, shared by the isolate's webhooks). A call
-/// that would wait past `MAX_RATE_WAIT_MS` is skipped with the rest, and logged:
-/// the zone layer is the optional one (purge records already hold).
-async fn send_zone_calls<P: Platform>(
-    platform: P,
-    isolate: Rc<Isolate<P>>,
-    calls: Vec<ZonePurgeCall>,
-    token: String,
-    id: String,
-) {
-    let total = calls.len();
-    for (i, call) in calls.iter().enumerate() {
-        let wait = isolate
-            .zone_limit
-            .borrow_mut()
-            .reserve(platform.now(), MAX_RATE_WAIT_MS);
-        let Some(ms) = wait else {
-            platform.log(
-                "zone_purge_skipped",
-                serde_json::json!({ "id": id, "reason": "rate limit", "calls_skipped": total - i }),
-            );
-            return;
-        };
-        if ms > 0 {
-            platform.sleep(ms).await;
-        }
-        send_zone_call(&platform, call, &token, &id).await;
-    }
-}
-
-/// One zone purge API call, retried as `purge::zone::next_step` says.
-async fn send_zone_call<P: Platform>(platform: &P, call: &ZonePurgeCall, token: &str, id: &str) {
-    let mut attempt = 0u32;
-    let mut headers = Headers::new();
-    headers.append("authorization", &format!("Bearer {token}"));
-    headers.append("content-type", "application/json");
-    loop {
-        attempt += 1;
-        let fetch = platform
-            .fetch(OriginRequest {
-                url: &call.url,
-                method: &Method::Post,
-                headers: &headers,
-                body: Some(Outgoing::Text(call.body.to_string())),
-                timeout: ZONE_CALL_TIMEOUT,
-            })
-            .await;
-        let (status, retry_after) = match &fetch {
-            Fetch::Answered(a) => (Some(a.status), a.headers.get_joined("retry-after")),
-            Fetch::Failed { .. } => (None, None),
-        };
-        let result = match status {
-            Some(status) => CallResult::Answered {
-                status,
-                retry_after: retry_after.as_deref(),
-            },
-            None => CallResult::NoResponse,
-        };
-        match next_step(attempt, result) {
-            NextStep::Done => {
-                let fields = serde_json::json!({ "id": id, "attempt": attempt });
-                return platform.log("zone_purge_ok", fields);
-            }
-            NextStep::RetryAfter(ms) => platform.sleep(ms).await,
-            NextStep::GiveUp => {
-                let fields = serde_json::json!({ "id": id, "status": status, "attempt": attempt });
-                return platform.log("zone_purge_failed", fields);
-            }
         }
     }
 }

@@ -132,3 +132,22 @@ pub fn origin_failed<P: Platform>(
     );
     plain(f.status, f.message, &f.cache_status(cs))
 }
+
+/// The purge writer's answer to a hand-off it recorded: its `Stored` as JSON.
+pub fn writer_stored<B, W>(json_text: String) -> Reply<B, W> {
+    let cs = CacheStatus::forward(Fwd::Bypass).detail(Detail::Purge);
+    json(200, json_text.into_bytes(), &cs, &[])
+}
+
+/// The purge writer's answer when too many names wait: 503, `Retry-After`.
+pub fn writer_full<B, W>(retry_after: u64) -> Reply<B, W> {
+    let cs = CacheStatus::forward(Fwd::Bypass).detail(Detail::Purge);
+    let secs = retry_after.to_string();
+    plain_with(503, "purge writer full", &cs, &[("retry-after", &secs)])
+}
+
+/// The purge writer's answer to a body that is not a hand-off.
+pub fn writer_bad_handoff<B, W>() -> Reply<B, W> {
+    let cs = CacheStatus::forward(Fwd::Bypass).detail(Detail::Purge);
+    plain(400, "bad handoff", &cs)
+}

@@ -1,29 +1,27 @@
-//! The `PurgeWriter` Durable Object: the single writer of purge records
-//! (`crate::purge::writer` decides; this stores slots and writes KV). One
-//! instance (`WRITER_NAME`) for the whole deployment, SQLite-backed.
+//! The `PurgeWriter` Durable Object: the single writer of purge records, one
+//! instance (`WRITER_NAME`) for the whole deployment, SQLite-backed. Its
+//! sequence is the core's (`flow::writer`: the hand-off, the log read, the
+//! alarm's flush to KV and zone purge calls); this file implements
+//! `flow::writer::WriterHost` over the object's storage (src/glue/js/writer.js)
+//! and Workers KV, and adapts the requests and answers.
 //!
-//! `POST /handoff` with a `Handoff`: 200 once the names are stored (and, for
-//! the fast path, logged: `{"logged": bool}`), 503 with `Retry-After` when
-//! the writer is full. `GET /log?window_ms=N`: the log of recent purges
-//! (`crate::purge::log`). The alarm writes what is due.
+//! `POST /handoff` with a `Handoff`; `GET /log?window_ms=N`; the alarm.
 
 use super::convert::now_millis;
-use super::log;
 use super::platform::Edge;
-use crate::flow::marks::write_record;
+use super::{log, secret};
+use crate::flow::platform::{Fetch, IoError, OriginRequest, Outgoing, Platform};
+use crate::flow::writer::{alarm, serve, WriterHost, WriterRequest};
+use crate::http::headers::Headers as CoreHeaders;
+use crate::http::method::Method;
 use crate::http::time::UnixMillis;
-use crate::purge::generations::kv_expiration_ttl;
-use crate::purge::log::{append, read_plan, Append, LogEntry, LogIndex, LogRead};
-use crate::purge::webhook::generation_ttl;
-use crate::purge::writer::{
-    admit, after_write, flush_plan, next_flush, Admission, FlushWrite, Handoff, Slot, Stored,
-    WriteOutcome,
-};
-use futures_util::future::join_all;
+use crate::purge::log::{LogEntry, LogIndex};
+use crate::purge::writer::{Handoff, Slot, Stored};
+use crate::purge::zone_queue::ZoneQueue;
 use std::collections::BTreeMap;
+use std::time::Duration;
 use wasm_bindgen::JsValue;
 use worker::*;
-
 /// The binding of the writer's namespace (`[[durable_objects.bindings]]`).
 pub const WRITER_BINDING: &str = "EDGECACHE_WRITER";
 /// The one writer every data centre hands its purges to.
@@ -48,6 +46,8 @@ extern "C" {
     ) -> js_sys::Promise;
     fn edgecache_log_entries(storage: &JsValue, seqs: Vec<f64>) -> js_sys::Promise;
     fn edgecache_read_log(ns: &JsValue, name: &str, window_ms: f64) -> js_sys::Promise;
+    fn edgecache_zone_load(storage: &JsValue) -> js_sys::Promise;
+    fn edgecache_zone_store(storage: &JsValue, json: &str) -> js_sys::Promise;
     #[wasm_bindgen(catch)]
     fn edgecache_receipt_get(
         storage: &JsValue,
@@ -75,172 +75,56 @@ impl DurableObject for PurgeWriter {
         PurgeWriter { state, env }
     }
 
-    async fn fetch(&self, req: Request) -> Result<Response> {
-        if req.path() == "/log" {
-            return self.read_log(&req).await;
-        }
-        self.handoff(req).await
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let host = self.host();
+        let reply = if req.path() == "/log" {
+            let window_ms = req
+                .url()?
+                .query_pairs()
+                .find(|(k, _)| k == "window_ms")
+                .and_then(|(_, v)| v.parse::<u64>().ok());
+            serve(&host, WriterRequest::Log { window_ms }).await
+        } else {
+            let text = req.text().await.unwrap_or_default();
+            serve(&host, WriterRequest::Handoff(&text)).await
+        };
+        let reply = reply.map_err(|e| Error::RustError(e.0))?;
+        super::body::reply(reply).map(Response::from)
     }
 
     async fn alarm(&self) -> Result<Response> {
-        let storage = self.storage();
-        let slots = load(&storage).await?;
-        let now = now_millis();
-        let plan = flush_plan(&slots, now);
-        if !plan.forget.is_empty() {
-            call(edgecache_writer_forget(&storage, plan.forget.clone())).await?;
-        }
-        let outcomes = write_all(&self.env, &plan.writes).await;
-        // Read the written slots again: a purge may have arrived during the writes.
-        let keys: Vec<String> = plan.writes.iter().map(|w| w.key.clone()).collect();
-        let again = parse(call(edgecache_writer_load_some(&storage, keys)).await?);
-        let done = now_millis();
-        let updates: BTreeMap<String, Slot> = plan
-            .writes
-            .iter()
-            .zip(&outcomes)
-            .filter_map(|(w, o)| {
-                again
-                    .get(&w.key)
-                    .map(|s| (w.key.clone(), after_write(*s, &w.record, *o, done)))
-            })
-            .collect();
-        store(&storage, &updates).await?;
-        let failed = outcomes
-            .iter()
-            .filter(|o| **o == WriteOutcome::Failed)
-            .count();
-        log(
-            "writer_flush",
-            serde_json::json!({ "written": outcomes.len() - failed, "failed": failed }),
-        );
-        let all = load(&storage).await?;
-        if let Some(at) = next_flush(&all, done) {
-            schedule(&storage, at).await?;
-        }
+        alarm(&self.host())
+            .await
+            .map_err(|e| Error::RustError(e.0))?;
         Response::ok("flushed")
     }
 }
 
 impl PurgeWriter {
-    fn storage(&self) -> JsValue {
-        AsRef::<JsValue>::as_ref(self.state.storage().as_raw()).clone()
-    }
-
-    /// `POST /handoff`: store the purge's slots (and log it), then 200.
-    async fn handoff(&self, mut req: Request) -> Result<Response> {
-        let text = req.text().await.unwrap_or_default();
-        let Ok(handoff) = serde_json::from_str::<Handoff>(&text) else {
-            return Response::error("bad handoff", 400);
-        };
-        let storage = self.storage();
-        let now = now_millis();
-        if let Some(r) = &handoff.receipt {
-            // A redelivered webhook: its first receipt, and nothing done.
-            let stored = edgecache_receipt_get(&storage, &r.key, now.0 as f64)?;
-            if let Some(text) = stored.as_string() {
-                return answer(&Stored::replay(text));
-            }
-        }
-        let slots = load(&storage).await?;
-        match admit(&slots, &handoff, now) {
-            Admission::Full { retry_after } => {
-                log(
-                    "writer_full",
-                    serde_json::json!({ "names": handoff.keys.len() }),
-                );
-                let mut r = Response::error("purge writer full", 503)?;
-                r.headers_mut()
-                    .set("retry-after", &retry_after.to_string())?;
-                Ok(r)
-            }
-            Admission::Accept(updates) => {
-                let updates: BTreeMap<String, Slot> = updates.into_iter().collect();
-                store(&storage, &updates).await?;
-                if let Some(at) = next_flush(&updates, now) {
-                    schedule(&storage, at).await?;
-                }
-                let receipt = handoff.receipt.clone();
-                let logged = handoff.log && log_append(&storage, handoff, now).await?;
-                let stored = Stored::recorded(logged, receipt.as_ref());
-                if let (Some(r), Some(text)) = (&receipt, &stored.receipt) {
-                    let until = now.saturating_add(r.ttl_ms).0 as f64;
-                    edgecache_receipt_put(&storage, &r.key, until, text, now.0 as f64)?;
-                }
-                answer(&stored)
-            }
+    fn host(&self) -> Host {
+        Host {
+            storage: AsRef::<JsValue>::as_ref(self.state.storage().as_raw()).clone(),
+            edge: Edge::new(self.env.clone(), None),
+            token: secret(&self.env, "EDGECACHE_ZONE_TOKEN"),
         }
     }
-
-    /// `GET /log?window_ms=N`: the log of the last N ms (`purge::log::LogRead`).
-    async fn read_log(&self, req: &Request) -> Result<Response> {
-        let window = req
-            .url()?
-            .query_pairs()
-            .find(|(k, _)| k == "window_ms")
-            .and_then(|(_, v)| v.parse::<u64>().ok())
-            .unwrap_or(0);
-        let storage = self.storage();
-        let index = log_index(&storage).await?;
-        let plan = read_plan(&index, window, now_millis());
-        let seqs: Vec<f64> = plan.seqs.iter().map(|s| *s as f64).collect();
-        let text = call(edgecache_log_entries(&storage, seqs)).await?;
-        let entries: Vec<LogEntry> =
-            serde_json::from_str(&text.as_string().unwrap_or_default()).unwrap_or_default();
-        let read = LogRead {
-            head: plan.head,
-            first: plan.first,
-            complete: plan.complete,
-            entries,
-        };
-        Response::ok(read.to_json())
-    }
 }
 
-async fn call(p: js_sys::Promise) -> Result<JsValue> {
-    Ok(wasm_bindgen_futures::JsFuture::from(p).await?)
+/// [`WriterHost`] over the object's storage, KV and `fetch`.
+struct Host {
+    storage: JsValue,
+    edge: Edge,
+    token: Option<String>,
 }
 
-/// A handoff's 200: the writer's [`Stored`] as JSON.
-fn answer(stored: &Stored) -> Result<Response> {
-    Response::ok(serde_json::to_string(stored).map_err(|e| Error::RustError(e.to_string()))?)
+async fn call(p: js_sys::Promise) -> std::result::Result<JsValue, IoError> {
+    wasm_bindgen_futures::JsFuture::from(p)
+        .await
+        .map_err(|e| IoError(format!("{e:?}")))
 }
 
-/// The log's index (an empty one before the first purge is logged).
-async fn log_index(storage: &JsValue) -> Result<LogIndex> {
-    let v = call(edgecache_log_index(storage)).await?;
-    Ok(v.as_string()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default())
-}
-
-/// Appends `handoff` to the log (`purge::log::append`); whether it was logged.
-async fn log_append(storage: &JsValue, handoff: Handoff, now: UnixMillis) -> Result<bool> {
-    let index = log_index(storage).await?;
-    let Append::Logged { entry, index, drop } = append(
-        &index,
-        handoff.names,
-        handoff.at,
-        handoff.soft,
-        handoff.nonce,
-        now,
-    ) else {
-        return Ok(false);
-    };
-    let (index_json, entry_json) = (
-        serde_json::to_string(&index).map_err(|e| Error::RustError(e.to_string()))?,
-        serde_json::to_string(&entry).map_err(|e| Error::RustError(e.to_string()))?,
-    );
-    let drop: Vec<f64> = drop.iter().map(|s| *s as f64).collect();
-    call(edgecache_log_append(
-        storage,
-        &index_json,
-        entry.seq as f64,
-        &entry_json,
-        drop,
-    ))
-    .await?;
-    Ok(true)
+fn to_json<T: serde::Serialize>(v: &T) -> std::result::Result<String, IoError> {
+    serde_json::to_string(v).map_err(|e| IoError(e.to_string()))
 }
 
 /// `{kvKey: slot}` JSON text from writer.js; a slot that does not parse is dropped.
@@ -252,47 +136,136 @@ fn parse(v: JsValue) -> BTreeMap<String, Slot> {
         .collect()
 }
 
-/// Every slot the writer holds, by KV key.
-async fn load(storage: &JsValue) -> Result<BTreeMap<String, Slot>> {
-    Ok(parse(call(edgecache_writer_load(storage)).await?))
+// Unix milliseconds and sequence numbers fit an f64 exactly (below 2^53).
+fn f64s(seqs: &[u64]) -> Vec<f64> {
+    seqs.iter().map(|s| *s as f64).collect()
 }
 
-async fn store(storage: &JsValue, slots: &BTreeMap<String, Slot>) -> Result<()> {
-    if slots.is_empty() {
-        return Ok(());
+impl WriterHost for Host {
+    fn now(&self) -> UnixMillis {
+        now_millis()
     }
-    let json = serde_json::to_string(slots).map_err(|e| Error::RustError(e.to_string()))?;
-    call(edgecache_writer_store(storage, &json))
-        .await
-        .map(|_| ())
-}
 
-async fn schedule(storage: &JsValue, at: UnixMillis) -> Result<()> {
-    // Unix milliseconds fit an f64 exactly until the year 287396.
-    call(edgecache_writer_schedule(storage, at.0 as f64))
-        .await
-        .map(|_| ())
-}
+    fn log(&self, event: &str, fields: serde_json::Value) {
+        log(event, fields);
+    }
 
-/// Makes every write (reading the value first where it says so); the outcome
-/// of each, in order.
-async fn write_all(env: &Env, writes: &[FlushWrite]) -> Vec<WriteOutcome> {
-    let edge = Edge::new(env.clone(), None);
-    let ttl = kv_expiration_ttl(generation_ttl());
-    let puts = writes
-        .iter()
-        .map(|w| write_record(&edge, &w.key, w.record, w.read_first, ttl));
-    join_all(puts)
-        .await
-        .into_iter()
-        .map(|r| match r {
-            Ok(_) => WriteOutcome::Written,
-            Err(e) => {
-                log("writer_write_failed", serde_json::json!({ "error": e.0 }));
-                WriteOutcome::Failed
-            }
-        })
-        .collect()
+    async fn load(&self) -> std::result::Result<BTreeMap<String, Slot>, IoError> {
+        Ok(parse(call(edgecache_writer_load(&self.storage)).await?))
+    }
+
+    async fn load_some(
+        &self,
+        keys: &[String],
+    ) -> std::result::Result<BTreeMap<String, Slot>, IoError> {
+        let p = edgecache_writer_load_some(&self.storage, keys.to_vec());
+        Ok(parse(call(p).await?))
+    }
+
+    async fn store(&self, slots: &BTreeMap<String, Slot>) -> std::result::Result<(), IoError> {
+        if slots.is_empty() {
+            return Ok(());
+        }
+        let p = edgecache_writer_store(&self.storage, &to_json(slots)?);
+        call(p).await.map(|_| ())
+    }
+
+    async fn forget(&self, keys: &[String]) -> std::result::Result<(), IoError> {
+        let p = edgecache_writer_forget(&self.storage, keys.to_vec());
+        call(p).await.map(|_| ())
+    }
+
+    async fn schedule(&self, at: UnixMillis) -> std::result::Result<(), IoError> {
+        let p = edgecache_writer_schedule(&self.storage, at.0 as f64);
+        call(p).await.map(|_| ())
+    }
+
+    async fn log_index(&self) -> std::result::Result<LogIndex, IoError> {
+        let v = call(edgecache_log_index(&self.storage)).await?;
+        Ok(v.as_string()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default())
+    }
+
+    async fn log_append(
+        &self,
+        index: &LogIndex,
+        entry: &LogEntry,
+        drop: &[u64],
+    ) -> std::result::Result<(), IoError> {
+        let (index, text) = (to_json(index)?, to_json(entry)?);
+        let p = edgecache_log_append(&self.storage, &index, entry.seq as f64, &text, f64s(drop));
+        call(p).await.map(|_| ())
+    }
+
+    async fn log_entries(&self, seqs: &[u64]) -> std::result::Result<Vec<LogEntry>, IoError> {
+        let text = call(edgecache_log_entries(&self.storage, f64s(seqs))).await?;
+        Ok(serde_json::from_str(&text.as_string().unwrap_or_default()).unwrap_or_default())
+    }
+
+    async fn receipt_get(
+        &self,
+        key: &str,
+        now: UnixMillis,
+    ) -> std::result::Result<Option<String>, IoError> {
+        let v = edgecache_receipt_get(&self.storage, key, now.0 as f64)
+            .map_err(|e| IoError(format!("{e:?}")))?;
+        Ok(v.as_string())
+    }
+
+    async fn receipt_put(
+        &self,
+        key: &str,
+        until: UnixMillis,
+        body: &str,
+        now: UnixMillis,
+    ) -> std::result::Result<(), IoError> {
+        edgecache_receipt_put(&self.storage, key, until.0 as f64, body, now.0 as f64)
+            .map(|_| ())
+            .map_err(|e| IoError(format!("{e:?}")))
+    }
+
+    async fn kv_get(&self, key: &str) -> std::result::Result<Option<String>, IoError> {
+        self.edge.kv_get(key).await
+    }
+
+    async fn kv_put(&self, key: &str, value: &str, ttl: u64) -> std::result::Result<(), IoError> {
+        self.edge.kv_put(key, value, ttl).await
+    }
+
+    async fn zone_load(&self) -> std::result::Result<Option<ZoneQueue>, IoError> {
+        let v = call(edgecache_zone_load(&self.storage)).await?;
+        Ok(v.as_string().and_then(|t| serde_json::from_str(&t).ok()))
+    }
+
+    async fn zone_store(&self, queue: &ZoneQueue) -> std::result::Result<(), IoError> {
+        let p = edgecache_zone_store(&self.storage, &to_json(queue)?);
+        call(p).await.map(|_| ())
+    }
+
+    fn zone_token(&self) -> Option<String> {
+        self.token.clone()
+    }
+
+    async fn api_post(
+        &self,
+        url: &str,
+        headers: &CoreHeaders,
+        body: &str,
+        timeout: Duration,
+    ) -> std::result::Result<(u16, CoreHeaders), IoError> {
+        let req = OriginRequest {
+            url,
+            method: &Method::Post,
+            headers,
+            body: Some(Outgoing::Text(body.to_string())),
+            timeout,
+        };
+        match self.edge.fetch(req).await {
+            Fetch::Answered(a) => Ok((a.status, a.headers)),
+            Fetch::Failed { why, .. } => Err(IoError(why)),
+        }
+    }
 }
 
 /// Hands a purge to the writer; `Err` (with the reason) unless it stored

@@ -18,3 +18,4 @@ pub mod signature;
 pub mod webhook;
 pub mod writer;
 pub mod zone;
+pub mod zone_queue;

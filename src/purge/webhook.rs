@@ -1,6 +1,7 @@
 //! The purge webhook as pure steps: verify, parse, and plan what to invalidate.
-//! The glue performs the plan (KV writes, local deletes, zone purge calls) and
-//! fills the receipt's layer results.
+//! `flow::purge_request` performs the plan (the hand-off to the writer, local
+//! deletes; the writer makes the zone purge calls) and fills the receipt's
+//! layer results.
 
 use crate::config::{Config, MAX_ENTRY_LIFETIME};
 use crate::http::headers::Headers;
@@ -11,7 +12,7 @@ use crate::purge::generations::{purge_names, GenName, PurgeKind};
 use crate::purge::receipt::{Receipt, RETRY_AFTER_SECS};
 use crate::purge::signature::{verify, Secret, Verified, VerifyError, WebhookHeaders};
 use crate::purge::writer::{staleness_bound, Writer};
-use crate::purge::zone::{max_per_call, plan as zone_plan, ZonePurgeCall};
+use crate::purge::zone::{work as zone_work, ZoneWork};
 use crate::request::key::normalize_url_for_purge;
 
 /// Why a webhook was refused; one place maps each to an HTTP status.
@@ -128,9 +129,9 @@ pub struct PurgePlan {
     /// Key URLs to delete from this data centre's cache: the named URLs of a
     /// hard purge; none for a soft one (its entries stay, marked stale).
     pub local_deletes: Vec<String>,
-    /// Cloudflare zone purge calls (empty when the zone layer is off, and for
-    /// a soft purge: the zone API only deletes).
-    pub zone_calls: Vec<ZonePurgeCall>,
+    /// The zone purge layer's work, for the purge writer (`None` when the
+    /// layer is off, and for a soft purge: the zone API only deletes).
+    pub zone: Option<ZoneWork>,
     /// The receipt, layers still pending.
     pub receipt: Receipt,
 }
@@ -164,16 +165,10 @@ pub fn plan_purge(
     let names = purge_names(&request, &key_urls, host);
     let kind = PurgeKind::of(request.soft);
     let hard = kind == PurgeKind::Hard;
-    let zone_calls = if zone_on && hard {
-        zone_plan(
-            &request,
-            &key_urls,
-            &config.purge,
-            host,
-            max_per_call(config.purge.zone_plan),
-        )
+    let zone = if zone_on && hard {
+        zone_work(&names, request.everything, &config.purge)
     } else {
-        Vec::new()
+        None
     };
     let receipt = Receipt::new(id, now, &request, staleness_bound(&config.purge, writer));
     let local_deletes = if hard { key_urls.clone() } else { Vec::new() };
@@ -183,7 +178,7 @@ pub fn plan_purge(
         names,
         kind,
         local_deletes,
-        zone_calls,
+        zone,
         receipt,
     })
 }

@@ -1,5 +1,5 @@
 //! The single writer of purge records: what the `PurgeWriter` Durable Object
-//! decides, as pure functions (its glue stores slots and writes KV).
+//! decides, as pure functions (its sequence is `flow::writer`).
 //!
 //! Workers KV takes at most one write per second per key (more gets 429) and
 //! 1,000 operations per invocation. A burst of webhooks that all name
@@ -88,6 +88,11 @@ pub struct Handoff {
     /// (exact, unlike KV's eventually consistent reads).
     #[serde(default)]
     pub receipt: Option<ReceiptHandoff>,
+    /// The zone purge layer's work (`purge.zone_id` and the token set, a
+    /// hard purge): the writer queues it durably and makes the calls
+    /// (`purge::zone_queue`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<super::zone::ZoneWork>,
 }
 
 /// A receipt the writer keeps: under `key` (`purge::receipt::receipt_key`)

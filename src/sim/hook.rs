@@ -80,7 +80,8 @@ async fn webhook(w: &Rc<World>, loc: usize, id: &str, body: &[u8], r: usize, ver
         headers: &headers,
         body: Some(Body::Bytes(Rc::new(body.to_vec()))),
         secrets: &secrets,
-        zone_token: None,
+        // The zone layer runs when the run's config names a zone.
+        zone_token: w.config.purge.zone_id.as_ref().map(|_| "sim-token".into()),
     };
     w.purging.borrow_mut().insert(p.inv, r);
     let purged = purge(&p, &iso.flow, req).await;

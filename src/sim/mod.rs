@@ -68,6 +68,8 @@ pub struct Summary {
     /// Purges whose receipt stated the fast bound; reads of the writer's log.
     pub fast_purges: usize,
     pub log_reads: u64,
+    /// Zone purge calls the API stand-in took (the zone layer's runs).
+    pub zone_calls: usize,
 }
 
 /// A failed run: its seed, what broke, and how to replay it.
@@ -119,6 +121,23 @@ pub fn kv_only_config() -> String {
     CONFIG.replacen(
         r#""memory":"#,
         r#""purge": { "poll": "0s" },
+  "memory":"#,
+        1,
+    )
+}
+
+/// [`run`] with the zone purge layer on (`purge.zone_id`, the Free plan's
+/// limits): the writer makes the zone calls against the stand-in of
+/// `writer::zone_api`, and [`writer::zone_check`] holds it to them.
+pub fn run_zone(seed: u64) -> Result<Summary, Failure> {
+    run_config(seed, false, &zone_config())
+}
+
+/// [`CONFIG`] with `purge.zone_id` set.
+pub fn zone_config() -> String {
+    CONFIG.replacen(
+        r#""memory":"#,
+        r#""purge": { "zone_id": "simzone", "zone_plan": "free" },
   "memory":"#,
         1,
     )
@@ -203,6 +222,7 @@ fn run_inner(seed: u64, trace: bool, config: &str) -> Result<Summary, Failure> {
     if let Some(m) = w.check.borrow().violation.clone() {
         return Err(fail(&w, m));
     }
+    writer::zone_check(&w).map_err(|m| fail(&w, m))?;
     Ok(summary(&w, seed))
 }
 
@@ -228,6 +248,7 @@ fn summary(w: &World, seed: u64) -> Summary {
             .filter(|a| a.bound_ms < check.backstop_ms)
             .count(),
         log_reads: w.writer.borrow().log_reads,
+        zone_calls: w.writer.borrow().zone_calls.len(),
     }
 }
 

@@ -173,18 +173,18 @@ impl Platform for Sim {
         true
     }
 
-    /// The simulated writer logs the purge when the hand-off asks
-    /// (`purge::log`); the receipt then states the fast bound, the one the
-    /// staleness invariant checks.
+    /// The simulated writer runs the writer's sequence (`flow::writer`):
+    /// it logs the purge when the hand-off asks (`purge::log`); the receipt
+    /// then states the fast bound, the one the staleness invariant checks.
     async fn hand_off(&self, handoff: &Handoff) -> Result<Stored, IoError> {
-        let logged = super::writer::hand_off(&self.w, self.loc, handoff)
+        let stored = super::writer::hand_off(&self.w, self.loc, handoff)
             .await
             .map_err(IoError)?;
         *self.handed.borrow_mut() = Some(handoff.clone());
         if let Some(r) = self.w.purging.borrow_mut().remove(&self.inv) {
             self.w.check.borrow_mut().recorded(r);
         }
-        Ok(Stored::recorded(logged, handoff.receipt.as_ref()))
+        Ok(stored)
     }
 
     async fn purge_view(&self) -> Option<Detail> {

@@ -125,7 +125,14 @@ pub async fn faults(w: Rc<World>, shape: Shape) {
     }
     while pause(&w, shape, w.draw(1_000, 2 * rate)).await {
         let lasts = w.draw(500, 20_000);
-        match w.draw(0, 9) {
+        // The zone API's fault only where the zone layer is on, and often
+        // there (the other runs draw as before).
+        let kinds = if w.config.purge.zone_id.is_some() {
+            12
+        } else {
+            9
+        };
+        match w.draw(0, kinds) {
             0 => kv_refusal(&w, lasts).await,
             1 => hold(&w, lasts, |f| f.kv_reads_fail = true).await,
             2 => hold(&w, lasts, |f| f.writer_unreachable = true).await,
@@ -134,6 +141,7 @@ pub async fn faults(w: Rc<World>, shape: Shape) {
             5 => hold(&w, lasts, |f| f.origin = OriginFault::Slow).await,
             6 => hold(&w, lasts, |f| f.writer_slow = true).await,
             7 => evict_isolate(&w),
+            10..=12 => hold(&w, lasts, |f| f.zone_refusing = true).await,
             _ => evict_cache(&w),
         }
     }

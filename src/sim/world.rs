@@ -75,6 +75,8 @@ pub struct Faults {
     pub writer_unreachable: bool,
     /// Reads of the purge log take 0.5 s to twice their give-up time.
     pub writer_slow: bool,
+    /// The zone purge API answers 429 or 503.
+    pub zone_refusing: bool,
     pub origin: OriginFault,
 }
 

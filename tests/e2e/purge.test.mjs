@@ -1,5 +1,6 @@
 // End to end: signed purge webhooks, and purges that hold in every data centre.
 // Two workers sharing one KV directory but not a cache stand for two data centres.
+import { createHash } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { cacheStatus, purge, SECRETS, signWebhook, sleep, startOrigin, startWorker, tempDir, untilHit } from "./harness.mjs";
 
@@ -293,37 +294,80 @@ test("without KV the worker fails safe: it never serves an entry it cannot prove
   }
 });
 
-test("zone purge API: batched calls with the token, 429 retried", async () => {
+/** The tag a URL's entries carry (`purge::cache_tag`: `ec-` and 12 hex of the name's hash). */
+const urlTag = (keyUrl) => `ec-${createHash("sha256").update(`url:${keyUrl}`).digest("hex").slice(0, 12)}`;
+
+/** A stand-in of the zone purge API on loopback: `answer(n)` gives the n-th call's status. */
+const fakeZoneApi = async (answer) => {
   const calls = [];
-  let first = true;
   const api = await startOrigin((req) => {
-    calls.push({ url: req.url, auth: req.headers.authorization, body: JSON.parse(req.body.toString()) });
-    if (first) {
-      first = false;
-      return { status: 429, headers: { "retry-after": "0" }, body: "{}" };
-    }
-    return { status: 200, headers: { "content-type": "application/json" }, body: '{"success":true}' };
+    calls.push({ at: Date.now(), url: req.url, auth: req.headers.authorization, body: JSON.parse(req.body.toString()) });
+    const status = answer(calls.length);
+    const headers = { "content-type": "application/json", ...(status === 429 ? { "retry-after": "1" } : {}) };
+    return { status, headers, body: JSON.stringify({ success: status === 200 }) };
   });
+  return { api, calls };
+};
+
+test("zone purge API: the writer makes the calls, coalesces names across webhooks, honours Retry-After, and settles the receipt", async () => {
+  // The first call is refused (429, Retry-After: 1); every other is taken.
+  const { api, calls } = await fakeZoneApi((n) => (n === 1 ? 429 : 200));
   const w = await startWorker(
     { ...config(), purge: { zone_id: "zone123", api_base: `${api.url}/client/v4` } },
     { bindings: { EDGECACHE_ZONE_TOKEN: "cf-token" } },
   );
   try {
     const tags = Array.from({ length: 101 }, (_, i) => `t${i}`);
-    const r = await purge(w, { tags, urls: ["https://api.example.com/api/courses/?page=1&level=X"] });
+    const first = { tags, urls: ["https://api.example.com/api/courses/?page=1&level=X"] };
+    const id = "msg_zone_first";
+    const r = await purge(w, first, { id });
     const receipt = await r.json();
     expect(r.status).toBe(200);
-    expect(receipt.layers.zone_purge.status).toBe("queued");
-    for (let i = 0; i < 50 && calls.length < 4; i++) await sleep(100);
+    expect(receipt.layers.zone_purge).toEqual({ status: "queued", requests: 2 });
+    // Two more webhooks, each naming tags the first one or the other names too.
+    for (const more of [{ tags: ["t5", "shared"] }, { tags: ["shared", "t100"] }]) {
+      expect((await purge(w, more)).status).toBe(200);
+    }
+    for (let i = 0; i < 100 && calls.length < 3; i++) await sleep(100);
+    await sleep(300);
     expect(calls.every((c) => c.url === "/client/v4/zones/zone123/purge_cache" && c.auth === "Bearer cf-token")).toBe(true);
     const bodies = calls.map((c) => c.body);
-    // the first call got 429 and was retried with the same body
-    expect(bodies[0]).toEqual(bodies[1]);
+    // The refused call is sent again with the same tags, after its Retry-After.
+    expect(bodies[1]).toEqual(bodies[0]);
+    expect(calls[1].at - calls[0].at).toBeGreaterThanOrEqual(900);
+    // Three webhooks, 104 distinct tags: two calls of at most 100, each tag once.
     const sent = bodies.slice(1);
-    expect(sent.flatMap((b) => b.tags ?? []).sort()).toEqual([...tags].sort());
-    // 100 items per call (the Free plan's): 101 tags are two calls.
-    expect(sent.filter((b) => b.tags).map((b) => b.tags.length)).toEqual([100, 1]);
-    expect(sent.flatMap((b) => b.files ?? [])).toEqual(["https://api.example.com/api/courses/?level=x"]);
+    expect(sent.map((b) => b.tags.length)).toEqual([100, 3]);
+    const all = sent.flatMap((b) => b.tags);
+    const urlName = urlTag("https://api.example.com/api/courses/?level=x");
+    expect([...all].sort()).toEqual([...tags, "shared", urlName].sort());
+    expect(sent.some((b) => b.files || b.prefixes || b.purge_everything)).toBe(false);
+    // The receipt the writer keeps now says the zone purge is done.
+    const again = await (await purge(w, first, { id })).json();
+    expect(again.replayed).toBe(true);
+    expect(again.layers.zone_purge.status).toBe("ok");
+  } finally {
+    await w.dispose();
+    await api.close();
+  }
+});
+
+test("zone purge API: a refusal that would repeat (403) fails the receipt's zone layer; everything is one purge_everything", async () => {
+  const { api, calls } = await fakeZoneApi(() => 403);
+  const w = await startWorker(
+    { ...config(), purge: { zone_id: "zone123", api_base: `${api.url}/client/v4` } },
+    { bindings: { EDGECACHE_ZONE_TOKEN: "cf-token" } },
+  );
+  try {
+    const id = "msg_zone_everything";
+    const r = await purge(w, { everything: true }, { id });
+    expect(r.status).toBe(200);
+    expect((await r.json()).layers.zone_purge.status).toBe("queued");
+    for (let i = 0; i < 50 && calls.length < 1; i++) await sleep(100);
+    await sleep(300);
+    expect(calls.map((c) => c.body)).toEqual([{ purge_everything: true }]);
+    const again = await (await purge(w, { everything: true }, { id })).json();
+    expect(again.layers.zone_purge.status).toBe("failed");
   } finally {
     await w.dispose();
     await api.close();

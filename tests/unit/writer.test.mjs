@@ -12,6 +12,8 @@ import {
   edgecache_writer_load_some,
   edgecache_writer_schedule,
   edgecache_writer_store,
+  edgecache_zone_load,
+  edgecache_zone_store,
 } from "../../src/glue/js/writer.js";
 
 function storage() {
@@ -92,4 +94,13 @@ test("the purge log: entries appended, read back in order, dropped ones deleted 
   expect(read.map((e) => e.seq)).toEqual([2, 3]);
   const many = new Float64Array(Array.from({ length: 300 }, (_, i) => i + 1));
   expect(JSON.parse(await edgecache_log_entries(st, many)).length).toBe(2);
+});
+
+test("the zone queue is one value, null until stored, apart from the slots", async () => {
+  const st = storage();
+  expect(await edgecache_zone_load(st)).toBe(null);
+  const q = JSON.stringify({ endpoint: "https://api.test/zones/z/purge_cache", jobs: [] });
+  await edgecache_zone_store(st, q);
+  expect(await edgecache_zone_load(st)).toBe(q);
+  expect(JSON.parse(await edgecache_writer_load(st))).toEqual({});
 });

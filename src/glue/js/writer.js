@@ -88,6 +88,20 @@ export async function edgecache_log_entries(storage, wanted) {
   return "[" + out.join(",") + "]";
 }
 
+/** The zone purge queue (crate::purge::zone_queue): one JSON value. */
+const ZONE_QUEUE = "zone:queue";
+
+/** The zone queue as JSON text, or null when none is stored. */
+export async function edgecache_zone_load(storage) {
+  const v = await storage.get(ZONE_QUEUE);
+  return v === undefined ? null : v;
+}
+
+/** Stores the zone queue (`json`, JSON text). */
+export async function edgecache_zone_store(storage, json) {
+  await storage.put({ [ZONE_QUEUE]: json });
+}
+
 /**
  * Receipts (replay detection) in the writer's SQLite storage: one row per
  * webhook id hash, kept until `until` (Unix ms); expired rows are deleted
@@ -150,4 +164,6 @@ export const edgecache_writer = {
   edgecache_read_log,
   edgecache_receipt_get,
   edgecache_receipt_put,
+  edgecache_zone_load,
+  edgecache_zone_store,
 };

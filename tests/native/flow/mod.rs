@@ -15,3 +15,4 @@ mod sequence;
 mod store;
 mod tag_headers;
 mod unsafe_invalidation;
+mod writer;

@@ -13,3 +13,4 @@ mod signature;
 mod webhook_size;
 mod writer;
 mod zone;
+mod zone_queue;

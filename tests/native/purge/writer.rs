@@ -25,6 +25,7 @@ fn handoff(at: u64, keys: &[&str]) -> Handoff {
         names: Vec::new(),
         log: false,
         receipt: None,
+        zone: None,
     }
 }
 

@@ -1,10 +1,16 @@
+//! The zone purge layer's pure parts (`purge::zone`): the work a webhook
+//! hands the writer, the plans' limits, the retry schedule, the account's
+//! rate limit. The writer's queue is `zone_queue.rs`; its sequence
+//! `flow/writer_zone.rs`.
 use edgecache::config::{Config, PurgeSettings, ZonePlan};
 use edgecache::http::time::UnixMillis;
-use edgecache::purge::body::parse_purge_body;
+use edgecache::purge::cache_tag::cache_tag;
+use edgecache::purge::generations::GenName;
 use edgecache::purge::zone::{
-    is_retryable, plan, retry_delay, DEFAULT_MAX_PER_CALL, MAX_ATTEMPTS, MAX_PER_CALL_CEILING,
+    is_retryable, limits, outcome, retry_delay, work, CallOutcome, CallResult,
+    DEFAULT_MAX_PER_CALL, MAX_PER_CALL_CEILING,
 };
-use serde_json::{json, Value};
+use serde_json::json;
 
 fn settings(zone: Option<&str>) -> PurgeSettings {
     PurgeSettings {
@@ -19,135 +25,68 @@ fn settings(zone: Option<&str>) -> PurgeSettings {
     }
 }
 
-fn body_of(v: Value) -> edgecache::purge::body::PurgeRequest {
-    parse_purge_body(v.to_string().as_bytes()).unwrap()
-}
-
-fn tags(n: usize) -> Vec<String> {
-    (0..n).map(|i| format!("t{i}")).collect()
+#[test]
+fn no_work_when_the_layer_is_off() {
+    assert!(work(&[GenName::tag("a")], false, &settings(None)).is_none());
 }
 
 #[test]
-fn plans_nothing_when_layer_is_off() {
-    let req = body_of(json!({"tags": ["a"]}));
-    assert!(plan(&req, &[], &settings(None), "h", DEFAULT_MAX_PER_CALL).is_empty());
-}
-
-#[test]
-fn posts_to_the_zone_purge_endpoint() {
-    let req = body_of(json!({"tags": ["a"]}));
-    let calls = plan(&req, &[], &settings(Some("z1")), "h", DEFAULT_MAX_PER_CALL);
-    assert_eq!(calls.len(), 1);
+fn work_posts_to_the_zone_purge_endpoint_with_the_plans_limits() {
+    let w = work(&[GenName::tag("a")], false, &settings(Some("z1"))).unwrap();
     assert_eq!(
-        calls[0].url,
+        w.endpoint,
         "https://api.cloudflare.com/client/v4/zones/z1/purge_cache"
     );
-    assert_eq!(calls[0].body, json!({"tags": ["a"]}));
+    assert_eq!(w.limits, limits(ZonePlan::Free));
+    assert_eq!(w.tags, ["a"]);
+    assert!(!w.everything);
+}
+
+#[test]
+fn urls_and_prefixes_are_purged_by_the_tag_their_entries_carry() {
+    let url = GenName::url("https://api.example.com/api/courses/?level=x");
+    let prefix = GenName::prefix("api.example.com", "/api/courses");
+    let names = [GenName::tag("course_list"), url.clone(), prefix.clone()];
+    let w = work(&names, false, &settings(Some("z"))).unwrap();
+    let expected: Vec<String> = names.iter().filter_map(cache_tag).collect();
+    assert_eq!(w.tags, expected);
+    assert!(w.tags[1].starts_with("ec-") && w.tags[2].starts_with("ec-"));
 }
 
 #[test]
 fn everything_is_one_purge_everything_call() {
-    let req = body_of(json!({"everything": true, "tags": ["a"], "prefixes": ["/x"]}));
-    let calls = plan(&req, &[], &settings(Some("z")), "h", DEFAULT_MAX_PER_CALL);
-    assert_eq!(calls.len(), 1);
-    assert_eq!(calls[0].body, json!({"purge_everything": true}));
+    let w = work(&[GenName::all()], true, &settings(Some("z"))).unwrap();
+    assert!(w.everything && w.tags.is_empty());
+    assert_eq!(w.calls(), 1);
 }
 
 #[test]
-fn batches_at_the_limit_boundaries() {
-    for (n, expected) in [
-        (1, vec![1]),
-        (99, vec![99]),
-        (100, vec![100]),
-        (101, vec![100, 1]),
-        (200, vec![100, 100]),
-        (201, vec![100, 100, 1]),
-    ] {
-        let req = body_of(json!({ "tags": tags(n) }));
-        let calls = plan(&req, &[], &settings(Some("z")), "h", DEFAULT_MAX_PER_CALL);
-        let sizes: Vec<usize> = calls
-            .iter()
-            .map(|c| c.body["tags"].as_array().unwrap().len())
-            .collect();
-        assert_eq!(sizes, expected, "n = {n}");
-    }
+fn names_without_a_valid_tag_make_no_work() {
+    // A tag with a comma cannot be purged by tag: the purge marks hold it.
+    assert!(work(&[GenName::tag("a,b")], false, &settings(Some("z"))).is_none());
 }
 
 #[test]
-fn batches_keep_order_and_lose_nothing() {
-    let all = tags(500);
-    let req = body_of(json!({ "tags": all }));
-    let calls = plan(&req, &[], &settings(Some("z")), "h", 100);
-    assert_eq!(calls.len(), 5);
-    let joined: Vec<String> = calls
-        .iter()
-        .flat_map(|c| {
-            c.body["tags"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_str().unwrap().to_string())
-        })
-        .collect();
-    assert_eq!(joined, all);
-}
-
-#[test]
-fn per_call_size_is_clamped() {
-    let req = body_of(json!({ "tags": tags(3) }));
-    assert_eq!(plan(&req, &[], &settings(Some("z")), "h", 0).len(), 3);
-    let req = body_of(json!({ "tags": tags(500) }));
-    assert_eq!(
-        plan(&req, &[], &settings(Some("z")), "h", 10_000).len(),
-        500 / MAX_PER_CALL_CEILING
-    );
-}
-
-#[test]
-fn sends_key_urls_as_files_and_prefixes_without_scheme() {
-    let req = body_of(json!({
-        "urls": ["https://api.example.com/a?utm_source=x"],
-        "prefixes": ["/api/courses/", "https://media.example.com/img", "/"]
-    }));
-    let keys = vec![
-        "https://api.example.com/a".to_string(),
-        "https://api.example.com/a".to_string(),
-    ];
-    let calls = plan(
-        &req,
-        &keys,
-        &settings(Some("z")),
-        "api.example.com",
-        DEFAULT_MAX_PER_CALL,
-    );
-    let bodies: Vec<&Value> = calls.iter().map(|c| &c.body).collect();
-    assert_eq!(
-        bodies,
-        [
-            &json!({"files": ["https://api.example.com/a"]}),
-            &json!({"prefixes": ["api.example.com/api/courses", "media.example.com/img", "api.example.com"]}),
-        ]
-    );
+fn calls_needed_count_the_plans_items_per_call() {
+    let names: Vec<GenName> = (0..250).map(|i| GenName::tag(&format!("t{i}"))).collect();
+    let w = work(&names, false, &settings(Some("z"))).unwrap();
+    assert_eq!(w.calls(), 3);
+    let mut s = settings(Some("z"));
+    s.zone_plan = ZonePlan::Enterprise;
+    assert_eq!(work(&names, false, &s).unwrap().calls(), 1);
 }
 
 #[test]
 fn retry_delays_follow_fixture_table() {
     let raw = std::fs::read_to_string("tests/fixtures/zone_purge_retry.json").unwrap();
-    let cases: Vec<(u32, Option<String>, Option<u64>)> = serde_json::from_str(&raw).unwrap();
-    for (attempt, retry_after, expected) in cases {
+    let cases: Vec<(u32, Option<String>, u64)> = serde_json::from_str(&raw).unwrap();
+    for (failures, retry_after, expected) in cases {
         assert_eq!(
-            retry_delay(attempt, retry_after.as_deref()),
+            retry_delay(failures, retry_after.as_deref()),
             expected,
-            "attempt {attempt}, Retry-After {retry_after:?}"
+            "failures {failures}, Retry-After {retry_after:?}"
         );
     }
-}
-
-#[test]
-fn gives_up_after_max_attempts() {
-    assert!(retry_delay(MAX_ATTEMPTS - 1, None).is_some());
-    assert_eq!(retry_delay(MAX_ATTEMPTS, None), None);
-    assert_eq!(retry_delay(MAX_ATTEMPTS, Some("1")), None);
 }
 
 #[test]
@@ -160,73 +99,54 @@ fn retries_only_rate_limits_and_server_errors() {
     }
 }
 
-#[test]
-fn next_step_is_done_on_success() {
-    use edgecache::purge::zone::{next_step, CallResult, NextStep};
-    for status in [200, 204, 299] {
-        let r = CallResult::Answered {
-            status,
-            retry_after: Some("1"),
-        };
-        assert_eq!(next_step(1, r), NextStep::Done);
+fn answered(status: u16, retry_after: Option<&str>) -> CallResult {
+    CallResult::Answered {
+        status,
+        retry_after: retry_after.map(str::to_string),
     }
 }
 
 #[test]
-fn next_step_retries_rate_limits_server_errors_and_silence() {
-    use edgecache::purge::zone::{next_step, CallResult, NextStep};
-    let answered = |status, retry_after| CallResult::Answered {
-        status,
-        retry_after,
-    };
-    assert_eq!(
-        next_step(1, answered(429, Some("2"))),
-        NextStep::RetryAfter(2000)
-    );
-    assert_eq!(next_step(1, answered(503, None)), NextStep::RetryAfter(500));
-    assert_eq!(
-        next_step(2, CallResult::NoResponse),
-        NextStep::RetryAfter(1000)
-    );
-    assert_eq!(
-        next_step(MAX_ATTEMPTS, CallResult::NoResponse),
-        NextStep::GiveUp
-    );
-    assert_eq!(next_step(1, answered(429, Some("3600"))), NextStep::GiveUp);
+fn a_2xx_is_done() {
+    for status in [200, 204, 299] {
+        assert_eq!(outcome(0, &answered(status, Some("1"))), CallOutcome::Done);
+    }
 }
 
 #[test]
-fn next_step_gives_up_on_errors_that_repeat() {
-    use edgecache::purge::zone::{next_step, CallResult, NextStep};
+fn rate_limits_server_errors_and_silence_are_retried_never_given_up() {
+    assert_eq!(
+        outcome(0, &answered(429, Some("2"))),
+        CallOutcome::Retry(2000)
+    );
+    assert_eq!(outcome(0, &answered(503, None)), CallOutcome::Retry(500));
+    assert_eq!(
+        outcome(1, &CallResult::NoResponse),
+        CallOutcome::Retry(1000)
+    );
+    assert_eq!(
+        outcome(50, &CallResult::NoResponse),
+        CallOutcome::Retry(60_000)
+    );
+}
+
+#[test]
+fn errors_that_repeat_are_refused() {
     for status in [400, 401, 403, 404, 301] {
-        let r = CallResult::Answered {
-            status,
-            retry_after: None,
-        };
-        assert_eq!(next_step(1, r), NextStep::GiveUp, "{status}");
+        assert_eq!(
+            outcome(0, &answered(status, None)),
+            CallOutcome::Refused,
+            "{status}"
+        );
     }
 }
 
 #[test]
 fn calls_carry_100_items_and_500_on_enterprise() {
     use edgecache::purge::zone::max_per_call;
-    assert_eq!(max_per_call(ZonePlan::Free), 100);
+    assert_eq!(max_per_call(ZonePlan::Free), DEFAULT_MAX_PER_CALL);
     assert_eq!(max_per_call(ZonePlan::Business), 100);
-    assert_eq!(max_per_call(ZonePlan::Enterprise), 500);
-    let tags: Vec<String> = (0..250).map(|i| format!("t{i}")).collect();
-    let req = body_of(json!({ "tags": tags }));
-    let calls = plan(
-        &req,
-        &[],
-        &settings(Some("z1")),
-        "h",
-        max_per_call(ZonePlan::Free),
-    );
-    let sizes: Vec<usize> = calls
-        .iter()
-        .map(|c| c.body["tags"].as_array().unwrap().len())
-        .collect();
-    assert_eq!(sizes, [100, 100, 50]);
+    assert_eq!(max_per_call(ZonePlan::Enterprise), MAX_PER_CALL_CEILING);
 }
 
 #[test]
