@@ -25,7 +25,8 @@
 // `/__edgecache/explain` (`learn`: the key the worker stores a URL and its
 // request headers under, variant keys included). For each known key it
 // `match`es the entry in each location's `caches.default` (Miniflare's
-// `getCaches()`, from outside the worker) and deletes it when:
+// `getCaches()`, from outside the worker) as the call arrives, and deletes
+// those it reaches `delayMs` later (a URL purge deletes its URLs, known or not):
 //   tags      its `Cache-Tag` holds one of them (case-insensitive, as Cloudflare);
 //   files     its key is one of the URLs (a purge by URL reaches only the entry
 //             stored under exactly that URL: no variant);
@@ -165,16 +166,32 @@ export async function startZoneApi({ plan = "free", delayMs = 150, zone = "zone1
   const pending = new Set();
   const stats = { accepted: 0, refused: 0, rejected: 0, items: 0, deleted: 0 };
 
+  // The entries `purge` reaches in each location, found as the call arrives
+  // (`match`es in parallel: only a purge by tag needs to read an entry).
+  const reached = (purge) =>
+    Promise.all(
+      locations.map(async (loc) => {
+        const cache = (await loc.mf.getCaches()).default;
+        if (purge.kind === "files") return { cache, found: purge.items };
+        const found = await Promise.all(
+          [...keys].map(async (key) => {
+            if (purge.kind !== "tags") return reaches(purge, key, null) ? key : null;
+            const r = await cache.match(key);
+            if (!r) return null;
+            const tag = r.headers.get("cache-tag");
+            await r.arrayBuffer();
+            return reaches(purge, key, tag) ? key : null;
+          }),
+        );
+        return { cache, found: found.filter(Boolean) };
+      }),
+    );
+  // Deleted `delayMs` after the call (later only if finding them took longer).
   const apply = async (purge, call) => {
-    for (const loc of locations) {
-      const cache = (await loc.mf.getCaches()).default;
-      for (const key of keys) {
-        const r = await cache.match(key);
-        if (!r) continue;
-        const tag = r.headers.get("cache-tag");
-        await r.arrayBuffer();
-        if (reaches(purge, key, tag) && (await cache.delete(key))) call.deleted += 1;
-      }
+    const [found] = await Promise.all([reached(purge), new Promise((r) => setTimeout(r, delayMs))]);
+    for (const { cache, found: ks } of found) {
+      const done = await Promise.all(ks.map((k) => cache.delete(k)));
+      call.deleted += done.filter(Boolean).length;
     }
     call.appliedAt = Date.now();
     stats.deleted += call.deleted;
@@ -194,7 +211,7 @@ export async function startZoneApi({ plan = "free", delayMs = 150, zone = "zone1
     if (out.status === 200) {
       stats.accepted += 1;
       stats.items += call.items.length;
-      const job = new Promise((r) => setTimeout(r, delayMs)).then(() => apply(out.purge, call));
+      const job = apply(out.purge, call);
       pending.add(job);
       job.finally(() => pending.delete(job));
     } else if (out.status === 429) stats.refused += 1;
