@@ -33,6 +33,10 @@
 //   hosts     its host is one of them;
 //   prefixes  `host/path` starts with one of them;
 //   everything always.
+// To keep a purge by tag cheap it remembers each key's `Cache-Tag` as last
+// read and reads only the keys that carried a purged tag (or were never
+// read): an entry whose origin changed its tags since is missed until read
+// again (every test here keeps an entry's tags).
 // An entry under a key nobody told it about is not reached, where Cloudflare's
 // real purge would reach it: a test relying on it must `watch` or `learn` the
 // key. Whether production's prefix and host purges reach Cache API entries at
@@ -166,6 +170,11 @@ export async function startZoneApi({ plan = "free", delayMs = 150, zone = "zone1
   const pending = new Set();
   const stats = { accepted: 0, refused: 0, rejected: 0, items: 0, deleted: 0 };
 
+  // Each known key's tags as last read (from any location), so that a purge
+  // by tag reads only the entries that may carry the tag (and those never
+  // read yet), not every known key in every location.
+  const tagsOf = new Map();
+  const mayCarry = (key, purge) => !tagsOf.has(key) || reaches(purge, key, tagsOf.get(key));
   // The entries `purge` reaches in each location, found as the call arrives
   // (`match`es in parallel: only a purge by tag needs to read an entry).
   const reached = (purge) =>
@@ -173,13 +182,15 @@ export async function startZoneApi({ plan = "free", delayMs = 150, zone = "zone1
       locations.map(async (loc) => {
         const cache = (await loc.mf.getCaches()).default;
         if (purge.kind === "files") return { cache, found: purge.items };
+        const candidates = purge.kind === "tags" ? [...keys].filter((k) => mayCarry(k, purge)) : [...keys];
         const found = await Promise.all(
-          [...keys].map(async (key) => {
+          candidates.map(async (key) => {
             if (purge.kind !== "tags") return reaches(purge, key, null) ? key : null;
             const r = await cache.match(key);
             if (!r) return null;
             const tag = r.headers.get("cache-tag");
             await r.arrayBuffer();
+            tagsOf.set(key, tag);
             return reaches(purge, key, tag) ? key : null;
           }),
         );
@@ -239,7 +250,8 @@ export async function startZoneApi({ plan = "free", delayMs = 150, zone = "zone1
     },
     /**
      * Learns the key `worker` stores `url` under for a request with `headers`
-     * (pairs), through its `/__edgecache/explain`; returns it.
+     * (pairs), through its `/__edgecache/explain`, and its tags if a location
+     * holds it already; returns it.
      */
     async learn(worker, url, headers = []) {
       const q = new URLSearchParams({ url });
@@ -250,6 +262,14 @@ export async function startZoneApi({ plan = "free", delayMs = 150, zone = "zone1
       const { key } = await r.json();
       if (!key) throw new Error(`${url} has no cache key`);
       keys.add(key);
+      // Its tags, if a location holds it already.
+      for (const loc of locations) {
+        const r = await (await loc.mf.getCaches()).default.match(key);
+        if (!r) continue;
+        tagsOf.set(key, r.headers.get("cache-tag"));
+        await r.arrayBuffer();
+        break;
+      }
       return key;
     },
     /** Resolves once every accepted call's deletions are done. */
