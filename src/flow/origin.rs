@@ -145,16 +145,14 @@ pub(super) fn decide(
     stamp.record_seen(&names, start.seen);
     let meta = StoredMeta::new(now, &plan);
     let mut stored = stored_headers(origin_headers, &plan, &meta, &stamp, status);
-    // Every copy carries its purge names as `Cache-Tag`, for the zone purge
-    // API (a purge by tag reaches every variant, in every data centre).
-    tag_entry(&mut stored, &names);
-    // `private="Set-Cookie"` (RFC 9111 §5.2.2.7) forbids *storing* the field; this
-    // answer is the origin's reply to this very client, so it keeps the field.
-    // No `stored` (RFC 9211 §2.6: the cache *did* store it): the copy is
-    // written from a tee of the body after these fields leave, and may yet
-    // fail (a body that ends short, a refused put). A `ttl` without a
-    // `detail` says a copy is being written; the outcome is logged
-    // (`glue::store`) and the next request's `hit` shows it.
+    tag_entry(&mut stored, &names); // its purge names as `Cache-Tag`
+                                    // `private="Set-Cookie"` (RFC 9111 §5.2.2.7) forbids *storing* the field; this
+                                    // answer is the origin's reply to this very client, so it keeps the field.
+                                    // No `stored` (RFC 9211 §2.6: the cache *did* store it): the copy is
+                                    // written from a tee of the body after these fields leave, and may yet
+                                    // fail (a body that ends short, a refused put). A `ttl` without a
+                                    // `detail` says a copy is being written; the outcome is logged
+                                    // (`glue::store`) and the next request's `hit` shows it.
     OriginDecision {
         client,
         cache_status: forwarded
