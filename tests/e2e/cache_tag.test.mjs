@@ -8,7 +8,7 @@ import { SECRETS, cacheStatus, sleep, startRoutedOrigin, startWorker, untilHit }
 
 const BASE = "https://api.example.com";
 const ORIGIN_TAGS = "Tenant-7,Orders";
-let origin, hidden, exposing;
+let origin, hidden, exposing, hiddenCache, exposingCache;
 let sieFailing = false;
 
 beforeAll(async () => {
@@ -18,10 +18,12 @@ beforeAll(async () => {
     body: JSON.stringify({ url: req.url, lang: req.headers["accept-language"] ?? null }),
   });
   for (const p of ["/api/courses/1/", "/api/courses/2/"]) origin.on(p, (req) => answer(req));
+  origin.on("/api/courses/3/", (req) => ({ headers: { "content-type": "application/json" }, body: JSON.stringify({ url: req.url }) }));
   origin.on("/sie/a", (req) => (sieFailing ? { status: 503, body: "down" } : answer(req, {})));
-  const config = (expose) => ({
+  const config = (expose, memory = {}) => ({
     origin: origin.url,
     expose_tag_headers: expose,
+    memory,
     routes: [
       { name: "detail", path: "/api/courses/:pk/", ttl: "15m", tags: ["course:{pk}"], vary: ["accept-language"] },
       { name: "sie", path: "/sie/*", ttl: "1s", stale_if_error: "30s", timeout: "1s" },
@@ -29,11 +31,16 @@ beforeAll(async () => {
   });
   hidden = await startWorker(config(false));
   exposing = await startWorker(config(true));
+  // The memory tier off: every hit is read from the Cache API.
+  hiddenCache = await startWorker(config(false, { max_bytes: 0 }));
+  exposingCache = await startWorker(config(true, { max_bytes: 0 }));
 }, 60_000);
 
 afterAll(async () => {
   await hidden?.dispose();
   await exposing?.dispose();
+  await hiddenCache?.dispose();
+  await exposingCache?.dispose();
   await origin?.close();
 });
 
@@ -80,7 +87,7 @@ describe("Cache-Tag on stored entries", () => {
 });
 
 describe("the stored Cache-Tag never reaches a client", () => {
-  async function answers(w) {
+  async function answers(w, memory = true) {
     const p = "/api/courses/2/";
     const out = { miss: await get(w, p) };
     out.hit = await untilHit(() => get(w, p));
@@ -95,25 +102,45 @@ describe("the stored Cache-Tag never reaches a client", () => {
     out.stale = await get(w, "/sie/a");
     sieFailing = false;
     expect(out.hit.hit).toBe(true);
-    expect(out.memory.cs.params.detail, out.memory.cs.raw).toBe("memory");
+    if (memory) expect(out.memory.cs.params.detail, out.memory.cs.raw).toBe("memory");
+    else for (const a of [out.hit, out.memory, out.head]) expect(a.cs.params.detail, a.cs.raw).toBeUndefined();
     expect(out.head.hit, out.head.cs.raw).toBe(true);
     expect(out.notModified.r.status).toBe(304);
     expect(out.stale.cs.params.fwd, out.stale.cs.raw).toBe("stale");
     return out;
   }
 
-  test("by default: no Cache-Tag on any answer", async () => {
-    for (const [what, a] of Object.entries(await answers(hidden))) {
-      expect(a.r.headers.get("cache-tag"), `${what}: ${a.cs?.raw}`).toBeNull();
-      expect(a.r.headers.get("x-edgecache-origin-tag"), what).toBeNull();
+  test("by default: no Cache-Tag on any answer, from the memory tier or the Cache API", async () => {
+    for (const [w, memory] of [[hidden, true], [hiddenCache, false]]) {
+      for (const [what, a] of Object.entries(await answers(w, memory))) {
+        expect(a.r.headers.get("cache-tag"), `${what}: ${a.cs?.raw}`).toBeNull();
+        expect(a.r.headers.get("x-edgecache-origin-tag"), what).toBeNull();
+      }
     }
   });
 
   test("with expose_tag_headers: the origin's own field, never the worker's tags", async () => {
-    for (const [what, a] of Object.entries(await answers(exposing))) {
-      const v = a.r.headers.get("cache-tag");
-      if (what === "notModified" && v === null) continue;
-      expect(v, `${what}: ${a.cs?.raw}`).toBe(ORIGIN_TAGS);
+    for (const [w, memory] of [[exposing, true], [exposingCache, false]]) {
+      for (const [what, a] of Object.entries(await answers(w, memory))) {
+        const v = a.r.headers.get("cache-tag");
+        if (what === "notModified" && v === null) continue;
+        expect(v, `${what}: ${a.cs?.raw}`).toBe(ORIGIN_TAGS);
+      }
     }
+  });
+
+  test("with expose_tag_headers, an origin that sent no Cache-Tag: none on a hit", async () => {
+    const w = exposingCache;
+    // A language named: Miniflare's fetch would send `Accept-Language: *`.
+    const lang = { "accept-language": "en" };
+    await get(w, "/api/courses/3/", lang);
+    const hit = await untilHit(() => get(w, "/api/courses/3/", lang));
+    expect(hit.hit).toBe(true);
+    expect(hit.cs.params.detail, hit.cs.raw).toBeUndefined(); // from the Cache API
+    expect(hit.r.headers.get("cache-tag"), hit.cs.raw).toBeNull();
+    // The stored entry is tagged all the same, its empty origin field kept.
+    const entry = await stored(w, await keyOf(w, `${BASE}/api/courses/3/`, Object.entries(lang)));
+    expect(entry.get("cache-tag")).toContain("course:3");
+    expect(entry.get("x-edgecache-origin-tag")).toBe("");
   });
 });

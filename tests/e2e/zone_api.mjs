@@ -251,7 +251,8 @@ export async function startZoneApi({ plan = "free", delayMs = 150, zone = "zone1
     /**
      * Learns the key `worker` stores `url` under for a request with `headers`
      * (pairs), through its `/__edgecache/explain`, and its tags if a location
-     * holds it already; returns it.
+     * holds it already; returns it. Name every header the requests sent:
+     * Miniflare's `dispatchFetch` adds `Accept-Language: *` when none is given.
      */
     async learn(worker, url, headers = []) {
       const q = new URLSearchParams({ url });

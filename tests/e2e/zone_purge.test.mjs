@@ -20,7 +20,7 @@ const dcs = [];
 
 beforeAll(async () => {
   origin = await startOrigin((req) => ({
-    headers: { "content-type": "application/json", vary: "Accept-Language" },
+    headers: { "content-type": "application/json", ...(req.url.startsWith("/api/courses/") ? { vary: "Accept-Language" } : {}) },
     body: JSON.stringify({ url: req.url, lang: req.headers["accept-language"] ?? null }),
   }));
   zone = await startZoneApi({ plan: "business", delayMs: 150 });
@@ -28,7 +28,10 @@ beforeAll(async () => {
   const config = {
     origin: origin.url,
     purge: { kv_propagation: "60s", zone_id: zone.zone, api_base: zone.apiBase, zone_plan: "business" },
-    routes: [{ name: "detail", path: "/api/courses/:pk/", ttl: "15m", tags: ["course:{pk}"], vary: ["accept-language"] }],
+    routes: [
+      { name: "detail", path: "/api/courses/:pk/", ttl: "15m", tags: ["course:{pk}"], vary: ["accept-language"] },
+      { name: "plain", path: "/api/plain/:pk/", ttl: "15m" },
+    ],
   };
   for (const rtt of [0, 80, 250]) {
     const dc = await startWorker(config, {
@@ -72,8 +75,8 @@ async function held(keys) {
   return out;
 }
 
-describe("zone purge by tag", () => {
-  test("removes every tagged variant in every location within the stand-in's delay, and nothing else", async () => {
+describe("zone purge", () => {
+  test("by tag removes every tagged variant in every location within the stand-in's delay, and nothing else", async () => {
     const purged = [];
     const kept = [];
     for (const [p, into] of [["/api/courses/1/", purged], ["/api/courses/2/", kept]]) {
@@ -107,5 +110,26 @@ describe("zone purge by tag", () => {
     console.log(
       `zone purge: call ${accepted[0].at - answered} ms after the 200, entries gone everywhere ${accepted[0].appliedAt - answered} ms after it (stand-in delay ${zone.delayMs} ms)`,
     );
+  });
+
+  test("a purge by URL deletes the entry stored under that URL in every location", async () => {
+    const p = "/api/plain/1/";
+    for (const dc of dcs) {
+      await get(dc, p, "en");
+      expect((await untilHit(() => get(dc, p, "en"))).hit, `${p} warm in ${dc.location}`).toBe(true);
+    }
+    const key = await zone.learn(dcs[0], `${BASE}${p}`, [["accept-language", "en"]]);
+    expect(key).toBe(`${BASE}${p}`); // no variant on this route
+    const before = zone.calls.length;
+    const r = await purge(dcs[2], { urls: [`${BASE}${p}`] });
+    const answered = Date.now();
+    expect(r.status, await r.text()).toBe(200);
+    const deadline = answered + zone.delayMs + MARGIN_MS;
+    while (!zone.calls.slice(before).some((c) => c.status === 200) && Date.now() < deadline) await sleep(20);
+    while (Date.now() < deadline) await sleep(50);
+    await zone.settled();
+    const sent = zone.calls.slice(before).filter((c) => c.status === 200);
+    expect(sent.length, JSON.stringify(zone.calls.slice(before))).toBeGreaterThan(0);
+    expect(await held([key])).toEqual(dcs.map(() => [false]));
   });
 });
