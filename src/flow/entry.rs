@@ -12,6 +12,13 @@
 //! | [`STATUS_HEADER`] `x-edgecache-status` | the origin's status (the entry is stored as [`STORED_AS`]) | decimal 200..=599 |
 //! | [`ORIGIN_CC_HEADER`] `x-edgecache-origin-cc` | the origin's own `Cache-Control` | as received |
 //! | [`CODING_HEADER`] `x-edgecache-coding` | the origin's `Content-Encoding` (the body is stored as the origin coded it) | as received |
+//! | [`ORIGIN_TAG_HEADER`] `x-edgecache-origin-tag` | the origin's own `Cache-Tag`; present (empty when the origin sent none) exactly when the entry's `cache-tag` is the worker's ([`tag_entry`]) | as received |
+//!
+//! And one field that is not internal: `cache-tag`, the entry's purge names as
+//! Cloudflare cache tags ([`tag_entry`], `purge::cache_tag`), so that a zone
+//! purge by tag reaches the entry (every variant of a URL) in every data
+//! centre. It never reaches a client as such: [`restore_origin_tag`] puts the
+//! origin's own field back before the tag fields are removed (or exposed).
 //!
 //! Every parser is strict: a value in any other shape is `None`, and the entry
 //! is a miss (`detail=unreadable_entry`). Guessing at damaged metadata could
@@ -24,7 +31,8 @@ use crate::http::headers::Headers;
 pub use crate::http::reserved::INTERNAL_PREFIX;
 use crate::http::text::{canonical_u64, pct_byte};
 use crate::http::time::{UnixMillis, UnixSecs};
-use crate::purge::generations::{SeenMarks, Stamp};
+use crate::purge::cache_tag;
+use crate::purge::generations::{GenName, SeenMarks, Stamp};
 use crate::response::freshness::StoredMeta;
 use crate::response::revalidation::validator;
 use crate::response::store::StorePlan;
@@ -48,6 +56,16 @@ pub const ORIGIN_CC_HEADER: &str = "x-edgecache-origin-cc";
 /// field back its name; the glue sends such bodies unchanged
 /// (`encodeBody: "manual"`). See docs/caching.md, "Compressed answers".
 pub const CODING_HEADER: &str = "x-edgecache-coding";
+
+/// The origin's own `Cache-Tag`, kept on stored entries under this name when
+/// the stored copy's `cache-tag` is the worker's ([`tag_entry`]): empty when
+/// the origin sent none. Its presence is what says the stored `cache-tag` is
+/// derived; an entry without it (written before entries were tagged) still
+/// has the origin's own `cache-tag` there.
+pub const ORIGIN_TAG_HEADER: &str = "x-edgecache-origin-tag";
+
+/// The field the Cache API reads tags from on `put` (Cloudflare's `Cache-Tag`).
+pub const CACHE_TAG: &str = "cache-tag";
 
 /// The origin's status, kept on stored entries. Every entry is stored as a 200:
 /// the Cache API (and Miniflare's, which follows RFC 9111's list of understood
@@ -272,10 +290,43 @@ pub fn cache_api_keep(plan: &StorePlan, with_validator: bool) -> u64 {
         .min(MAX_ENTRY_LIFETIME)
 }
 
+/// Tags a stored copy (`stored`, as [`stored_headers`] built it) for the zone
+/// purge API: its `cache-tag` becomes the tags of `names`, the purge names the
+/// entry is checked against on lookup (`Lookup::names` with its stamp), so a
+/// purge by any of them (route and origin tags as themselves, URL and prefix
+/// names as `ec-<id>`: `purge::cache_tag`) reaches it. The origin's own
+/// `cache-tag`, if it was stored, moves to [`ORIGIN_TAG_HEADER`]. Unchanged
+/// when no name has a tag.
+pub fn tag_entry(stored: &mut Headers, names: &[GenName]) {
+    let Some(tags) = cache_tag::header(names) else {
+        return;
+    };
+    let origin = stored.get_joined(CACHE_TAG).unwrap_or_default();
+    stored.remove(CACHE_TAG);
+    stored.append(ORIGIN_TAG_HEADER, &origin);
+    stored.append(CACHE_TAG, &tags);
+}
+
+/// Gives `out` (fields copied from the stored entry `stored`, internal ones
+/// left out) the origin's own `cache-tag` instead of the worker's
+/// ([`tag_entry`]): what a client may see (when tag fields are exposed) and
+/// what a revalidation compares and updates. Nothing changes for fields
+/// without [`ORIGIN_TAG_HEADER`] (an origin answer, or an untagged entry).
+pub fn restore_origin_tag(stored: &Headers, out: &mut Headers) {
+    let Some(origin) = stored.get(ORIGIN_TAG_HEADER) else {
+        return;
+    };
+    out.remove(CACHE_TAG);
+    if !origin.is_empty() {
+        out.append(CACHE_TAG, origin);
+    }
+}
+
 /// The origin's fields as [`stored_headers`] kept them: the internal fields
 /// and the Cache API's `Cache-Control` taken off, the origin's own
-/// `Cache-Control` ([`ORIGIN_CC_HEADER`]) and `Content-Encoding`
-/// ([`CODING_HEADER`]) put back. What a revalidation compares and updates
+/// `Cache-Control` ([`ORIGIN_CC_HEADER`]), `Content-Encoding`
+/// ([`CODING_HEADER`]) and `Cache-Tag` ([`ORIGIN_TAG_HEADER`]) put back (the
+/// worker's tags fed back as the origin's would add `ec-…` tags to the stamp). What a revalidation compares and updates
 /// (`flow::revalidate`).
 pub fn origin_fields(stored: &Headers) -> Headers {
     let mut out: Headers = stored
@@ -288,5 +339,6 @@ pub fn origin_fields(stored: &Headers) -> Headers {
     if let Some(coding) = stored.get(CODING_HEADER) {
         out.append("content-encoding", coding);
     }
+    restore_origin_tag(stored, &mut out);
     out
 }

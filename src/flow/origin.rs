@@ -1,7 +1,7 @@
 //! What to do with an origin answer to a lookup that missed: store it or not,
 //! and the headers of the client's copy and of the stored copy.
 
-use super::entry::{stored_headers, STORED_AS};
+use super::entry::{stored_headers, tag_entry, STORED_AS};
 use super::plan::Lookup;
 use super::stored::{client_headers, debug_key};
 use crate::config::Config;
@@ -141,16 +141,18 @@ pub(super) fn decide(
     let Ok(mut stamp) = Stamp::new(start.at, &plan.tags) else {
         return not_stored(Detail::TooManyTags);
     };
-    stamp.record_seen(&lookup.names(&stamp), start.seen);
+    let names = lookup.names(&stamp);
+    stamp.record_seen(&names, start.seen);
     let meta = StoredMeta::new(now, &plan);
-    let stored = stored_headers(origin_headers, &plan, &meta, &stamp, status);
-    // `private="Set-Cookie"` (RFC 9111 §5.2.2.7) forbids *storing* the field; this
-    // answer is the origin's reply to this very client, so it keeps the field.
-    // No `stored` (RFC 9211 §2.6: the cache *did* store it): the copy is
-    // written from a tee of the body after these fields leave, and may yet
-    // fail (a body that ends short, a refused put). A `ttl` without a
-    // `detail` says a copy is being written; the outcome is logged
-    // (`glue::store`) and the next request's `hit` shows it.
+    let mut stored = stored_headers(origin_headers, &plan, &meta, &stamp, status);
+    tag_entry(&mut stored, &names); // its purge names as `Cache-Tag`
+                                    // `private="Set-Cookie"` (RFC 9111 §5.2.2.7) forbids *storing* the field; this
+                                    // answer is the origin's reply to this very client, so it keeps the field.
+                                    // No `stored` (RFC 9211 §2.6: the cache *did* store it): the copy is
+                                    // written from a tee of the body after these fields leave, and may yet
+                                    // fail (a body that ends short, a refused put). A `ttl` without a
+                                    // `detail` says a copy is being written; the outcome is logged
+                                    // (`glue::store`) and the next request's `hit` shows it.
     OriginDecision {
         client,
         cache_status: forwarded

@@ -1,6 +1,8 @@
 //! What to do with an entry found in the cache (or the memory tier).
 
-use super::entry::{StoredEntry, CODING_HEADER, INTERNAL_PREFIX, ORIGIN_CC_HEADER};
+use super::entry::{
+    restore_origin_tag, StoredEntry, CODING_HEADER, INTERNAL_PREFIX, ORIGIN_CC_HEADER,
+};
 use super::plan::Lookup;
 use crate::config::{Config, Route};
 use crate::http::cache_status::{CacheStatus, Detail, Fwd};
@@ -131,8 +133,9 @@ pub(super) fn debug_key<'a>(config: &Config, lookup: &'a Lookup) -> Option<&'a s
 /// `Cloudflare-CDN-Cache-Control`, which addresses only us, consumed;
 /// `CDN-Cache-Control` is passed on for CDN caches downstream
 /// ([`NOT_FORWARDED`] says why, from RFC 9213). A stored body's coding
-/// ([`CODING_HEADER`]) is `Content-Encoding` again. The origin's tag fields are
-/// removed ([`without_tag_headers`]).
+/// ([`CODING_HEADER`]) is `Content-Encoding` again, and its `Cache-Tag` the
+/// origin's again (`entry::restore_origin_tag`: the stored one is the
+/// worker's). The origin's tag fields are removed ([`without_tag_headers`]).
 pub fn client_headers(config: &Config, route: &Route, stored: &Headers) -> Headers {
     let origin_cc = stored
         .get(ORIGIN_CC_HEADER)
@@ -153,6 +156,9 @@ pub fn client_headers(config: &Config, route: &Route, stored: &Headers) -> Heade
     if let Some(cc) = downstream_cache_control(route, origin_cc.as_deref()) {
         out.append("cache-control", &cc);
     }
+    // A stored `Cache-Tag` is the worker's (the entry's purge names): the
+    // origin's own goes back in its place, then is removed unless exposed.
+    restore_origin_tag(stored, &mut out);
     without_tag_headers(config, &mut out);
     out
 }

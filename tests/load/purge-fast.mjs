@@ -3,20 +3,29 @@
 // own cache) at production's latencies — KV propagation 60 s, a round trip to
 // the writer of 0, 80 and 250 ms — readers in every location, and a purge of a
 // different item every `--every` ms sent to the locations in turn.
-// Run once with the fast path (`purge.poll`, default 1 s) and once KV-only
-// (`poll = "0s"`). Loopback only; bounded in time; stops by itself.
+// Run with the fast path (`purge.poll`, default 1 s), with the fast path and
+// the zone purge layer (`purge.zone_id` + `EDGECACHE_ZONE_TOKEN`, `api_base`
+// at the zone purge API stand-in, tests/e2e/zone_api.mjs: the plan's limits,
+// `--zone-delay` ms before it deletes the tagged Cache API entries in every
+// location), and KV-only (`poll = "0s"`). Loopback only; bounded in time;
+// stops by itself.
 //
 //   node tests/load/purge-fast.mjs [--purges 100] [--every 200] [--readers 4]
-//        [--poll 1s] [--mode fast|kv|both] [--kv-delay 60000]
+//        [--poll 1s] [--mode fast|zone|kv|both|all] [--kv-delay 60000]
+//        [--zone-plan business] [--zone-delay 150]
 //
+// `both` is fast and kv; `all` (the default) is fast, zone and kv.
 // Prints, per mode: the time from each webhook's 200 to the last location no
 // longer serving the old body (p50, p99, max), purges lost (a location still
 // serving the old body at the end), reads beyond the receipt's stated bound
 // (a read started after 200 + bound that returned the old body), the writer's
-// log reads per location per second, KV writes per purge, and the bound.
+// log reads per location per second, KV writes per purge, and the bound; with
+// the zone layer, the API calls made, accepted and refused (429) and the
+// entries the stand-in deleted.
 // Exit code 1 unless 0 lost and 0 beyond the bound.
 import { parseArgs } from "node:util";
 import { purge, sleep, startOrigin, startWorker, tempDir } from "../e2e/harness.mjs";
+import { startZoneApi } from "../e2e/zone_api.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -24,7 +33,9 @@ const { values } = parseArgs({
     every: { type: "string", default: "200" },
     readers: { type: "string", default: "4" },
     poll: { type: "string", default: "1s" },
-    mode: { type: "string", default: "both" },
+    mode: { type: "string", default: "all" },
+    "zone-plan": { type: "string", default: "business" },
+    "zone-delay": { type: "string", default: "150" },
     "kv-delay": { type: "string", default: "60000" },
     "claim-bound-ms": { type: "string" },
   },
@@ -45,15 +56,23 @@ async function run(mode) {
     const i = Number(m[1]);
     return { status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify({ i, v: versions[i] }) };
   });
-  const poll = mode === "fast" ? values.poll : "0s";
+  const poll = mode === "kv" ? "0s" : values.poll;
+  const zone = mode === "zone" ? await startZoneApi({ plan: values["zone-plan"], delayMs: Number(values["zone-delay"]) }) : null;
+  const zoneFields = zone ? { zone_id: zone.zone, api_base: zone.apiBase, zone_plan: zone.plan } : {};
   const config = {
     origin: origin.url,
-    purge: { kv_propagation: `${Math.max(1, Math.ceil(KV_DELAY_MS / 1000))}s`, poll },
+    purge: { kv_propagation: `${Math.max(1, Math.ceil(KV_DELAY_MS / 1000))}s`, poll, ...zoneFields },
     routes: [{ name: "item", path: "/items/:id(int)", ttl: "15m", tags: ["item:{id}"] }],
   };
   const kv = tempDir("edgecache-fast-kv-");
   const dcs = [];
-  for (const rtt of RTTS) dcs.push(await startWorker(config, { kvPersist: kv.dir, kvDelayMs: KV_DELAY_MS, writerRttMs: rtt, quiet: true }));
+  const bindings = zone ? { EDGECACHE_ZONE_TOKEN: zone.token } : {};
+  for (const rtt of RTTS) dcs.push(await startWorker(config, { kvPersist: kv.dir, kvDelayMs: KV_DELAY_MS, writerRttMs: rtt, quiet: true, bindings }));
+  if (zone) {
+    for (const dc of dcs) zone.addLocation(dc);
+    // The key each item is stored under (what the stand-in may delete).
+    for (let i = 0; i < PURGES; i++) await zone.learn(dcs[0], `https://api.example.com/items/${i}`);
+  }
   const central = dcs[0].kvStats;
   const get = async (dc, i) => {
     const r = await dc.fetch(`https://api.example.com/items/${i}`);
@@ -135,20 +154,31 @@ async function run(mode) {
   latencies.sort((a, b) => a - b);
   const perLoc = dcs.map((dc, k) => ((dc.writerRequests() - readsBefore[k]) / secs).toFixed(2));
   const kvPerPurge = ((central.writes - writesBefore) / Math.max(1, stats.ok)).toFixed(2);
-  const label = mode === "fast" ? `fast path (poll ${poll})` : "KV only (poll 0s)";
+  const label = { fast: `fast path (poll ${poll})`, zone: `fast path (poll ${poll}) + zone purge (${values["zone-plan"]} plan, stand-in delay ${values["zone-delay"]} ms)`, kv: "KV only (poll 0s)" }[mode];
   console.log(`${label}: ${stats.ok} purges, ${READERS} readers in each of ${dcs.length} data centres (writer round trip ${RTTS.join("/")} ms), KV propagation ${KV_DELAY_MS} ms`);
   console.log(
     `  200 -> last location fresh: p50=${pct(latencies, 50)} ms p99=${pct(latencies, 99)} ms max=${latencies.at(-1)} ms` +
       ` | lost=${lost} beyond_bound=${stats.stale} bound=${boundMs} ms reads=${stats.reads} errors=${stats.errors}` +
       ` | writer log reads/location/s=${perLoc.join("/")} | kv_writes/purge=${kvPerPurge}`,
   );
+  if (zone) {
+    await zone.settled();
+    const applied = zone.calls.filter((c) => c.status === 200).map((c) => c.appliedAt - c.at).sort((a, b) => a - b);
+    const s = zone.stats;
+    console.log(
+      `  zone API: ${zone.calls.length} calls made, ${s.accepted} accepted (${s.items} items), ${s.refused} refused (429), ${s.rejected} rejected (4xx)` +
+        ` | Cache API entries deleted: ${s.deleted} | call -> deleted everywhere p50=${pct(applied, 50)} ms max=${applied.at(-1)} ms`,
+    );
+    await zone.close();
+  }
   for (const dc of dcs) await dc.dispose();
   await origin.close();
   kv.remove();
   return lost === 0 && stats.stale === 0;
 }
 
+const MODES = { fast: ["fast"], zone: ["zone"], kv: ["kv"], both: ["fast", "kv"], all: ["fast", "zone", "kv"] }[values.mode];
+if (!MODES) throw new Error(`--mode: one of fast, zone, kv, both, all (got ${values.mode})`);
 let ok = true;
-if (values.mode !== "kv") ok = (await run("fast")) && ok;
-if (values.mode !== "fast") ok = (await run("kv")) && ok;
+for (const mode of MODES) ok = (await run(mode)) && ok;
 process.exit(ok ? 0 : 1);

@@ -3,6 +3,7 @@
 
 mod after_fetch;
 mod buckets;
+mod cache_tag_put;
 mod client_cache_control;
 mod collapse;
 mod compressed;
