@@ -22,11 +22,10 @@ use crate::config::{PurgeSettings, ZonePlan};
 use crate::http::text::digits_u64;
 use crate::http::time::UnixMillis;
 
-/// Items per purge call on the Free, Pro and Business plans ("max operations
-/// per request": <https://developers.cloudflare.com/cache/how-to/purge-cache/>).
+/// Tags per purge call, on every plan ("max operations per request":
+/// <https://developers.cloudflare.com/cache/how-to/purge-cache/>; Enterprise's
+/// 500 is for purges by URL, which the writer does not send).
 pub const DEFAULT_MAX_PER_CALL: usize = 100;
-/// The largest per-call figure Cloudflare documents (Enterprise).
-pub const MAX_PER_CALL_CEILING: usize = 500;
 /// First retry delay when the API gives no `Retry-After`; doubled after each
 /// refusal in a row, up to [`MAX_BACKOFF_MS`].
 pub const BASE_DELAY_MS: u64 = 500;
@@ -123,12 +122,10 @@ pub fn limits(plan: ZonePlan) -> PlanLimits {
     }
 }
 
-/// Items per call on `plan` (Enterprise 500, every other plan 100).
-pub fn max_per_call(plan: ZonePlan) -> usize {
-    match plan {
-        ZonePlan::Enterprise => MAX_PER_CALL_CEILING,
-        _ => DEFAULT_MAX_PER_CALL,
-    }
+/// Tags per call on `plan`: 100 on every plan (the API refuses a purge by tag
+/// with more, Enterprise included).
+pub fn max_per_call(_plan: ZonePlan) -> usize {
+    DEFAULT_MAX_PER_CALL
 }
 
 /// Whether a response status is worth retrying: 429 and 5xx. Other errors (400 bad

@@ -7,8 +7,7 @@ use edgecache::http::time::UnixMillis;
 use edgecache::purge::cache_tag::cache_tag;
 use edgecache::purge::generations::GenName;
 use edgecache::purge::zone::{
-    is_retryable, limits, outcome, retry_delay, work, CallOutcome, CallResult,
-    DEFAULT_MAX_PER_CALL, MAX_PER_CALL_CEILING,
+    is_retryable, limits, outcome, retry_delay, work, CallOutcome, CallResult, DEFAULT_MAX_PER_CALL,
 };
 use serde_json::json;
 
@@ -67,13 +66,13 @@ fn names_without_a_valid_tag_make_no_work() {
 }
 
 #[test]
-fn calls_needed_count_the_plans_items_per_call() {
+fn calls_needed_count_100_tags_per_call_on_every_plan() {
     let names: Vec<GenName> = (0..250).map(|i| GenName::tag(&format!("t{i}"))).collect();
     let w = work(&names, false, &settings(Some("z"))).unwrap();
     assert_eq!(w.calls(), 3);
     let mut s = settings(Some("z"));
     s.zone_plan = ZonePlan::Enterprise;
-    assert_eq!(work(&names, false, &s).unwrap().calls(), 1);
+    assert_eq!(work(&names, false, &s).unwrap().calls(), 3);
 }
 
 #[test]
@@ -142,11 +141,11 @@ fn errors_that_repeat_are_refused() {
 }
 
 #[test]
-fn calls_carry_100_items_and_500_on_enterprise() {
+fn calls_carry_100_tags_on_every_plan() {
     use edgecache::purge::zone::max_per_call;
     assert_eq!(max_per_call(ZonePlan::Free), DEFAULT_MAX_PER_CALL);
     assert_eq!(max_per_call(ZonePlan::Business), 100);
-    assert_eq!(max_per_call(ZonePlan::Enterprise), MAX_PER_CALL_CEILING);
+    assert_eq!(max_per_call(ZonePlan::Enterprise), 100);
 }
 
 #[test]
