@@ -16,6 +16,7 @@ use super::refresh::{RefreshGate, REFRESH_GATE_MAX_BYTES};
 use crate::config::Config;
 use crate::http::headers::Headers;
 use crate::http::time::UnixMillis;
+use crate::purge::fastview::FastView;
 use crate::purge::memo::{Memo, MEMO_MAX_BYTES};
 use crate::purge::zone::RateLimit;
 use std::cell::{Cell, RefCell};
@@ -38,6 +39,11 @@ pub struct Isolate<P: Platform> {
     pub memory: RefCell<MemoryTier<P::Whole>>,
     /// The zone purge API's rate limit, shared by every webhook of the isolate.
     pub zone_limit: RefCell<RateLimit>,
+    /// Its view of the purge writer's log (the fast path, `flow::fastpath`).
+    pub fast: RefCell<FastView>,
+    /// Whether a purge writer is bound, asked once (bindings are fixed for
+    /// an isolate's life).
+    writer: Cell<Option<bool>>,
 }
 
 impl<P: Platform> Isolate<P> {
@@ -52,9 +58,19 @@ impl<P: Platform> Isolate<P> {
             collapse: RefCell::new(Collapser::new(COLLAPSE_MAX_BYTES)),
             memory: RefCell::new(MemoryTier::new(config.memory.clone())),
             zone_limit: RefCell::new(RateLimit::for_plan(config.purge.zone_plan)),
+            fast: RefCell::new(FastView::new()),
+            writer: Cell::new(None),
             key_secret,
             config,
         }
+    }
+
+    /// Whether `p` has a purge writer ([`Platform::has_writer`], asked the
+    /// first time only).
+    pub fn writer_bound(&self, p: &P) -> bool {
+        let bound = self.writer.get().unwrap_or_else(|| p.has_writer());
+        self.writer.set(Some(bound));
+        bound
     }
 
     /// The per-user key secret as the keying functions take it.
