@@ -16,6 +16,7 @@ use super::refresh::{RefreshGate, REFRESH_GATE_MAX_BYTES};
 use crate::config::Config;
 use crate::http::headers::Headers;
 use crate::http::time::UnixMillis;
+use crate::purge::fastview::FastView;
 use crate::purge::memo::{Memo, MEMO_MAX_BYTES};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -35,6 +36,11 @@ pub struct Isolate<P: Platform> {
     pub collapse: RefCell<Collapser<Shared>>,
     /// Small entries kept in the isolate, in front of the cache.
     pub memory: RefCell<MemoryTier<P::Whole>>,
+    /// Its view of the purge writer's log (the fast path, `flow::fastpath`).
+    pub fast: RefCell<FastView>,
+    /// Whether a purge writer is bound, asked once (bindings are fixed for
+    /// an isolate's life).
+    writer: Cell<Option<bool>>,
 }
 
 impl<P: Platform> Isolate<P> {
@@ -48,9 +54,19 @@ impl<P: Platform> Isolate<P> {
             refresh: RefCell::new(RefreshGate::new(REFRESH_GATE_MAX_BYTES)),
             collapse: RefCell::new(Collapser::new(COLLAPSE_MAX_BYTES)),
             memory: RefCell::new(MemoryTier::new(config.memory.clone())),
+            fast: RefCell::new(FastView::new()),
+            writer: Cell::new(None),
             key_secret,
             config,
         }
+    }
+
+    /// Whether `p` has a purge writer ([`Platform::has_writer`], asked the
+    /// first time only).
+    pub fn writer_bound(&self, p: &P) -> bool {
+        let bound = self.writer.get().unwrap_or_else(|| p.has_writer());
+        self.writer.set(Some(bound));
+        bound
     }
 
     /// The per-user key secret as the keying functions take it.

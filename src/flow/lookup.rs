@@ -13,7 +13,7 @@
 //! ```
 
 use super::client_cc::refuse_miss;
-use super::collapse::{flight_hold, follower_step, FollowerStep, Role};
+use super::collapse::{flight_hold, follower_step, FollowerStep, Role, MAX_FOLLOWER_RETRIES};
 use super::copies::{promote, serve_stored};
 use super::entry::StoredEntry;
 use super::flight::{wait, Leader, Reporter};
@@ -29,6 +29,7 @@ use super::settle::{fetch_keyed, Kept};
 use super::stored::{on_stored, stale_on_error, StoredDecision};
 use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::time::UnixSecs;
+use crate::purge::generations::Generations;
 use crate::response::delivery::deliver;
 use std::rc::Rc;
 
@@ -44,7 +45,7 @@ pub enum Found<P: Platform> {
 pub async fn lookup<P: Platform>(cx: &Cx<'_, P>) -> Replied<P> {
     // The fast path's hook: this isolate's view of the purge log fresh
     // enough (else a detail saying hits are under the KV bound only).
-    let behind = cx.platform.purge_view().await;
+    let behind = super::fastpath::ensure(cx.platform, cx.isolate).await;
     let now = cx.platform.now_secs();
     if let Some(served) = from_memory(cx, now, behind).await {
         return Ok(served);
@@ -66,7 +67,7 @@ pub async fn lookup<P: Platform>(cx: &Cx<'_, P>) -> Replied<P> {
 /// A miss, collapsed with the isolate's other misses on its key
 /// (`flow::collapse`): lead (fetch and store), or follow (wait, then act on
 /// the leader's outcome), or pass (a hit-for-pass note).
-async fn collapsed<P: Platform>(cx: &Cx<'_, P>, m: Missed<P::Body>) -> Replied<P> {
+async fn collapsed<P: Platform>(cx: &Cx<'_, P>, mut m: Missed<P::Body>) -> Replied<P> {
     let (p, key) = (cx.platform, cx.key());
     let note = || Reporter::note(p, cx.isolate, key);
     let hold = flight_hold(cx.lookup.route());
@@ -90,10 +91,20 @@ async fn collapsed<P: Platform>(cx: &Cx<'_, P>, m: Missed<P::Body>) -> Replied<P
         let has_stale = m.kept.as_ref().is_some_and(|k| k.stale_if_error);
         match follower_step(outcome, has_stale, retries) {
             FollowerStep::Lookup => match follow_lookup(cx).await {
-                Some(r) => return r,
-                // Keep what this request found first (its stale copy, its
-                // reads) and fetch.
-                None => return miss(cx, m, note()).await,
+                Ok(r) => return r,
+                // The leader's entry is not usable (purged meanwhile,
+                // evicted): keep what this request found first (its stale
+                // copy) with the marks just read (those read before the wait
+                // may predate a purge learned meanwhile, and an entry stamped
+                // with them would be found purged by the next read), and join
+                // again, so the key's other followers share one fetch.
+                Err(seen) => {
+                    m.seen = seen;
+                    if retries >= MAX_FOLLOWER_RETRIES {
+                        return miss(cx, m, note()).await;
+                    }
+                    retries += 1;
+                }
             },
             FollowerStep::Origin => return miss(cx, m, note()).await,
             FollowerStep::Stale => {
@@ -112,18 +123,18 @@ async fn collapsed<P: Platform>(cx: &Cx<'_, P>, m: Missed<P::Body>) -> Replied<P
 }
 
 /// A follower whose leader stored its answer: its own lookup (memory tier,
-/// then its own cache match), marked `collapsed`; `None` when that finds
-/// nothing usable (its caller fetches with what it found first).
-pub async fn follow_lookup<P: Platform>(cx: &Cx<'_, P>) -> Option<Replied<P>> {
+/// then its own cache match), marked `collapsed`; `Err` with the marks that
+/// lookup read when it finds nothing usable (its caller fetches).
+pub async fn follow_lookup<P: Platform>(cx: &Cx<'_, P>) -> Result<Replied<P>, Generations> {
     let now = cx.platform.now_secs();
     let collapsed = Some(Detail::Collapsed);
     if let Some(served) = from_memory(cx, now, collapsed).await {
-        return Some(Ok(served));
+        return Ok(Ok(served));
     }
     match stored(cx, now, collapsed).await {
-        Found::Answered(r) => Some(r),
+        Found::Answered(r) => Ok(r),
         // Not there after all (evicted, purged meanwhile).
-        Found::Miss(_) => None,
+        Found::Miss(missed) => Err(missed.seen),
     }
 }
 

@@ -34,8 +34,9 @@ pub async fn read<P: Platform>(
             Ok(v) => Gen::from_kv(v.as_deref()),
             Err(_) => Gen::Unreadable,
         };
-        // The memo keeps a purge this isolate received over an older KV value.
-        let g = memo.put(name.clone(), g, now);
+        // The memo keeps a purge this isolate received over an older KV value
+        // (ordered by the purge log where both are in it).
+        let g = memo.put_ordered(name.clone(), g, now, isolate.fast.borrow().order());
         current.insert(name, g);
     }
     current
@@ -53,12 +54,19 @@ pub fn memo_only<P: Platform>(
 
 /// Puts a purge (`record`, with its nonce) of `names` into this isolate's
 /// memo, so it stops serving what the purge covers at once, before KV has it.
+/// `logged`: when the writer answered that it logged the purge (the fast
+/// path's order then ranks it after every purge this isolate has read from
+/// the log, `purge::log::LogOrder::wrote`).
 pub fn remember<P: Platform>(
     isolate: &Isolate<P>,
     names: &[GenName],
     record: PurgeRecord,
     now: UnixSecs,
+    logged: Option<UnixMillis>,
 ) {
+    if let (Some(at), Some(nonce)) = (logged, record.nonce) {
+        isolate.fast.borrow_mut().wrote(nonce, at);
+    }
     let mut memo = isolate.memo.borrow_mut();
     for name in names {
         memo.put_written(name.clone(), Gen::Purged(record), now);

@@ -21,6 +21,7 @@ pub mod copies;
 pub mod copy;
 pub mod entry;
 pub mod explain;
+pub mod fastpath;
 pub mod fetched;
 pub mod flight;
 pub mod invalidate;

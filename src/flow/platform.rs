@@ -29,15 +29,17 @@
 //!   implementation likes, but must eventually be polled to completion (or
 //!   dropped, standing for an isolate evicted mid-way: every guard in the
 //!   sequence reports on `Drop`).
-//! - **Randomness through [`Platform::nonce`]**: a seeded generator makes a
-//!   run replayable.
+//! - **Randomness through [`Platform::nonce`] and [`Platform::random`]**: a
+//!   seeded generator makes a run replayable.
 //! - **Bodies are opaque.** [`Platform::Body`] is a body as it streams (a JS
 //!   stream in Workers, bytes in the simulator), [`Platform::Whole`] one held
 //!   whole in memory (a JS `Blob`; the memory tier keeps these). The core
 //!   never reads bytes; it asks the platform to tee, read whole, guard and
 //!   relay them, and hands back a [`Reply`] naming what to send.
 //! - **Per data centre:** one cache ([`Platform::cache_match`] / put /
-//!   delete); **per deployment:** one KV namespace and one purge writer. A
+//!   delete, and the fast path's shared copies of log reads,
+//!   [`Platform::log_copy`]); **per deployment:** one KV namespace and one
+//!   purge writer (its log read by [`Platform::read_log`]). A
 //!   simulator gives each data centre its own cache and its own KV read cache
 //!   (values seen there up to the propagation time late).
 //! - **Per isolate:** an [`Isolate`](super::isolate::Isolate) (memo, memory
@@ -189,6 +191,14 @@ pub trait Platform: Clone + 'static {
     /// overwhelming probability; need not be secret. Seeded in a simulator.
     fn nonce(&self) -> u64;
 
+    /// A number drawn uniformly from `[0, 1)` (the fast path's back-off
+    /// jitter, so isolates that failed together do not retry together);
+    /// need not be secret. Seeded in a simulator. The default derives it
+    /// from [`Platform::nonce`].
+    fn random(&self) -> f64 {
+        (self.nonce() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
     /// One structured event for the operator's log (`event`, and fields).
     fn log(&self, event: &str, fields: serde_json::Value);
 
@@ -238,13 +248,42 @@ pub trait Platform: Clone + 'static {
     /// be reached.
     async fn hand_off(&self, handoff: &Handoff) -> Result<Stored, IoError>;
 
-    /// The fast path's hook (issue 25), called once per cacheable request
-    /// before the memo is consulted: makes this isolate's view of the purge
-    /// writer's log fresh enough, applying what is new to the memo.
-    /// `Some(detail)` when hits are served under the KV bound only (the
-    /// detail goes on their `Cache-Status`). The default: no fast path.
-    async fn purge_view(&self) -> Option<Detail> {
+    // ---- the fast purge path (`flow::fastpath`, issue 25) ----
+
+    /// This data centre's shared copy of a read of the purge log stored under
+    /// `key` ([`Platform::put_log_copy`]), as text: `None` when there is none
+    /// or it cannot be read (the reader then reads the writer). Shared by
+    /// every isolate of the data centre (the Cache API), never across data
+    /// centres. The default: no shared copies (every isolate reads alone).
+    async fn log_copy(&self, key: &str) -> Option<String> {
+        let _ = key;
         None
+    }
+
+    /// Stores `text` under `key` for this data centre's other isolates, kept
+    /// at most `max_age` seconds. Best effort: a failure (or a platform where
+    /// the Cache API does nothing, `workers.dev`) only means each isolate
+    /// reads the writer itself. The default does nothing.
+    async fn put_log_copy(&self, key: &str, text: &str, max_age: u64) {
+        let _ = (key, text, max_age);
+    }
+
+    /// The purge writer's log of the last `window_ms` (its clock), as the
+    /// writer answers `GET /log` (`purge::log::LogRead` as JSON). Must give up
+    /// after `give_up_ms` (an `Err`, like an unreachable writer): the caller
+    /// counts on it to bound a read. Called only when
+    /// [`Platform::has_writer`]. The default: no writer.
+    async fn read_log(&self, window_ms: u64, give_up_ms: u64) -> Result<String, IoError> {
+        let _ = (window_ms, give_up_ms);
+        Err(IoError("no purge writer on this platform".into()))
+    }
+
+    /// The fast path answered that this request serves hits under the KV
+    /// bound only (`detail` goes on its `Cache-Status`). An observation: the
+    /// simulator's checker holds such reads to the backstop bound; the
+    /// default (the worker) does nothing.
+    fn behind(&self, detail: Detail) {
+        let _ = detail;
     }
 
     // ---- the origin ----

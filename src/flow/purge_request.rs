@@ -304,7 +304,8 @@ async fn hand_off<P: Platform>(
             Replay::Fresh => Err("the writer's stored receipt does not parse".into()),
         };
     }
-    remember(isolate, names, handoff.record(), now);
+    let logged = stored.logged.then(|| platform.now());
+    remember(isolate, names, handoff.record(), now, logged);
     text.and_then(Receipt::parse)
         .or_else(|| Receipt::parse(json).map(|r| r.settled(stored.logged)))
         .map(Recorded::Recorded)

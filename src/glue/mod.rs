@@ -39,11 +39,6 @@ pub(crate) struct State {
     pub analytics: bool,
     /// Bucket origins' credentials and bindings, read once.
     pub buckets: Rc<bucket::Buckets>,
-    /// This isolate's view of the purge writer's log (the fast path).
-    pub fast: RefCell<crate::purge::fastview::FastView>,
-    /// A purge writer is bound (`writer::WRITER_BINDING`): without one there
-    /// is no log to read, and the fast path is off.
-    pub writer_bound: bool,
 }
 
 thread_local! {
@@ -65,8 +60,6 @@ fn state(env: &Env) -> Rc<std::result::Result<State, String>> {
             isolate: Rc::new(Isolate::new(config, secret(env, "EDGECACHE_KEY_SECRET"))),
             analytics: observe::has_dataset(env),
             buckets,
-            fast: RefCell::new(crate::purge::fastview::FastView::new()),
-            writer_bound: env.durable_object(writer::WRITER_BINDING).is_ok(),
         }
     });
     let rc = Rc::new(loaded);

@@ -6,13 +6,12 @@ use super::body::{guard, read_upto, read_whole, stream_of};
 use super::bucket::{fetch_bucket, Buckets};
 use super::convert::{from_flat, local, now_millis, rebuild, response_with, to_core, to_worker};
 use super::kv::{put as kv_put, BINDING as KV_BINDING};
-use super::writer::{hand_off, WRITER_BINDING};
+use super::writer::{hand_off, read_log, WRITER_BINDING};
 use crate::flow::fetched::{relayable, FetchError};
 use crate::flow::platform::{
     Answer, Background, BucketTarget, Completion, Fetch, IoError, Matched, OriginRequest, Outgoing,
     Platform, Source,
 };
-use crate::http::cache_status::Detail;
 use crate::http::headers::Headers;
 use crate::http::time::UnixMillis;
 use crate::purge::writer::{Handoff, Stored};
@@ -103,6 +102,10 @@ impl Platform for Edge {
         super::convert::nonce()
     }
 
+    fn random(&self) -> f64 {
+        js_sys::Math::random()
+    }
+
     fn log(&self, event: &str, fields: serde_json::Value) {
         super::log(event, fields);
     }
@@ -161,12 +164,17 @@ impl Platform for Edge {
         hand_off(&ns, handoff).await.map_err(IoError)
     }
 
-    async fn purge_view(&self) -> Option<Detail> {
-        let (Some(ctx), Some(rc)) = (&self.ctx, super::current_state()) else {
-            return None;
-        };
-        let Ok(state) = rc.as_ref() else { return None };
-        super::fastlog::ensure(&self.env, ctx, state).await
+    async fn log_copy(&self, key: &str) -> Option<String> {
+        super::fastlog::get(key).await
+    }
+
+    async fn put_log_copy(&self, key: &str, text: &str, max_age: u64) {
+        super::fastlog::put(key, text, max_age).await;
+    }
+
+    async fn read_log(&self, window_ms: u64, give_up_ms: u64) -> Result<String, IoError> {
+        let ns = self.env.durable_object(WRITER_BINDING).map_err(io)?;
+        read_log(&ns, window_ms, give_up_ms).await.map_err(IoError)
     }
 
     async fn fetch(&self, req: OriginRequest<'_, Response>) -> Fetch<Response> {

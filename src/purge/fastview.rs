@@ -33,7 +33,7 @@
 //! therefore only delay a purge to the KV bound, never resurrect an entry.
 
 use super::generations::{GenName, PurgeRecord};
-use super::log::{LogEntry, LogRead};
+use super::log::{LogEntry, LogOrder, LogRead};
 use crate::config::PurgeSettings;
 use crate::http::cache_status::Detail;
 use crate::http::time::UnixMillis;
@@ -121,6 +121,8 @@ pub struct FastView {
     /// [`READ_GIVE_UP_MS`]; one that never reported (cancelled) stops counting
     /// a second after that, so it cannot hold the isolate up.
     reading: Option<UnixMillis>,
+    /// The writer's order of the purges in the window last read.
+    order: LogOrder,
 }
 
 impl FastView {
@@ -216,6 +218,10 @@ impl FastView {
             self.gap_until = now.saturating_add(backstop_ms);
         }
         let after = if reset { 0 } else { self.since.unwrap_or(0) };
+        if reset {
+            self.order.clear();
+        }
+        self.order.read(read, asked_at);
         self.since = Some(read.head);
         self.asked_at = Some(asked_at);
         read.entries
@@ -236,6 +242,18 @@ impl FastView {
             .min(BACKOFF_MAX_MS);
         let extra = (wait as f64 * jitter.clamp(0.0, 1.0) / 4.0) as u64;
         self.retry_at = now.saturating_add(wait + extra);
+    }
+
+    /// The writer's order of the purges this view read
+    /// (`purge::memo::Memo::put_ordered` merges by it).
+    pub fn order(&self) -> &LogOrder {
+        &self.order
+    }
+
+    /// This isolate handed the purge written with `nonce` to the writer,
+    /// which logged it, at `now` ([`LogOrder::wrote`]).
+    pub fn wrote(&mut self, nonce: u64, now: UnixMillis) {
+        self.order.wrote(nonce, now);
     }
 
     /// Consecutive failed reads.

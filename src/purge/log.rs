@@ -179,3 +179,136 @@ impl LogRead {
         serde_json::from_str(text).ok()
     }
 }
+
+/// Most purges a [`LogOrder`] holds: as many entries as the log itself can
+/// (every entry costs at least [`ENTRY_OVERHEAD`] of [`LOG_MAX_BYTES`]).
+pub const ORDER_MAX: usize = LOG_MAX_BYTES / ENTRY_OVERHEAD;
+/// Most purges written here and not yet seen in the log a [`LogOrder`] holds.
+pub const WRITTEN_MAX: usize = 256;
+
+/// The writer's order of the purges an isolate knows of: nonce → sequence
+/// number for the entries of its current window of the log, and the purges
+/// this isolate itself handed to the writer that its reads have not shown
+/// yet. The log is the total order of the writes (a purge answered 200
+/// after another has the higher number), so of two purges both known here
+/// the one with the higher number is the newer write, whatever the purging
+/// clocks said ([`LogOrder::newer`]; `purge::record::PurgeRecord::merge_read`
+/// keeps its nonce).
+///
+/// A purge written here ([`LogOrder::wrote`]) was logged after every read
+/// applied so far that does not hold it (a read answered after the logging
+/// would hold it), so it is newer than every purge numbered here, until a
+/// read asked after the hand-off was answered is applied: that read holds it
+/// (it gets its number) or shows it is gone from the window, and it is
+/// forgotten either way ([`LogOrder::read`]).
+///
+/// Bounded as the log is: entries before the window the last read covered
+/// are forgotten, never more than [`ORDER_MAX`] (and [`WRITTEN_MAX`]). A log
+/// that restarted numbers its purges again: the order is cleared
+/// ([`LogOrder::clear`]) so that numbers of two logs are never compared.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogOrder {
+    by_nonce: std::collections::HashMap<u64, u64>,
+    by_seq: std::collections::BTreeMap<u64, u64>,
+    /// Purges written here not yet in a read: nonce, when the hand-off was
+    /// answered (this isolate's clock).
+    written: Vec<(u64, UnixMillis)>,
+}
+
+/// Where a purge stands in a [`LogOrder`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rank {
+    Logged(u64),
+    /// Written here, after every numbered purge.
+    Written,
+}
+
+impl LogOrder {
+    /// Applies a read asked at `asked_at` whose window starts at sequence
+    /// number `first`: learns its entries' numbers, forgets those before the
+    /// window, and settles the purges written here that it answers for. An
+    /// incomplete read (entries dropped) settles them all.
+    pub fn read(&mut self, read: &LogRead, asked_at: UnixMillis) {
+        self.keep_from(read.first);
+        for e in &read.entries {
+            if let Some(old) = self.by_nonce.insert(e.nonce, e.seq) {
+                self.by_seq.remove(&old);
+            }
+            self.by_seq.insert(e.seq, e.nonce);
+        }
+        while self.by_seq.len() > ORDER_MAX {
+            self.drop_first();
+        }
+        let known = &self.by_nonce;
+        self.written
+            .retain(|(n, at)| read.complete && *at > asked_at && !known.contains_key(n));
+    }
+
+    /// This isolate handed the purge written with `nonce` to the writer,
+    /// which logged it; the hand-off was answered at `at`.
+    pub fn wrote(&mut self, nonce: u64, at: UnixMillis) {
+        if self.by_nonce.contains_key(&nonce) {
+            return;
+        }
+        if self.written.len() >= WRITTEN_MAX {
+            self.written.remove(0);
+        }
+        self.written.push((nonce, at));
+    }
+
+    fn keep_from(&mut self, first: u64) {
+        while self
+            .by_seq
+            .first_key_value()
+            .is_some_and(|(s, _)| *s < first)
+        {
+            self.drop_first();
+        }
+    }
+
+    fn drop_first(&mut self) {
+        if let Some((_, nonce)) = self.by_seq.pop_first() {
+            self.by_nonce.remove(&nonce);
+        }
+    }
+
+    /// Forgets everything (the log restarted).
+    pub fn clear(&mut self) {
+        *self = LogOrder::default();
+    }
+
+    fn rank(&self, nonce: u64) -> Option<Rank> {
+        match self.by_nonce.get(&nonce) {
+            Some(seq) => Some(Rank::Logged(*seq)),
+            None => self
+                .written
+                .iter()
+                .any(|(n, _)| *n == nonce)
+                .then_some(Rank::Written),
+        }
+    }
+
+    /// Whether the purge written with `read` is newer than the one written
+    /// with `held`: `None` when the order does not say (one is unknown here,
+    /// or both were written here and neither is in a read yet).
+    pub fn newer(&self, held: u64, read: u64) -> Option<bool> {
+        if held == read {
+            return Some(false);
+        }
+        match (self.rank(held)?, self.rank(read)?) {
+            (Rank::Logged(h), Rank::Logged(r)) => Some(r > h),
+            (Rank::Logged(_), Rank::Written) => Some(true),
+            (Rank::Written, Rank::Logged(_)) => Some(false),
+            (Rank::Written, Rank::Written) => None,
+        }
+    }
+
+    /// Purges numbered here.
+    pub fn len(&self) -> usize {
+        self.by_seq.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_seq.is_empty()
+    }
+}

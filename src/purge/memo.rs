@@ -2,6 +2,7 @@
 //! per `purge.generation_memo` seconds per isolate. Pure: time is passed in.
 
 use super::generations::{Gen, GenName, Generations};
+use super::log::LogOrder;
 use super::record::PurgeRecord;
 use crate::http::time::UnixSecs;
 use std::collections::{BTreeMap, HashMap};
@@ -82,9 +83,26 @@ impl Memo {
     /// Returns the value the memo now holds for `name` (`value` itself when
     /// it is not memoized): what a decision should use.
     pub fn put(&mut self, name: GenName, value: Gen, now: UnixSecs) -> Gen {
+        self.put_ordered(name, value, now, &LogOrder::default())
+    }
+
+    /// [`Memo::put`] where the isolate knows the writer's order of the purges
+    /// it read from the log (`order`): of two marks whose purges are both
+    /// there, the later-numbered one is the newer write and keeps its nonce
+    /// (rule 2 keeps working through back-to-back purges); otherwise the
+    /// time rule of [`PurgeRecord::merge_read`]. Both the log's entries and
+    /// KV reads are put this way (a KV read older than a purge the log
+    /// brought must not drop its nonce either).
+    pub fn put_ordered(
+        &mut self,
+        name: GenName,
+        value: Gen,
+        now: UnixSecs,
+        order: &LogOrder,
+    ) -> Gen {
         let skew_ms = self.skew_ms;
         self.insert(name, value, now, |held, read| {
-            held.merge_read(read, skew_ms)
+            held.merge_read(read, skew_ms, |h, r| order.newer(h, r))
         })
     }
 

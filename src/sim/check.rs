@@ -5,7 +5,7 @@
 //!    (a read in flight may get what the origin or cache gave it before): the fast bound
 //!    (`PurgeSettings::fast_bound_ms`) when the writer logged it, else the
 //!    backstop (`purge::writer::staleness_bound`); a read the fast path
-//!    told to serve under the KV bound only (`Platform::purge_view`'s
+//!    told to serve under the KV bound only (`flow::fastpath`'s, `Platform::behind`:
 //!    `fast_path_unreachable` / `fast_path_gap`) is held to the backstop. The backstop is lengthened
 //!    by any time KV refused writes after the purge (no claim holds while KV
 //!    is down; the writer retries).

@@ -25,6 +25,7 @@ pub mod world;
 pub mod writer;
 
 use crate::config::Config;
+use crate::purge::log::ORDER_MAX;
 use crate::purge::memo::MEMO_MAX_BYTES;
 use crate::purge::webhook::generation_ttl;
 use crate::purge::writer::{staleness_bound, Writer, MAX_PENDING};
@@ -70,6 +71,16 @@ pub struct Summary {
     pub log_reads: u64,
     /// Zone purge calls the API stand-in took (the zone layer's runs).
     pub zone_calls: usize,
+    /// Reads of the writer's log that failed (writer down or too slow).
+    pub log_reads_failed: u64,
+    /// Most reads of the writer's log one location sent in one poll interval,
+    /// and the (location, interval) pairs with any: `(log_reads +
+    /// log_reads_failed) / log_read_intervals` is the mean per location and
+    /// interval while it reads (about 1: the shared copy).
+    pub max_log_reads_per_interval: u32,
+    pub log_read_intervals: u64,
+    /// Locations that woke after idling longer than the log's read window.
+    pub woke_after_window: u64,
 }
 
 /// A failed run: its seed, what broke, and how to replay it.
@@ -249,6 +260,10 @@ fn summary(w: &World, seed: u64) -> Summary {
             .count(),
         log_reads: w.writer.borrow().log_reads,
         zone_calls: w.writer.borrow().zone_calls.len(),
+        log_reads_failed: w.fast.borrow().failed,
+        max_log_reads_per_interval: w.fast.borrow().max_per_interval,
+        log_read_intervals: w.fast.borrow().intervals,
+        woke_after_window: w.fast.borrow().woke_after_window,
     }
 }
 
@@ -262,14 +277,16 @@ fn bounded(w: &Rc<World>) -> Result<(), String> {
             let memory = f.memory.borrow().used_bytes();
             let collapse = f.collapse.borrow().used_bytes();
             let refresh = f.refresh.borrow().used_bytes();
+            let order = f.fast.borrow().order().len();
             if memo > MEMO_MAX_BYTES
+                || order > ORDER_MAX
                 || memory > max_memory
                 || collapse > crate::flow::collapse::COLLAPSE_MAX_BYTES
                 || refresh > crate::flow::refresh::REFRESH_GATE_MAX_BYTES
             {
                 return Err(format!(
                     "memory: isolate {} holds memo {memo} B, memory tier {memory} B, \
-                     collapser {collapse} B, refresh gate {refresh} B",
+                     collapser {collapse} B, refresh gate {refresh} B, log order {order}",
                     iso.id
                 ));
             }

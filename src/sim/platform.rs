@@ -62,8 +62,9 @@ pub struct Sim {
     /// The last hand-off the writer accepted from this invocation (what the
     /// checker holds a 200 to).
     handed: Rc<RefCell<Option<Handoff>>>,
-    /// The isolate a request runs in (its view of the purge log).
-    iso: Option<Rc<SimIsolate>>,
+    /// The isolate a request runs in (its reads of the writer's log are
+    /// counted per isolate, `sim::fast`); 0 outside one.
+    iso: u64,
     /// The fast path answered that this request serves under the KV bound
     /// only (what the checker holds it to: its `Cache-Status` has room for
     /// one detail, and an answer such as stale-if-error's names its own).
@@ -77,7 +78,7 @@ impl Sim {
             loc,
             inv: w.id(),
             handed: Rc::default(),
-            iso: None,
+            iso: 0,
             behind: Rc::default(),
         }
     }
@@ -87,10 +88,10 @@ impl Sim {
         self.behind.get()
     }
 
-    /// A request's handle in isolate `iso` (the fast path reads its view).
+    /// A request's handle in isolate `iso`.
     pub fn in_isolate(w: &Rc<World>, iso: &Rc<SimIsolate>) -> Sim {
         Sim {
-            iso: Some(iso.clone()),
+            iso: iso.id,
             ..Sim::new(w, iso.loc)
         }
     }
@@ -118,6 +119,10 @@ impl Platform for Sim {
 
     fn nonce(&self) -> u64 {
         self.w.rng.borrow_mut().u64(..)
+    }
+
+    fn random(&self) -> f64 {
+        self.w.rng.borrow_mut().f64()
     }
 
     fn log(&self, event: &str, fields: serde_json::Value) {
@@ -187,12 +192,22 @@ impl Platform for Sim {
         Ok(stored)
     }
 
-    async fn purge_view(&self) -> Option<Detail> {
-        let detail = super::fast::ensure(&self.w, self.iso.as_ref()?).await;
-        if detail.is_some() {
-            self.behind.set(true);
-        }
-        detail
+    async fn log_copy(&self, key: &str) -> Option<String> {
+        super::fast::log_copy(&self.w, self.loc, key).await
+    }
+
+    async fn put_log_copy(&self, key: &str, text: &str, max_age: u64) {
+        super::fast::put_log_copy(&self.w, self.loc, key, text, max_age).await;
+    }
+
+    async fn read_log(&self, window_ms: u64, give_up_ms: u64) -> Result<String, IoError> {
+        super::fast::read_log(&self.w, self.loc, self.iso, window_ms, give_up_ms)
+            .await
+            .map_err(IoError)
+    }
+
+    fn behind(&self, _detail: Detail) {
+        self.behind.set(true);
     }
 
     async fn fetch(&self, req: OriginRequest<'_, Body>) -> Fetch<Body> {

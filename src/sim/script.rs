@@ -1,8 +1,9 @@
 //! What happens in a run, drawn from its seed: the data centres (clock skew
 //! within the configured allowance, round trip to the writer), readers in
 //! each location, the origin's changes (each followed by its webhook), an
-//! optional idle gap of days (purge records and cached entries age), and the
-//! faults: KV refusing writes, KV reads failing, the writer unreachable (its
+//! optional idle gap of days (purge records and cached entries age), a
+//! location's readers idle for longer than the purge log's window
+//! (`sim::fast::Nap`), and the faults: KV refusing writes, KV reads failing, the writer unreachable (its
 //! hand-offs and log reads) or slow (log reads past their timeout), the
 //! origin answering 503, hanging or slow, isolates evicted, Cache API
 //! entries evicted.
@@ -79,7 +80,9 @@ async fn pause(w: &World, shape: Shape, ms: u64) -> bool {
 /// Readers at location `loc`: bursts of requests for a popular resource.
 pub async fn readers(w: Rc<World>, loc: usize, shape: Shape) {
     let mean = w.draw(100, 900);
+    let mut nap = super::fast::nap(&w);
     while pause(&w, shape, w.draw(1, 2 * mean)).await {
+        super::fast::sleep_through(&w, loc, &mut nap, shape.end()).await;
         let r = popular(&w);
         let iso = {
             let isolates = w.locs[loc].isolates.borrow();

@@ -11,8 +11,6 @@ use super::writer::WriterModel;
 use crate::config::Config;
 use crate::http::headers::Headers;
 use crate::http::time::{UnixMillis, UnixSecs};
-use crate::purge::fastview::FastView;
-use crate::purge::log::LogRead;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -37,8 +35,6 @@ pub struct SimIsolate {
     pub id: u64,
     pub loc: usize,
     pub flow: Rc<FlowIsolate>,
-    /// Its view of the purge log (`purge::fastview`; the glue's `State::fast`).
-    pub fast: RefCell<FastView>,
 }
 
 pub type FlowIsolate = crate::flow::isolate::Isolate<super::platform::Sim>;
@@ -49,7 +45,6 @@ impl SimIsolate {
             id,
             loc,
             flow: Rc::new(FlowIsolate::new(config.clone(), None)),
-            fast: RefCell::new(FastView::new()),
         }
     }
 }
@@ -62,9 +57,10 @@ pub struct Location {
     pub rtt_ms: u64,
     pub cache: RefCell<HashMap<String, Cached>>,
     pub isolates: RefCell<Vec<Rc<SimIsolate>>>,
-    /// The location's shared reads of the purge log (Cache API, one key per
-    /// poll interval of the location's clock): when asked, and the read.
-    pub fastlog: RefCell<HashMap<u64, (UnixMillis, LogRead)>>,
+    /// The location's shared copies of purge log reads (Cache API, one key
+    /// per poll interval, `flow::fastpath`): when each expires (true ms),
+    /// and its text.
+    pub fastlog: RefCell<HashMap<String, (u64, String)>>,
 }
 
 /// Faults in force now.
@@ -107,6 +103,8 @@ pub struct World {
     next_id: Cell<u64>,
     /// Print a line per webhook, writer flush and fault (`edgecache sim --trace`).
     pub trace: Cell<bool>,
+    /// The fast path's figures and its no-flood check (`sim::fast`).
+    pub fast: RefCell<super::fast::FastStats>,
 }
 
 impl World {
@@ -124,6 +122,7 @@ impl World {
             purging: RefCell::new(HashMap::new()),
             next_id: Cell::new(0),
             trace: Cell::new(false),
+            fast: RefCell::default(),
         })
     }
 

@@ -64,10 +64,15 @@ pub fn sim_cmd(args: &[String]) -> Result<(), Exit> {
     let started = Instant::now();
     let mut failed = Vec::new();
     let every = (o.seeds / 20).max(1);
+    let mut fast = FastFigures::default();
     for (i, seed) in (o.from..o.from.saturating_add(o.seeds)).enumerate() {
         match edgecache::sim::run_traced(seed, o.trace) {
-            Ok(s) if o.verbose => println!("{s:?}"),
-            Ok(_) => {}
+            Ok(s) => {
+                fast.add(&s);
+                if o.verbose {
+                    println!("{s:?}");
+                }
+            }
             Err(f) => {
                 println!("{f}");
                 failed.push(seed);
@@ -83,6 +88,7 @@ pub fn sim_cmd(args: &[String]) -> Result<(), Exit> {
             );
         }
     }
+    eprintln!("{}", fast.line());
     if failed.is_empty() {
         return Ok(());
     }
@@ -90,4 +96,33 @@ pub fn sim_cmd(args: &[String]) -> Result<(), Exit> {
         "{} seed(s) failed: {failed:?}",
         failed.len()
     )))
+}
+
+/// The fast path's figures over the runs that passed.
+#[derive(Default)]
+struct FastFigures {
+    reads: u64,
+    failed: u64,
+    intervals: u64,
+    max: u32,
+    woke: u64,
+}
+
+impl FastFigures {
+    fn add(&mut self, s: &edgecache::sim::Summary) {
+        self.reads += s.log_reads + s.log_reads_failed;
+        self.failed += s.log_reads_failed;
+        self.intervals += s.log_read_intervals;
+        self.max = self.max.max(s.max_log_reads_per_interval);
+        self.woke += s.woke_after_window;
+    }
+
+    fn line(&self) -> String {
+        let mean = self.reads as f64 / self.intervals.max(1) as f64;
+        format!(
+            "sim: fast path: writer log reads per location per poll interval: mean {mean:.2}, \
+             max {}; {} failed (writer down or slow); {} locations woke after the log's window",
+            self.max, self.failed, self.woke
+        )
+    }
 }

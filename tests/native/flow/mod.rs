@@ -8,6 +8,7 @@ mod client_cache_control;
 mod collapse;
 mod compressed;
 mod copy_strategy;
+mod fastpath;
 mod memory_tier;
 mod observe;
 mod refresh_gate;

@@ -5,6 +5,7 @@ mod body;
 mod cache_tag;
 mod generations;
 mod log;
+mod log_order;
 mod marks;
 mod no_resurrection;
 mod prefix_hosts;
