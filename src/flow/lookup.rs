@@ -90,10 +90,21 @@ async fn collapsed<P: Platform>(cx: &Cx<'_, P>, m: Missed<P::Body>) -> Replied<P
         let has_stale = m.kept.as_ref().is_some_and(|k| k.stale_if_error);
         match follower_step(outcome, has_stale, retries) {
             FollowerStep::Lookup => match follow_lookup(cx).await {
-                Some(r) => return r,
-                // Keep what this request found first (its stale copy, its
-                // reads) and fetch.
-                None => return miss(cx, m, note()).await,
+                Found::Answered(r) => return r,
+                // Fetch with the marks read just now: a purge that arrived
+                // while it waited (the reason the leader's entry is not
+                // usable) is recorded in the new entry's stamp, so the next
+                // read can prove it current (rule 2 of `purge::generations`)
+                // rather than fetch again. Keep the stale copy it found
+                // first when the second look found none.
+                Found::Miss(again) => {
+                    let m = Missed {
+                        detail: m.detail.or(again.detail),
+                        kept: again.kept.or(m.kept),
+                        seen: again.seen,
+                    };
+                    return miss(cx, m, note()).await;
+                }
             },
             FollowerStep::Origin => return miss(cx, m, note()).await,
             FollowerStep::Stale => {
@@ -112,19 +123,15 @@ async fn collapsed<P: Platform>(cx: &Cx<'_, P>, m: Missed<P::Body>) -> Replied<P
 }
 
 /// A follower whose leader stored its answer: its own lookup (memory tier,
-/// then its own cache match), marked `collapsed`; `None` when that finds
-/// nothing usable (its caller fetches with what it found first).
-pub async fn follow_lookup<P: Platform>(cx: &Cx<'_, P>) -> Option<Replied<P>> {
+/// then its own cache match), marked `collapsed`; a miss when that finds
+/// nothing usable (evicted, purged meanwhile), with the marks it read.
+pub async fn follow_lookup<P: Platform>(cx: &Cx<'_, P>) -> Found<P> {
     let now = cx.platform.now_secs();
     let collapsed = Some(Detail::Collapsed);
     if let Some(served) = from_memory(cx, now, collapsed).await {
-        return Some(Ok(served));
+        return Found::Answered(Ok(served));
     }
-    match stored(cx, now, collapsed).await {
-        Found::Answered(r) => Some(r),
-        // Not there after all (evicted, purged meanwhile).
-        Found::Miss(_) => None,
-    }
+    stored(cx, now, collapsed).await
 }
 
 /// Serves the lookup from the memory tier when the entry there is current

@@ -42,6 +42,10 @@ pub async fn request(w: Rc<World>, iso: Rc<SimIsolate>, url: String) {
     // A read is judged by when it began: a request in flight when the purge
     // is answered may get the body the origin or cache gave it before.
     let began = w.now();
+    // The purge a read that finds its entry purged answers to: the latest in
+    // force when it began (a read that began before purge #n and fetched
+    // after it answers to #n-1, whose entry it found purged).
+    let epoch = w.check.borrow().epoch(res);
     let Ok(reply) = flow::lookup::lookup(&cx).await else {
         return; // an I/O error: the client gets a 500, no body of the resource
     };
@@ -72,7 +76,6 @@ pub async fn request(w: Rc<World>, iso: Rc<SimIsolate>, url: String) {
         let healthy_since = w.origin.borrow().healthy_since;
         let faulty = w.faults.get().origin != super::world::OriginFault::Healthy
             || (healthy_since > 0 && now < healthy_since + settle_ms);
-        let epoch = check.epoch(res);
         check.purged_fetch(now, iso.id, res, iso.loc, faulty, epoch);
     }
 }

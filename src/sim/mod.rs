@@ -111,7 +111,12 @@ pub fn run(seed: u64) -> Result<Summary, Failure> {
 /// [`run`] with the fast path off (`purge.poll = "0s"`): every purge held to
 /// the KV bound, the configuration the worker had before issue 25.
 pub fn run_kv_only(seed: u64) -> Result<Summary, Failure> {
-    run_config(seed, false, &kv_only_config())
+    run_kv_only_traced(seed, false)
+}
+
+/// [`run_kv_only`], traced as [`run_traced`] is (`edgecache sim --kv-only`).
+pub fn run_kv_only_traced(seed: u64, trace: bool) -> Result<Summary, Failure> {
+    run_config(seed, trace, &kv_only_config())
 }
 
 /// [`CONFIG`] with `purge.poll = "0s"`.

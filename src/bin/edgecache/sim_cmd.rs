@@ -5,7 +5,7 @@ use crate::cli::{value, Exit};
 use std::time::Instant;
 
 pub const SIM_HELP: &str = "\
-edgecache sim [--seeds N] [--from S] [--seed S] [--verbose] [--trace]
+edgecache sim [--seeds N] [--from S] [--seed S] [--kv-only] [--verbose] [--trace]
 
 Runs the deterministic simulator of the edge: data centres with their caches
 and isolates, Workers KV with production's propagation and limits, the purge
@@ -18,6 +18,8 @@ failure prints its seed and the command that replays it.
     --seeds N     how many seeds to run (default 100)
     --from S      first seed (default 0); seeds S, S+1, ... run
     --seed S      run this one seed (same as --from S --seeds 1)
+    --kv-only     with the fast path off (purge.poll 0s: every purge held to
+                  the KV bound), as make test runs a share of its seeds
     --verbose     print each run's summary
     --trace       print each webhook, writer flush and fault (stderr)
 Exit code 1 when a seed fails (every failing seed is printed).
@@ -26,6 +28,7 @@ Exit code 1 when a seed fails (every failing seed is printed).
 struct Options {
     from: u64,
     seeds: u64,
+    kv_only: bool,
     verbose: bool,
     trace: bool,
 }
@@ -39,6 +42,7 @@ fn options(args: &[String]) -> Result<Options, Exit> {
     let mut o = Options {
         from: 0,
         seeds: 100,
+        kv_only: false,
         verbose: false,
         trace: false,
     };
@@ -51,6 +55,7 @@ fn options(args: &[String]) -> Result<Options, Exit> {
                 o.from = number(&value(&mut it, a)?, a)?;
                 o.seeds = 1;
             }
+            "--kv-only" => o.kv_only = true,
             "--verbose" => o.verbose = true,
             "--trace" => o.trace = true,
             other => return Err(Exit::Usage(format!("unexpected argument {other:?}"))),
@@ -65,7 +70,11 @@ pub fn sim_cmd(args: &[String]) -> Result<(), Exit> {
     let mut failed = Vec::new();
     let every = (o.seeds / 20).max(1);
     for (i, seed) in (o.from..o.from.saturating_add(o.seeds)).enumerate() {
-        match edgecache::sim::run_traced(seed, o.trace) {
+        let run = match o.kv_only {
+            true => edgecache::sim::run_kv_only_traced(seed, o.trace),
+            false => edgecache::sim::run_traced(seed, o.trace),
+        };
+        match run {
             Ok(s) if o.verbose => println!("{s:?}"),
             Ok(_) => {}
             Err(f) => {

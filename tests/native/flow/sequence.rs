@@ -19,7 +19,9 @@ use edgecache::purge::writer::{Handoff, Stored as WriterStored};
 use futures_util::FutureExt;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::future::Future;
 use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
 
 type Stored = (u16, Headers, Vec<u8>);
 
@@ -35,6 +37,10 @@ struct World {
     /// The header lists the origin was sent, in order.
     sent: RefCell<Vec<Headers>>,
     background: RefCell<Vec<Background>>,
+    /// Origin fetches wait while this is set (a request in flight).
+    hold_fetch: Cell<bool>,
+    /// Timers yield once before they fire (a follower's wait can be paused).
+    timers_yield: Cell<bool>,
 }
 
 #[derive(Clone, Default)]
@@ -55,6 +61,14 @@ impl Platform for Fake {
         UnixMillis(self.0.now.get())
     }
     async fn sleep(&self, ms: u64) {
+        if self.0.timers_yield.get() {
+            let mut yielded = false;
+            std::future::poll_fn(|_| match std::mem::replace(&mut yielded, true) {
+                false => Poll::Pending,
+                true => Poll::Ready(()),
+            })
+            .await;
+        }
         self.0.now.set(self.0.now.get() + ms);
     }
     fn wait_until(&self, work: Background) {
@@ -96,6 +110,12 @@ impl Platform for Fake {
         Err(IoError("no writer".into()))
     }
     async fn fetch(&self, req: OriginRequest<'_, Vec<u8>>) -> Fetch<Vec<u8>> {
+        let held = &self.0.hold_fetch;
+        std::future::poll_fn(|_| match held.get() {
+            true => Poll::Pending,
+            false => Poll::Ready(()),
+        })
+        .await;
         self.0.sent.borrow_mut().push(req.headers.clone());
         let (status, headers, body) = (self.0.origin.borrow().as_ref().unwrap())(req.headers);
         Fetch::Answered(Answer {
@@ -261,7 +281,18 @@ fn a_signed_purge_makes_the_next_request_a_miss() {
     });
     get(&p, &isolate, "https://site.test/api/p");
     p.settle();
-    let body = br#"{"urls":["https://site.test/api/p"]}"#.to_vec();
+    p.advance_secs(1);
+    signed_purge(&p, &isolate, "https://site.test/api/p");
+    p.advance_secs(1);
+    let (_, cs, body) = get(&p, &isolate, "https://site.test/api/p");
+    assert!(cs.contains("fwd=miss"), "{cs}");
+    assert_eq!(body, b"v2");
+    assert_eq!(n.get(), 2);
+}
+
+/// A signed purge of `url` through `flow::purge_request::purge`, answered 200.
+fn signed_purge(p: &Fake, isolate: &Rc<Isolate<Fake>>, url: &str) {
+    let body = format!(r#"{{"urls":["{url}"]}}"#).into_bytes();
     let secret = Secret::parse(SECRET).unwrap();
     let now = p.now().to_secs();
     let headers = fields(&[
@@ -270,7 +301,6 @@ fn a_signed_purge_makes_the_next_request_a_miss() {
         ("webhook-signature", &sign(&secret, "msg_1", now, &body)),
         ("content-length", &body.len().to_string()),
     ]);
-    p.advance_secs(1);
     let req = PurgeRequest {
         method: &Method::Post,
         url: "https://site.test/__edgecache/purge",
@@ -279,12 +309,90 @@ fn a_signed_purge_makes_the_next_request_a_miss() {
         secrets: &[secret],
         zone_token: None,
     };
-    let purged = purge(&p, &isolate, req).now_or_never().expect("completes");
+    let purged = purge(p, isolate, req).now_or_never().expect("completes");
     assert_eq!(purged.reply.delivery.status, 200);
     assert!(purged.line.is_some());
+}
+
+/// A GET of `url` that owns what it borrows, to be polled step by step.
+async fn owned_get(p: Fake, isolate: Rc<Isolate<Fake>>, url: &'static str) -> String {
+    let headers = Headers::new();
+    let inc = Incoming {
+        method: &Method::Get,
+        url,
+        headers: &headers,
+        has_body: false,
+        user_secret: None,
+    };
+    let Plan::Lookup(lk) = plan(&isolate.config, &inc) else {
+        panic!("{url} is not looked up")
+    };
+    let cx = Cx {
+        platform: &p,
+        isolate: &isolate,
+        headers: &headers,
+        lookup: &lk,
+        trace: None,
+    };
+    let reply = edgecache::flow::lookup::lookup(&cx)
+        .await
+        .expect("no I/O error");
+    reply
+        .delivery
+        .headers
+        .get("cache-status")
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn a_follower_that_waited_through_a_purge_stores_an_entry_the_next_read_can_prove_current() {
+    // Seed 2341 of the simulator (fast path off): a leader's fetch overlaps
+    // a purge, so its entry is purged when its follower looks again; the
+    // follower fetches, and its entry must record the purge's mark (read
+    // on that second look), else the next read finds it purged too (the
+    // time rule, within the clock-skew allowance) and goes to the origin
+    // a third time for one purge.
+    let (p, isolate) = setup();
+    let n = Rc::new(Cell::new(0));
+    let count = n.clone();
+    p.origin(move |_| {
+        count.set(count.get() + 1);
+        (
+            200,
+            Headers::new(),
+            format!("v{}", count.get()).into_bytes(),
+        )
+    });
+    const URL: &str = "https://site.test/api/f";
+    p.0.hold_fetch.set(true);
+    p.0.timers_yield.set(true);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut leader = Box::pin(owned_get(p.clone(), isolate.clone(), URL));
+    let mut follower = Box::pin(owned_get(p.clone(), isolate.clone(), URL));
+    assert!(
+        leader.as_mut().poll(&mut cx).is_pending(),
+        "the leader fetches"
+    );
+    assert!(follower.as_mut().poll(&mut cx).is_pending(), "it waits");
     p.advance_secs(1);
-    let (_, cs, body) = get(&p, &isolate, "https://site.test/api/p");
+    signed_purge(&p, &isolate, URL);
+    p.0.hold_fetch.set(false);
+    let Poll::Ready(cs) = leader.as_mut().poll(&mut cx) else {
+        panic!("the leader answers")
+    };
     assert!(cs.contains("fwd=miss"), "{cs}");
-    assert_eq!(body, b"v2");
-    assert_eq!(n.get(), 2);
+    p.settle(); // its copy is stored: the follower looks again
+    let cs = (0..100)
+        .find_map(|_| match follower.as_mut().poll(&mut cx) {
+            Poll::Ready(cs) => Some(cs),
+            Poll::Pending => None,
+        })
+        .expect("the follower answers");
+    assert!(cs.contains("fwd=miss"), "{cs}");
+    p.settle();
+    p.0.timers_yield.set(false);
+    let (_, cs, body) = get(&p, &isolate, URL);
+    assert!(cs.contains("hit"), "{cs}");
+    assert_eq!((body.as_slice(), n.get()), (&b"v2"[..], 2));
 }
