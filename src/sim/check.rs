@@ -17,7 +17,14 @@
 //!    origin for a stored entry found purged (`Cache-Status: …fwd=miss…
 //!    detail=purged`, while the origin is healthy): the first read after a
 //!    purge fetches and every later one hits, as rule 2 of
-//!    `purge::generations` promises.
+//!    `purge::generations` promises. A fetch counts against the purge in
+//!    force when its read *began* (the one that made the entry it found
+//!    purged), not when its answer came: a read that began before purge #n
+//!    and was answered after it was sent by #n−1. (Counted by answer, seed
+//!    2341 with the fast path off charged two such reads to the next purge
+//!    of three within 3.7 s and failed; it also showed a real extra fetch,
+//!    a collapsed follower storing an entry without the mark of the purge
+//!    it waited through, fixed in `flow::lookup`.)
 //! 4. **Memory.** Every isolate's memo, memory tier, collapser and refresh
 //!    gate, the writer's pending slots and the run's live tasks stay under
 //!    their bounds.
@@ -138,7 +145,8 @@ impl Checker {
     }
 
     /// Invariant 3: an origin request made by isolate `iso` for an entry
-    /// found purged, answered while purge #`epoch` was the latest in force.
+    /// found purged by a read begun while purge #`epoch` was the latest in
+    /// force ([`Checker::epoch`] when the read began).
     pub fn purged_fetch(
         &mut self,
         now: u64,
