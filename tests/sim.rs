@@ -5,7 +5,7 @@
 //! thousands with a progress line.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
 
-use edgecache::sim::{run, run_kv_only, Failure};
+use edgecache::sim::{run, run_kv_only, run_mode, Failure, Mode};
 
 /// A known defect of the fast path's core, not of the simulator (issue 25):
 /// an isolate applies a log entry to its memo with `Memo::put`
@@ -111,11 +111,15 @@ fn runs_do_what_the_invariants_need_to_see() {
     // Purges acknowledged, reads after them, faults: over a handful of seeds
     // the simulator exercises what it checks (a simulator that never purged
     // would pass every invariant).
-    // (Seed 8 fails on the known defect, see `known_defect`.)
+    // (Seeds that fail on the known defect are left out, see `known_defect`.)
     let runs: Vec<_> = (0..20)
-        .filter(|s| *s != 8)
-        .map(|s| run(s).unwrap())
+        .filter_map(|s| match run(s) {
+            Ok(r) => Some(r),
+            Err(f) if known_defect(&f) => None,
+            Err(f) => panic!("{f}"),
+        })
         .collect();
+    assert!(runs.len() >= 15, "{} runs", runs.len());
     assert!(runs.iter().all(|r| r.reads > 100 && r.purges_acked > 0));
     assert!(runs.iter().any(|r| r.late_reads > 0));
     assert!(runs.iter().any(|r| r.kv_refused > 0));
@@ -124,4 +128,30 @@ fn runs_do_what_the_invariants_need_to_see() {
     // The fast path: purges logged (their receipts state the fast bound),
     // locations reading the writer's log.
     assert!(runs.iter().all(|r| r.fast_purges > 0 && r.log_reads > 0));
+    // Requests with a `Cache-Control`, unsafe ones, passed-through ones.
+    assert!(runs
+        .iter()
+        .all(|r| r.directives > 0 && r.unsafe_requests > 0 && r.passed_through > 0));
+}
+
+/// A known defect of the purge writer, not of the simulator, found by the
+/// soft-purge workload (`Mode::soft`, `edgecache sim --soft`; off in the
+/// runs above until it is fixed): a soft purge reads the name's record
+/// before writing the merge (`PurgeRecord::reads_first`), and the writer's
+/// location may still hand it its cached read from before a hard purge it
+/// wrote less than the KV propagation time ago, so the merge written drops
+/// that hard purge (invariant 2, "lost purge"; the purged body is then
+/// served stale rather than refused). When this fails, the writer is
+/// fixed: remove this test and turn soft purges on in every run.
+#[test]
+fn a_soft_purge_still_loses_a_hard_purge_written_just_before() {
+    // Seed 8, fast path off: the hard purge acknowledged at t=2041 ms is
+    // overwritten by a soft purge's merge at t=8253 ms.
+    let mode = Mode {
+        kv_only: true,
+        soft: true,
+        ..Mode::default()
+    };
+    let f = run_mode(8, mode).unwrap_err();
+    assert!(f.message.starts_with("lost purge"), "{f}");
 }

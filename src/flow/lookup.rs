@@ -13,7 +13,9 @@
 //! ```
 
 use super::client_cc::refuse_miss;
-use super::collapse::{flight_hold, follower_step, FollowerStep, Role};
+use super::collapse::{
+    flight_hold, follower_step, FollowerStep, Role, FOLLOWER_FETCHED, FOLLOWER_STALE,
+};
 use super::copies::{promote, serve_stored};
 use super::entry::StoredEntry;
 use super::flight::{wait, Leader, Reporter};
@@ -78,6 +80,7 @@ async fn collapsed<P: Platform>(cx: &Cx<'_, P>, m: Missed<P::Body>) -> Replied<P
             .collapse
             .borrow_mut()
             .join(key, now, hold, Default::default);
+        cx.role(role.name());
         let shared = match role {
             Role::Lead { id, shared } => {
                 let leader = Leader::new(p, cx.isolate, key, id, shared);
@@ -98,6 +101,7 @@ async fn collapsed<P: Platform>(cx: &Cx<'_, P>, m: Missed<P::Body>) -> Replied<P
                 // rather than fetch again. Keep the stale copy it found
                 // first when the second look found none.
                 Found::Miss(again) => {
+                    cx.role(FOLLOWER_FETCHED);
                     let m = Missed {
                         detail: m.detail.or(again.detail),
                         kept: again.kept.or(m.kept),
@@ -106,9 +110,14 @@ async fn collapsed<P: Platform>(cx: &Cx<'_, P>, m: Missed<P::Body>) -> Replied<P
                     return miss(cx, m, note()).await;
                 }
             },
-            FollowerStep::Origin => return miss(cx, m, note()).await,
+            FollowerStep::Origin => {
+                cx.role(FOLLOWER_FETCHED);
+                return miss(cx, m, note()).await;
+            }
             FollowerStep::Stale => {
+                cx.role(FOLLOWER_STALE);
                 let Some(s) = m.kept.filter(|k| k.stale_if_error) else {
+                    cx.role(FOLLOWER_FETCHED);
                     let m = Missed { kept: None, ..m };
                     return miss(cx, m, note()).await;
                 };
@@ -245,6 +254,12 @@ fn no_entry<P: Platform>(cx: &Cx<'_, P>, now: UnixSecs, detail: Option<Detail>) 
 /// nothing is stored: the origin's answer is passed on uncached.
 async fn unverifiable<P: Platform>(cx: &Cx<'_, P>) -> Replied<P> {
     let lk = cx.lookup;
+    // `only-if-cached`: nothing it may be answered from, and it must not
+    // reach the origin (RFC 9111 §5.2.1.7): the worker's 504, as on a miss.
+    if let Some(f) = refuse_miss(lk) {
+        let cs = f.cache_status(CacheStatus::forward(Fwd::Miss));
+        return Ok(plain(f.status, f.message, &cs));
+    }
     cx.platform.log(
         "generations_unreadable",
         serde_json::json!({ "key": key_hash(lk.key.url()) }),

@@ -50,10 +50,71 @@ pub struct Acked {
     pub version: u64,
     pub keys: Vec<String>,
     pub record: PurgeRecord,
+    /// A soft purge (`"soft": true`): what it covers may be served stale
+    /// inside the route's windows ([`Checker::soft_allows`]).
+    pub soft: bool,
+}
+
+impl Acked {
+    fn kind(&self) -> &'static str {
+        if self.soft {
+            "soft"
+        } else {
+            "hard"
+        }
+    }
+}
+
+/// A read served a body of the resource.
+#[derive(Debug, Clone, Copy)]
+pub struct Served {
+    /// When it began (true ms).
+    pub at: u64,
+    pub resource: usize,
+    pub loc: usize,
+    /// Served under the KV bound only (the fast path said so).
+    pub behind: bool,
+    pub stale: Staleness,
+}
+
+/// What a read's `Cache-Status` says about the body's freshness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Staleness {
+    Fresh,
+    /// A stale hit while one request revalidates (`detail=soft_purged` or
+    /// `stale_while_revalidate`).
+    Revalidating,
+    /// A stand-in while the origin fails (`fwd=stale`).
+    OnError,
+}
+
+impl Staleness {
+    pub fn of(cache_status: &str) -> Staleness {
+        if cache_status.contains("fwd=stale") {
+            Staleness::OnError
+        } else if cache_status.contains("detail=soft_purged")
+            || cache_status.contains("detail=stale_while_revalidate")
+        {
+            Staleness::Revalidating
+        } else {
+            Staleness::Fresh
+        }
+    }
+}
+
+/// How long a soft purge may leave stale bodies served (ms): the route's
+/// windows and the clock-skew allowance.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Windows {
+    pub revalidate_ms: u64,
+    pub if_error_ms: u64,
+    pub skew_ms: u64,
 }
 
 #[derive(Debug, Default)]
 pub struct Checker {
+    /// A soft purge's allowance ([`Checker::soft_allows`]).
+    pub windows: Windows,
     /// The backstop bound (KV alone), ms: what a read served under the KV
     /// bound only (`Cache-Status` detail `fast_path_*`) is held to.
     pub backstop_ms: u64,
@@ -69,6 +130,8 @@ pub struct Checker {
     pub late_reads: u64,
     pub max_lag_ms: u64,
     pub purged_fetches: u64,
+    /// Requests with a `Cache-Control`, unsafe ones, passed-through ones.
+    pub kinds: [u64; 3],
     /// The most origin requests one isolate led for one resource and purge.
     pub max_purged_fetches: u32,
 }
@@ -115,31 +178,129 @@ impl Checker {
         *self.recorded.entry(resource).or_insert(0) += 1;
     }
 
-    /// Invariant 1, for a body of `version` served from `loc` by a read begun at `now`;
-    /// `behind`: served under the KV bound only (and said so), so every
-    /// purge is held to the backstop, not the fast bound its receipt states.
-    pub fn served(&mut self, now: u64, resource: usize, version: u64, loc: usize, behind: bool) {
+    /// Invariant 1, for a body of `version` served by read `s`: older than a
+    /// purge acknowledged more than its bound before the read began only
+    /// inside a soft purge's allowance ([`Checker::soft_allows`]).
+    pub fn served(&mut self, s: &Served, version: u64) {
         self.reads += 1;
-        let bound = |a: &Acked| match behind {
+        let bound = |a: &Acked| match s.behind {
             true => a.bound_ms.max(self.backstop_ms),
             false => a.bound_ms,
         };
-        let newer = self
+        let newer: Vec<&Acked> = self
             .acked
             .iter()
-            .filter(|a| a.resource == resource && a.version > version)
-            .map(|a| (self.deadline(a.at_ms, bound(a)), a))
-            .min_by_key(|(d, a)| (*d, a.at_ms));
-        let Some((deadline, a)) = newer else { return };
-        let lag = now.saturating_sub(a.at_ms);
+            .filter(|a| a.resource == s.resource && a.version > version)
+            .collect();
+        let Some(first) = newer.iter().map(|a| a.at_ms).min() else {
+            return;
+        };
+        let lag = s.at.saturating_sub(first);
         self.late_reads += 1;
         self.max_lag_ms = self.max_lag_ms.max(lag);
-        if now > deadline {
-            let (at, v, b) = (a.at_ms, a.version, bound(a));
+        let broken = newer.iter().find_map(|a| {
+            let deadline = self.deadline(a.at_ms, bound(a));
+            (s.at > deadline && !self.soft_allows(a, s)).then_some((*a, deadline))
+        });
+        let Some((a, deadline)) = broken else { return };
+        let (at, v, b, kind) = (a.at_ms, a.version, bound(a), a.kind());
+        let message = format!(
+            "stale read: location {} served resource {} version {version} to a read begun at \
+             t={} ms (behind: {}, {:?}); version {v} was purged ({kind}) and acknowledged at \
+             t={at} ms, {} ms before (bound {b} ms, deadline t={deadline} ms)",
+            s.loc,
+            s.resource,
+            s.at,
+            s.behind,
+            s.stale,
+            s.at.saturating_sub(at)
+        );
+        self.fail(message);
+    }
+
+    /// Whether a soft purge lets read `s` have an older body after its
+    /// deadline: served stale (said so in `Cache-Status`) and inside the
+    /// window its stale was allowed for, counted from the purge
+    /// (`flow::stored::stale_since`): the route's stale-while-revalidate for
+    /// a stale hit, stale-if-error for a stand-in while the origin fails;
+    /// each plus the clock-skew allowance (the purge's time is the
+    /// receiving location's clock) and a second (ages are whole seconds).
+    pub fn soft_allows(&self, a: &Acked, s: &Served) -> bool {
+        let window = match (a.soft, s.stale) {
+            (true, Staleness::Revalidating) => self.windows.revalidate_ms,
+            (true, Staleness::OnError) => self.windows.if_error_ms,
+            _ => return false,
+        };
+        let slack = self.windows.skew_ms.saturating_add(1000);
+        s.at <= a.at_ms.saturating_add(window).saturating_add(slack)
+    }
+
+    /// Invariant 5: a request with `Cache-Control: cc` (the route honours it,
+    /// `flow::client_cc`) got what the directive allows: `only-if-cached` a
+    /// stored answer or the worker's 504, never the origin; `no-cache` and
+    /// `max-age=0` never an entry stored before it (a collapsed follower's
+    /// copy is one fetched for it), and from the origin no version older
+    /// than `current`, the origin's when it began.
+    pub fn directive(
+        &mut self,
+        cc: &str,
+        cs: &str,
+        current: u64,
+        answered: Option<(u16, u64)>,
+        now: u64,
+    ) {
+        self.kinds[0] += 1;
+        let status = answered.map(|a| a.0);
+        let broke = if cc == "only-if-cached" {
+            let refused = cs.contains("detail=only_if_cached");
+            let hit = cs.contains("hit") && !cs.contains("fwd=");
+            !(refused || hit)
+        } else {
+            let collapsed = cs.contains("collapsed");
+            let stored = cs.contains("hit") && !collapsed;
+            let fetched = cs.contains("fwd=") && !cs.contains("fwd=stale") && !collapsed;
+            let older = answered.is_some_and(|(s, v)| s == 200 && v < current);
+            stored || (fetched && older)
+        };
+        if broke {
             self.fail(format!(
-                "stale read: location {loc} served resource {resource} version {version} to a \
-                 read begun at t={now} ms (behind: {behind}); version {v} was purged and acknowledged at \
-                 t={at} ms, {lag} ms before (bound {b} ms, deadline t={deadline} ms)"
+                "request cache-control: {cc} answered {status:?} ({cs}), version {:?} when \
+                 the origin had {current}, at t={now} ms",
+                answered.map(|a| a.1)
+            ));
+        }
+    }
+
+    /// Invariant 6: after a non-error answer to an unsafe request, no entry
+    /// of its key stored before it began is left in its data centre
+    /// (`kept`: one that is).
+    pub fn invalidated(&mut self, status: u16, kept: Option<&str>, url: &str, now: u64) {
+        self.kinds[1] += 1;
+        if let Some(key) = kept.filter(|_| (200..400).contains(&status)) {
+            self.fail(format!(
+                "unsafe request: POST {url} answered {status} at t={now} ms, and {key} stored \
+                 before it is still in its data centre's cache"
+            ));
+        }
+    }
+
+    /// Invariant 7: a request no route covers is passed through: nothing is
+    /// stored for it (`stored`), and its answer is the origin's when it was
+    /// asked (no version older than `current`, the one when it began).
+    pub fn passed_through(
+        &mut self,
+        url: &str,
+        answered: Option<(u16, u64)>,
+        current: u64,
+        stored: bool,
+        now: u64,
+    ) {
+        self.kinds[2] += 1;
+        let older = answered.is_some_and(|(s, v)| s == 200 && v < current);
+        if stored || older {
+            self.fail(format!(
+                "pass-through: GET {url} at t={now} ms: answered {answered:?} when the origin \
+                 had version {current}; stored: {stored}"
             ));
         }
     }
@@ -196,8 +357,13 @@ impl Checker {
             }
             for key in &a.keys {
                 let held = central(key).and_then(|v| PurgeRecord::parse(&v));
-                let want = a.record.hard.map(|t| t.0.saturating_sub(skew_ms));
-                let covered = held.is_some_and(|r| r.hard.map(|t| t.0) >= want);
+                // A soft purge is covered by a soft or hard one as late.
+                let time = if a.soft { a.record.soft } else { a.record.hard };
+                let want = time.map(|t| t.0.saturating_sub(skew_ms));
+                let covered = held.is_some_and(|r| {
+                    let soft = r.soft.filter(|_| a.soft).map(|t| t.0);
+                    r.hard.map(|t| t.0).max(soft) >= want
+                });
                 if !covered {
                     let message = format!(
                         "lost purge: acknowledged at t={} ms (resource {}), KV key {key} holds \
@@ -213,95 +379,5 @@ impl Checker {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::http::time::UnixMillis;
-    use crate::purge::record::PurgeKind;
-
-    fn acked(at_ms: u64, version: u64) -> Acked {
-        Acked {
-            at_ms,
-            bound_ms: 70_000,
-            resource: 1,
-            version,
-            keys: vec!["gen:k".into()],
-            record: PurgeRecord::new(PurgeKind::Hard, UnixMillis(at_ms)).with_nonce(9),
-        }
-    }
-
-    #[test]
-    fn an_old_body_is_allowed_inside_the_bound_and_refused_after_it() {
-        let mut c = Checker::new(70_000);
-        c.ack(acked(1_000, 2));
-        c.served(71_000, 1, 1, 0, false);
-        assert_eq!(c.violation, None);
-        c.served(71_000, 1, 2, 0, false);
-        c.served(71_001, 2, 1, 0, false);
-        assert_eq!(c.violation, None);
-        c.served(71_001, 1, 1, 0, false);
-        assert!(c.violation.unwrap().contains("stale read"));
-    }
-
-    #[test]
-    fn a_fast_purge_is_held_to_its_bound_unless_the_read_says_it_is_behind() {
-        let mut c = Checker::new(70_000);
-        c.ack(Acked {
-            bound_ms: 4_000,
-            ..acked(1_000, 2)
-        });
-        c.served(5_000, 1, 1, 0, false);
-        c.served(60_000, 1, 1, 0, true);
-        assert_eq!(c.violation, None);
-        c.served(5_001, 1, 1, 0, false);
-        assert!(c.violation.unwrap().contains("bound 4000 ms"));
-    }
-
-    #[test]
-    fn time_kv_refused_writes_lengthens_the_bound() {
-        let mut c = Checker::new(70_000);
-        c.refusals.push((500, Some(11_000)));
-        assert_eq!(c.deadline(1_000, 70_000), 81_000);
-        c.refusals.push((100_000, None));
-        assert_eq!(c.deadline(1_000, 70_000), 81_000);
-        assert_eq!(c.deadline(40_000, 70_000), u64::MAX);
-        // The fast bound rests on the writer's log, not on KV.
-        assert_eq!(c.deadline(40_000, 4_000), 44_000);
-    }
-
-    #[test]
-    fn a_stampede_after_a_purge_is_refused_while_the_origin_is_healthy() {
-        let mut c = Checker::new(70_000);
-        c.ack(acked(1_000, 2));
-        for _ in 0..10 {
-            c.purged_fetch(2_000, 7, 1, 0, true, 1);
-        }
-        for _ in 0..MAX_PURGED_FETCHES {
-            c.purged_fetch(2_000, 7, 1, 0, false, 1);
-            c.purged_fetch(2_000, 8, 1, 0, false, 1);
-            c.purged_fetch(2_000, 7, 1, 0, false, 0);
-        }
-        assert_eq!(c.violation, None);
-        c.purged_fetch(2_000, 7, 1, 0, false, 1);
-        assert!(c.violation.unwrap().contains("stampede"));
-    }
-
-    #[test]
-    fn a_purge_missing_from_kv_is_lost_unless_its_record_has_expired() {
-        let mut c = Checker::new(70_000);
-        c.ack(acked(1_000, 2));
-        let newer = PurgeRecord::new(PurgeKind::Hard, UnixMillis(5_000)).with_nonce(1);
-        let text = newer.encode().unwrap();
-        c.lost(10_000, 1_000_000, 0, |_| Some(text.clone()));
-        assert_eq!(c.violation, None);
-        let earlier = PurgeRecord::new(PurgeKind::Hard, UnixMillis(500)).with_nonce(2);
-        let earlier = earlier.encode().unwrap();
-        c.lost(10_000, 1_000_000, 500, |_| Some(earlier.clone()));
-        assert_eq!(c.violation, None);
-        c.lost(10_000, 5_000, 0, |_| None);
-        assert_eq!(c.violation, None);
-        c.lost(10_000, 1_000_000, 499, |_| Some(earlier.clone()));
-        assert!(c.violation.take().unwrap().contains("lost purge"));
-        c.lost(10_000, 1_000_000, 0, |_| None);
-        assert!(c.violation.unwrap().contains("lost purge"));
-    }
-}
+#[path = "check_tests.rs"]
+mod tests;

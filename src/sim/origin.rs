@@ -20,9 +20,17 @@ pub fn url(r: usize) -> String {
     format!("https://{HOST}/api/items/{r}")
 }
 
-/// The resource a URL names (the key URL or origin URL of one).
+/// The same resource at a path no route covers: passed through, never stored.
+pub fn live_url(r: usize) -> String {
+    format!("https://{HOST}/api/live/{r}")
+}
+
+/// The resource a URL names (the key URL or origin URL of one, cached or not).
 pub fn resource_of(url: &str) -> Option<usize> {
-    let tail = url.split("/api/items/").nth(1)?;
+    let tail = url
+        .split("/api/items/")
+        .nth(1)
+        .or_else(|| url.split("/api/live/").nth(1))?;
     let digits: String = tail.chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok()
 }

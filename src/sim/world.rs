@@ -29,6 +29,8 @@ pub struct Cached {
     pub headers: Headers,
     pub version: u64,
     pub expires: u64,
+    /// When it was put (true ms).
+    pub stored_at: u64,
 }
 
 /// The worker's per-isolate state (`flow::isolate::Isolate`: memo, memory
@@ -105,6 +107,8 @@ pub struct World {
     next_id: Cell<u64>,
     /// Print a line per webhook, writer flush and fault (`edgecache sim --trace`).
     pub trace: Cell<bool>,
+    /// Some purges are soft (`edgecache sim --soft`, [`super::Mode::soft`]).
+    pub soft_purges: Cell<bool>,
 }
 
 impl World {
@@ -122,6 +126,7 @@ impl World {
             purging: RefCell::new(HashMap::new()),
             next_id: Cell::new(0),
             trace: Cell::new(false),
+            soft_purges: Cell::new(false),
         })
     }
 
@@ -228,6 +233,7 @@ impl World {
             headers,
             version,
             expires,
+            stored_at: self.now(),
         };
         self.locs[loc].cache.borrow_mut().insert(key.to_string(), c);
     }

@@ -41,6 +41,8 @@ struct World {
     hold_fetch: Cell<bool>,
     /// Timers yield once before they fire (a follower's wait can be paused).
     timers_yield: Cell<bool>,
+    /// KV reads fail.
+    kv_fails: Cell<bool>,
 }
 
 #[derive(Clone, Default)]
@@ -97,6 +99,9 @@ impl Platform for Fake {
         self.0.cache.borrow_mut().remove(key).is_some()
     }
     async fn kv_get(&self, key: &str) -> Result<Option<String>, IoError> {
+        if self.0.kv_fails.get() {
+            return Err(IoError("KV read failed".into()));
+        }
         Ok(self.0.kv.borrow().get(key).cloned())
     }
     async fn kv_put(&self, key: &str, value: &str, _ttl: u64) -> Result<(), IoError> {
@@ -186,7 +191,16 @@ fn fields(pairs: &[(&str, &str)]) -> Headers {
 
 /// Sends a GET of `url` through `flow::lookup`: status, `Cache-Status`, body.
 fn get(p: &Fake, isolate: &Rc<Isolate<Fake>>, url: &str) -> (u16, String, Vec<u8>) {
-    let headers = Headers::new();
+    get_with(p, isolate, url, Headers::new())
+}
+
+/// [`get`] with these request headers.
+fn get_with(
+    p: &Fake,
+    isolate: &Rc<Isolate<Fake>>,
+    url: &str,
+    headers: Headers,
+) -> (u16, String, Vec<u8>) {
     let inc = Incoming {
         method: &Method::Get,
         url,
@@ -395,4 +409,32 @@ fn a_follower_that_waited_through_a_purge_stores_an_entry_the_next_read_can_prov
     let (_, cs, body) = get(&p, &isolate, URL);
     assert!(cs.contains("hit"), "{cs}");
     assert_eq!((body.as_slice(), n.get()), (&b"v2"[..], 2));
+}
+
+#[test]
+fn only_if_cached_never_reaches_the_origin_even_when_the_purge_records_are_unreadable() {
+    // Found by the simulator: with KV reads failing, a stored entry cannot
+    // be proven current, and the request used to be forwarded uncached
+    // (fail safe) — to the origin, which `only-if-cached` forbids.
+    let (p, isolate) = setup();
+    p.origin(|_| (200, Headers::new(), b"one".to_vec()));
+    get(&p, &isolate, "https://site.test/api/o");
+    p.settle();
+    p.0.kv_fails.set(true);
+    let fresh = Rc::new(Isolate::new(config(), None)); // an empty memo
+    let cc = fields(&[("cache-control", "only-if-cached")]);
+    let (status, cs, _) = get_with(&p, &fresh, "https://site.test/api/o", cc);
+    assert_eq!(status, 504, "{cs}");
+    assert!(cs.contains("only_if_cached"), "{cs}");
+    assert_eq!(
+        p.0.sent.borrow().len(),
+        1,
+        "the origin was asked once, before"
+    );
+    // Without the directive it is still forwarded uncached (fail safe).
+    let (status, cs, _) = get(&p, &fresh, "https://site.test/api/o");
+    assert!(
+        status == 200 && cs.contains("generations_unavailable"),
+        "{cs}"
+    );
 }
