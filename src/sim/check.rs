@@ -102,12 +102,14 @@ impl Staleness {
     }
 }
 
-/// How long a soft purge may leave stale bodies served (ms): the route's
-/// windows and the clock-skew allowance.
-#[derive(Debug, Clone, Copy, Default)]
+/// How long a soft purge may leave stale bodies served (ms): each
+/// resource's stale windows as its entries have them (the longer of the
+/// route's and the origin's, `response::store`), and the clock-skew
+/// allowance.
+#[derive(Debug, Clone, Default)]
 pub struct Windows {
-    pub revalidate_ms: u64,
-    pub if_error_ms: u64,
+    /// Per resource: stale-while-revalidate and stale-if-error, ms.
+    pub per_resource: Vec<(u64, u64)>,
     pub skew_ms: u64,
 }
 
@@ -221,18 +223,35 @@ impl Checker {
     /// Whether a soft purge lets read `s` have an older body after its
     /// deadline: served stale (said so in `Cache-Status`) and inside the
     /// window its stale was allowed for, counted from the purge
-    /// (`flow::stored::stale_since`): the route's stale-while-revalidate for
-    /// a stale hit, stale-if-error for a stand-in while the origin fails;
+    /// (`flow::stored::stale_since`): the entry's stale-while-revalidate for
+    /// a stale hit, its stale-if-error for a stand-in while the origin fails;
     /// each plus the clock-skew allowance (the purge's time is the
     /// receiving location's clock) and a second (ages are whole seconds).
     pub fn soft_allows(&self, a: &Acked, s: &Served) -> bool {
+        let (revalidate, if_error) = self
+            .windows
+            .per_resource
+            .get(a.resource)
+            .copied()
+            .unwrap_or_default();
         let window = match (a.soft, s.stale) {
-            (true, Staleness::Revalidating) => self.windows.revalidate_ms,
-            (true, Staleness::OnError) => self.windows.if_error_ms,
+            (true, Staleness::Revalidating) => revalidate,
+            (true, Staleness::OnError) => if_error,
             _ => return false,
         };
+        // A name's record keeps only its latest soft purge, so a later soft
+        // purge of the resource starts the window again for what an earlier
+        // one made stale (docs/testing.md, "The simulator").
+        let from = self
+            .acked
+            .iter()
+            .filter(|b| b.soft && b.resource == a.resource && b.at_ms <= s.at)
+            .map(|b| b.at_ms)
+            .max()
+            .unwrap_or(a.at_ms)
+            .max(a.at_ms);
         let slack = self.windows.skew_ms.saturating_add(1000);
-        s.at <= a.at_ms.saturating_add(window).saturating_add(slack)
+        s.at <= from.saturating_add(window).saturating_add(slack)
     }
 
     /// Invariant 5: a request with `Cache-Control: cc` (the route honours it,

@@ -41,8 +41,7 @@ fn serve_as(
 fn a_soft_purge_allows_stale_answers_said_stale_inside_its_windows_only() {
     let mut c = Checker::new(70_000);
     c.windows = Windows {
-        revalidate_ms: 10_000,
-        if_error_ms: 600_000,
+        per_resource: vec![(0, 0), (10_000, 600_000)],
         skew_ms: 2_000,
     };
     c.ack(Acked {

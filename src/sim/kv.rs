@@ -23,6 +23,9 @@ struct Value {
 /// The store. Times are true times (ms since the run's start).
 #[derive(Debug, Default)]
 pub struct Kv {
+    /// Where [`Kv::put`]'s writes are made: the purge writer's location (the
+    /// worker writes purge records only through it).
+    pub home: usize,
     central: HashMap<String, Value>,
     /// (location, key) → (what that location read, when).
     cached: HashMap<(usize, String), (Option<String>, u64)>,
@@ -32,6 +35,14 @@ pub struct Kv {
 }
 
 impl Kv {
+    /// An empty store whose [`Kv::put`] writes are made at `home`.
+    pub fn at(home: usize) -> Kv {
+        Kv {
+            home,
+            ..Kv::default()
+        }
+    }
+
     fn charge(&mut self, invocation: u64) -> Result<(), String> {
         let n = self.ops.entry(invocation).or_insert(0);
         *n += 1;
@@ -67,8 +78,8 @@ impl Kv {
         Ok(v)
     }
 
-    /// A write of `text` kept `ttl_secs`; `refusing` is the fault "KV refuses
-    /// writes".
+    /// A write of `text` kept `ttl_secs` at [`Kv::home`]; `refusing` is the
+    /// fault "KV refuses writes".
     pub fn put(
         &mut self,
         key: &str,
@@ -76,6 +87,23 @@ impl Kv {
         ttl_secs: u64,
         now: u64,
         invocation: u64,
+        refusing: bool,
+    ) -> Result<(), String> {
+        let at = (self.home, now, invocation);
+        self.put_at(at, key, text, ttl_secs, refusing)
+    }
+
+    /// A write made at location `loc`: seen there at once (its read cache
+    /// takes the written value, as Cloudflare documents: "changes are
+    /// usually immediately visible in the location at which they are made";
+    /// the e2e stand-in does the same), elsewhere once their cached reads
+    /// expire.
+    pub fn put_at(
+        &mut self,
+        (loc, now, invocation): (usize, u64, u64),
+        key: &str,
+        text: &str,
+        ttl_secs: u64,
         refusing: bool,
     ) -> Result<(), String> {
         self.charge(invocation)?;
@@ -96,6 +124,9 @@ impl Kv {
             written_ms: now,
         };
         self.central.insert(key.to_string(), value);
+        if let Some(cached) = self.cached.get_mut(&(loc, key.to_string())) {
+            *cached = (Some(text.to_string()), now);
+        }
         Ok(())
     }
 

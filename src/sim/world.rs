@@ -118,7 +118,7 @@ impl World {
             rng: RefCell::new(fastrand::Rng::with_seed(seed)),
             config,
             locs,
-            kv: RefCell::new(Kv::default()),
+            kv: RefCell::new(Kv::at(writer_loc)),
             writer: RefCell::new(WriterModel::new(writer_loc)),
             origin: RefCell::new(Origin::default()),
             faults: Cell::new(Faults::default()),
@@ -190,13 +190,22 @@ impl World {
         self.kv.borrow_mut().get(loc, key, now, prop, inv)
     }
 
-    /// A KV write, taking 20–300 ms.
-    pub async fn kv_put(&self, key: &str, text: &str, ttl: u64, inv: u64) -> Result<(), String> {
+    /// A KV write from `loc`, taking 20–300 ms.
+    pub async fn kv_put(
+        &self,
+        loc: usize,
+        key: &str,
+        text: &str,
+        ttl: u64,
+        inv: u64,
+    ) -> Result<(), String> {
         let ms = self.draw(20, 300);
         self.exec.sleep(ms).await;
         let refusing = self.faults.get().kv_refuses_writes;
         let now = self.now();
-        self.kv.borrow_mut().put(key, text, ttl, now, inv, refusing)
+        self.kv
+            .borrow_mut()
+            .put_at((loc, now, inv), key, text, ttl, refusing)
     }
 
     /// The location's Cache API entry under `key`, if not expired.
