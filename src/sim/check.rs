@@ -28,6 +28,16 @@
 //! 4. **Memory.** Every isolate's memo, memory tier, collapser and refresh
 //!    gate, the writer's pending slots and the run's live tasks stay under
 //!    their bounds.
+//! 5. **Request `Cache-Control`** ([`Checker::directive`]): `only-if-cached`
+//!    never reaches the origin; `no-cache` / `max-age=0` never get an entry
+//!    stored before them.
+//! 6. **Unsafe requests** ([`Checker::invalidated`]): a non-error answer
+//!    leaves no entry of the key stored before it in its data centre.
+//! 7. **Pass-through** ([`Checker::passed_through`]): nothing stored, nothing
+//!    older than the origin's version when the request began.
+//!
+//! After a soft purge, invariant 1 allows an older body said stale, inside
+//! the entry's windows ([`Checker::soft_allows`]).
 
 use crate::purge::record::PurgeRecord;
 use std::collections::HashMap;
