@@ -153,23 +153,28 @@ fn runs_do_what_the_invariants_need_to_see() {
 /// (1) `PurgeRecord::merge_read` returns the read record whole when its mark
 /// equals the held one's; a log entry of a soft purge has the same mark as
 /// the memo's merge of that purge with an earlier hard one, so applying it
-/// drops the hard time (seed 1: isolate 5 serves version 8 as
-/// `detail=soft_purged` 5.5 s after a hard purge with a 4 s bound;
-/// `self.merge(read)` there fixes it). (2) A record of one purge (a log
-/// entry, or the purge the isolate received) put into a memo entry that had
-/// expired makes the entry fresh on what the isolate knew before: after the
-/// idle gap, a soft purge's record vouches for a name whose hard purge of
-/// two days ago the isolate never read, and the entry it covered is served
-/// (seed 804: `fwd=stale; detail=origin_error` for a body purged hard 2.5 days
-/// before).
+/// drops the hard time (seed 109: version 3 served `detail=soft_purged`
+/// 18.8 s after a hard purge with a 4 s bound; `self.merge(read)` there
+/// fixes this class). (2) A record of one purge (a log entry, or the purge
+/// the isolate received) put into a memo entry that had expired makes the
+/// entry fresh on what the isolate knew before: after the idle gap, a soft
+/// purge's record vouches for a name whose hard purge of days ago the
+/// isolate never read, and the entry it covered is served (seed 804:
+/// `fwd=stale; detail=origin_error` for a body purged hard 2.5 days before).
+/// When this fails, look at a wider `make simulate SOFT=1` run: if no seed
+/// fails with a stale read, the defects are fixed; remove this test and turn
+/// soft purges on in every run.
 #[test]
 fn soft_purges_still_meet_the_fast_paths_memo_merge_defects() {
     let soft = Mode {
         soft: true,
         ..Mode::default()
     };
-    for seed in [1, 804] {
-        let f = run_mode(seed, soft).unwrap_err();
-        assert!(f.message.starts_with("stale read"), "{f}");
-    }
+    let stale = |seed| {
+        run_mode(seed, soft)
+            .err()
+            .is_some_and(|f| f.message.starts_with("stale read"))
+    };
+    assert!((100..120).any(stale), "class (1): none of seeds 100-119");
+    assert!(stale(804), "class (2): seed 804");
 }

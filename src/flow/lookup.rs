@@ -15,6 +15,7 @@
 use super::client_cc::refuse_miss;
 use super::collapse::{
     flight_hold, follower_step, FollowerStep, Role, FOLLOWER_FETCHED, FOLLOWER_STALE,
+    MAX_FOLLOWER_RETRIES,
 };
 use super::copies::{promote, serve_stored};
 use super::entry::StoredEntry;
@@ -68,7 +69,7 @@ pub async fn lookup<P: Platform>(cx: &Cx<'_, P>) -> Replied<P> {
 /// A miss, collapsed with the isolate's other misses on its key
 /// (`flow::collapse`): lead (fetch and store), or follow (wait, then act on
 /// the leader's outcome), or pass (a hit-for-pass note).
-async fn collapsed<P: Platform>(cx: &Cx<'_, P>, m: Missed<P::Body>) -> Replied<P> {
+async fn collapsed<P: Platform>(cx: &Cx<'_, P>, mut m: Missed<P::Body>) -> Replied<P> {
     let (p, key) = (cx.platform, cx.key());
     let note = || Reporter::note(p, cx.isolate, key);
     let hold = flight_hold(cx.lookup.route());
@@ -94,19 +95,16 @@ async fn collapsed<P: Platform>(cx: &Cx<'_, P>, m: Missed<P::Body>) -> Replied<P
         match follower_step(outcome, has_stale, retries) {
             FollowerStep::Lookup => match follow_lookup(cx).await {
                 Found::Answered(r) => return r,
-                // Fetch with the marks read just now: a purge that arrived
-                // while it waited (the reason the leader's entry is not
-                // usable) is recorded in the new entry's stamp, so the next
-                // read can prove it current (rule 2 of `purge::generations`)
-                // rather than fetch again. Keep the stale copy it found
-                // first when the second look found none.
+                // The leader's entry is not usable (a purge arrived while it
+                // fetched): join again, so the followers make one origin
+                // request between them, not one each; once only, then alone.
                 Found::Miss(again) => {
+                    m = looked_again(m, again);
+                    if retries < MAX_FOLLOWER_RETRIES {
+                        retries += 1;
+                        continue;
+                    }
                     cx.role(FOLLOWER_FETCHED);
-                    let m = Missed {
-                        detail: m.detail.or(again.detail),
-                        kept: again.kept.or(m.kept),
-                        seen: again.seen,
-                    };
                     return miss(cx, m, note()).await;
                 }
             },
@@ -128,6 +126,20 @@ async fn collapsed<P: Platform>(cx: &Cx<'_, P>, m: Missed<P::Body>) -> Replied<P
             }
             FollowerStep::Retry => retries += 1,
         }
+    }
+}
+
+/// What a follower fetches with after its second look found nothing usable:
+/// the marks read on that look, so a purge that arrived while it waited (why
+/// the leader's entry is not usable) is recorded in the new entry's stamp and
+/// the next read can prove it current (rule 2 of `purge::generations`)
+/// rather than fetch again (the simulator's seed 2341); the stale copy it
+/// found first when the second look found none.
+fn looked_again<B>(first: Missed<B>, again: Missed<B>) -> Missed<B> {
+    Missed {
+        detail: first.detail.or(again.detail),
+        kept: again.kept.or(first.kept),
+        seen: again.seen,
     }
 }
 

@@ -438,3 +438,65 @@ fn only_if_cached_never_reaches_the_origin_even_when_the_purge_records_are_unrea
         "{cs}"
     );
 }
+
+/// Polls `f` until it is ready (its timers yield once each).
+fn poll_to_end(f: &mut std::pin::Pin<Box<impl Future<Output = String>>>) -> String {
+    let mut cx = Context::from_waker(Waker::noop());
+    (0..100)
+        .find_map(|_| match f.as_mut().poll(&mut cx) {
+            Poll::Ready(cs) => Some(cs),
+            Poll::Pending => None,
+        })
+        .expect("answers")
+}
+
+#[test]
+fn followers_whose_leaders_entry_was_purged_meanwhile_make_one_origin_request_between_them() {
+    // Seed 2592 of the simulator (fast path off, soft purges): a purge lands
+    // while a leader fetches; each of its three followers then found the new
+    // entry purged and went to the origin on its own, four origin requests
+    // for one key in one isolate.
+    let (p, isolate) = setup();
+    let n = Rc::new(Cell::new(0));
+    let count = n.clone();
+    p.origin(move |_| {
+        count.set(count.get() + 1);
+        (
+            200,
+            Headers::new(),
+            format!("v{}", count.get()).into_bytes(),
+        )
+    });
+    const URL: &str = "https://site.test/api/g";
+    p.0.hold_fetch.set(true);
+    p.0.timers_yield.set(true);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut leader = Box::pin(owned_get(p.clone(), isolate.clone(), URL));
+    let mut first = Box::pin(owned_get(p.clone(), isolate.clone(), URL));
+    let mut second = Box::pin(owned_get(p.clone(), isolate.clone(), URL));
+    assert!(
+        leader.as_mut().poll(&mut cx).is_pending(),
+        "the leader fetches"
+    );
+    assert!(first.as_mut().poll(&mut cx).is_pending(), "it waits");
+    assert!(second.as_mut().poll(&mut cx).is_pending(), "it waits");
+    p.advance_secs(1);
+    signed_purge(&p, &isolate, URL);
+    p.0.hold_fetch.set(false);
+    poll_to_end(&mut leader);
+    p.settle(); // its copy is stored, and purged already
+    let cs = poll_to_end(&mut first);
+    assert!(cs.contains("fwd=miss"), "{cs}");
+    assert!(
+        second.as_mut().poll(&mut cx).is_pending(),
+        "it follows the first"
+    );
+    p.settle();
+    let cs = poll_to_end(&mut second);
+    assert!(cs.contains("hit") && cs.contains("collapsed"), "{cs}");
+    assert_eq!(
+        n.get(),
+        2,
+        "the leader's request and one for both followers"
+    );
+}
