@@ -162,6 +162,20 @@ mod tests {
     }
 
     #[test]
+    fn a_write_is_seen_at_once_where_it_was_made() {
+        // The writer's soft purge reads the name before writing the merge:
+        // its own hard write just before must be what it reads.
+        let mut kv = Kv::at(3);
+        assert_eq!(kv.get(3, "k", 0, 60_000, 1), Ok(None));
+        assert_eq!(kv.get(1, "k", 0, 60_000, 1), Ok(None));
+        kv.put("k", "v", 3600, 10, 2, false).unwrap();
+        assert_eq!(kv.get(3, "k", 20, 60_000, 3), Ok(Some("v".into())));
+        assert_eq!(kv.get(1, "k", 20, 60_000, 3), Ok(None));
+        kv.put_at((1, 2_000, 4), "k", "w", 3600, false).unwrap();
+        assert_eq!(kv.get(1, "k", 2_001, 60_000, 5), Ok(Some("w".into())));
+    }
+
+    #[test]
     fn a_second_write_within_a_second_is_refused_and_values_expire() {
         let mut kv = Kv::default();
         kv.put("k", "a", 60, 0, 1, false).unwrap();
