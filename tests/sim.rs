@@ -155,9 +155,10 @@ fn runs_do_what_the_invariants_need_to_see() {
 /// the memo's merge of that purge with an earlier hard one, so applying it
 /// drops the hard time (seed 109: version 3 served `detail=soft_purged`
 /// 18.8 s after a hard purge with a 4 s bound; `self.merge(read)` there
-/// fixes this class). (2) A record of one purge (a log entry, or the purge
-/// the isolate received) put into a memo entry that had expired makes the
-/// entry fresh on what the isolate knew before: after the idle gap, a soft
+/// fixes this class). (2) A log entry put into a memo entry that had expired
+/// makes the entry fresh on what the isolate knew before (the same through
+/// the purge the isolate received is fixed, `flow::marks::remember`): after
+/// the idle gap, a soft
 /// purge's record vouches for a name whose hard purge of days ago the
 /// isolate never read, and the entry it covered is served (seed 804:
 /// `fwd=stale; detail=origin_error` for a body purged hard 2.5 days before).

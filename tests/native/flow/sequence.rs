@@ -43,6 +43,9 @@ struct World {
     timers_yield: Cell<bool>,
     /// KV reads fail.
     kv_fails: Cell<bool>,
+    /// A purge writer is bound (it records hand-offs; it writes nothing
+    /// to KV in these tests).
+    writer: Cell<bool>,
 }
 
 #[derive(Clone, Default)]
@@ -109,10 +112,13 @@ impl Platform for Fake {
         Ok(())
     }
     fn has_writer(&self) -> bool {
-        false
+        self.0.writer.get()
     }
-    async fn hand_off(&self, _: &Handoff) -> Result<WriterStored, IoError> {
-        Err(IoError("no writer".into()))
+    async fn hand_off(&self, h: &Handoff) -> Result<WriterStored, IoError> {
+        match self.0.writer.get() {
+            true => Ok(WriterStored::recorded(false, h.receipt.as_ref())),
+            false => Err(IoError("no writer".into())),
+        }
     }
     async fn fetch(&self, req: OriginRequest<'_, Vec<u8>>) -> Fetch<Vec<u8>> {
         let held = &self.0.hold_fetch;
@@ -306,13 +312,18 @@ fn a_signed_purge_makes_the_next_request_a_miss() {
 
 /// A signed purge of `url` through `flow::purge_request::purge`, answered 200.
 fn signed_purge(p: &Fake, isolate: &Rc<Isolate<Fake>>, url: &str) {
-    let body = format!(r#"{{"urls":["{url}"]}}"#).into_bytes();
+    signed_purge_of(p, isolate, url, false);
+}
+
+fn signed_purge_of(p: &Fake, isolate: &Rc<Isolate<Fake>>, url: &str, soft: bool) {
+    let body = format!(r#"{{"urls":["{url}"],"soft":{soft}}}"#).into_bytes();
     let secret = Secret::parse(SECRET).unwrap();
     let now = p.now().to_secs();
+    let id = format!("msg_{}", p.now().0);
     let headers = fields(&[
-        ("webhook-id", "msg_1"),
+        ("webhook-id", &id),
         ("webhook-timestamp", &now.to_string()),
-        ("webhook-signature", &sign(&secret, "msg_1", now, &body)),
+        ("webhook-signature", &sign(&secret, &id, now, &body)),
         ("content-length", &body.len().to_string()),
     ]);
     let req = PurgeRequest {
@@ -499,4 +510,32 @@ fn followers_whose_leaders_entry_was_purged_meanwhile_make_one_origin_request_be
         2,
         "the leader's request and one for both followers"
     );
+}
+
+#[test]
+fn a_soft_purge_received_over_an_expired_memo_does_not_hide_a_hard_purge_made_elsewhere() {
+    // The simulator's seeds 3868 and 5340 (fast path off, soft purges): an
+    // isolate that received a soft purge made its memo entry fresh from the
+    // soft purge and what it knew long before, and served an entry purged
+    // hard elsewhere meanwhile (KV had that purge) as merely soft-purged.
+    let (p, isolate) = setup();
+    p.origin(|_| (200, Headers::new(), b"old".to_vec()));
+    const URL: &str = "https://site.test/api/s";
+    get(&p, &isolate, URL);
+    p.settle();
+    p.advance_secs(1);
+    let elsewhere = Rc::new(Isolate::new(config(), None));
+    let stored = p.0.cache.borrow().clone();
+    signed_purge(&p, &elsewhere, URL); // hard, written to KV directly
+    *p.0.cache.borrow_mut() = stored; // made in another data centre: no local delete here
+    p.advance_secs(10); // this isolate's memo of the name has expired
+    p.0.writer.set(true); // the soft purge goes to the writer (not yet written)
+    signed_purge_of(&p, &isolate, URL, true);
+    p.advance_secs(1);
+    let (_, cs, body) = get(&p, &isolate, URL);
+    assert!(
+        cs.contains("fwd=miss") && cs.contains("detail=purged"),
+        "{cs}"
+    );
+    assert_eq!(body, b"old", "refetched (the origin has not changed)");
 }
