@@ -11,10 +11,13 @@ edgecache sim [--seeds N] [--from S] [--seed S] [--kv-only] [--soft] [--verbose]
 Runs the deterministic simulator of the edge: data centres with their caches
 and isolates, Workers KV with production's propagation and limits, the purge
 writer, an origin whose data changes (each change purged by webhook), clock
-skew and faults; checks after every step that no read is staler than the
-stated bound, no acknowledged purge is lost, the origin is asked at most a few
-times per purge and isolate, and memory stays bounded. A seed is one run: a
-failure prints its seed and the command that replays it.
+skew and faults; readers sending plain GETs, request Cache-Control, unsafe
+POSTs and requests no route covers. Checks after every step that no read is
+staler than the stated bound (a soft purge's stale answers inside the entry's
+windows), no acknowledged purge is lost, the origin is asked at most a few
+times per purge and isolate, each request got what its kind promises, and
+memory stays bounded. A seed is one run: a failure prints its seed and the
+command that replays it.
 
     --seeds N     how many seeds to run (default 100)
     --from S      first seed (default 0); seeds S, S+1, ... run
@@ -24,7 +27,8 @@ failure prints its seed and the command that replays it.
     --soft        a quarter of the purges soft (off in make test: a known
                   defect, see docs/testing.md)
     --verbose     print each run's summary
-    --trace       print each webhook, writer flush and fault (stderr)
+    --trace       print each webhook, writer flush, fault and request (its
+                  kind, Cache-Status, body version, collapse role) to stderr
 Exit code 1 when a seed fails (every failing seed is printed).
 ";
 
