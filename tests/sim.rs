@@ -5,7 +5,7 @@
 //! thousands with a progress line.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a panic
 
-use edgecache::sim::{run, run_kv_only, run_zone};
+use edgecache::sim::{run, run_kv_only, run_mode, run_zone, Mode};
 
 /// Seeds per test below (three tests, run in parallel by the harness).
 fn per_test() -> u64 {
@@ -47,14 +47,20 @@ fn every_invariant_holds_over_the_last_third_of_the_seeds() {
     hold_over(2);
 }
 
-/// With the fast path off, every invariant holds too: the collapsing
-/// invariant catches a stampede there (as it caught the clock-skew window's,
-/// issue 24).
+/// With the fast path off, every invariant holds too, soft purges included:
+/// the collapsing invariant catches a stampede there (as it caught the
+/// clock-skew window's, issue 24).
 #[test]
 fn every_invariant_holds_with_the_fast_path_off() {
     let started = std::time::Instant::now();
+    // Soft purges too (see `soft_purges_still_meet_the_fast_paths_memo_merge_defects`).
+    let mode = Mode {
+        kv_only: true,
+        soft: true,
+        ..Mode::default()
+    };
     let failures: Vec<String> = (0..per_test())
-        .filter_map(|seed| run_kv_only(seed).err())
+        .filter_map(|seed| run_mode(seed, mode).err())
         .map(|f| f.to_string())
         .collect();
     eprintln!(
@@ -69,7 +75,14 @@ fn every_invariant_holds_with_the_fast_path_off() {
 fn the_fast_path_is_off_in_the_kv_only_runs() {
     let r = run_kv_only(3).unwrap();
     assert_eq!((r.fast_purges, r.log_reads), (0, 0), "{r:?}");
-    assert!(r.purges_acked > 0);
+    assert!(r.purges_acked > 0 && r.soft_purges == 0);
+    let soft = Mode {
+        kv_only: true,
+        soft: true,
+        ..Mode::default()
+    };
+    let r = run_mode(3, soft).unwrap();
+    assert!(r.soft_purges > 0 && r.soft_purges < r.purges_acked, "{r:?}");
 }
 
 /// Seeds of `make simulate SEEDS=10000` that fail the collapsing invariant
@@ -117,6 +130,10 @@ fn runs_do_what_the_invariants_need_to_see() {
     // 5), and locations waking after idling longer than the log's window.
     assert!(runs.iter().any(|r| r.log_reads_failed > 0));
     assert!(runs.iter().any(|r| r.woke_after_window > 0));
+    // Requests with a `Cache-Control`, unsafe ones, passed-through ones.
+    assert!(runs
+        .iter()
+        .all(|r| r.directives > 0 && r.unsafe_requests > 0 && r.passed_through > 0));
 }
 
 /// With the zone purge layer on, the purge writer makes the zone calls:
@@ -138,4 +155,37 @@ fn every_invariant_holds_with_the_zone_layer_on() {
         .map(|r| r.zone_calls)
         .sum();
     assert!(calls > 0, "the zone layer made no call");
+}
+
+/// Two known defects of the fast path's memo merge, found by the soft-purge
+/// workload (`Mode::soft`): with the fast path on, soft purges stay out of
+/// the runs above until they are fixed (the KV-only runs have them).
+/// (1) `PurgeRecord::merge_read` returns the read record whole when its mark
+/// equals the held one's; a log entry of a soft purge has the same mark as
+/// the memo's merge of that purge with an earlier hard one, so applying it
+/// drops the hard time (seed 109: version 3 served `detail=soft_purged`
+/// 18.8 s after a hard purge with a 4 s bound; `self.merge(read)` there
+/// fixes this class). (2) A log entry put into a memo entry that had expired
+/// makes the entry fresh on what the isolate knew before (the same through
+/// the purge the isolate received is fixed, `flow::marks::remember`): after
+/// the idle gap, a soft
+/// purge's record vouches for a name whose hard purge of days ago the
+/// isolate never read, and the entry it covered is served (seed 804:
+/// `fwd=stale; detail=origin_error` for a body purged hard 2.5 days before).
+/// When this fails, look at a wider `make simulate SOFT=1` run: if no seed
+/// fails with a stale read, the defects are fixed; remove this test and turn
+/// soft purges on in every run.
+#[test]
+fn soft_purges_still_meet_the_fast_paths_memo_merge_defects() {
+    let soft = Mode {
+        soft: true,
+        ..Mode::default()
+    };
+    let stale = |seed| {
+        run_mode(seed, soft)
+            .err()
+            .is_some_and(|f| f.message.starts_with("stale read"))
+    };
+    assert!((100..120).any(stale), "class (1): none of seeds 100-119");
+    assert!(stale(804), "class (2): seed 804");
 }

@@ -62,6 +62,25 @@ pub enum Role<T> {
     Pass,
 }
 
+impl<T> Role<T> {
+    /// Its name in a trace: `leader`, `leader_untracked`, `follower`,
+    /// `hit_for_pass`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Role::Lead { .. } => "leader",
+            Role::LeadAlone => "leader_untracked",
+            Role::Follow(_) => "follower",
+            Role::Pass => "hit_for_pass",
+        }
+    }
+}
+
+/// What a follower that did not get its leader's copy did instead (its
+/// role's name in a trace).
+pub const FOLLOWER_FETCHED: &str = "follower_fetched";
+/// A follower that served its stale copy after its leader failed.
+pub const FOLLOWER_STALE: &str = "follower_stale";
+
 /// How a leader's miss ended, as its followers need to know it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LeaderOutcome {

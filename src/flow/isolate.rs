@@ -81,6 +81,9 @@ impl<P: Platform> Isolate<P> {
 pub struct Trace {
     pub started: UnixMillis,
     origin: Cell<Option<OriginSeen>>,
+    /// Its part in request collapsing, when it missed (the last role it
+    /// took: `flow::collapse::Role::name`, `FOLLOWER_FETCHED`, ...).
+    collapse: Cell<Option<&'static str>>,
 }
 
 impl Trace {
@@ -88,6 +91,7 @@ impl Trace {
         Trace {
             started: now,
             origin: Cell::new(None),
+            collapse: Cell::new(None),
         }
     }
 
@@ -98,6 +102,15 @@ impl Trace {
 
     pub fn record_origin(&self, seen: OriginSeen) {
         self.origin.set(Some(seen));
+    }
+
+    /// Its collapse role (`None`: it did not miss).
+    pub fn collapse(&self) -> Option<&'static str> {
+        self.collapse.get()
+    }
+
+    pub fn record_collapse(&self, role: &'static str) {
+        self.collapse.set(Some(role));
     }
 }
 
@@ -122,5 +135,12 @@ impl<P: Platform> Cx<'_, P> {
     /// The key URL of the lookup.
     pub fn key(&self) -> &str {
         self.lookup.key.url()
+    }
+
+    /// Notes the request's collapse role in its trace (if it has one).
+    pub fn role(&self, role: &'static str) {
+        if let Some(t) = self.trace {
+            t.record_collapse(role);
+        }
     }
 }

@@ -13,7 +13,10 @@
 //! ```
 
 use super::client_cc::refuse_miss;
-use super::collapse::{flight_hold, follower_step, FollowerStep, Role, MAX_FOLLOWER_RETRIES};
+use super::collapse::{
+    flight_hold, follower_step, FollowerStep, Role, FOLLOWER_FETCHED, FOLLOWER_STALE,
+    MAX_FOLLOWER_RETRIES,
+};
 use super::copies::{promote, serve_stored};
 use super::entry::StoredEntry;
 use super::flight::{wait, Leader, Reporter};
@@ -29,7 +32,6 @@ use super::settle::{fetch_keyed, Kept};
 use super::stored::{on_stored, stale_on_error, StoredDecision};
 use crate::http::cache_status::{CacheStatus, Detail, Fwd};
 use crate::http::time::UnixSecs;
-use crate::purge::generations::Generations;
 use crate::response::delivery::deliver;
 use std::rc::Rc;
 
@@ -79,6 +81,7 @@ async fn collapsed<P: Platform>(cx: &Cx<'_, P>, mut m: Missed<P::Body>) -> Repli
             .collapse
             .borrow_mut()
             .join(key, now, hold, Default::default);
+        cx.role(role.name());
         let shared = match role {
             Role::Lead { id, shared } => {
                 let leader = Leader::new(p, cx.isolate, key, id, shared);
@@ -91,24 +94,28 @@ async fn collapsed<P: Platform>(cx: &Cx<'_, P>, mut m: Missed<P::Body>) -> Repli
         let has_stale = m.kept.as_ref().is_some_and(|k| k.stale_if_error);
         match follower_step(outcome, has_stale, retries) {
             FollowerStep::Lookup => match follow_lookup(cx).await {
-                Ok(r) => return r,
-                // The leader's entry is not usable (purged meanwhile,
-                // evicted): keep what this request found first (its stale
-                // copy) with the marks just read (those read before the wait
-                // may predate a purge learned meanwhile, and an entry stamped
-                // with them would be found purged by the next read), and join
-                // again, so the key's other followers share one fetch.
-                Err(seen) => {
-                    m.seen = seen;
-                    if retries >= MAX_FOLLOWER_RETRIES {
-                        return miss(cx, m, note()).await;
+                Found::Answered(r) => return r,
+                // The leader's entry is not usable (a purge arrived while it
+                // fetched): join again, so the followers make one origin
+                // request between them, not one each; once only, then alone.
+                Found::Miss(again) => {
+                    m = looked_again(m, again);
+                    if retries < MAX_FOLLOWER_RETRIES {
+                        retries += 1;
+                        continue;
                     }
-                    retries += 1;
+                    cx.role(FOLLOWER_FETCHED);
+                    return miss(cx, m, note()).await;
                 }
             },
-            FollowerStep::Origin => return miss(cx, m, note()).await,
+            FollowerStep::Origin => {
+                cx.role(FOLLOWER_FETCHED);
+                return miss(cx, m, note()).await;
+            }
             FollowerStep::Stale => {
+                cx.role(FOLLOWER_STALE);
                 let Some(s) = m.kept.filter(|k| k.stale_if_error) else {
+                    cx.role(FOLLOWER_FETCHED);
                     let m = Missed { kept: None, ..m };
                     return miss(cx, m, note()).await;
                 };
@@ -122,20 +129,30 @@ async fn collapsed<P: Platform>(cx: &Cx<'_, P>, mut m: Missed<P::Body>) -> Repli
     }
 }
 
+/// What a follower fetches with after its second look found nothing usable:
+/// the marks read on that look, so a purge that arrived while it waited (why
+/// the leader's entry is not usable) is recorded in the new entry's stamp and
+/// the next read can prove it current (rule 2 of `purge::generations`)
+/// rather than fetch again (the simulator's seed 2341); the stale copy it
+/// found first when the second look found none.
+fn looked_again<B>(first: Missed<B>, again: Missed<B>) -> Missed<B> {
+    Missed {
+        detail: first.detail.or(again.detail),
+        kept: again.kept.or(first.kept),
+        seen: again.seen,
+    }
+}
+
 /// A follower whose leader stored its answer: its own lookup (memory tier,
-/// then its own cache match), marked `collapsed`; `Err` with the marks that
-/// lookup read when it finds nothing usable (its caller fetches).
-pub async fn follow_lookup<P: Platform>(cx: &Cx<'_, P>) -> Result<Replied<P>, Generations> {
+/// then its own cache match), marked `collapsed`; a miss when that finds
+/// nothing usable (evicted, purged meanwhile), with the marks it read.
+pub async fn follow_lookup<P: Platform>(cx: &Cx<'_, P>) -> Found<P> {
     let now = cx.platform.now_secs();
     let collapsed = Some(Detail::Collapsed);
     if let Some(served) = from_memory(cx, now, collapsed).await {
-        return Ok(Ok(served));
+        return Found::Answered(Ok(served));
     }
-    match stored(cx, now, collapsed).await {
-        Found::Answered(r) => Ok(r),
-        // Not there after all (evicted, purged meanwhile).
-        Found::Miss(missed) => Err(missed.seen),
-    }
+    stored(cx, now, collapsed).await
 }
 
 /// Serves the lookup from the memory tier when the entry there is current
@@ -249,6 +266,12 @@ fn no_entry<P: Platform>(cx: &Cx<'_, P>, now: UnixSecs, detail: Option<Detail>) 
 /// nothing is stored: the origin's answer is passed on uncached.
 async fn unverifiable<P: Platform>(cx: &Cx<'_, P>) -> Replied<P> {
     let lk = cx.lookup;
+    // `only-if-cached`: nothing it may be answered from, and it must not
+    // reach the origin (RFC 9111 §5.2.1.7): the worker's 504, as on a miss.
+    if let Some(f) = refuse_miss(lk) {
+        let cs = f.cache_status(CacheStatus::forward(Fwd::Miss));
+        return Ok(plain(f.status, f.message, &cs));
+    }
     cx.platform.log(
         "generations_unreadable",
         serde_json::json!({ "key": key_hash(lk.key.url()) }),

@@ -57,6 +57,15 @@ pub fn memo_only<P: Platform>(
 /// `logged`: when the writer answered that it logged the purge (the fast
 /// path's order then ranks it after every purge this isolate has read from
 /// the log, `purge::log::LogOrder::wrote`).
+///
+/// A soft purge is remembered as fresh only over a fresh value: over an
+/// expired one (or none) it is put as already expired, so the next read
+/// still asks KV and merges both. A hard purge covers everything fetched
+/// before it; a soft one does not cover a hard purge made elsewhere that
+/// this isolate has not read yet, and a fresh memo entry made of the soft
+/// purge and what the isolate knew long ago would vouch for entries that
+/// hard purge covers (the simulator's seeds 3868 and 5340, KV-only with soft
+/// purges: a body purged hard two days earlier served again).
 pub fn remember<P: Platform>(
     isolate: &Isolate<P>,
     names: &[GenName],
@@ -68,8 +77,11 @@ pub fn remember<P: Platform>(
         isolate.fast.borrow_mut().wrote(nonce, at);
     }
     let mut memo = isolate.memo.borrow_mut();
+    let expired = UnixSecs(now.0.saturating_sub(isolate.config.purge.generation_memo));
     for name in names {
-        memo.put_written(name.clone(), Gen::Purged(record), now);
+        let known = record.hard.is_some() || memo.get(name, now).is_some();
+        let at = if known { now } else { expired };
+        memo.put_written(name.clone(), Gen::Purged(record), at);
     }
 }
 

@@ -52,7 +52,14 @@ pub fn on_stored(
     let skew_ms = config.purge.clock_skew.saturating_mul(1000);
     let (meta, stale_detail) = match is_current(&entry.stamp, &names, generations, skew_ms) {
         Currency::Current => (entry.meta, None),
-        Currency::SoftPurged { at } => (stale_since(&entry.meta, at), Some(Detail::SoftPurged)),
+        // A purge stamped by a clock ahead of this one has happened all the
+        // same: stale from now, not fresh until this clock reaches its time
+        // (a later soft purge of an entry an earlier one made stale would
+        // otherwise make it fresh again; the simulator's seed 474).
+        Currency::SoftPurged { at } => {
+            let at = at.min(now.to_millis());
+            (stale_since(&entry.meta, at), Some(Detail::SoftPurged))
+        }
         Currency::Moved { .. } => {
             return StoredDecision::Miss {
                 detail: Detail::Purged,

@@ -30,11 +30,15 @@ pub async fn change(w: Rc<World>, r: usize) {
         *v += 1;
         *v
     };
-    let body = if w.chance(0.5) {
-        format!(r#"{{"urls":["{}"]}}"#, url(r))
+    // A quarter of the purges are soft: what they cover is served stale
+    // while one request revalidates (invariant 1's soft allowance).
+    let soft = w.soft_purges.get() && w.chance(0.25);
+    let names = if w.chance(0.5) {
+        format!(r#""urls":["{}"]"#, url(r))
     } else {
-        format!(r#"{{"tags":["item:{r}"]}}"#)
+        format!(r#""tags":["item:{r}"]"#)
     };
+    let body = format!(r#"{{{names},"soft":{soft}}}"#);
     let id = format!("msg_{}", w.id());
     for attempt in 0..=RETRIES {
         let delay = if attempt == 0 {
@@ -44,7 +48,7 @@ pub async fn change(w: Rc<World>, r: usize) {
         };
         w.exec.sleep(delay).await;
         let loc = w.draw(0, w.locs.len() as u64 - 1) as usize;
-        if webhook(&w, loc, &id, body.as_bytes(), r, version).await {
+        if webhook(&w, loc, &id, body.as_bytes(), (r, version, soft)).await {
             return;
         }
     }
@@ -57,7 +61,13 @@ fn secret() -> Option<Secret> {
 
 /// One webhook delivery at location `loc` (`flow::purge_request::purge`, in
 /// a random isolate there); true when answered 200.
-async fn webhook(w: &Rc<World>, loc: usize, id: &str, body: &[u8], r: usize, version: u64) -> bool {
+async fn webhook(
+    w: &Rc<World>,
+    loc: usize,
+    id: &str,
+    body: &[u8],
+    (r, version, soft): (usize, u64, bool),
+) -> bool {
     let p = Sim::new(w, loc);
     let secrets: Vec<Secret> = secret().into_iter().collect();
     let now = p.now_secs();
@@ -87,7 +97,9 @@ async fn webhook(w: &Rc<World>, loc: usize, id: &str, body: &[u8], r: usize, ver
     let purged = purge(&p, &iso.flow, req).await;
     w.purging.borrow_mut().remove(&p.inv);
     let status = purged.reply.delivery.status;
-    w.log(|| format!("webhook {id} at location {loc}: {status} (resource {r} v{version})"));
+    w.log(|| {
+        format!("webhook {id} at location {loc}: {status} (resource {r} v{version}, soft: {soft})")
+    });
     let Some(handoff) = p.handed_off() else {
         return false;
     };
@@ -114,6 +126,7 @@ async fn webhook(w: &Rc<World>, loc: usize, id: &str, body: &[u8], r: usize, ver
         version,
         keys: handoff.keys.clone(),
         record: handoff.record(),
+        soft,
     };
     w.check.borrow_mut().ack(ack);
     true

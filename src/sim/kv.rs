@@ -23,6 +23,9 @@ struct Value {
 /// The store. Times are true times (ms since the run's start).
 #[derive(Debug, Default)]
 pub struct Kv {
+    /// Where [`Kv::put`]'s writes are made: the purge writer's location (the
+    /// worker writes purge records only through it).
+    pub home: usize,
     central: HashMap<String, Value>,
     /// (location, key) → (what that location read, when).
     cached: HashMap<(usize, String), (Option<String>, u64)>,
@@ -32,6 +35,14 @@ pub struct Kv {
 }
 
 impl Kv {
+    /// An empty store whose [`Kv::put`] writes are made at `home`.
+    pub fn at(home: usize) -> Kv {
+        Kv {
+            home,
+            ..Kv::default()
+        }
+    }
+
     fn charge(&mut self, invocation: u64) -> Result<(), String> {
         let n = self.ops.entry(invocation).or_insert(0);
         *n += 1;
@@ -67,8 +78,8 @@ impl Kv {
         Ok(v)
     }
 
-    /// A write of `text` kept `ttl_secs`; `refusing` is the fault "KV refuses
-    /// writes".
+    /// A write of `text` kept `ttl_secs` at [`Kv::home`]; `refusing` is the
+    /// fault "KV refuses writes".
     pub fn put(
         &mut self,
         key: &str,
@@ -76,6 +87,23 @@ impl Kv {
         ttl_secs: u64,
         now: u64,
         invocation: u64,
+        refusing: bool,
+    ) -> Result<(), String> {
+        let at = (self.home, now, invocation);
+        self.put_at(at, key, text, ttl_secs, refusing)
+    }
+
+    /// A write made at location `loc`: seen there at once (its read cache
+    /// takes the written value, as Cloudflare documents: "changes are
+    /// usually immediately visible in the location at which they are made";
+    /// the e2e stand-in does the same), elsewhere once their cached reads
+    /// expire.
+    pub fn put_at(
+        &mut self,
+        (loc, now, invocation): (usize, u64, u64),
+        key: &str,
+        text: &str,
+        ttl_secs: u64,
         refusing: bool,
     ) -> Result<(), String> {
         self.charge(invocation)?;
@@ -96,6 +124,9 @@ impl Kv {
             written_ms: now,
         };
         self.central.insert(key.to_string(), value);
+        if let Some(cached) = self.cached.get_mut(&(loc, key.to_string())) {
+            *cached = (Some(text.to_string()), now);
+        }
         Ok(())
     }
 
@@ -128,6 +159,20 @@ mod tests {
         assert_eq!(kv.get(1, "k", 59_999, 60_000, 3), Ok(None));
         assert_eq!(kv.get(1, "k", 60_000, 60_000, 3), Ok(Some("v".into())));
         assert_eq!(kv.get(2, "k", 20, 60_000, 3), Ok(Some("v".into())));
+    }
+
+    #[test]
+    fn a_write_is_seen_at_once_where_it_was_made() {
+        // The writer's soft purge reads the name before writing the merge:
+        // its own hard write just before must be what it reads.
+        let mut kv = Kv::at(3);
+        assert_eq!(kv.get(3, "k", 0, 60_000, 1), Ok(None));
+        assert_eq!(kv.get(1, "k", 0, 60_000, 1), Ok(None));
+        kv.put("k", "v", 3600, 10, 2, false).unwrap();
+        assert_eq!(kv.get(3, "k", 20, 60_000, 3), Ok(Some("v".into())));
+        assert_eq!(kv.get(1, "k", 20, 60_000, 3), Ok(None));
+        kv.put_at((1, 2_000, 4), "k", "w", 3600, false).unwrap();
+        assert_eq!(kv.get(1, "k", 2_001, 60_000, 5), Ok(Some("w".into())));
     }
 
     #[test]

@@ -46,7 +46,8 @@ pub const CONFIG: &str = r#"{
   "routes": [{
     "name": "items", "path": "/api/items/:pk", "ttl": "5m",
     "tags": ["item:{pk}"],
-    "stale_while_revalidate": "10s", "stale_if_error": "10m", "timeout": "10s"
+    "stale_while_revalidate": "10s", "stale_if_error": "10m", "timeout": "10s",
+    "honor_request_cache_control": true
   }],
   "memory": { "max_bytes": 6000, "max_age": "60s" }
 }"#;
@@ -81,23 +82,42 @@ pub struct Summary {
     pub log_read_intervals: u64,
     /// Locations that woke after idling longer than the log's read window.
     pub woke_after_window: u64,
+    /// Requests with a `Cache-Control`, unsafe ones (POST), ones no route
+    /// covers (passed through).
+    pub directives: u64,
+    pub unsafe_requests: u64,
+    pub passed_through: u64,
+    /// Purges answered 200 that were soft.
+    pub soft_purges: usize,
 }
 
 /// A failed run: its seed, what broke, and how to replay it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     pub seed: u64,
+    pub mode: Mode,
     pub at_ms: u64,
     pub message: String,
 }
 
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (seed, m) = (self.seed, self.mode);
+        let make = format!(
+            "{}{}",
+            if m.kv_only { " KV_ONLY=1" } else { "" },
+            if m.soft { " SOFT=1" } else { "" }
+        );
+        let flags = format!(
+            "{}{}",
+            if m.kv_only { " --kv-only" } else { "" },
+            if m.soft { " --soft" } else { "" }
+        );
         write!(
             f,
-            "seed {} failed at t={} ms: {}\n  replay: make simulate SEED={}   (or: cargo run \
-             --bin edgecache -- sim --seed {} --trace)",
-            self.seed, self.at_ms, self.message, self.seed, self.seed
+            "seed {seed} failed at t={} ms: {}\n  replay: make simulate SEED={seed}{make}   (or: \
+             cargo run --bin edgecache -- sim --seed {seed}{flags} --trace)",
+            self.at_ms, self.message
         )
     }
 }
@@ -115,16 +135,37 @@ pub fn shape(seed: u64) -> Shape {
     Shape { half_ms, gap_ms }
 }
 
+/// How a run is configured besides its seed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Mode {
+    /// The fast path off (`purge.poll = "0s"`): every purge held to the KV
+    /// bound, the configuration the worker had before issue 25.
+    pub kv_only: bool,
+    /// A quarter of the purges soft (`"soft": true`). `make test` runs them
+    /// with the fast path off only: with it on they meet two defects of the
+    /// fast path's memo merge (`tests/sim.rs`,
+    /// `soft_purges_still_meet_the_fast_paths_memo_merge_defects`).
+    pub soft: bool,
+    /// Print each webhook, writer flush, fault and request (stderr).
+    pub trace: bool,
+}
+
 /// Runs seed `seed` with [`CONFIG`] (the fast path on, `purge.poll` 1 s). A
 /// panic anywhere in the run is a failure too.
 pub fn run(seed: u64) -> Result<Summary, Failure> {
-    run_traced(seed, false)
+    run_mode(seed, Mode::default())
 }
 
-/// [`run`] with the fast path off (`purge.poll = "0s"`): every purge held to
-/// the KV bound, the configuration the worker had before issue 25.
+/// [`run`] with the fast path off ([`Mode::kv_only`]).
 pub fn run_kv_only(seed: u64) -> Result<Summary, Failure> {
-    run_config(seed, false, &kv_only_config())
+    let kv_only = true;
+    run_mode(
+        seed,
+        Mode {
+            kv_only,
+            ..Mode::default()
+        },
+    )
 }
 
 /// [`CONFIG`] with `purge.poll = "0s"`.
@@ -141,7 +182,7 @@ pub fn kv_only_config() -> String {
 /// limits): the writer makes the zone calls against the stand-in of
 /// `writer::zone_api`, and [`writer::zone_check`] holds it to them.
 pub fn run_zone(seed: u64) -> Result<Summary, Failure> {
-    run_config(seed, false, &zone_config())
+    run_with(seed, Mode::default(), &zone_config())
 }
 
 /// [`CONFIG`] with `purge.zone_id` set.
@@ -156,11 +197,27 @@ pub fn zone_config() -> String {
 
 /// [`run`], printing webhooks, writer flushes and faults to stderr with `trace`.
 pub fn run_traced(seed: u64, trace: bool) -> Result<Summary, Failure> {
-    run_config(seed, trace, CONFIG)
+    run_mode(
+        seed,
+        Mode {
+            trace,
+            ..Mode::default()
+        },
+    )
 }
 
-fn run_config(seed: u64, trace: bool, config: &str) -> Result<Summary, Failure> {
-    let caught = std::panic::catch_unwind(|| run_inner(seed, trace, config));
+/// Runs seed `seed` in `mode`.
+pub fn run_mode(seed: u64, mode: Mode) -> Result<Summary, Failure> {
+    let config = match mode.kv_only {
+        true => kv_only_config(),
+        false => CONFIG.to_string(),
+    };
+    run_with(seed, mode, &config)
+}
+
+/// Runs seed `seed` in `mode` with the worker configuration `config`.
+fn run_with(seed: u64, mode: Mode, config: &str) -> Result<Summary, Failure> {
+    let caught = std::panic::catch_unwind(|| run_inner(seed, mode, config));
     caught.unwrap_or_else(|p| {
         let message = p
             .downcast_ref::<String>()
@@ -169,22 +226,35 @@ fn run_config(seed: u64, trace: bool, config: &str) -> Result<Summary, Failure> 
             .unwrap_or_else(|| "panic".into());
         Err(Failure {
             seed,
+            mode,
             at_ms: 0,
             message: format!("panicked: {message}"),
         })
     })
 }
 
-fn run_inner(seed: u64, trace: bool, config: &str) -> Result<Summary, Failure> {
+fn run_inner(seed: u64, mode: Mode, config: &str) -> Result<Summary, Failure> {
     let config = Config::from_json_str(config).map_err(|e| Failure {
         seed,
+        mode,
         at_ms: 0,
         message: format!("config: {e}"),
     })?;
     let bound_ms = staleness_bound(&config.purge, Writer::Single).saturating_mul(1000);
     let w = script::world(config, seed);
-    w.trace.set(trace);
-    *w.check.borrow_mut() = check::Checker::new(bound_ms);
+    w.trace.set(mode.trace);
+    w.soft_purges.set(mode.soft);
+    let mut checker = check::Checker::new(bound_ms);
+    let route = &w.config.routes[0];
+    let per_resource = w.origin.borrow().cache_control.clone();
+    checker.windows = check::Windows {
+        per_resource: per_resource
+            .iter()
+            .map(|cc| origin::stale_windows(route, cc))
+            .collect(),
+        skew_ms: w.config.purge.clock_skew.saturating_mul(1000),
+    };
+    *w.check.borrow_mut() = checker;
     let shape = shape(seed);
     for loc in 0..w.locs.len() {
         w.exec.spawn(script::readers(w.clone(), loc, shape));
@@ -193,6 +263,7 @@ fn run_inner(seed: u64, trace: bool, config: &str) -> Result<Summary, Failure> {
     w.exec.spawn(script::faults(w.clone(), shape));
     let fail = |w: &World, message: String| Failure {
         seed,
+        mode,
         at_ms: w.now(),
         message,
     };
@@ -264,6 +335,10 @@ fn summary(w: &World, seed: u64) -> Summary {
         max_log_reads_per_interval: w.fast.borrow().max_per_interval,
         log_read_intervals: w.fast.borrow().intervals,
         woke_after_window: w.fast.borrow().woke_after_window,
+        directives: check.kinds[0],
+        unsafe_requests: check.kinds[1],
+        passed_through: check.kinds[2],
+        soft_purges: check.acked.iter().filter(|a| a.soft).count(),
     }
 }
 

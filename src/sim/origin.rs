@@ -20,9 +20,17 @@ pub fn url(r: usize) -> String {
     format!("https://{HOST}/api/items/{r}")
 }
 
-/// The resource a URL names (the key URL or origin URL of one).
+/// The same resource at a path no route covers: passed through, never stored.
+pub fn live_url(r: usize) -> String {
+    format!("https://{HOST}/api/live/{r}")
+}
+
+/// The resource a URL names (the key URL or origin URL of one, cached or not).
 pub fn resource_of(url: &str) -> Option<usize> {
-    let tail = url.split("/api/items/").nth(1)?;
+    let tail = url
+        .split("/api/items/")
+        .nth(1)
+        .or_else(|| url.split("/api/live/").nth(1))?;
     let digits: String = tail.chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok()
 }
@@ -134,4 +142,23 @@ pub async fn fetch(w: &World, origin_url: &str, headers: &Headers, timeout: u64)
         a.headers = Headers::new();
     }
     Fetch::Response(a)
+}
+
+/// The stale windows (stale-while-revalidate, stale-if-error; ms) an entry
+/// of a resource answered with `cache_control` is stored with on `route`:
+/// the longer of the route's and the origin's (`response::store`; the
+/// origin's are at most a year here, inside `MAX_ENTRY_LIFETIME`).
+pub fn stale_windows(route: &crate::config::Route, cache_control: &str) -> (u64, u64) {
+    let directive = |name: &str| {
+        cache_control
+            .split(',')
+            .filter_map(|d| d.trim().strip_prefix(name)?.strip_prefix('='))
+            .find_map(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let swr = route
+        .stale_while_revalidate
+        .max(directive("stale-while-revalidate"));
+    let sie = route.stale_if_error.max(directive("stale-if-error"));
+    (swr.saturating_mul(1000), sie.saturating_mul(1000))
 }

@@ -169,7 +169,7 @@ impl Platform for Sim {
 
     async fn kv_put(&self, key: &str, value: &str, ttl: u64) -> Result<(), IoError> {
         self.w
-            .kv_put(key, value, ttl, self.inv)
+            .kv_put(self.loc, key, value, ttl, self.inv)
             .await
             .map_err(IoError)
     }

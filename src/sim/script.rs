@@ -1,14 +1,17 @@
 //! What happens in a run, drawn from its seed: the data centres (clock skew
 //! within the configured allowance, round trip to the writer), readers in
-//! each location, the origin's changes (each followed by its webhook), an
-//! optional idle gap of days (purge records and cached entries age), a
-//! location's readers idle for longer than the purge log's window
-//! (`sim::fast::Nap`), and the faults: KV refusing writes, KV reads failing, the writer unreachable (its
+//! each location (plain GETs, and some with a request `Cache-Control`, some
+//! unsafe, some on a path no route covers: [`kind`]), the origin's changes
+//! (each followed by its webhook), an optional idle gap of days (purge
+//! records and cached entries age), a location's readers idle for longer than
+//! the purge log's window (`sim::fast::Nap`), and the faults: KV refusing
+//! writes, KV reads failing, the writer unreachable (its
 //! hand-offs and log reads) or slow (log reads past their timeout), the
 //! origin answering 503, hanging or slow, isolates evicted, Cache API
 //! entries evicted.
 
-use super::origin::{url, RESOURCES};
+use super::edge::Kind;
+use super::origin::{live_url, url, RESOURCES};
 use super::world::{Faults, Location, OriginFault, SimIsolate, World};
 use crate::config::Config;
 use std::cell::RefCell;
@@ -88,8 +91,22 @@ pub async fn readers(w: Rc<World>, loc: usize, shape: Shape) {
             let isolates = w.locs[loc].isolates.borrow();
             isolates[w.draw(0, isolates.len() as u64 - 1) as usize].clone()
         };
+        let (kind, url) = kind(&w, r);
         let world = w.clone();
-        w.exec.spawn(super::edge::request(world, iso, url(r)));
+        w.exec.spawn(super::edge::request(world, iso, url, kind));
+    }
+}
+
+/// What a reader sends: mostly plain GETs; some with a request
+/// `Cache-Control`, some unsafe (POST), some on a path no route covers.
+fn kind(w: &World, r: usize) -> (Kind, String) {
+    match w.draw(0, 99) {
+        0..=2 => (Kind::Directive("no-cache"), url(r)),
+        3..=4 => (Kind::Directive("max-age=0"), url(r)),
+        5..=7 => (Kind::Directive("only-if-cached"), url(r)),
+        8..=9 => (Kind::Unsafe, url(r)),
+        10..=11 => (Kind::Uncached, live_url(r)),
+        _ => (Kind::Get, url(r)),
     }
 }
 

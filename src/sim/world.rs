@@ -27,6 +27,8 @@ pub struct Cached {
     pub headers: Headers,
     pub version: u64,
     pub expires: u64,
+    /// When it was put (true ms).
+    pub stored_at: u64,
 }
 
 /// The worker's per-isolate state (`flow::isolate::Isolate`: memo, memory
@@ -105,6 +107,8 @@ pub struct World {
     pub trace: Cell<bool>,
     /// The fast path's figures and its no-flood check (`sim::fast`).
     pub fast: RefCell<super::fast::FastStats>,
+    /// Some purges are soft (`edgecache sim --soft`, [`super::Mode::soft`]).
+    pub soft_purges: Cell<bool>,
 }
 
 impl World {
@@ -114,7 +118,7 @@ impl World {
             rng: RefCell::new(fastrand::Rng::with_seed(seed)),
             config,
             locs,
-            kv: RefCell::new(Kv::default()),
+            kv: RefCell::new(Kv::at(writer_loc)),
             writer: RefCell::new(WriterModel::new(writer_loc)),
             origin: RefCell::new(Origin::default()),
             faults: Cell::new(Faults::default()),
@@ -123,6 +127,7 @@ impl World {
             next_id: Cell::new(0),
             trace: Cell::new(false),
             fast: RefCell::default(),
+            soft_purges: Cell::new(false),
         })
     }
 
@@ -186,13 +191,22 @@ impl World {
         self.kv.borrow_mut().get(loc, key, now, prop, inv)
     }
 
-    /// A KV write, taking 20–300 ms.
-    pub async fn kv_put(&self, key: &str, text: &str, ttl: u64, inv: u64) -> Result<(), String> {
+    /// A KV write from `loc`, taking 20–300 ms.
+    pub async fn kv_put(
+        &self,
+        loc: usize,
+        key: &str,
+        text: &str,
+        ttl: u64,
+        inv: u64,
+    ) -> Result<(), String> {
         let ms = self.draw(20, 300);
         self.exec.sleep(ms).await;
         let refusing = self.faults.get().kv_refuses_writes;
         let now = self.now();
-        self.kv.borrow_mut().put(key, text, ttl, now, inv, refusing)
+        self.kv
+            .borrow_mut()
+            .put_at((loc, now, inv), key, text, ttl, refusing)
     }
 
     /// The location's Cache API entry under `key`, if not expired.
@@ -229,6 +243,7 @@ impl World {
             headers,
             version,
             expires,
+            stored_at: self.now(),
         };
         self.locs[loc].cache.borrow_mut().insert(key.to_string(), c);
     }

@@ -283,8 +283,9 @@ impl WriterHost for SimWriter {
     }
 
     async fn kv_put(&self, key: &str, value: &str, ttl: u64) -> Result<(), IoError> {
+        let loc = self.w.writer.borrow().loc;
         self.w
-            .kv_put(key, value, ttl, self.inv)
+            .kv_put(loc, key, value, ttl, self.inv)
             .await
             .map_err(IoError)
     }

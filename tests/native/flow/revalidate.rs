@@ -165,6 +165,27 @@ fn a_soft_purged_entry_is_served_stale_within_swr_of_the_purge_and_refreshed() {
 }
 
 #[test]
+fn a_soft_purge_stamped_by_a_clock_ahead_makes_the_entry_stale_at_once() {
+    // The purging location's clock 2 s ahead of this one (inside the skew
+    // allowance): the purge has happened, the entry is stale now, not fresh
+    // for 2 s more (the simulator's seed 474, where a second soft purge made
+    // an entry the first had made stale a fresh hit again).
+    let c = config();
+    let soft = Gen::soft(UnixSecs(STORED_AT + 7).to_millis());
+    let d = decide(&c, ETAG, soft, STORED_AT + 5);
+    let StoredDecision::Serve {
+        revalidate,
+        cache_status,
+        ..
+    } = d
+    else {
+        panic!("{d:?}")
+    };
+    assert!(revalidate, "{cache_status}");
+    assert!(cache_status.to_string().contains("detail=soft_purged"));
+}
+
+#[test]
 fn a_soft_purged_entry_past_swr_answers_only_if_the_origin_fails() {
     let c = config();
     let soft = Gen::soft(UnixSecs(STORED_AT + 5).to_millis());

@@ -19,7 +19,9 @@ use edgecache::purge::writer::{Handoff, Stored as WriterStored};
 use futures_util::FutureExt;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::future::Future;
 use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
 
 type Stored = (u16, Headers, Vec<u8>);
 
@@ -35,6 +37,15 @@ struct World {
     /// The header lists the origin was sent, in order.
     sent: RefCell<Vec<Headers>>,
     background: RefCell<Vec<Background>>,
+    /// Origin fetches wait while this is set (a request in flight).
+    hold_fetch: Cell<bool>,
+    /// Timers yield once before they fire (a follower's wait can be paused).
+    timers_yield: Cell<bool>,
+    /// KV reads fail.
+    kv_fails: Cell<bool>,
+    /// A purge writer is bound (it records hand-offs; it writes nothing
+    /// to KV in these tests).
+    writer: Cell<bool>,
 }
 
 #[derive(Clone, Default)]
@@ -55,6 +66,14 @@ impl Platform for Fake {
         UnixMillis(self.0.now.get())
     }
     async fn sleep(&self, ms: u64) {
+        if self.0.timers_yield.get() {
+            let mut yielded = false;
+            std::future::poll_fn(|_| match std::mem::replace(&mut yielded, true) {
+                false => Poll::Pending,
+                true => Poll::Ready(()),
+            })
+            .await;
+        }
         self.0.now.set(self.0.now.get() + ms);
     }
     fn wait_until(&self, work: Background) {
@@ -83,6 +102,9 @@ impl Platform for Fake {
         self.0.cache.borrow_mut().remove(key).is_some()
     }
     async fn kv_get(&self, key: &str) -> Result<Option<String>, IoError> {
+        if self.0.kv_fails.get() {
+            return Err(IoError("KV read failed".into()));
+        }
         Ok(self.0.kv.borrow().get(key).cloned())
     }
     async fn kv_put(&self, key: &str, value: &str, _ttl: u64) -> Result<(), IoError> {
@@ -90,12 +112,21 @@ impl Platform for Fake {
         Ok(())
     }
     fn has_writer(&self) -> bool {
-        false
+        self.0.writer.get()
     }
-    async fn hand_off(&self, _: &Handoff) -> Result<WriterStored, IoError> {
-        Err(IoError("no writer".into()))
+    async fn hand_off(&self, h: &Handoff) -> Result<WriterStored, IoError> {
+        match self.0.writer.get() {
+            true => Ok(WriterStored::recorded(false, h.receipt.as_ref())),
+            false => Err(IoError("no writer".into())),
+        }
     }
     async fn fetch(&self, req: OriginRequest<'_, Vec<u8>>) -> Fetch<Vec<u8>> {
+        let held = &self.0.hold_fetch;
+        std::future::poll_fn(|_| match held.get() {
+            true => Poll::Pending,
+            false => Poll::Ready(()),
+        })
+        .await;
         self.0.sent.borrow_mut().push(req.headers.clone());
         let (status, headers, body) = (self.0.origin.borrow().as_ref().unwrap())(req.headers);
         Fetch::Answered(Answer {
@@ -166,7 +197,16 @@ fn fields(pairs: &[(&str, &str)]) -> Headers {
 
 /// Sends a GET of `url` through `flow::lookup`: status, `Cache-Status`, body.
 fn get(p: &Fake, isolate: &Rc<Isolate<Fake>>, url: &str) -> (u16, String, Vec<u8>) {
-    let headers = Headers::new();
+    get_with(p, isolate, url, Headers::new())
+}
+
+/// [`get`] with these request headers.
+fn get_with(
+    p: &Fake,
+    isolate: &Rc<Isolate<Fake>>,
+    url: &str,
+    headers: Headers,
+) -> (u16, String, Vec<u8>) {
     let inc = Incoming {
         method: &Method::Get,
         url,
@@ -261,16 +301,31 @@ fn a_signed_purge_makes_the_next_request_a_miss() {
     });
     get(&p, &isolate, "https://site.test/api/p");
     p.settle();
-    let body = br#"{"urls":["https://site.test/api/p"]}"#.to_vec();
+    p.advance_secs(1);
+    signed_purge(&p, &isolate, "https://site.test/api/p");
+    p.advance_secs(1);
+    let (_, cs, body) = get(&p, &isolate, "https://site.test/api/p");
+    assert!(cs.contains("fwd=miss"), "{cs}");
+    assert_eq!(body, b"v2");
+    assert_eq!(n.get(), 2);
+}
+
+/// A signed purge of `url` through `flow::purge_request::purge`, answered 200.
+fn signed_purge(p: &Fake, isolate: &Rc<Isolate<Fake>>, url: &str) {
+    signed_purge_of(p, isolate, url, false);
+}
+
+fn signed_purge_of(p: &Fake, isolate: &Rc<Isolate<Fake>>, url: &str, soft: bool) {
+    let body = format!(r#"{{"urls":["{url}"],"soft":{soft}}}"#).into_bytes();
     let secret = Secret::parse(SECRET).unwrap();
     let now = p.now().to_secs();
+    let id = format!("msg_{}", p.now().0);
     let headers = fields(&[
-        ("webhook-id", "msg_1"),
+        ("webhook-id", &id),
         ("webhook-timestamp", &now.to_string()),
-        ("webhook-signature", &sign(&secret, "msg_1", now, &body)),
+        ("webhook-signature", &sign(&secret, &id, now, &body)),
         ("content-length", &body.len().to_string()),
     ]);
-    p.advance_secs(1);
     let req = PurgeRequest {
         method: &Method::Post,
         url: "https://site.test/__edgecache/purge",
@@ -279,12 +334,208 @@ fn a_signed_purge_makes_the_next_request_a_miss() {
         secrets: &[secret],
         zone_token: None,
     };
-    let purged = purge(&p, &isolate, req).now_or_never().expect("completes");
+    let purged = purge(p, isolate, req).now_or_never().expect("completes");
     assert_eq!(purged.reply.delivery.status, 200);
     assert!(purged.line.is_some());
+}
+
+/// A GET of `url` that owns what it borrows, to be polled step by step.
+async fn owned_get(p: Fake, isolate: Rc<Isolate<Fake>>, url: &'static str) -> String {
+    let headers = Headers::new();
+    let inc = Incoming {
+        method: &Method::Get,
+        url,
+        headers: &headers,
+        has_body: false,
+        user_secret: None,
+    };
+    let Plan::Lookup(lk) = plan(&isolate.config, &inc) else {
+        panic!("{url} is not looked up")
+    };
+    let cx = Cx {
+        platform: &p,
+        isolate: &isolate,
+        headers: &headers,
+        lookup: &lk,
+        trace: None,
+    };
+    let reply = edgecache::flow::lookup::lookup(&cx)
+        .await
+        .expect("no I/O error");
+    reply
+        .delivery
+        .headers
+        .get("cache-status")
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn a_follower_that_waited_through_a_purge_stores_an_entry_the_next_read_can_prove_current() {
+    // Seed 2341 of the simulator (fast path off): a leader's fetch overlaps
+    // a purge, so its entry is purged when its follower looks again; the
+    // follower fetches, and its entry must record the purge's mark (read
+    // on that second look), else the next read finds it purged too (the
+    // time rule, within the clock-skew allowance) and goes to the origin
+    // a third time for one purge.
+    let (p, isolate) = setup();
+    let n = Rc::new(Cell::new(0));
+    let count = n.clone();
+    p.origin(move |_| {
+        count.set(count.get() + 1);
+        (
+            200,
+            Headers::new(),
+            format!("v{}", count.get()).into_bytes(),
+        )
+    });
+    const URL: &str = "https://site.test/api/f";
+    p.0.hold_fetch.set(true);
+    p.0.timers_yield.set(true);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut leader = Box::pin(owned_get(p.clone(), isolate.clone(), URL));
+    let mut follower = Box::pin(owned_get(p.clone(), isolate.clone(), URL));
+    assert!(
+        leader.as_mut().poll(&mut cx).is_pending(),
+        "the leader fetches"
+    );
+    assert!(follower.as_mut().poll(&mut cx).is_pending(), "it waits");
     p.advance_secs(1);
-    let (_, cs, body) = get(&p, &isolate, "https://site.test/api/p");
+    signed_purge(&p, &isolate, URL);
+    p.0.hold_fetch.set(false);
+    let Poll::Ready(cs) = leader.as_mut().poll(&mut cx) else {
+        panic!("the leader answers")
+    };
     assert!(cs.contains("fwd=miss"), "{cs}");
-    assert_eq!(body, b"v2");
-    assert_eq!(n.get(), 2);
+    p.settle(); // its copy is stored: the follower looks again
+    let cs = (0..100)
+        .find_map(|_| match follower.as_mut().poll(&mut cx) {
+            Poll::Ready(cs) => Some(cs),
+            Poll::Pending => None,
+        })
+        .expect("the follower answers");
+    assert!(cs.contains("fwd=miss"), "{cs}");
+    p.settle();
+    p.0.timers_yield.set(false);
+    let (_, cs, body) = get(&p, &isolate, URL);
+    assert!(cs.contains("hit"), "{cs}");
+    assert_eq!((body.as_slice(), n.get()), (&b"v2"[..], 2));
+}
+
+#[test]
+fn only_if_cached_never_reaches_the_origin_even_when_the_purge_records_are_unreadable() {
+    // Found by the simulator: with KV reads failing, a stored entry cannot
+    // be proven current, and the request used to be forwarded uncached
+    // (fail safe) — to the origin, which `only-if-cached` forbids.
+    let (p, isolate) = setup();
+    p.origin(|_| (200, Headers::new(), b"one".to_vec()));
+    get(&p, &isolate, "https://site.test/api/o");
+    p.settle();
+    p.0.kv_fails.set(true);
+    let fresh = Rc::new(Isolate::new(config(), None)); // an empty memo
+    let cc = fields(&[("cache-control", "only-if-cached")]);
+    let (status, cs, _) = get_with(&p, &fresh, "https://site.test/api/o", cc);
+    assert_eq!(status, 504, "{cs}");
+    assert!(cs.contains("only_if_cached"), "{cs}");
+    assert_eq!(
+        p.0.sent.borrow().len(),
+        1,
+        "the origin was asked once, before"
+    );
+    // Without the directive it is still forwarded uncached (fail safe).
+    let (status, cs, _) = get(&p, &fresh, "https://site.test/api/o");
+    assert!(
+        status == 200 && cs.contains("generations_unavailable"),
+        "{cs}"
+    );
+}
+
+/// Polls `f` until it is ready (its timers yield once each).
+fn poll_to_end(f: &mut std::pin::Pin<Box<impl Future<Output = String>>>) -> String {
+    let mut cx = Context::from_waker(Waker::noop());
+    (0..100)
+        .find_map(|_| match f.as_mut().poll(&mut cx) {
+            Poll::Ready(cs) => Some(cs),
+            Poll::Pending => None,
+        })
+        .expect("answers")
+}
+
+#[test]
+fn followers_whose_leaders_entry_was_purged_meanwhile_make_one_origin_request_between_them() {
+    // Seed 2592 of the simulator (fast path off, soft purges): a purge lands
+    // while a leader fetches; each of its three followers then found the new
+    // entry purged and went to the origin on its own, four origin requests
+    // for one key in one isolate.
+    let (p, isolate) = setup();
+    let n = Rc::new(Cell::new(0));
+    let count = n.clone();
+    p.origin(move |_| {
+        count.set(count.get() + 1);
+        (
+            200,
+            Headers::new(),
+            format!("v{}", count.get()).into_bytes(),
+        )
+    });
+    const URL: &str = "https://site.test/api/g";
+    p.0.hold_fetch.set(true);
+    p.0.timers_yield.set(true);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut leader = Box::pin(owned_get(p.clone(), isolate.clone(), URL));
+    let mut first = Box::pin(owned_get(p.clone(), isolate.clone(), URL));
+    let mut second = Box::pin(owned_get(p.clone(), isolate.clone(), URL));
+    assert!(
+        leader.as_mut().poll(&mut cx).is_pending(),
+        "the leader fetches"
+    );
+    assert!(first.as_mut().poll(&mut cx).is_pending(), "it waits");
+    assert!(second.as_mut().poll(&mut cx).is_pending(), "it waits");
+    p.advance_secs(1);
+    signed_purge(&p, &isolate, URL);
+    p.0.hold_fetch.set(false);
+    poll_to_end(&mut leader);
+    p.settle(); // its copy is stored, and purged already
+    let cs = poll_to_end(&mut first);
+    assert!(cs.contains("fwd=miss"), "{cs}");
+    assert!(
+        second.as_mut().poll(&mut cx).is_pending(),
+        "it follows the first"
+    );
+    p.settle();
+    let cs = poll_to_end(&mut second);
+    assert!(cs.contains("hit") && cs.contains("collapsed"), "{cs}");
+    assert_eq!(
+        n.get(),
+        2,
+        "the leader's request and one for both followers"
+    );
+}
+
+#[test]
+fn a_soft_purge_received_over_an_expired_memo_does_not_hide_a_hard_purge_made_elsewhere() {
+    // The simulator's seeds 3868 and 5340 (fast path off, soft purges): an
+    // isolate that received a soft purge made its memo entry fresh from the
+    // soft purge and what it knew long before, and served an entry purged
+    // hard elsewhere meanwhile (KV had that purge) as merely soft-purged.
+    let (p, isolate) = setup();
+    p.origin(|_| (200, Headers::new(), b"old".to_vec()));
+    const URL: &str = "https://site.test/api/s";
+    get(&p, &isolate, URL);
+    p.settle();
+    p.advance_secs(1);
+    let elsewhere = Rc::new(Isolate::new(config(), None));
+    let stored = p.0.cache.borrow().clone();
+    signed_purge(&p, &elsewhere, URL); // hard, written to KV directly
+    *p.0.cache.borrow_mut() = stored; // made in another data centre: no local delete here
+    p.advance_secs(10); // this isolate's memo of the name has expired
+    p.0.writer.set(true); // the soft purge goes to the writer (not yet written)
+    signed_purge_of(&p, &isolate, URL, true);
+    p.advance_secs(1);
+    let (_, cs, body) = get(&p, &isolate, URL);
+    assert!(
+        cs.contains("fwd=miss") && cs.contains("detail=purged"),
+        "{cs}"
+    );
+    assert_eq!(body, b"old", "refetched (the origin has not changed)");
 }
