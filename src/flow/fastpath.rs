@@ -147,7 +147,8 @@ async fn refresh<P: Platform>(p: P, isolate: Rc<Isolate<P>>) {
             let entries = view.on_read(&s.read, s.asked_at, now, backstop_ms(backstop));
             let mut memo = isolate.memo.borrow_mut();
             for (name, record) in purges(&entries) {
-                memo.put_ordered(name, Gen::Purged(record), now.to_secs(), view.order());
+                let at = memo.told_at(&name, &record, now.to_secs());
+                memo.put_ordered(name, Gen::Purged(record), at, view.order());
             }
         }
         Err(e) => {

@@ -77,10 +77,8 @@ pub fn remember<P: Platform>(
         isolate.fast.borrow_mut().wrote(nonce, at);
     }
     let mut memo = isolate.memo.borrow_mut();
-    let expired = UnixSecs(now.0.saturating_sub(isolate.config.purge.generation_memo));
     for name in names {
-        let known = record.hard.is_some() || memo.get(name, now).is_some();
-        let at = if known { now } else { expired };
+        let at = memo.told_at(name, &record, now);
         memo.put_written(name.clone(), Gen::Purged(record), at);
     }
 }

@@ -59,6 +59,25 @@ impl Memo {
         }
     }
 
+    /// When to put a purge this isolate was told of (one it received, or an
+    /// entry of the purge log) so that it does not vouch for more than it
+    /// knows: `now` for a hard purge (it covers everything fetched before it)
+    /// or over a fresh value; else already expired, so the next lookup still
+    /// reads KV and merges both (the purge itself holds at once: an expired
+    /// entry is still merged into every later value). A soft purge put as
+    /// fresh over nothing (or over what the isolate knew long ago) would
+    /// vouch for entries a hard purge this isolate never read covers (the
+    /// simulator's seeds 3868 and 5340 through a received purge, and seed
+    /// 695 with soft purges through the log: an isolate started after the
+    /// hard purge had left the log's window served a body it covered).
+    pub fn told_at(&self, name: &GenName, record: &PurgeRecord, now: UnixSecs) -> UnixSecs {
+        if record.hard.is_some() || self.get(name, now).is_some() {
+            now
+        } else {
+            UnixSecs(now.0.saturating_sub(self.ttl))
+        }
+    }
+
     /// The memoized value, if put at most `ttl` seconds ago (and not in the future).
     pub fn get(&self, name: &GenName, now: UnixSecs) -> Option<Gen> {
         let (g, at, _) = self.entries.get(name)?;

@@ -126,7 +126,11 @@ impl PurgeRecord {
     /// earlier read): both purges' facts, as [`PurgeRecord::merge`], and a
     /// nonce only where the order of the two writes is certain.
     ///
-    /// - Same mark: `read`.
+    /// - Same mark: both records' times, that mark's nonce (a log entry of a
+    ///   soft purge has the same mark as the held merge of that purge with an
+    ///   earlier hard one; taking the entry whole dropped the hard time, and a
+    ///   hard-purged entry was served `soft_purged`: the simulator with soft
+    ///   purges, seeds 187, 440, 528 and 15 more of 1,000).
     /// - The writer's log orders the two purges (`newer(held, read)`:
     ///   whether `read`'s nonce is the newer write, `purge::log::LogOrder`):
     ///   the newer write's nonce is kept. The log
@@ -158,7 +162,10 @@ impl PurgeRecord {
         newer: impl Fn(u64, u64) -> Option<bool>,
     ) -> PurgeRecord {
         if self.mark() == read.mark() {
-            return read;
+            // The same write's mark: keep both records' times (a soft purge's
+            // log entry carries only its soft time, and the hard purge the
+            // held record also knows must not be dropped).
+            return self.merge(read);
         }
         let ordered = match (self.nonce, read.nonce) {
             (Some(h), Some(r)) => newer(h, r),

@@ -141,10 +141,8 @@ pub struct Mode {
     /// The fast path off (`purge.poll = "0s"`): every purge held to the KV
     /// bound, the configuration the worker had before issue 25.
     pub kv_only: bool,
-    /// A quarter of the purges soft (`"soft": true`). `make test` runs them
-    /// with the fast path off only: with it on they meet two defects of the
-    /// fast path's memo merge (`tests/sim.rs`,
-    /// `soft_purges_still_meet_the_fast_paths_memo_merge_defects`).
+    /// A quarter of the purges soft (`"soft": true`); `make test` runs them
+    /// in every mode.
     pub soft: bool,
     /// Print each webhook, writer flush, fault and request (stderr).
     pub trace: bool,

@@ -110,3 +110,22 @@ fn a_soft_purge_over_garbage_writes_a_hard_purge() {
         "20.0000000000000001"
     );
 }
+
+#[test]
+fn a_read_with_the_held_mark_keeps_the_held_hard_purge() {
+    // Held: a hard purge at 1000 merged with a soft one at 2000 (nonce 7,
+    // the soft purge's). Read: the soft purge's own log entry, same mark.
+    let held = PurgeRecord {
+        nonce: Some(7),
+        ..rec(Some(1000), Some(2000))
+    };
+    let read = PurgeRecord {
+        nonce: Some(7),
+        ..rec(None, Some(2000))
+    };
+    assert_eq!(held.mark(), read.mark());
+    let merged = held.merge_read(read, 2000, |_, _| None);
+    assert_eq!(merged.hard, Some(UnixMillis(1000)));
+    assert_eq!(merged.soft, Some(UnixMillis(2000)));
+    assert_eq!(merged.nonce, Some(7));
+}
