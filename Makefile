@@ -40,5 +40,5 @@ fuzz:       ## every fuzz target for FUZZ_SECONDS (default 60) each; see docs/fu
 
 SEEDS ?= 10000
 FROM ?= 0
-simulate:   ## the deterministic simulator of the edge: SEEDS=N seeds from FROM=S (or SEED=S for one), a progress line; KV_ONLY=1 fast path off, SOFT=1 soft purges too
-	cargo run --quiet --profile sim --bin edgecache -- sim $(if $(SEED),--seed $(SEED) --verbose --trace,--seeds $(SEEDS) --from $(FROM)) $(if $(KV_ONLY),--kv-only) $(if $(SOFT),--soft)
+simulate:   ## the deterministic simulator of the edge: SEEDS=N seeds from FROM=S (or SEED=S for one), a progress line; KV_ONLY=1 fast path off, SOFT=1 soft purges too, ZONE=1 the zone purge layer
+	cargo run --quiet --profile sim --bin edgecache -- sim $(if $(SEED),--seed $(SEED) --verbose --trace,--seeds $(SEEDS) --from $(FROM)) $(if $(KV_ONLY),--kv-only) $(if $(SOFT),--soft) $(if $(ZONE),--zone)

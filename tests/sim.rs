@@ -19,6 +19,7 @@ fn per_test() -> u64 {
 const SOFT: Mode = Mode {
     kv_only: false,
     soft: true,
+    zone: false,
     trace: false,
 };
 

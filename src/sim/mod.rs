@@ -104,14 +104,16 @@ impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (seed, m) = (self.seed, self.mode);
         let make = format!(
-            "{}{}",
+            "{}{}{}",
             if m.kv_only { " KV_ONLY=1" } else { "" },
-            if m.soft { " SOFT=1" } else { "" }
+            if m.soft { " SOFT=1" } else { "" },
+            if m.zone { " ZONE=1" } else { "" }
         );
         let flags = format!(
-            "{}{}",
+            "{}{}{}",
             if m.kv_only { " --kv-only" } else { "" },
-            if m.soft { " --soft" } else { "" }
+            if m.soft { " --soft" } else { "" },
+            if m.zone { " --zone" } else { "" }
         );
         write!(
             f,
@@ -144,6 +146,10 @@ pub struct Mode {
     /// A quarter of the purges soft (`"soft": true`); `make test` runs them
     /// in every mode.
     pub soft: bool,
+    /// The zone purge layer on (`purge.zone_id`, the Free plan's limits): the
+    /// writer makes the zone calls against the stand-in of
+    /// `writer::zone_api`, and `writer::zone_check` holds it to them.
+    pub zone: bool,
     /// Print each webhook, writer flush, fault and request (stderr).
     pub trace: bool,
 }
@@ -168,10 +174,28 @@ pub fn run_kv_only(seed: u64) -> Result<Summary, Failure> {
 
 /// [`CONFIG`] with `purge.poll = "0s"`.
 pub fn kv_only_config() -> String {
+    config_for(Mode {
+        kv_only: true,
+        ..Mode::default()
+    })
+}
+
+/// [`CONFIG`] with the `purge` fields `mode` asks for: `poll = "0s"`
+/// ([`Mode::kv_only`]), `zone_id` on the Free plan ([`Mode::zone`]).
+pub fn config_for(mode: Mode) -> String {
+    let mut fields = Vec::new();
+    if mode.kv_only {
+        fields.push(r#""poll": "0s""#);
+    }
+    if mode.zone {
+        fields.push(r#""zone_id": "simzone", "zone_plan": "free""#);
+    }
+    if fields.is_empty() {
+        return CONFIG.to_string();
+    }
     CONFIG.replacen(
         r#""memory":"#,
-        r#""purge": { "poll": "0s" },
-  "memory":"#,
+        &format!("\"purge\": {{ {} }},\n  \"memory\":", fields.join(", ")),
         1,
     )
 }
@@ -180,16 +204,13 @@ pub fn kv_only_config() -> String {
 /// limits): the writer makes the zone calls against the stand-in of
 /// `writer::zone_api`, and [`writer::zone_check`] holds it to them.
 pub fn run_zone(seed: u64) -> Result<Summary, Failure> {
-    run_with(seed, Mode::default(), &zone_config())
-}
-
-/// [`CONFIG`] with `purge.zone_id` set.
-pub fn zone_config() -> String {
-    CONFIG.replacen(
-        r#""memory":"#,
-        r#""purge": { "zone_id": "simzone", "zone_plan": "free" },
-  "memory":"#,
-        1,
+    let zone = true;
+    run_mode(
+        seed,
+        Mode {
+            zone,
+            ..Mode::default()
+        },
     )
 }
 
@@ -206,16 +227,8 @@ pub fn run_traced(seed: u64, trace: bool) -> Result<Summary, Failure> {
 
 /// Runs seed `seed` in `mode`.
 pub fn run_mode(seed: u64, mode: Mode) -> Result<Summary, Failure> {
-    let config = match mode.kv_only {
-        true => kv_only_config(),
-        false => CONFIG.to_string(),
-    };
-    run_with(seed, mode, &config)
-}
-
-/// Runs seed `seed` in `mode` with the worker configuration `config`.
-fn run_with(seed: u64, mode: Mode, config: &str) -> Result<Summary, Failure> {
-    let caught = std::panic::catch_unwind(|| run_inner(seed, mode, config));
+    let config = config_for(mode);
+    let caught = std::panic::catch_unwind(|| run_inner(seed, mode, &config));
     caught.unwrap_or_else(|p| {
         let message = p
             .downcast_ref::<String>()

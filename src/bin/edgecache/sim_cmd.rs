@@ -6,7 +6,7 @@ use edgecache::sim::Mode;
 use std::time::Instant;
 
 pub const SIM_HELP: &str = "\
-edgecache sim [--seeds N] [--from S] [--seed S] [--kv-only] [--soft] [--verbose] [--trace]
+edgecache sim [--seeds N] [--from S] [--seed S] [--kv-only] [--soft] [--zone] [--verbose] [--trace]
 
 Runs the deterministic simulator of the edge: data centres with their caches
 and isolates, Workers KV with production's propagation and limits, the purge
@@ -24,8 +24,9 @@ command that replays it.
     --seed S      run this one seed (same as --from S --seeds 1)
     --kv-only     with the fast path off (purge.poll 0s: every purge held to
                   the KV bound), as make test runs a share of its seeds
-    --soft        a quarter of the purges soft (off in make test: a known
-                  defect, see docs/testing.md)
+    --soft        a quarter of the purges soft (as make test runs them)
+    --zone        the zone purge layer on (Free plan): the writer's calls to
+                  a stand-in of the zone purge API, checked at the end
     --verbose     print each run's summary
     --trace       print each webhook, writer flush, fault and request (its
                   kind, Cache-Status, body version, collapse role) to stderr
@@ -62,6 +63,7 @@ fn options(args: &[String]) -> Result<Options, Exit> {
             }
             "--kv-only" => o.mode.kv_only = true,
             "--soft" => o.mode.soft = true,
+            "--zone" => o.mode.zone = true,
             "--verbose" => o.verbose = true,
             "--trace" => o.mode.trace = true,
             other => return Err(Exit::Usage(format!("unexpected argument {other:?}"))),
