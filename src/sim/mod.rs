@@ -200,15 +200,16 @@ pub fn config_for(mode: Mode) -> String {
     )
 }
 
-/// [`run`] with the zone purge layer on (`purge.zone_id`, the Free plan's
+/// [`run`] with the zone purge layer on and soft purges (`purge.zone_id`, the Free plan's
 /// limits): the writer makes the zone calls against the stand-in of
 /// `writer::zone_api`, and [`writer::zone_check`] holds it to them.
 pub fn run_zone(seed: u64) -> Result<Summary, Failure> {
-    let zone = true;
+    let (zone, soft) = (true, true);
     run_mode(
         seed,
         Mode {
             zone,
+            soft,
             ..Mode::default()
         },
     )
