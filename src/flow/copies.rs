@@ -8,7 +8,7 @@ use super::copy::{copy_strategy, CopyOutcome, CopyStrategy};
 use super::flight::Reporter;
 use super::isolate::{Cx, Isolate};
 use super::memory::MemEntry;
-use super::observe::key_hash;
+use super::observe::{fixed_draw, key_hash, sampled};
 use super::origin::StoredCopy;
 use super::platform::{IoError, Platform, Reply, Source};
 use super::reply::with_cache_status;
@@ -111,11 +111,17 @@ pub async fn put_copy<P: Platform>(to: &Target<P>, body: P::Body, copy: StoredCo
         Ok(false) => (CopyOutcome::Incomplete, None),
         Err(e) => (CopyOutcome::PutFailed, Some(e.to_string())),
     };
-    // The answer's Cache-Status left before this was known: the log says it.
-    p.log(
-        "cache_store",
-        serde_json::json!({ "key": key_hash(&to.key), "outcome": result.as_str(), "error": error }),
-    );
+    // The answer's Cache-Status left before this was known: the log says it,
+    // sampled as request lines are (`observability.log_sample`); a copy that
+    // was not kept is always said.
+    let rate = to.isolate.config.observability.log_sample;
+    let draw = fixed_draw(rate).unwrap_or_else(|| p.random());
+    if sampled(rate, draw, result != CopyOutcome::Stored) {
+        p.log(
+            "cache_store",
+            serde_json::json!({ "key": key_hash(&to.key), "outcome": result.as_str(), "error": error }),
+        );
+    }
     result == CopyOutcome::Stored
 }
 

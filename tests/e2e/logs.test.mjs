@@ -4,7 +4,7 @@
 // per-user ids stay out of the logs, which carry a hash of the key
 // (docs/observability.md).
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { purge, startOrigin, startWorker } from "./harness.mjs";
+import { cacheStatus, purge, sleep, startOrigin, startWorker, untilHit } from "./harness.mjs";
 
 const BASE = "https://api.example.com";
 const PRIVATE = "private-value-4711";
@@ -60,6 +60,25 @@ describe("log events name a key by its hash only", () => {
       expect(store.detail.key).toMatch(/^[0-9a-f]{16}$/);
       expect(store.detail.outcome).toBe("stored");
       expect(logs.join("\n")).not.toContain(PRIVATE);
+    } finally {
+      await w.dispose();
+    }
+  });
+
+  test("cache_store follows log_sample for stored copies", async () => {
+    const logs = [];
+    const w = await startWorker({ ...config(), observability: { log_sample: 0 } }, { logs });
+    try {
+      for (let i = 0; i < 5; i++) await (await w.fetch(`${BASE}/api/items?q=sampled${i}`)).text();
+      // Each was stored: the next read of the first is a hit.
+      const hit = await untilHit(async () => {
+        const r = await w.fetch(`${BASE}/api/items?q=sampled0`);
+        await r.text();
+        return { hit: cacheStatus(r)?.params.hit === true };
+      });
+      expect(hit.hit).toBe(true);
+      await sleep(200);
+      expect(logs.filter((l) => l.includes('"cache_store"'))).toEqual([]);
     } finally {
       await w.dispose();
     }
