@@ -107,7 +107,7 @@ pub struct PlanLimits {
 /// The limits of `plan` for purges by tag
 /// (<https://developers.cloudflare.com/cache/how-to/purge-cache/#availability-and-limits>):
 /// Free 5 a minute with a bucket of 25, Pro 5 a second, Business 10,
-/// Enterprise 50; 100 tags per call, 500 on Enterprise.
+/// Enterprise 50; 100 tags per call on every plan ([`max_per_call`]).
 pub fn limits(plan: ZonePlan) -> PlanLimits {
     let (every_ms, burst) = match plan {
         ZonePlan::Free => (12_000, 25),
