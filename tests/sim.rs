@@ -172,13 +172,9 @@ fn every_invariant_holds_with_the_zone_layer_on() {
 /// the log's window covered).
 #[test]
 fn the_seeds_that_found_the_soft_purge_merge_defects_hold() {
-    let soft = Mode {
-        soft: true,
-        ..Mode::default()
-    };
     let failures: Vec<String> = [187, 440, 528, 695]
         .iter()
-        .filter_map(|seed| run_mode(*seed, soft).err())
+        .filter_map(|seed| run_mode(*seed, SOFT).err())
         .map(|f| f.to_string())
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));

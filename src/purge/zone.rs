@@ -107,7 +107,8 @@ pub struct PlanLimits {
 /// The limits of `plan` for purges by tag
 /// (<https://developers.cloudflare.com/cache/how-to/purge-cache/#availability-and-limits>):
 /// Free 5 a minute with a bucket of 25, Pro 5 a second, Business 10,
-/// Enterprise 50; 100 tags per call on every plan ([`max_per_call`]).
+/// Enterprise 50; [`DEFAULT_MAX_PER_CALL`] (100) tags per call on every plan
+/// (the API refuses a purge by tag with more, Enterprise included).
 pub fn limits(plan: ZonePlan) -> PlanLimits {
     let (every_ms, burst) = match plan {
         ZonePlan::Free => (12_000, 25),
@@ -118,14 +119,8 @@ pub fn limits(plan: ZonePlan) -> PlanLimits {
     PlanLimits {
         every_ms,
         burst,
-        per_call: max_per_call(plan),
+        per_call: DEFAULT_MAX_PER_CALL,
     }
-}
-
-/// Tags per call on `plan`: 100 on every plan (the API refuses a purge by tag
-/// with more, Enterprise included).
-pub fn max_per_call(_plan: ZonePlan) -> usize {
-    DEFAULT_MAX_PER_CALL
 }
 
 /// Whether a response status is worth retrying: 429 and 5xx. Other errors (400 bad

@@ -66,13 +66,19 @@ pub fn preferred(accept_encoding: Option<&str>) -> Preferred {
     Preferred::Identity
 }
 
-/// The one coding of a body, lower-case (`None`: identity, or several).
-fn single_coding(headers: &Headers) -> Option<String> {
-    let mut codings = headers
+/// The codings a body's `Content-Encoding` names, lower-case, `identity`
+/// (and empty items) left out.
+fn codings(headers: &Headers) -> impl Iterator<Item = String> + '_ {
+    headers
         .get_all("content-encoding")
         .flat_map(|v| v.split(','))
         .map(|c| c.trim().to_ascii_lowercase())
-        .filter(|c| !c.is_empty() && c != "identity");
+        .filter(|c| !c.is_empty() && c != "identity")
+}
+
+/// The one coding of a body, lower-case (`None`: identity, or several).
+fn single_coding(headers: &Headers) -> Option<String> {
+    let mut codings = codings(headers);
     let first = codings.next()?;
     codings.next().is_none().then_some(first)
 }
@@ -81,19 +87,12 @@ fn single_coding(headers: &Headers) -> Option<String> {
 /// no coding (or `identity`), or gzip alone, which [`negotiate`] decodes for a
 /// client that prefers another coding.
 pub fn decodable(headers: &Headers) -> bool {
-    match single_coding(headers) {
-        None => !headers.contains("content-encoding") || only_identity(headers),
-        Some(c) => c == "gzip" || c == "x-gzip",
+    let mut codings = codings(headers);
+    match (codings.next(), codings.next()) {
+        (None, _) => true,
+        (Some(c), None) => c == "gzip" || c == "x-gzip",
+        (Some(_), Some(_)) => false,
     }
-}
-
-/// `Content-Encoding` present but naming only `identity` (or nothing).
-fn only_identity(headers: &Headers) -> bool {
-    headers
-        .get_all("content-encoding")
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .all(|c| c.is_empty() || c.eq_ignore_ascii_case("identity"))
 }
 
 /// Decides how a body with `headers` leaves for a request with `request`'s

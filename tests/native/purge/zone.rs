@@ -142,10 +142,10 @@ fn errors_that_repeat_are_refused() {
 
 #[test]
 fn calls_carry_100_tags_on_every_plan() {
-    use edgecache::purge::zone::max_per_call;
-    assert_eq!(max_per_call(ZonePlan::Free), DEFAULT_MAX_PER_CALL);
-    assert_eq!(max_per_call(ZonePlan::Business), 100);
-    assert_eq!(max_per_call(ZonePlan::Enterprise), 100);
+    use edgecache::purge::zone::limits;
+    assert_eq!(limits(ZonePlan::Free).per_call, DEFAULT_MAX_PER_CALL);
+    assert_eq!(limits(ZonePlan::Business).per_call, 100);
+    assert_eq!(limits(ZonePlan::Enterprise).per_call, 100);
 }
 
 #[test]
